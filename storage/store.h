@@ -1,0 +1,188 @@
+// Store: the durable state of Herald, in one embedded RocksDB database.
+//
+//   * Queues: one column family per queue ("q.<name>") holding that queue's indexes (waiting,
+//     delayed, active, failed, completed) and counters; job records live in the "jobs" column
+//     family keyed by job id, since ids are unique across queues (ACKJOB/SHOW take only an id).
+//   * Plain Redis lists and strings: KvStore (kv_store.h), column family "kv".
+//   * Records for the notification side: RecordTable (prefs, inbox, sent, tickets).
+//
+// Every state change of a job is one atomic WriteBatch, durable under the FsyncMode before the
+// call returns: kAlways syncs the WAL (concurrent writers share one fsync: RocksDB's write
+// group), kEverysec syncs from a background thread once a second, kNo leaves it to the OS (a
+// killed process loses nothing either way; only a machine crash can).
+//
+// Open() recovers: column families found again, in-memory cursors and counters rebuilt from the
+// indexes, every job that was active at the crash made waiting again (or failed, when its
+// attempts are used up: the attempt counter is persisted by Take), sequence numbers continue
+// without reuse.
+//
+// Thread safety: thread-safe. Methods may be called from any thread concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/job.h"
+#include "storage/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald::storage {
+
+class KvStore;
+
+enum class FsyncMode : std::uint8_t { kAlways, kEverysec, kNo };
+std::string_view FsyncModeName(FsyncMode mode);   // "always", "everysec", "no"
+Result<FsyncMode> ParseFsyncMode(std::string_view name);
+
+struct StoreOptions {
+  // Directory of the database; created when missing. Required.
+  std::string data_dir;
+  // Default: kEverysec.
+  FsyncMode fsync = FsyncMode::kEverysec;
+  // Completed jobs kept per queue; the oldest beyond this are deleted. Default: 1000.
+  std::uint32_t completed_retention = 1000;
+  // Block cache for all column families, in MiB. Default: 64.
+  std::uint32_t block_cache_mb = 64;
+  // Logger for open/recovery/errors. Default: spdlog's default logger.
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+// A job to add. Ids: empty = generated (a decimal number, unique for the life of the store);
+// a caller's id must be 1..256 bytes and not a plain decimal number (those are ours).
+struct NewJob {
+  std::string id;
+  std::string payload;
+  std::uint32_t priority = 0;
+  std::uint32_t max_attempts = 1;  // >= 1
+  BackoffType backoff_type = BackoffType::kFixed;
+  std::int64_t backoff_ms = 0;
+  std::int64_t due_ms = 0;  // > now: added as delayed until then; otherwise waiting
+};
+
+struct AddResult {
+  std::string id;
+  bool created = false;  // false: a job with this id existed; nothing was written
+  JobState state = JobState::kWaiting;  // state of the (new or existing) job
+};
+
+struct QueueCounts {
+  std::uint64_t waiting = 0;
+  std::uint64_t active = 0;
+  std::uint64_t delayed = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  bool paused = false;
+};
+
+struct JobPage {
+  std::vector<Job> jobs;
+  std::string next_cursor;  // "" = no more
+};
+
+// Tables for records that are not jobs. Keys and values are the caller's bytes; ordering is
+// byte order of keys (callers use big-endian numbers for time order).
+enum class RecordTable : std::uint8_t { kPrefs, kInbox, kSent, kTickets, kMeta };
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(StoreOptions options);
+  ~Store();  // syncs the WAL and closes
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreOptions& options() const;
+
+  // ---- Queue registry --------------------------------------------------------------------
+  // Creates the queue's column family on first use; OK if it exists. InvalidArgument for a
+  // name that is empty, longer than 64 bytes or has bytes outside [A-Za-z0-9_.:-].
+  Status EnsureQueue(std::string_view queue);
+  bool HasQueue(std::string_view queue) const;
+  std::vector<std::string> ListQueues() const;  // sorted
+
+  // ---- Job transitions (each one WriteBatch, durable on return) ---------------------------
+  // NotFound for an unknown queue (call EnsureQueue first).
+  Result<AddResult> Add(std::string_view queue, NewJob job, std::int64_t now_ms);
+  // Many adds in one batch and one sync (pipelined ADDJOB, bursts of events). Results in order.
+  Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
+                                         std::int64_t now_ms);
+  // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
+  // processed_ms = now. nullopt when nothing is waiting. Does not look at "paused".
+  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
+  // active -> completed (finished_ms = now, return value kept). NotFound / InvalidArgument
+  // ("job 7 is waiting, not active").
+  Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
+  // active -> delayed until due_ms, last_error kept (a retry with backoff).
+  Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
+                        std::int64_t now_ms);
+  // active -> failed, last_error kept, finished_ms = now.
+  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms);
+  // active -> waiting at its old place (a lease expired; the attempt stays counted).
+  Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms);
+  // failed -> waiting, attempts_made reset to 0, last_error kept until the next attempt.
+  Result<Job> Retry(std::string_view id, std::int64_t now_ms);
+  // Every failed job of the queue -> waiting; returns how many.
+  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
+  // delayed -> waiting now.
+  Result<Job> Promote(std::string_view id, std::int64_t now_ms);
+  // Every delayed job with due_ms <= now -> waiting, at most `limit` per call; returns how
+  // many moved.
+  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                   std::uint64_t limit);
+  // Earliest due_ms among delayed jobs, from memory (no I/O). nullopt when none.
+  std::optional<std::int64_t> NextDue(std::string_view queue) const;
+  // Removes a job in any state. NotFound when absent.
+  Status Delete(std::string_view id);
+  // Removes jobs of `state` (completed, failed, delayed or waiting) whose state time is older
+  // than `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
+  // waiting), at most `limit`. Returns the number removed.
+  Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
+                              std::uint64_t limit);
+
+  // ---- Reads -------------------------------------------------------------------------------
+  Result<Job> Get(std::string_view id) const;
+  Result<QueueCounts> Counts(std::string_view queue) const;  // from memory
+  // Jobs in a state, in index order (waiting: take order; delayed: due order; completed and
+  // failed: newest first; active: take order). cursor "" starts at the beginning.
+  Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
+                       std::uint32_t count) const;
+  // Jobs that were active when the store was opened and were put back (for logging).
+  std::uint64_t recovered_active() const;
+
+  // ---- Pause flag (persisted) --------------------------------------------------------------
+  Status SetPaused(std::string_view queue, bool paused);
+  bool IsPaused(std::string_view queue) const;
+
+  // ---- Records -----------------------------------------------------------------------------
+  Status PutRecord(RecordTable table, std::string_view key, std::string_view value);
+  Result<std::optional<std::string>> GetRecord(RecordTable table, std::string_view key) const;
+  Status DeleteRecord(RecordTable table, std::string_view key);
+  // Up to `limit` records whose key starts with `prefix`, in key order or (newest_first)
+  // reverse key order.
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
+      RecordTable table, std::string_view prefix, std::uint32_t limit, bool newest_first) const;
+
+  // ---- Lists and strings -------------------------------------------------------------------
+  KvStore& kv();
+
+  // ---- Maintenance -------------------------------------------------------------------------
+  Status SyncWal();  // forces the WAL to disk now
+  // Online backup into an empty directory (RocksDB checkpoint).
+  Status Checkpoint(const std::string& dir);
+  // Approximate bytes on disk (SST + WAL) and in memtables, for INFO.
+  std::uint64_t DiskBytes() const;
+  std::uint64_t MemtableBytes() const;
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald::storage

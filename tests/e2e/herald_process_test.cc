@@ -1,0 +1,68 @@
+// Starts the real herald binary on loopback and checks its life cycle from outside.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class HeraldProcessTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> Args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {HERALD_BINARY, "--data-dir", dir_.Sub("data"), "--port",
+                                     std::to_string(port_), "--http-port",
+                                     std::to_string(http_port_)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  TempDir dir_;
+  int port_ = FreePort();
+  int http_port_ = FreePort();
+};
+
+TEST_F(HeraldProcessTest, PrintsBannerAndExitsZeroOnSigterm) {
+  ChildProcess herald(Args({"--fsync", "always"}), dir_.Sub("out.log"));
+  ASSERT_TRUE(herald.WaitForOutput("herald ready", 20s)) << herald.Output();
+  std::string out = herald.Output();
+  EXPECT_NE(out.find(std::to_string(port_)), std::string::npos) << out;
+  EXPECT_NE(out.find("always"), std::string::npos) << out;
+  EXPECT_NE(out.find(dir_.Sub("data")), std::string::npos) << out;
+  herald.Signal(SIGTERM);
+  EXPECT_EQ(herald.Wait(20s), 0) << herald.Output();
+  EXPECT_NE(herald.Output().find("herald stopped"), std::string::npos);
+}
+
+TEST_F(HeraldProcessTest, RefusesBadFsyncModeWithClearError) {
+  ChildProcess herald(Args({"--fsync", "sometimes"}), dir_.Sub("out.log"));
+  EXPECT_NE(herald.Wait(20s), 0);
+  EXPECT_NE(herald.Output().find("fsync"), std::string::npos) << herald.Output();
+}
+
+TEST_F(HeraldProcessTest, RefusesPublicBindWithoutPassword) {
+  ChildProcess herald(Args({"--bind", "0.0.0.0"}), dir_.Sub("out.log"));
+  EXPECT_EQ(herald.Wait(20s), 2);
+  EXPECT_NE(herald.Output().find("without a password"), std::string::npos) << herald.Output();
+}
+
+TEST_F(HeraldProcessTest, ReadsServerSettingsFromConfigFile) {
+  std::string config = dir_.Sub("herald.toml");
+  FILE* f = fopen(config.c_str(), "w");
+  fprintf(f, "[server]\nworkers = 3\nfsync = \"no\"\n");
+  fclose(f);
+  ChildProcess herald(Args({"--config", config}), dir_.Sub("out.log"));
+  ASSERT_TRUE(herald.WaitForOutput("herald ready", 20s)) << herald.Output();
+  EXPECT_NE(herald.Output().find("workers    3"), std::string::npos) << herald.Output();
+  herald.Signal(SIGINT);
+  EXPECT_EQ(herald.Wait(20s), 0);
+}
+
+}  // namespace
+}  // namespace herald::testing
