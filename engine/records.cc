@@ -1,0 +1,39 @@
+#include "engine/records.h"
+
+#include "storage/store.h"
+
+namespace herald::engine {
+namespace {
+
+storage::RecordTable TableOf(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::kPrefs: return storage::RecordTable::kPrefs;
+    case RecordKind::kInbox: return storage::RecordTable::kInbox;
+    case RecordKind::kSent: return storage::RecordTable::kSent;
+    case RecordKind::kTickets: return storage::RecordTable::kTickets;
+  }
+  return storage::RecordTable::kMeta;
+}
+
+}  // namespace
+
+Status Records::Put(RecordKind kind, std::string_view key, std::string_view value) {
+  return store_->PutRecord(TableOf(kind), key, value);
+}
+
+Result<std::optional<std::string>> Records::Get(RecordKind kind, std::string_view key) const {
+  return store_->GetRecord(TableOf(kind), key);
+}
+
+Status Records::Delete(RecordKind kind, std::string_view key) {
+  return store_->DeleteRecord(TableOf(kind), key);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Records::Scan(RecordKind kind,
+                                                                       std::string_view prefix,
+                                                                       std::uint32_t limit,
+                                                                       bool newest_first) const {
+  return store_->ScanRecords(TableOf(kind), prefix, limit, newest_first);
+}
+
+}  // namespace herald::engine

@@ -1,0 +1,45 @@
+// Records: durable key/value tables for what handlers produce and read (user preferences,
+// in-app inbox, delivery log, support tickets). The engine hands one to handlers; it is backed
+// by the store's record column families (StoreRecords) or, in tests, by the same class over a
+// store in a temp dir.
+//
+// Keys sort by bytes: put big-endian numbers in keys for time order.
+// Thread safety: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/status.h"
+
+namespace herald::storage {
+class Store;
+}
+
+namespace herald::engine {
+
+enum class RecordKind : std::uint8_t { kPrefs, kInbox, kSent, kTickets };
+
+class Records {
+ public:
+  // `store` must outlive this object.
+  explicit Records(storage::Store* store) : store_(store) {}
+
+  Status Put(RecordKind kind, std::string_view key, std::string_view value);
+  Result<std::optional<std::string>> Get(RecordKind kind, std::string_view key) const;
+  Status Delete(RecordKind kind, std::string_view key);
+  // Up to `limit` records whose key starts with `prefix`, ascending or (newest_first) descending.
+  Result<std::vector<std::pair<std::string, std::string>>> Scan(RecordKind kind,
+                                                                std::string_view prefix,
+                                                                std::uint32_t limit,
+                                                                bool newest_first) const;
+
+ private:
+  storage::Store* store_;
+};
+
+}  // namespace herald::engine
