@@ -1,0 +1,228 @@
+// Broker: the job lifecycle. Turns events into jobs on the right queue, hands jobs to local
+// worker threads and to remote workers (GETJOB), completes them, retries failures with each
+// queue's backoff, and keeps time: delayed jobs become waiting when due, expired leases put
+// their jobs back.
+//
+// States: waiting -> active -> completed; active -> delayed (backoff) -> waiting ...; active ->
+// failed after the last attempt. Leases (who holds an active job, until when) live in memory:
+// after a restart every job that was active is waiting again (the store does that at open),
+// with its attempt counted.
+//
+// Thread safety: thread-safe. Blocking takes never block the caller: TakeAsync registers a
+// waiter whose callback runs on whichever thread makes a job available (or on the scheduler
+// thread on timeout); the callback must be quick (post to an I/O strand).
+//
+// Lifetime: `store`, `clock` and handlers passed in must outlive the Broker. Call Shutdown()
+// (or destroy) before closing the store.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/engine_config.h"
+#include "engine/event_router.h"
+#include "engine/handler.h"
+#include "engine/job_events.h"
+#include "engine/queue_policy.h"
+#include "engine/records.h"
+#include "storage/mutex.h"
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald::engine {
+
+using storage::Job;
+using storage::JobState;
+
+// Options of one ADDJOB. Unset fields come from the queue's policy.
+struct JobOptions {
+  std::string id;  // "" = generated
+  std::int64_t delay_ms = 0;
+  std::optional<std::uint32_t> attempts;
+  std::optional<storage::BackoffType> backoff_type;
+  std::optional<std::int64_t> backoff_ms;
+  std::uint32_t priority = 0;
+};
+
+struct AddedJob {
+  std::string id;
+  std::string queue;
+  bool created = false;  // false: a job with this id existed (deduplicated)
+  JobState state = JobState::kWaiting;
+};
+
+// A job handed to a worker, with its lease.
+struct LeasedJob {
+  Job job;
+  std::int64_t lease_until_ms = 0;
+};
+
+struct TakeRequest {
+  std::vector<std::string> queues;  // tried in order
+  std::uint32_t count = 1;          // at most this many jobs
+  std::int64_t lease_ms = 0;        // 0 = the queue's policy
+};
+
+class Broker {
+ public:
+  using TakeCallback = std::function<void(std::vector<LeasedJob>)>;
+  using WaiterId = std::uint64_t;
+
+  // Creates the queues of `config` in the store. `logger` may be null (spdlog's default).
+  static Result<std::unique_ptr<Broker>> Create(storage::Store* store, EngineConfig config,
+                                                Clock* clock,
+                                                std::shared_ptr<spdlog::logger> logger);
+  ~Broker();  // Shutdown()
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // ---- Set-up (before Start) ---------------------------------------------------------------
+  // Local handler for a queue's jobs; creates the queue when new. InvalidArgument after Start.
+  Status RegisterHandler(std::string_view queue, std::shared_ptr<Handler> handler);
+  JobEventBus& events() { return events_; }
+  // Starts the scheduler thread (unless config.scheduler_thread is false) and the workers.
+  Status Start();
+  // Stops handing out work, waits up to shutdown_grace_ms for running handlers (their results
+  // are recorded), stops the threads. Jobs still active stay active on disk and are waiting
+  // again at the next start. Idempotent.
+  void Shutdown();
+
+  // ---- Producing -----------------------------------------------------------------------------
+  // Adds a job; creates the queue when new (InvalidArgument for a bad name). Deduplicates by id.
+  Result<AddedJob> Add(std::string_view queue, std::string payload, const JobOptions& options);
+  // Many jobs to one queue in one durable batch.
+  Result<std::vector<AddedJob>> AddMany(std::string_view queue,
+                                        std::vector<std::pair<std::string, JobOptions>> jobs);
+  // Validates and routes an event; its eventId is the job id.
+  Result<AddedJob> Emit(std::string_view event_json);
+
+  // ---- Consuming (remote workers; local workers use the same paths) --------------------------
+  // Takes up to request.count waiting jobs at once; empty when none (or all queues paused or
+  // limited). InvalidArgument for a bad lease or queue name.
+  Result<std::vector<LeasedJob>> Take(const TakeRequest& request);
+  // Like Take, but when nothing is available registers a waiter (FIFO per queue) that is
+  // called once with the jobs, or with an empty vector at `timeout_ms` (0 = wait forever).
+  // When jobs are available now, `callback` runs before TakeAsync returns, and 0 is returned.
+  Result<WaiterId> TakeAsync(const TakeRequest& request, std::int64_t timeout_ms,
+                             TakeCallback callback);
+  // Removes a waiter without calling it (a client disconnected). No-op when already served.
+  void CancelWaiter(WaiterId id);
+  // active -> completed. NotFound when the job is not active under a lease.
+  Result<Job> Ack(std::string_view id, std::string return_value = {});
+  // A failed attempt: delayed for the backoff, or failed when attempts are used up or
+  // `permanent`. NotFound when not active under a lease.
+  Result<Job> Fail(std::string_view id, std::string error, bool permanent = false);
+  // Extends the lease by `lease_ms` from now (0 = the queue's lease). Returns the new lease in
+  // ms. NotFound when not active under a lease; InvalidArgument for a lease outside 1 s..24 h.
+  Result<std::int64_t> ExtendLease(std::string_view id, std::int64_t lease_ms = 0);
+
+  // ---- Managing ------------------------------------------------------------------------------
+  Result<Job> Show(std::string_view id) const;
+  Status Delete(std::string_view id);
+  Result<Job> Retry(std::string_view id);                   // failed -> waiting
+  Result<std::uint64_t> RetryAll(std::string_view queue);  // every failed job -> waiting
+  Result<Job> Promote(std::string_view id);                 // delayed -> waiting now
+  Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t age_ms,
+                              std::uint64_t limit);
+  Status Pause(std::string_view queue);
+  Status Resume(std::string_view queue);
+  Result<storage::QueueCounts> Counts(std::string_view queue) const;
+  Result<storage::JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
+                                std::uint32_t count) const;
+  std::vector<std::string> Queues() const;
+  // The policy of a queue (defaults for a queue made at run time). NotFound when unknown.
+  Result<QueuePolicy> Policy(std::string_view queue) const;
+  const EventRouter& router() const { return router_; }
+  Records& records() { return records_; }
+  storage::Store& store() { return *store_; }
+  Clock& clock() { return *clock_; }
+
+  // ---- Time ----------------------------------------------------------------------------------
+  // One scheduler pass at the clock's current time: promotes due jobs, expires leases and
+  // waiters. Returns the time of the next thing to do (INT64_MAX when none). The scheduler
+  // thread calls this; tests with a fake clock call it by hand.
+  std::int64_t Tick();
+
+  // Handlers running right now (for tests and INFO).
+  std::uint32_t running_handlers() const;
+  std::uint32_t waiter_count() const;
+
+ private:
+  struct QueueState;
+  struct Waiter;
+  struct Lease {
+    std::string queue;
+    std::int64_t until_ms = 0;
+    std::int64_t length_ms = 0;
+  };
+
+  Broker(storage::Store* store, EngineConfig config, Clock* clock,
+         std::shared_ptr<spdlog::logger> logger);
+
+  Result<QueueState*> EnsureQueue(std::string_view queue);
+  QueueState* FindQueueLocked(std::string_view queue) const REQUIRES(mu_);
+  // Reserves a slot (pause, concurrency, rate limit) under mu_; false when none.
+  bool ReserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
+  void UnreserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
+  // Takes one job of `queue` for a lease of `lease_ms`; nullopt when none can be taken.
+  Result<std::optional<LeasedJob>> TakeOne(QueueState* queue, std::int64_t lease_ms);
+  Result<std::vector<LeasedJob>> TakeFrom(const std::vector<QueueState*>& queues,
+                                          std::uint32_t count, std::int64_t lease_ms);
+  // Removes the lease of an active job; the queue it belonged to, or NotFound.
+  Result<QueueState*> ReleaseLease(std::string_view id);
+  // New waiting jobs in `queue`: serve waiters, wake local workers.
+  void OnWaiting(QueueState* queue);
+  void ServeWaiters(QueueState* queue);
+  void WakeSchedulerLocked(std::int64_t at_ms) REQUIRES(mu_);
+  void Publish(JobEventType type, const Job& job, std::string detail = {});
+  void WorkerLoop(std::stop_token stop, std::uint32_t index);
+  void SchedulerLoop(std::stop_token stop);
+  void RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop);
+  Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
+  Result<Job> FinishFailure(const Job& job, std::string error, bool permanent);
+
+  storage::Store* store_;
+  EngineConfig config_;
+  Clock* clock_;
+  std::shared_ptr<spdlog::logger> logger_;
+  EventRouter router_;
+  Records records_;
+  JobEventBus events_;
+
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<QueueState>, std::less<>> queues_ GUARDED_BY(mu_);
+  std::map<std::string, Lease, std::less<>> leases_ GUARDED_BY(mu_);
+  std::set<std::pair<std::int64_t, std::string>> lease_deadlines_ GUARDED_BY(mu_);
+  std::map<WaiterId, std::shared_ptr<Waiter>> waiters_ GUARDED_BY(mu_);
+  std::set<std::pair<std::int64_t, WaiterId>> waiter_deadlines_ GUARDED_BY(mu_);
+  WaiterId next_waiter_id_ GUARDED_BY(mu_) = 1;
+  std::vector<QueueState*> handler_queues_;  // fixed at Start
+  bool started_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
+  std::uint32_t running_ GUARDED_BY(mu_) = 0;
+  std::condition_variable_any work_cv_;     // local workers wait here for jobs
+  std::condition_variable_any idle_cv_;     // Shutdown waits here for running_ == 0
+  std::condition_variable_any sched_cv_;    // the scheduler sleeps here
+  std::int64_t sched_wake_ms_ GUARDED_BY(mu_) = 0;
+  bool sched_kick_ GUARDED_BY(mu_) = false;
+  std::vector<std::jthread> workers_;
+  std::jthread scheduler_;
+};
+
+}  // namespace herald::engine

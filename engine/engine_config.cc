@@ -1,0 +1,172 @@
+#include "engine/engine_config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace herald::engine {
+namespace {
+
+Status Bad(const std::string& source, const std::string& key, const std::string& problem) {
+  return Status::InvalidArgument(source + ": " + key + " " + problem);
+}
+
+Status ReadInt(const toml::table& table, std::string_view key, const std::string& where,
+               std::int64_t min, std::int64_t max, std::int64_t* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return Status::Ok();
+  auto value = node->value<std::int64_t>();
+  if (!value || *value < min || *value > max) {
+    return Status::InvalidArgument(where + "." + std::string(key) + " must be an integer from " +
+                                   std::to_string(min) + " to " + std::to_string(max));
+  }
+  *out = *value;
+  return Status::Ok();
+}
+
+Status ApplyQueue(const std::string& source, const std::string& name, const toml::table& table,
+                  QueuePolicy* policy) {
+  const std::string where = source + ": queues." + name;
+  std::int64_t v = policy->max_attempts;
+  HERALD_RETURN_IF_ERROR(ReadInt(table, "attempts", where, 1, 1000000, &v));
+  policy->max_attempts = static_cast<std::uint32_t>(v);
+  if (const toml::node* node = table.get("backoff")) {
+    auto type = node->value<std::string>();
+    if (!type) return Status::InvalidArgument(where + ".backoff must be a string");
+    auto parsed = storage::ParseBackoffType(*type);
+    if (!parsed.ok()) {
+      return Status::InvalidArgument(where + ".backoff must be fixed or exponential, not '" +
+                                     *type + "'");
+    }
+    policy->backoff_type = parsed.value();
+  }
+  HERALD_RETURN_IF_ERROR(ReadInt(table, "backoff_delay_ms", where, 0, kMaxLeaseMs,
+                                 &policy->backoff_ms));
+  v = policy->concurrency;
+  HERALD_RETURN_IF_ERROR(ReadInt(table, "concurrency", where, 0, 100000, &v));
+  policy->concurrency = static_cast<std::uint32_t>(v);
+  HERALD_RETURN_IF_ERROR(ReadInt(table, "timeout_ms", where, 1, kMaxLeaseMs, &policy->timeout_ms));
+  HERALD_RETURN_IF_ERROR(
+      ReadInt(table, "lease_ms", where, kMinLeaseMs, kMaxLeaseMs, &policy->lease_ms));
+  if (const toml::node* node = table.get("rate_limit")) {
+    const toml::table* limit = node->as_table();
+    if (limit == nullptr) {
+      return Status::InvalidArgument(where + ".rate_limit must be a table {max, duration_ms}");
+    }
+    std::int64_t max = 0, duration = 0;
+    HERALD_RETURN_IF_ERROR(ReadInt(*limit, "max", where + ".rate_limit", 1, 1000000000, &max));
+    HERALD_RETURN_IF_ERROR(
+        ReadInt(*limit, "duration_ms", where + ".rate_limit", 1, kMaxLeaseMs, &duration));
+    if (max == 0 || duration == 0) {
+      return Status::InvalidArgument(where + ".rate_limit needs both max and duration_ms");
+    }
+    policy->rate_max = static_cast<std::uint32_t>(max);
+    policy->rate_duration_ms = duration;
+  }
+  return Status::Ok();
+}
+
+Status ApplyTable(const toml::table& root, const std::string& source, EngineConfig* config) {
+  if (const toml::table* engine = root["engine"].as_table()) {
+    HERALD_RETURN_IF_ERROR(ReadInt(*engine, "shutdown_grace_ms", source + ": engine", 0,
+                                   kMaxLeaseMs, &config->shutdown_grace_ms));
+    std::int64_t retention = config->completed_retention;
+    HERALD_RETURN_IF_ERROR(
+        ReadInt(*engine, "completed_retention", source + ": engine", 0, 100000000, &retention));
+    config->completed_retention = static_cast<std::uint32_t>(retention);
+  }
+  if (const toml::node* queues_node = root.get("queues")) {
+    const toml::table* queues = queues_node->as_table();
+    if (queues == nullptr) return Bad(source, "queues", "must be a table");
+    for (const auto& [key, node] : *queues) {
+      std::string name(key.str());
+      HERALD_RETURN_IF_ERROR(ValidateQueueName(name).WithPrefix(source + ": queues." + name));
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return Bad(source, "queues." + name, "must be a table");
+      QueuePolicy* policy = nullptr;
+      for (QueuePolicy& existing : config->queues) {
+        if (existing.name == name) policy = &existing;
+      }
+      if (policy == nullptr) {
+        config->queues.push_back(QueuePolicy{});
+        policy = &config->queues.back();
+        policy->name = name;
+      }
+      HERALD_RETURN_IF_ERROR(ApplyQueue(source, name, *table, policy));
+    }
+  }
+  if (const toml::node* events_node = root.get("events")) {
+    const toml::table* events = events_node->as_table();
+    if (events == nullptr) return Bad(source, "events", "must be a table");
+    for (const auto& [key, node] : *events) {
+      std::string type(key.str());
+      const std::string where = "events.\"" + type + "\"";
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return Bad(source, where, "must be a table");
+      EventContract contract;
+      contract.event_type = type;
+      auto queue = (*table)["queue"].value<std::string>();
+      if (!queue) return Bad(source, where + ".queue", "is required (a queue name)");
+      HERALD_RETURN_IF_ERROR(ValidateQueueName(*queue).WithPrefix(source + ": " + where));
+      contract.queue = *queue;
+      if (const toml::node* required = table->get("required")) {
+        const toml::array* fields = required->as_array();
+        if (fields == nullptr) return Bad(source, where + ".required", "must be an array");
+        for (const toml::node& field : *fields) {
+          auto name = field.value<std::string>();
+          if (!name) return Bad(source, where + ".required", "must hold strings");
+          contract.required_fields.push_back(*name);
+        }
+      }
+      bool replaced = false;
+      for (EventContract& existing : config->events) {
+        if (existing.event_type == type) {
+          existing = contract;
+          replaced = true;
+        }
+      }
+      if (!replaced) config->events.push_back(contract);
+    }
+  }
+  // Every routed-to queue has a policy.
+  for (const EventContract& contract : config->events) {
+    if (FindPolicy(*config, contract.queue) == nullptr) {
+      QueuePolicy policy;
+      policy.name = contract.queue;
+      config->queues.push_back(policy);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadEngineConfigText(std::string_view toml_text, const std::string& source_name,
+                            EngineConfig* config) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& err) {
+    return Status::InvalidArgument(source_name + ":" + std::to_string(err.source().begin.line) +
+                                   ": " + std::string(err.description()));
+  }
+  return ApplyTable(root, source_name, config);
+}
+
+Status LoadEngineConfig(const std::string& path, EngineConfig* config) {
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return LoadEngineConfigText(text.str(), path, config);
+}
+
+const QueuePolicy* FindPolicy(const EngineConfig& config, std::string_view queue) {
+  for (const QueuePolicy& policy : config.queues) {
+    if (policy.name == queue) return &policy;
+  }
+  return nullptr;
+}
+
+}  // namespace herald::engine

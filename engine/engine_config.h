@@ -1,0 +1,49 @@
+// EngineConfig: queues, their policies and the event routing table, from built-in defaults
+// overridden by the `[queues.*]`, `[events.*]` and `[engine]` tables of the TOML file.
+//
+//   [engine]               shutdown_grace_ms = 10000, completed_retention = 1000
+//   [queues.emails]        attempts, backoff = "fixed"|"exponential", backoff_delay_ms,
+//                          concurrency, rate_limit = { max, duration_ms }, timeout_ms, lease_ms
+//   [events."x.y"]         queue = "emails", required = ["bookingId", ...]
+//
+// Thread safety: plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/event_router.h"
+#include "engine/queue_policy.h"
+#include "storage/status.h"
+
+namespace herald::engine {
+
+struct EngineConfig {
+  // Queue policies; queues named by an event route but absent here get a default policy.
+  // Default: DefaultQueuePolicies().
+  std::vector<QueuePolicy> queues = DefaultQueuePolicies();
+  // Default: DefaultEventContracts().
+  std::vector<EventContract> events = DefaultEventContracts();
+  // Worker threads running handlers. Default: 5.
+  std::uint32_t workers = 5;
+  // How long shutdown waits for running handlers. Default: 10000.
+  std::int64_t shutdown_grace_ms = 10000;
+  // Completed jobs kept per queue. Default: 1000.
+  std::uint32_t completed_retention = 1000;
+  // Run the scheduler on its own thread; tests that drive it by hand turn this off.
+  // Default: true.
+  bool scheduler_thread = true;
+};
+
+// Applies the TOML file's engine tables over `config`. InvalidArgument names file, key and
+// problem (e.g. "herald.toml: queues.emails.attempts must be >= 1").
+Status LoadEngineConfig(const std::string& path, EngineConfig* config);
+// The same from TOML text (tests, and embedded defaults).
+Status LoadEngineConfigText(std::string_view toml_text, const std::string& source_name,
+                            EngineConfig* config);
+
+// Finds a policy by queue name; nullptr when absent.
+const QueuePolicy* FindPolicy(const EngineConfig& config, std::string_view queue);
+
+}  // namespace herald::engine

@@ -1,0 +1,525 @@
+// Broker lifecycle without worker threads: a fake clock, the scheduler driven by Tick(), takes
+// made as a remote worker would make them.
+#include "engine/broker.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+
+#include "storage/store.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::engine {
+namespace {
+
+using storage::JobState;
+using testing::FakeClock;
+using testing::TempDir;
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void TearDown() override { Close(); }
+
+  void Open() {
+    storage::StoreOptions options;
+    options.data_dir = dir_.Sub("db");
+    options.fsync = storage::FsyncMode::kNo;
+    auto store = storage::Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    EngineConfig config;
+    config.scheduler_thread = false;
+    auto broker = Broker::Create(store_.get(), config, &clock_, nullptr);
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    ASSERT_TRUE(broker_->Start().ok());
+  }
+
+  void Close() {
+    broker_.reset();
+    store_.reset();
+  }
+
+  void Reopen() {
+    Close();
+    Open();
+  }
+
+  std::string AddJob(const std::string& queue, const std::string& payload,
+                     JobOptions options = {}) {
+    auto added = broker_->Add(queue, payload, options);
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->id : "";
+  }
+
+  // Takes exactly one job of `queue` or fails the test.
+  LeasedJob TakeOne(const std::string& queue, std::int64_t lease_ms = 0) {
+    auto jobs = broker_->Take({{queue}, 1, lease_ms});
+    EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
+    EXPECT_EQ(jobs.ok() ? jobs->size() : 0u, 1u);
+    return jobs.ok() && !jobs->empty() ? (*jobs)[0] : LeasedJob{};
+  }
+
+  size_t Available(const std::string& queue) {
+    auto jobs = broker_->Take({{queue}, 100, 0});
+    EXPECT_TRUE(jobs.ok());
+    return jobs.ok() ? jobs->size() : 0;
+  }
+
+  // Fails the active job and checks when it is due again.
+  void FailAndExpectDueIn(const std::string& id, std::int64_t delay_ms) {
+    auto failed = broker_->Fail(id, "smtp 451");
+    ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+    EXPECT_EQ(failed->state, JobState::kDelayed);
+    EXPECT_EQ(failed->due_ms, clock_.NowMs() + delay_ms);
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Broker> broker_;
+};
+
+TEST_F(BrokerTest, EmailsBackoffWaitsTwoFourEightSixteenSecondsThenFails) {
+  std::string id = AddJob("emails", "mail");
+  const std::int64_t expected[] = {2000, 4000, 8000, 16000};
+  for (std::int64_t delay : expected) {
+    LeasedJob job = TakeOne("emails");
+    ASSERT_EQ(job.job.id, id);
+    FailAndExpectDueIn(id, delay);
+    // Not due a millisecond early; due exactly on time.
+    clock_.Advance(delay - 1);
+    broker_->Tick();
+    EXPECT_EQ(Available("emails"), 0u);
+    clock_.Advance(1);
+    broker_->Tick();
+  }
+  LeasedJob last = TakeOne("emails");
+  EXPECT_EQ(last.job.attempts_made, 5u);
+  auto failed = broker_->Fail(id, "smtp 451 again");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kFailed);
+  EXPECT_EQ(failed->last_error, "smtp 451 again");
+}
+
+TEST_F(BrokerTest, NotificationsBackoffWaitsOneThenTwoSeconds) {
+  std::string id = AddJob("notifications", "push");
+  for (std::int64_t delay : {1000, 2000}) {
+    TakeOne("notifications");
+    FailAndExpectDueIn(id, delay);
+    clock_.Advance(delay);
+    broker_->Tick();
+  }
+  TakeOne("notifications");
+  auto failed = broker_->Fail(id, "no");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kFailed);
+  EXPECT_EQ(failed->attempts_made, 3u);
+}
+
+TEST_F(BrokerTest, TicketsBackoffIsFixedFiveSeconds) {
+  std::string id = AddJob("tickets", "ticket");
+  for (int i = 0; i < 2; ++i) {
+    TakeOne("tickets");
+    FailAndExpectDueIn(id, 5000);
+    clock_.Advance(5000);
+    broker_->Tick();
+  }
+  TakeOne("tickets");
+  EXPECT_EQ(broker_->Fail(id, "no")->state, JobState::kFailed);
+}
+
+TEST_F(BrokerTest, PerJobOverridesBeatTheQueuePolicy) {
+  JobOptions options;
+  options.attempts = 2;
+  options.backoff_type = storage::BackoffType::kFixed;
+  options.backoff_ms = 300;
+  std::string id = AddJob("emails", "x", options);
+  TakeOne("emails");
+  FailAndExpectDueIn(id, 300);
+  clock_.Advance(300);
+  broker_->Tick();
+  TakeOne("emails");
+  EXPECT_EQ(broker_->Fail(id, "no")->state, JobState::kFailed);
+}
+
+TEST_F(BrokerTest, PermanentFailureSkipsRemainingAttempts) {
+  std::string id = AddJob("emails", "x");
+  TakeOne("emails");
+  auto failed = broker_->Fail(id, "550 no such user", /*permanent=*/true);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kFailed);
+  EXPECT_EQ(failed->attempts_made, 1u);
+}
+
+TEST_F(BrokerTest, RetryOfAFailedJobRunsItAgain) {
+  JobOptions options;
+  options.attempts = 1;
+  std::string id = AddJob("emails", "x", options);
+  TakeOne("emails");
+  ASSERT_EQ(broker_->Fail(id, "boom")->state, JobState::kFailed);
+  EXPECT_EQ(broker_->Counts("emails")->failed, 1u);
+  auto retried = broker_->Retry(id);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(retried->state, JobState::kWaiting);
+  LeasedJob again = TakeOne("emails");
+  EXPECT_EQ(again.job.id, id);
+  ASSERT_TRUE(broker_->Ack(id, "done").ok());
+  EXPECT_EQ(broker_->Show(id)->state, JobState::kCompleted);
+  EXPECT_EQ(broker_->Show(id)->return_value, "done");
+}
+
+TEST_F(BrokerTest, RetryAllMovesEveryFailedJob) {
+  JobOptions options;
+  options.attempts = 1;
+  for (int i = 0; i < 3; ++i) {
+    std::string id = AddJob("tickets", "t", options);
+    TakeOne("tickets");
+    ASSERT_TRUE(broker_->Fail(id, "x").ok());
+  }
+  EXPECT_EQ(*broker_->RetryAll("tickets"), 3u);
+  EXPECT_EQ(broker_->Counts("tickets")->waiting, 3u);
+}
+
+TEST_F(BrokerTest, AckOfAJobNotActiveIsNotFound) {
+  std::string id = AddJob("emails", "x");
+  EXPECT_TRUE(broker_->Ack(id).status().IsNotFound());
+  EXPECT_TRUE(broker_->Ack("nope").status().IsNotFound());
+  TakeOne("emails");
+  EXPECT_TRUE(broker_->Ack(id).ok());
+  EXPECT_TRUE(broker_->Ack(id).status().IsNotFound());
+}
+
+TEST_F(BrokerTest, PausedQueueHandsOutNothingButAcceptsAdds) {
+  ASSERT_TRUE(broker_->Pause("emails").ok());
+  std::string id = AddJob("emails", "x");
+  EXPECT_EQ(Available("emails"), 0u);
+  EXPECT_TRUE(broker_->Counts("emails")->paused);
+  EXPECT_EQ(broker_->Counts("emails")->waiting, 1u);
+  ASSERT_TRUE(broker_->Resume("emails").ok());
+  EXPECT_EQ(TakeOne("emails").job.id, id);
+}
+
+TEST_F(BrokerTest, PauseSurvivesRestart) {
+  ASSERT_TRUE(broker_->Pause("emails").ok());
+  AddJob("emails", "x");
+  Reopen();
+  EXPECT_EQ(Available("emails"), 0u);
+  ASSERT_TRUE(broker_->Resume("emails").ok());
+  EXPECT_EQ(Available("emails"), 1u);
+}
+
+TEST_F(BrokerTest, DelayedJobBecomesWaitingWhenDue) {
+  JobOptions options;
+  options.delay_ms = 1500;
+  std::string id = AddJob("emails", "later", options);
+  EXPECT_EQ(broker_->Show(id)->state, JobState::kDelayed);
+  EXPECT_EQ(broker_->Tick(), clock_.NowMs() + 1500);
+  EXPECT_EQ(Available("emails"), 0u);
+  clock_.Advance(1500);
+  broker_->Tick();
+  EXPECT_EQ(TakeOne("emails").job.id, id);
+}
+
+TEST_F(BrokerTest, PromoteMakesADelayedJobWaitingNow) {
+  JobOptions options;
+  options.delay_ms = 60000;
+  std::string id = AddJob("emails", "later", options);
+  ASSERT_TRUE(broker_->Promote(id).ok());
+  EXPECT_EQ(TakeOne("emails").job.id, id);
+}
+
+TEST_F(BrokerTest, ExpiredLeaseRequeuesAndCountsTheAttempt) {
+  std::string id = AddJob("notifications", "x");
+  LeasedJob job = TakeOne("notifications", 2000);
+  EXPECT_EQ(job.lease_until_ms, clock_.NowMs() + 2000);
+  clock_.Advance(2000);
+  broker_->Tick();
+  auto shown = broker_->Show(id);
+  EXPECT_EQ(shown->state, JobState::kWaiting);
+  EXPECT_NE(shown->last_error.find("lease expired"), std::string::npos);
+  EXPECT_TRUE(broker_->Ack(id).status().IsNotFound());  // the late worker lost it
+  EXPECT_EQ(TakeOne("notifications").job.attempts_made, 2u);
+}
+
+TEST_F(BrokerTest, PoisonJobWhoseLeasesKeepExpiringEndsInFailed) {
+  std::string id = AddJob("notifications", "x");  // 3 attempts
+  for (int i = 0; i < 3; ++i) {
+    TakeOne("notifications", 1000);
+    clock_.Advance(1000);
+    broker_->Tick();
+  }
+  EXPECT_EQ(broker_->Show(id)->state, JobState::kFailed);
+}
+
+TEST_F(BrokerTest, WorkingExtendsTheLease) {
+  std::string id = AddJob("emails", "x");
+  TakeOne("emails", 2000);
+  clock_.Advance(1500);
+  EXPECT_EQ(*broker_->ExtendLease(id), 2000);
+  clock_.Advance(1500);
+  broker_->Tick();
+  EXPECT_EQ(broker_->Show(id)->state, JobState::kActive);
+  EXPECT_TRUE(broker_->ExtendLease(id, 500).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->ExtendLease("unknown").status().IsNotFound());
+  EXPECT_TRUE(broker_->Ack(id).ok());
+}
+
+TEST_F(BrokerTest, LeaseOutsideLimitsIsRefusedNotClamped) {
+  AddJob("emails", "x");
+  EXPECT_TRUE(broker_->Take({{"emails"}, 1, 10}).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Take({{"emails"}, 1, 90000000}).status().IsInvalidArgument());
+}
+
+TEST_F(BrokerTest, SameEventIdIsQueuedOnce) {
+  const std::string event =
+      R"({"eventType":"booking.created","eventId":"evt-42","timestamp":"2026-01-01T00:00:00Z",)"
+      R"("data":{"bookingId":"b1","userId":"u1","userEmail":"u1@example.com"}})";
+  auto first = broker_->Emit(event);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->id, "evt-42");
+  EXPECT_EQ(first->queue, "emails");
+  auto second = broker_->Emit(event);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->id, "evt-42");
+  EXPECT_EQ(broker_->Counts("emails")->waiting, 1u);
+}
+
+TEST_F(BrokerTest, BadEventQueuesNothing) {
+  EXPECT_EQ(broker_->Emit(R"({"eventType":"nope","eventId":"e","data":{}})").status().message(),
+            "unknown event type 'nope'");
+  EXPECT_EQ(broker_->Emit(R"({"eventType":"booking.created","eventId":"e","data":{}})")
+                .status()
+                .message(),
+            "event booking.created: missing field data.bookingId");
+  for (const auto& queue : broker_->Queues()) {
+    auto counts = broker_->Counts(queue);
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->waiting + counts->delayed, 0u) << queue;
+  }
+}
+
+TEST_F(BrokerTest, BlockingTakeIsWokenByAnAddInFifoOrderOfWaiters) {
+  std::vector<std::string> order;
+  auto first = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+    ASSERT_EQ(jobs.size(), 1u);
+    order.push_back("first:" + jobs[0].job.payload);
+  });
+  auto second = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+    ASSERT_EQ(jobs.size(), 1u);
+    order.push_back("second:" + jobs[0].job.payload);
+  });
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(*first, 0u);
+  EXPECT_EQ(broker_->waiter_count(), 2u);
+  AddJob("emails", "a");
+  AddJob("emails", "b");
+  EXPECT_EQ(order, (std::vector<std::string>{"first:a", "second:b"}));
+  EXPECT_EQ(broker_->waiter_count(), 0u);
+}
+
+TEST_F(BrokerTest, BlockingTakeAnswersAtOnceWhenWorkIsWaiting) {
+  AddJob("emails", "ready");
+  bool called = false;
+  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 1000, [&](std::vector<LeasedJob> jobs) {
+    called = true;
+    EXPECT_EQ(jobs.size(), 1u);
+  });
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 0u);
+  EXPECT_TRUE(called);
+}
+
+TEST_F(BrokerTest, BlockingTakeTimesOutWithNothing) {
+  int calls = 0;
+  size_t got = 99;
+  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 250, [&](std::vector<LeasedJob> jobs) {
+    ++calls;
+    got = jobs.size();
+  });
+  ASSERT_TRUE(id.ok());
+  clock_.Advance(249);
+  broker_->Tick();
+  EXPECT_EQ(calls, 0);
+  clock_.Advance(1);
+  broker_->Tick();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(got, 0u);
+  AddJob("emails", "late");  // nobody is waiting any more
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(BrokerTest, CancelledWaiterIsNeverCalled) {
+  int calls = 0;
+  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob>) { ++calls; });
+  ASSERT_TRUE(id.ok());
+  broker_->CancelWaiter(*id);
+  AddJob("emails", "x");
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(Available("emails"), 1u);
+}
+
+TEST_F(BrokerTest, WaiterOnSeveralQueuesIsServedByAnyOfThem) {
+  std::string got;
+  auto id = broker_->TakeAsync({{"emails", "tickets"}, 1, 0}, 0,
+                               [&](std::vector<LeasedJob> jobs) { got = jobs.at(0).job.queue; });
+  ASSERT_TRUE(id.ok());
+  AddJob("tickets", "t");
+  EXPECT_EQ(got, "tickets");
+  AddJob("emails", "e");  // served once only
+  EXPECT_EQ(Available("emails"), 1u);
+}
+
+TEST_F(BrokerTest, ConcurrencyLimitOfOneGivesStrictFifo) {
+  broker_.reset();
+  EngineConfig config;
+  config.scheduler_thread = false;
+  for (QueuePolicy& policy : config.queues) {
+    if (policy.name == "emails") policy.concurrency = 1;
+  }
+  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  std::string a = AddJob("emails", "a");
+  std::string b = AddJob("emails", "b");
+  EXPECT_EQ(TakeOne("emails").job.id, a);
+  EXPECT_EQ(Available("emails"), 0u);  // b waits until a is done
+  ASSERT_TRUE(broker_->Ack(a).ok());
+  EXPECT_EQ(TakeOne("emails").job.id, b);
+}
+
+TEST_F(BrokerTest, RateLimitStartsAtMostNJobsPerWindow) {
+  broker_.reset();
+  EngineConfig config;
+  config.scheduler_thread = false;
+  for (QueuePolicy& policy : config.queues) {
+    if (policy.name == "emails") {
+      policy.rate_max = 2;
+      policy.rate_duration_ms = 1000;
+    }
+  }
+  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  for (int i = 0; i < 5; ++i) AddJob("emails", "x");
+  EXPECT_EQ(Available("emails"), 2u);
+  clock_.Advance(999);
+  EXPECT_EQ(Available("emails"), 0u);
+  clock_.Advance(1);
+  EXPECT_EQ(Available("emails"), 2u);
+}
+
+TEST_F(BrokerTest, PriorityZeroFirstThenFifoWithinPriority) {
+  JobOptions low;
+  low.priority = 5;
+  std::string l1 = AddJob("emails", "l1", low);
+  std::string h1 = AddJob("emails", "h1");
+  std::string l2 = AddJob("emails", "l2", low);
+  std::string h2 = AddJob("emails", "h2");
+  auto jobs = broker_->Take({{"emails"}, 4, 0});
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 4u);
+  EXPECT_EQ((*jobs)[0].job.id, h1);
+  EXPECT_EQ((*jobs)[1].job.id, h2);
+  EXPECT_EQ((*jobs)[2].job.id, l1);
+  EXPECT_EQ((*jobs)[3].job.id, l2);
+}
+
+TEST_F(BrokerTest, RestartRestoresWaitingDelayedActiveAndFailedJobs) {
+  JobOptions once;
+  once.attempts = 1;
+  std::string failed = AddJob("tickets", "failed", once);
+  TakeOne("tickets");
+  ASSERT_TRUE(broker_->Fail(failed, "broken").ok());
+  JobOptions later;
+  later.delay_ms = 10000;
+  std::string delayed = AddJob("emails", "delayed", later);
+  std::string active = AddJob("notifications", "active");
+  TakeOne("notifications");
+  std::string waiting = AddJob("emails", "waiting");
+
+  Reopen();
+
+  EXPECT_EQ(broker_->Show(waiting)->state, JobState::kWaiting);
+  EXPECT_EQ(broker_->Show(delayed)->state, JobState::kDelayed);
+  EXPECT_EQ(broker_->Show(failed)->state, JobState::kFailed);
+  EXPECT_EQ(broker_->Show(failed)->last_error, "broken");
+  auto was_active = broker_->Show(active);
+  EXPECT_EQ(was_active->state, JobState::kWaiting);
+  EXPECT_EQ(was_active->attempts_made, 1u);
+  // The delayed job keeps its due time across the restart.
+  clock_.Advance(10000);
+  broker_->Tick();
+  EXPECT_EQ(broker_->Counts("emails")->waiting, 2u);
+  EXPECT_EQ(TakeOne("notifications").job.attempts_made, 2u);
+}
+
+TEST_F(BrokerTest, JobEventsAreReportedInOrder) {
+  broker_.reset();
+  EngineConfig config;
+  config.scheduler_thread = false;
+  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  std::vector<std::string> seen;
+  broker_->events().Subscribe([&](const JobEvent& event) {
+    seen.push_back(std::string(JobEventTypeName(event.type)) + ":" + event.id);
+  });
+  std::string id = AddJob("emails", "x");
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Fail(id, "no").ok());
+  clock_.Advance(2000);
+  broker_->Tick();
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Ack(id).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"added:" + id, "active:" + id, "retrying:" + id,
+                                            "active:" + id, "completed:" + id}));
+}
+
+TEST_F(BrokerTest, CleanRemovesOldFinishedJobs) {
+  JobOptions once;
+  once.attempts = 1;
+  for (int i = 0; i < 3; ++i) {
+    std::string id = AddJob("emails", "x", once);
+    TakeOne("emails");
+    ASSERT_TRUE(broker_->Ack(id).ok());
+  }
+  clock_.Advance(60000);
+  EXPECT_EQ(*broker_->Clean("emails", JobState::kCompleted, 30000, 1000), 3u);
+  EXPECT_EQ(broker_->Counts("emails")->completed, 0u);
+  EXPECT_TRUE(broker_->Clean("emails", JobState::kActive, 0, 10).status().IsInvalidArgument());
+}
+
+TEST_F(BrokerTest, DeleteRemovesAnActiveJobAndItsLease) {
+  std::string id = AddJob("emails", "x");
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Delete(id).ok());
+  EXPECT_TRUE(broker_->Show(id).status().IsNotFound());
+  EXPECT_TRUE(broker_->Ack(id).status().IsNotFound());
+  EXPECT_TRUE(broker_->Delete(id).IsNotFound());
+}
+
+TEST_F(BrokerTest, BadArgumentsAreRefusedWithClearErrors) {
+  JobOptions options;
+  options.delay_ms = -1;
+  EXPECT_TRUE(broker_->Add("emails", "x", options).status().IsInvalidArgument());
+  options = {};
+  options.attempts = 0;
+  EXPECT_TRUE(broker_->Add("emails", "x", options).status().IsInvalidArgument());
+  options = {};
+  options.priority = 3000000;
+  EXPECT_TRUE(broker_->Add("emails", "x", options).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Add("bad queue", "x", {}).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Take({{}, 1, 0}).status().IsInvalidArgument());
+}
+
+TEST_F(BrokerTest, QueuesAreCreatedOnFirstUse) {
+  AddJob("sms", "x");
+  auto queues = broker_->Queues();
+  EXPECT_NE(std::find(queues.begin(), queues.end(), "sms"), queues.end());
+  auto policy = broker_->Policy("sms");
+  ASSERT_TRUE(policy.ok());
+  EXPECT_EQ(policy->max_attempts, 1u);
+}
+
+}  // namespace
+}  // namespace herald::engine

@@ -1,0 +1,218 @@
+// The worker pool and the scheduler thread, with real threads and the system clock.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "engine/broker.h"
+#include "storage/store.h"
+#include "tests/support/recording_handler.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using storage::JobState;
+using testing::RecordingHandler;
+using testing::TempDir;
+
+class BrokerWorkersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StoreOptions options;
+    options.data_dir = dir_.Sub("db");
+    options.fsync = storage::FsyncMode::kNo;
+    auto store = storage::Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    config_.shutdown_grace_ms = 5000;
+  }
+
+  void Start(std::vector<std::string> queues = {"emails"}) {
+    auto broker = Broker::Create(store_.get(), config_, &clock_, nullptr);
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    for (const std::string& queue : queues) {
+      handlers_[queue] = std::make_shared<RecordingHandler>();
+      ASSERT_TRUE(broker_->RegisterHandler(queue, handlers_[queue]).ok());
+    }
+  }
+
+  void Run() { ASSERT_TRUE(broker_->Start().ok()); }
+
+  QueuePolicy& Policy(const std::string& name) {
+    for (QueuePolicy& policy : config_.queues) {
+      if (policy.name == name) return policy;
+    }
+    config_.queues.push_back(QueuePolicy{});
+    config_.queues.back().name = name;
+    return config_.queues.back();
+  }
+
+  // Polls until the job reaches `state` (worker threads finish on their own time).
+  bool WaitForState(const std::string& id, JobState state, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto job = broker_->Show(id);
+      if (job.ok() && job->state == state) return true;
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  }
+
+  TempDir dir_;
+  SystemClock clock_;
+  EngineConfig config_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Broker> broker_;
+  std::map<std::string, std::shared_ptr<RecordingHandler>> handlers_;
+};
+
+TEST_F(BrokerWorkersTest, FiveWorkersRunFiveJobsAtOnceAndNeverMore) {
+  Start();
+  std::atomic<bool> release{false};
+  handlers_["emails"]->script = [&](const HandlerJob&) {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+    return HandlerOutcome::Success();
+  };
+  Run();
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(broker_->Add("emails", "x", {}).ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(5, 10s));
+  std::this_thread::sleep_for(100ms);  // a sixth would have started by now
+  EXPECT_EQ(handlers_["emails"]->running(), 5);
+  EXPECT_EQ(broker_->running_handlers(), 5u);
+  EXPECT_EQ(broker_->Counts("emails")->active, 5u);
+  release = true;
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(12, 10s));
+  EXPECT_EQ(handlers_["emails"]->max_running(), 5);
+}
+
+TEST_F(BrokerWorkersTest, JobFailingTwiceThenSucceedingCompletesWithThreeAttempts) {
+  Policy("emails").backoff_ms = 20;  // exponential: 20 ms, then 40 ms
+  Start();
+  handlers_["emails"]->script = [](const HandlerJob& job) {
+    if (job.attempts_made < 3) return HandlerOutcome::Failure("451 try later");
+    return HandlerOutcome::Success("250 sent");
+  };
+  Run();
+  auto added = broker_->Add("emails", "mail", {});
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(WaitForState(added->id, JobState::kCompleted, 10s));
+  auto job = broker_->Show(added->id);
+  EXPECT_EQ(job->attempts_made, 3u);
+  EXPECT_EQ(job->return_value, "250 sent");
+  auto calls = handlers_["emails"]->calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2].attempts_made, 3u);
+}
+
+TEST_F(BrokerWorkersTest, ExhaustedJobLandsInFailedWithItsLastError) {
+  Policy("notifications").backoff_ms = 5;
+  Start({"notifications"});
+  handlers_["notifications"]->script = [](const HandlerJob& job) {
+    return HandlerOutcome::Failure("push gateway 503 (attempt " +
+                                   std::to_string(job.attempts_made) + ")");
+  };
+  Run();
+  auto added = broker_->Add("notifications", "push", {});
+  ASSERT_TRUE(WaitForState(added->id, JobState::kFailed, 10s));
+  auto job = broker_->Show(added->id);
+  EXPECT_EQ(job->attempts_made, 3u);
+  EXPECT_EQ(job->last_error, "push gateway 503 (attempt 3)");
+}
+
+TEST_F(BrokerWorkersTest, ThrownExceptionIsAFailedAttemptNotADeadWorker) {
+  config_.workers = 1;
+  Policy("tickets").backoff_ms = 1;
+  Start({"tickets"});
+  handlers_["tickets"]->script = [](const HandlerJob& job) -> HandlerOutcome {
+    if (job.attempts_made == 1) throw std::runtime_error("database is down");
+    return HandlerOutcome::Success();
+  };
+  Run();
+  auto added = broker_->Add("tickets", "t", {});
+  ASSERT_TRUE(WaitForState(added->id, JobState::kCompleted, 10s));
+  EXPECT_EQ(broker_->Show(added->id)->attempts_made, 2u);
+}
+
+TEST_F(BrokerWorkersTest, HandlerPastItsTimeoutFailsTheAttempt) {
+  Policy("emails").timeout_ms = 30;
+  Policy("emails").max_attempts = 1;
+  Start();
+  handlers_["emails"]->script = [](const HandlerJob&) {
+    std::this_thread::sleep_for(80ms);
+    return HandlerOutcome::Success();
+  };
+  Run();
+  auto added = broker_->Add("emails", "slow", {});
+  ASSERT_TRUE(WaitForState(added->id, JobState::kFailed, 10s));
+  EXPECT_EQ(broker_->Show(added->id)->last_error, "timed out after 30 ms");
+}
+
+TEST_F(BrokerWorkersTest, BusyQueueDoesNotStarveTheOthers) {
+  config_.workers = 1;
+  Start({"emails", "tickets"});
+  for (auto& [name, handler] : handlers_) {
+    handler->script = [](const HandlerJob&) {
+      std::this_thread::sleep_for(2ms);
+      return HandlerOutcome::Success();
+    };
+  }
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(broker_->Add("emails", "e", {}).ok());
+  ASSERT_TRUE(broker_->Add("tickets", "t", {}).ok());
+  Run();
+  ASSERT_TRUE(handlers_["tickets"]->WaitForCalls(1, 10s));
+  // Round robin: the ticket ran after at most a couple of emails, not after all 200.
+  EXPECT_LT(handlers_["emails"]->call_count(), 10u);
+}
+
+TEST_F(BrokerWorkersTest, DelayedJobRunsWhenDueWithoutPolling) {
+  Start();
+  Run();
+  JobOptions options;
+  options.delay_ms = 200;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(broker_->Add("emails", "later", options).ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(1, 10s));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, 195ms);
+}
+
+TEST_F(BrokerWorkersTest, ShutdownLetsRunningHandlersFinishAndLeavesTheRestWaiting) {
+  config_.workers = 2;
+  Start();
+  handlers_["emails"]->script = [](const HandlerJob&) {
+    std::this_thread::sleep_for(150ms);
+    return HandlerOutcome::Success();
+  };
+  Run();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(broker_->Add("emails", "x", {}).ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(2, 10s));
+  broker_->Shutdown();
+  auto counts = broker_->Counts("emails");
+  EXPECT_EQ(counts->active, 0u);
+  EXPECT_EQ(counts->completed, handlers_["emails"]->call_count());
+  EXPECT_EQ(counts->waiting + counts->completed, 6u);
+  EXPECT_GE(counts->waiting, 2u);
+}
+
+TEST_F(BrokerWorkersTest, RemoteWaiterAndLocalWorkersShareAQueue) {
+  Start({"tickets"});
+  Run();
+  // "emails" has no local handler: only the remote waiter can take its jobs.
+  std::atomic<int> served{0};
+  auto waiter = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+    served += static_cast<int>(jobs.size());
+  });
+  ASSERT_TRUE(waiter.ok());
+  ASSERT_TRUE(broker_->Add("emails", "remote", {}).ok());
+  ASSERT_TRUE(broker_->Add("tickets", "local", {}).ok());
+  ASSERT_TRUE(handlers_["tickets"]->WaitForCalls(1, 10s));
+  EXPECT_EQ(served.load(), 1);
+}
+
+}  // namespace
+}  // namespace herald::engine
