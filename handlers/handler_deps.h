@@ -1,0 +1,25 @@
+// HandlerDeps: what every notification handler borrows from the composition root.
+//
+// Thread safety: plain value; everything it points to is thread-safe or immutable.
+#pragma once
+
+#include <memory>
+
+#include "engine/clock.h"
+#include "engine/records.h"
+#include "handlers/templates.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald::handlers {
+
+struct HandlerDeps {
+  engine::Records* records = nullptr;  // must outlive the handler
+  engine::Clock* clock = nullptr;      // must outlive the handler
+  std::shared_ptr<const TemplateSet> templates;
+  std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default logger
+};
+
+}  // namespace herald::handlers

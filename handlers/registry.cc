@@ -1,0 +1,76 @@
+#include "handlers/registry.h"
+
+#include <spdlog/spdlog.h>
+
+#include "handlers/email_handler.h"
+#include "handlers/fault_injection.h"
+#include "handlers/push_handler.h"
+#include "handlers/ticket_handler.h"
+
+namespace herald::handlers {
+
+Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* records,
+                                 engine::Clock* clock, std::shared_ptr<spdlog::logger> logger) {
+  // Stateless, so one shared instance is not mutable global state.
+  static engine::SystemClock system_clock;
+  if (records == nullptr) return Status::InvalidArgument("BuildHandlers needs records");
+  HERALD_RETURN_IF_ERROR(ValidateHandlersConfig(config));
+  if (!logger) logger = spdlog::default_logger();
+  for (const auto& [queue, faults] : config.faults) {
+    if (config.queues.find(queue) == config.queues.end()) {
+      return Status::InvalidArgument("handlers.faults." + queue + ": no handler for queue '" +
+                                     queue + "'");
+    }
+  }
+  HERALD_ASSIGN_OR_RETURN(TemplateSet templates,
+                          TemplateSet::Create(config.templates, config.templates_dir));
+  HandlerDeps deps;
+  deps.records = records;
+  deps.clock = clock != nullptr ? clock : &system_clock;
+  deps.templates = std::make_shared<const TemplateSet>(std::move(templates));
+  deps.logger = logger;
+
+  HandlerMap handlers;
+  for (const auto& [queue, kind] : config.queues) {
+    std::unique_ptr<engine::Handler> handler;
+    std::string how;
+    if (kind == "email") {
+      EmailHandlerOptions options;
+      options.smtp = config.smtp;
+      options.outbox_dir = config.OutboxDir();
+      how = config.smtp.host.empty()
+                ? "outbox " + options.outbox_dir
+                : "smtp " + config.smtp.host + ":" + std::to_string(config.smtp.port);
+      handler = std::make_unique<EmailHandler>(std::move(options), deps);
+    } else if (kind == "push") {
+      PushHandlerOptions options;
+      options.webhook_url = config.push_webhook_url;
+      options.timeout = std::chrono::milliseconds(config.push_timeout_ms);
+      how = config.push_webhook_url.empty() ? "in-app inbox"
+                                            : "in-app inbox and webhook " + config.push_webhook_url;
+      handler = std::make_unique<PushHandler>(std::move(options), deps);
+    } else if (kind == "ticket") {
+      TicketHandlerOptions options;
+      options.helpdesk_url = config.helpdesk_webhook_url;
+      options.timeout = std::chrono::milliseconds(config.helpdesk_timeout_ms);
+      how = config.helpdesk_webhook_url.empty()
+                ? "ticket store"
+                : "ticket store and helpdesk " + config.helpdesk_webhook_url;
+      handler = std::make_unique<TicketHandler>(std::move(options), deps);
+    } else {
+      return Status::InvalidArgument("handlers.queues." + queue + ": unknown handler kind '" +
+                                     kind + "'");
+    }
+    auto faults = config.faults.find(queue);
+    if (faults != config.faults.end() && faults->second.enabled()) {
+      logger->warn("handlers: {} fails on purpose: first {} attempts of each job, rate {}", queue,
+                   faults->second.fail_first, faults->second.fail_rate);
+      handler = std::make_unique<FaultInjector>(std::move(handler), faults->second);
+    }
+    logger->info("handlers: {} -> {} handler ({})", queue, kind, how);
+    handlers.emplace(queue, std::move(handler));
+  }
+  return handlers;
+}
+
+}  // namespace herald::handlers

@@ -1,0 +1,119 @@
+#include "handlers/ticket_handler.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include "handlers/event.h"
+#include "handlers/http_client.h"
+
+namespace herald::handlers {
+namespace {
+
+constexpr std::string_view kChannel = "helpdesk";
+
+std::string TicketJson(const Ticket& ticket) {
+  boost::json::object o;
+  o["id"] = ticket.id;
+  o["eventId"] = ticket.event_id;
+  o["eventType"] = ticket.event_type;
+  o["bookingId"] = ticket.booking_id;
+  o["paymentId"] = ticket.payment_id;
+  o["userId"] = ticket.user_id;
+  o["amount"] = ticket.amount;
+  o["reason"] = ticket.reason;
+  o["subject"] = ticket.subject;
+  o["description"] = ticket.description;
+  o["status"] = ticket.status;
+  o["createdMs"] = ticket.created_ms;
+  return boost::json::serialize(o);
+}
+
+}  // namespace
+
+TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
+      tickets_(deps_.records, deps_.clock),
+      log_(deps_.records, deps_.clock) {}
+
+engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
+  using engine::HandlerOutcome;
+  auto parsed = ParseEvent(job.payload);
+  if (!parsed.ok()) return HandlerOutcome::Permanent(parsed.status().message());
+  const Event& event = *parsed;
+  const TemplateSet& templates = *deps_.templates;
+  if (!templates.Has(event.type, TemplateKind::kTicketSubject)) {
+    return HandlerOutcome::Permanent("ticket handler: unknown event type '" + event.type +
+                                     "' (no ticket template)");
+  }
+  auto user = RequireField(event, "userId");
+  if (!user.ok()) return HandlerOutcome::Permanent(user.status().message());
+  if (!IsValidKeyId(*user)) return HandlerOutcome::Permanent("invalid data.userId");
+
+  auto subject = templates.Render(event.type, TemplateKind::kTicketSubject, event);
+  if (!subject.ok()) return HandlerOutcome::Permanent(subject.status().message());
+  std::string description;
+  if (templates.Has(event.type, TemplateKind::kTicketBody)) {
+    auto body = templates.Render(event.type, TemplateKind::kTicketBody, event);
+    if (!body.ok()) return HandlerOutcome::Permanent(body.status().message());
+    description = *body;
+  }
+
+  Ticket draft;
+  draft.event_id = event.id;
+  draft.event_type = event.type;
+  draft.booking_id = event.Field("bookingId");
+  draft.payment_id = event.Field("paymentId");
+  draft.user_id = *user;
+  draft.amount = event.Field("amount");
+  draft.reason = event.Field("reason");
+  draft.subject = *subject;
+  draft.description = description;
+  auto created = tickets_.Create(std::move(draft));
+  if (!created.ok()) return HandlerOutcome::Failure(created.status().message());
+  const Ticket& ticket = created->ticket;
+  if (created->created) {
+    logger_->info("tickets: {} {} opened ticket {}: {}", event.type, event.id, ticket.id,
+                  ticket.subject);
+  }
+
+  if (!options_.helpdesk_url.empty()) {
+    auto sent = log_.AlreadySent(event.id, kChannel);
+    if (!sent.ok()) return HandlerOutcome::Failure(sent.status().message());
+    if (!*sent) {
+      DeliveryRecord record;
+      record.user = *user;
+      record.channel = std::string(kChannel);
+      record.event_id = event.id;
+      record.event_type = event.type;
+      record.attempts = job.attempts_made;
+      const auto deadline =
+          std::min(job.deadline, std::chrono::steady_clock::now() + options_.timeout);
+      auto response = HttpPoster::Post(options_.helpdesk_url, TicketJson(ticket),
+                                       {{"Idempotency-Key", event.id}}, deadline, job.stop);
+      std::string error;
+      if (!response.ok()) {
+        error = response.status().message();
+      } else if (!response->ok()) {
+        error =
+            "helpdesk " + options_.helpdesk_url + " answered " + std::to_string(response->status);
+      }
+      record.status = error.empty() ? DeliveryStatus::kSent : DeliveryStatus::kFailed;
+      record.detail = error.empty() ? "helpdesk HTTP " + std::to_string(response->status) : error;
+      auto stored = log_.Record(record);
+      if (!stored.ok()) {
+        logger_->warn("tickets: {} helpdesk post not recorded: {}", event.id,
+                      stored.status().message());
+      }
+      if (!error.empty()) {
+        logger_->warn("tickets: {} ticket {} attempt {}: {}", event.id, ticket.id,
+                      job.attempts_made, error);
+        return HandlerOutcome::Failure("ticket " + ticket.id + " created; " + error);
+      }
+    }
+  }
+  return HandlerOutcome::Success(ticket.id);
+}
+
+}  // namespace herald::handlers
