@@ -25,14 +25,22 @@ constexpr std::int64_t kMaxDelayMs = 10LL * 365 * 24 * 3600 * 1000;
 
 const char* JobEventTypeName(JobEventType type) {
   switch (type) {
-    case JobEventType::kAdded: return "added";
-    case JobEventType::kActive: return "active";
-    case JobEventType::kCompleted: return "completed";
-    case JobEventType::kRetrying: return "retrying";
-    case JobEventType::kFailed: return "failed";
-    case JobEventType::kStalled: return "stalled";
-    case JobEventType::kPromoted: return "promoted";
-    case JobEventType::kRemoved: return "removed";
+    case JobEventType::kAdded:
+      return "added";
+    case JobEventType::kActive:
+      return "active";
+    case JobEventType::kCompleted:
+      return "completed";
+    case JobEventType::kRetrying:
+      return "retrying";
+    case JobEventType::kFailed:
+      return "failed";
+    case JobEventType::kStalled:
+      return "stalled";
+    case JobEventType::kPromoted:
+      return "promoted";
+    case JobEventType::kRemoved:
+      return "removed";
   }
   return "unknown";
 }
@@ -41,7 +49,7 @@ struct Broker::QueueState {
   QueuePolicy policy;
   std::shared_ptr<Handler> handler;
   bool paused = false;
-  std::uint32_t active = 0;        // jobs under a lease, plus takes in flight
+  std::uint32_t active = 0;         // jobs under a lease, plus takes in flight
   std::deque<std::int64_t> starts;  // rate limit window: start times of recent takes
   std::deque<WaiterId> waiters;     // FIFO; ids no longer in waiters_ are skipped
 };
@@ -156,7 +164,8 @@ void Broker::Shutdown() {
     MutexLock lock(&mu_);
     auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.shutdown_grace_ms);
-    bool idle = idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return running_ == 0; });
+    bool idle =
+        idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return running_ == 0; });
     if (!idle) {
       logger_->warn("{} handler(s) still running after {} ms; asking them to stop", running_,
                     config_.shutdown_grace_ms);
@@ -412,7 +421,8 @@ void Broker::ServeWaiters(QueueState* queue) {
     if (!waiter) return;
     auto jobs = TakeFrom(waiter->queues, waiter->count, waiter->lease_ms);
     if (!jobs.ok() || jobs->empty()) {
-      if (!jobs.ok()) logger_->error("take for a waiting client failed: {}", jobs.status().message());
+      if (!jobs.ok())
+        logger_->error("take for a waiting client failed: {}", jobs.status().message());
       // Nothing for it after all (taken by someone else, or paused/limited): back to the front.
       MutexLock lock(&mu_);
       if (stopping_) return;
@@ -536,8 +546,7 @@ Result<Job> Broker::Retry(std::string_view id) {
 
 Result<std::uint64_t> Broker::RetryAll(std::string_view queue_name) {
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
-  HERALD_ASSIGN_OR_RETURN(std::uint64_t moved,
-                          store_->RetryAllFailed(queue_name, clock_->NowMs()));
+  HERALD_ASSIGN_OR_RETURN(std::uint64_t moved, store_->RetryAllFailed(queue_name, clock_->NowMs()));
   if (moved > 0) OnWaiting(queue);
   return moved;
 }
@@ -683,8 +692,8 @@ std::int64_t Broker::Tick() {
     auto job = store_->Get(id);
     if (!job.ok() || job->state != JobState::kActive) continue;
     const std::string reason = "lease expired: no ACKJOB or WORKING in time";
-    logger_->warn("job {} of {}: {} (attempt {} of {})", id, job->queue, reason,
-                  job->attempts_made, job->max_attempts);
+    logger_->warn("job {} of {}: {} (attempt {} of {})", id, job->queue, reason, job->attempts_made,
+                  job->max_attempts);
     if (job->attempts_made >= job->max_attempts) {
       auto failed = store_->FailFinal(id, reason, now);
       if (failed.ok()) Publish(JobEventType::kFailed, *failed, reason);
@@ -813,7 +822,7 @@ void Broker::RunHandler(QueueState* queue, LeasedJob leased, std::stop_token sto
   const Job& job = leased.job;
   const auto timeout = std::chrono::milliseconds(queue->policy.timeout_ms);
   const auto started = std::chrono::steady_clock::now();
-  HandlerJob view{job.id,         job.queue,         job.payload, job.attempts_made,
+  HandlerJob view{job.id,           job.queue,         job.payload, job.attempts_made,
                   job.max_attempts, started + timeout, stop};
   HandlerOutcome outcome;
   try {
@@ -825,8 +834,8 @@ void Broker::RunHandler(QueueState* queue, LeasedJob leased, std::stop_token sto
   }
   const auto elapsed = std::chrono::steady_clock::now() - started;
   if (elapsed > timeout) {
-    outcome = HandlerOutcome::Failure(
-        "timed out after " + std::to_string(queue->policy.timeout_ms) + " ms");
+    outcome = HandlerOutcome::Failure("timed out after " +
+                                      std::to_string(queue->policy.timeout_ms) + " ms");
   }
   Status status;
   if (outcome.kind == HandlerOutcome::Kind::kSuccess) {

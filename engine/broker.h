@@ -134,9 +134,9 @@ class Broker {
   // ---- Managing ------------------------------------------------------------------------------
   Result<Job> Show(std::string_view id) const;
   Status Delete(std::string_view id);
-  Result<Job> Retry(std::string_view id);                   // failed -> waiting
+  Result<Job> Retry(std::string_view id);                  // failed -> waiting
   Result<std::uint64_t> RetryAll(std::string_view queue);  // every failed job -> waiting
-  Result<Job> Promote(std::string_view id);                 // delayed -> waiting now
+  Result<Job> Promote(std::string_view id);                // delayed -> waiting now
   Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t age_ms,
                               std::uint64_t limit);
   Status Pause(std::string_view queue);
@@ -216,9 +216,9 @@ class Broker {
   bool stopping_ GUARDED_BY(mu_) = false;
   std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
   std::uint32_t running_ GUARDED_BY(mu_) = 0;
-  std::condition_variable_any work_cv_;     // local workers wait here for jobs
-  std::condition_variable_any idle_cv_;     // Shutdown waits here for running_ == 0
-  std::condition_variable_any sched_cv_;    // the scheduler sleeps here
+  std::condition_variable_any work_cv_;   // local workers wait here for jobs
+  std::condition_variable_any idle_cv_;   // Shutdown waits here for running_ == 0
+  std::condition_variable_any sched_cv_;  // the scheduler sleeps here
   std::int64_t sched_wake_ms_ GUARDED_BY(mu_) = 0;
   bool sched_kick_ GUARDED_BY(mu_) = false;
   std::vector<std::jthread> workers_;

@@ -41,8 +41,8 @@ Status ApplyQueue(const std::string& source, const std::string& name, const toml
     }
     policy->backoff_type = parsed.value();
   }
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "backoff_delay_ms", where, 0, kMaxLeaseMs,
-                                 &policy->backoff_ms));
+  HERALD_RETURN_IF_ERROR(
+      ReadInt(table, "backoff_delay_ms", where, 0, kMaxLeaseMs, &policy->backoff_ms));
   v = policy->concurrency;
   HERALD_RETURN_IF_ERROR(ReadInt(table, "concurrency", where, 0, 100000, &v));
   policy->concurrency = static_cast<std::uint32_t>(v);

@@ -12,11 +12,14 @@ namespace od = simdjson::ondemand;
 // Events are small; a bigger document is refused before parsing.
 constexpr size_t kMaxEventBytes = 1 << 20;
 
-Status JsonError(const simdjson::padded_string& json, od::document& doc, simdjson::error_code err,
+// `doc` is null when the document could not even be started (e.g. empty input).
+Status JsonError(const simdjson::padded_string& json, od::document* doc, simdjson::error_code err,
                  std::string_view what) {
-  size_t offset = json.size();
-  auto location = doc.current_location();
-  if (!location.error()) offset = static_cast<size_t>(location.value_unsafe() - json.data());
+  size_t offset = doc == nullptr ? 0 : json.size();
+  if (doc != nullptr) {
+    auto location = doc->current_location();
+    if (!location.error()) offset = static_cast<size_t>(location.value_unsafe() - json.data());
+  }
   std::string message = "invalid JSON at byte " + std::to_string(offset);
   if (!what.empty()) message += " (" + std::string(what) + ")";
   (void)err;
@@ -109,14 +112,14 @@ Result<RoutedEvent> EventRouter::Route(std::string_view text) const {
   simdjson::padded_string json(text);
   od::parser parser;
   od::document doc;
-  if (auto err = parser.iterate(json).get(doc); err) return JsonError(json, doc, err, "");
+  if (auto err = parser.iterate(json).get(doc); err) return JsonError(json, nullptr, err, "");
 
   od::object root;
   if (auto err = doc.get_object().get(root); err) {
     if (err == simdjson::INCORRECT_TYPE) {
       return Status::InvalidArgument("event must be a JSON object");
     }
-    return JsonError(json, doc, err, "");
+    return JsonError(json, &doc, err, "");
   }
 
   RoutedEvent event;
@@ -124,16 +127,16 @@ Result<RoutedEvent> EventRouter::Route(std::string_view text) const {
   std::set<std::string, std::less<>> data_fields;
   for (auto field : root) {
     std::string_view key;
-    if (auto err = field.unescaped_key().get(key); err) return JsonError(json, doc, err, "");
+    if (auto err = field.unescaped_key().get(key); err) return JsonError(json, &doc, err, "");
     od::value value;
-    if (auto err = field.value().get(value); err) return JsonError(json, doc, err, "");
+    if (auto err = field.value().get(value); err) return JsonError(json, &doc, err, "");
     if (key == "eventType" || key == "eventId" || key == "timestamp") {
       std::string_view str;
       if (auto err = value.get_string().get(str); err) {
         if (err == simdjson::INCORRECT_TYPE) {
           return Status::InvalidArgument(std::string(key) + " must be a string");
         }
-        return JsonError(json, doc, err, "");
+        return JsonError(json, &doc, err, "");
       }
       if (key == "eventType") {
         event.event_type = str;
@@ -148,30 +151,30 @@ Result<RoutedEvent> EventRouter::Route(std::string_view text) const {
         if (err == simdjson::INCORRECT_TYPE) {
           return Status::InvalidArgument("data must be a JSON object");
         }
-        return JsonError(json, doc, err, "");
+        return JsonError(json, &doc, err, "");
       }
       have_data = true;
       for (auto data_field : data) {
         std::string_view data_key;
         if (auto err = data_field.unescaped_key().get(data_key); err) {
-          return JsonError(json, doc, err, "");
+          return JsonError(json, &doc, err, "");
         }
         od::value data_value;
         if (auto err = data_field.value().get(data_value); err) {
-          return JsonError(json, doc, err, "");
+          return JsonError(json, &doc, err, "");
         }
         od::json_type type;
-        if (auto err = data_value.type().get(type); err) return JsonError(json, doc, err, "");
+        if (auto err = data_value.type().get(type); err) return JsonError(json, &doc, err, "");
         std::string key_copy(data_key);
-        if (auto err = Visit(data_value, 2); err) return JsonError(json, doc, err, "");
+        if (auto err = Visit(data_value, 2); err) return JsonError(json, &doc, err, "");
         if (type != od::json_type::null) data_fields.insert(std::move(key_copy));
       }
     } else {
-      if (auto err = Visit(value, 1); err) return JsonError(json, doc, err, "");
+      if (auto err = Visit(value, 1); err) return JsonError(json, &doc, err, "");
     }
   }
   if (!doc.current_location().error()) {
-    return JsonError(json, doc, simdjson::TRAILING_CONTENT, "trailing content");
+    return JsonError(json, &doc, simdjson::TRAILING_CONTENT, "trailing content");
   }
 
   if (!have_type) return Status::InvalidArgument("missing field eventType");
@@ -187,8 +190,7 @@ Result<RoutedEvent> EventRouter::Route(std::string_view text) const {
   }
   for (const std::string& field : contract->required_fields) {
     if (data_fields.find(field) == data_fields.end()) {
-      return Status::InvalidArgument("event " + event.event_type + ": missing field data." +
-                                     field);
+      return Status::InvalidArgument("event " + event.event_type + ": missing field data." + field);
     }
   }
   event.queue = contract->queue;

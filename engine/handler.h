@@ -22,11 +22,11 @@ namespace herald::engine {
 struct HandlerJob {
   std::string_view id;
   std::string_view queue;
-  std::string_view payload;       // the event JSON for events
-  std::uint32_t attempts_made;    // this attempt included: 1 on the first run
+  std::string_view payload;     // the event JSON for events
+  std::uint32_t attempts_made;  // this attempt included: 1 on the first run
   std::uint32_t max_attempts;
   std::chrono::steady_clock::time_point deadline;
-  std::stop_token stop;           // set when the broker shuts down
+  std::stop_token stop;  // set when the broker shuts down
 };
 
 struct HandlerOutcome {

@@ -16,13 +16,13 @@
 namespace herald::engine {
 
 enum class JobEventType : std::uint8_t {
-  kAdded,      // a new job (waiting or delayed)
-  kActive,     // taken by a worker
+  kAdded,   // a new job (waiting or delayed)
+  kActive,  // taken by a worker
   kCompleted,
-  kRetrying,   // a failed attempt; delayed until the backoff is over
-  kFailed,     // failed for good
-  kStalled,    // its lease expired; waiting again (or failed, reported as kFailed too)
-  kPromoted,   // delayed -> waiting
+  kRetrying,  // a failed attempt; delayed until the backoff is over
+  kFailed,    // failed for good
+  kStalled,   // its lease expired; waiting again (or failed, reported as kFailed too)
+  kPromoted,  // delayed -> waiting
   kRemoved,
 };
 

@@ -7,10 +7,14 @@ namespace {
 
 storage::RecordTable TableOf(RecordKind kind) {
   switch (kind) {
-    case RecordKind::kPrefs: return storage::RecordTable::kPrefs;
-    case RecordKind::kInbox: return storage::RecordTable::kInbox;
-    case RecordKind::kSent: return storage::RecordTable::kSent;
-    case RecordKind::kTickets: return storage::RecordTable::kTickets;
+    case RecordKind::kPrefs:
+      return storage::RecordTable::kPrefs;
+    case RecordKind::kInbox:
+      return storage::RecordTable::kInbox;
+    case RecordKind::kSent:
+      return storage::RecordTable::kSent;
+    case RecordKind::kTickets:
+      return storage::RecordTable::kTickets;
   }
   return storage::RecordTable::kMeta;
 }

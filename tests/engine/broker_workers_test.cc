@@ -21,6 +21,10 @@ using testing::TempDir;
 
 class BrokerWorkersTest : public ::testing::Test {
  protected:
+  void TearDown() override {
+    if (broker_) broker_->Shutdown();
+  }
+
   void SetUp() override {
     storage::StoreOptions options;
     options.data_dir = dir_.Sub("db");
@@ -87,6 +91,7 @@ TEST_F(BrokerWorkersTest, FiveWorkersRunFiveJobsAtOnceAndNeverMore) {
   EXPECT_EQ(broker_->Counts("emails")->active, 5u);
   release = true;
   ASSERT_TRUE(handlers_["emails"]->WaitForCalls(12, 10s));
+  broker_->Shutdown();  // the handlers read `release`
   EXPECT_EQ(handlers_["emails"]->max_running(), 5);
 }
 
@@ -211,6 +216,7 @@ TEST_F(BrokerWorkersTest, RemoteWaiterAndLocalWorkersShareAQueue) {
   ASSERT_TRUE(broker_->Add("emails", "remote", {}).ok());
   ASSERT_TRUE(broker_->Add("tickets", "local", {}).ok());
   ASSERT_TRUE(handlers_["tickets"]->WaitForCalls(1, 10s));
+  broker_->Shutdown();
   EXPECT_EQ(served.load(), 1);
 }
 

@@ -67,15 +67,14 @@ TEST_F(EventRouterTest, InvalidJsonGivesTheByteOffset) {
 }
 
 TEST_F(EventRouterTest, BrokenJsonInsideAnUnreadFieldIsRefused) {
-  std::string error = ErrorOf(
-      R"({"eventType":"booking.reminder","eventId":"e","extra":[1,2,tru],)"
-      R"("data":{"bookingId":"b","userId":"u"}})");
+  std::string error = ErrorOf(R"({"eventType":"booking.reminder","eventId":"e","extra":[1,2,tru],)"
+                              R"("data":{"bookingId":"b","userId":"u"}})");
   EXPECT_EQ(error.rfind("invalid JSON", 0), 0u) << error;
 }
 
 TEST_F(EventRouterTest, TrailingContentIsRefused) {
-  std::string error =
-      ErrorOf(R"({"eventType":"booking.reminder","eventId":"e","data":{"bookingId":"b","userId":"u"}} x)");
+  std::string error = ErrorOf(
+      R"({"eventType":"booking.reminder","eventId":"e","data":{"bookingId":"b","userId":"u"}} x)");
   EXPECT_EQ(error.rfind("invalid JSON", 0), 0u) << error;
 }
 
@@ -96,7 +95,8 @@ TEST_F(EventRouterTest, ConfigContractsExtendAndOverrideBuiltIns) {
   contracts.push_back({"user.signup", "emails", {"userEmail"}});
   contracts.push_back({"booking.reminder", "emails", {"bookingId"}});
   EventRouter router(contracts);
-  auto signup = router.Route(R"({"eventType":"user.signup","eventId":"s1","data":{"userEmail":"x"}})");
+  auto signup =
+      router.Route(R"({"eventType":"user.signup","eventId":"s1","data":{"userEmail":"x"}})");
   ASSERT_TRUE(signup.ok()) << signup.status().ToString();
   EXPECT_EQ(signup->queue, "emails");
   auto reminder =

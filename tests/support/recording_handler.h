@@ -33,9 +33,8 @@ class RecordingHandler : public engine::Handler {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      calls_.push_back(
-          {std::string(job.id), std::string(job.queue), std::string(job.payload),
-           job.attempts_made});
+      calls_.push_back({std::string(job.id), std::string(job.queue), std::string(job.payload),
+                        job.attempts_made});
     }
     cv_.notify_all();
     struct Leave {
