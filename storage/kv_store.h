@@ -40,7 +40,9 @@ class KvStore {
   virtual Result<KvType> Type(std::string_view key) = 0;
   // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x).
   virtual Result<std::vector<std::string>> Keys(std::string_view pattern) = 0;
-  // Cursor scan: cursor "0" starts; the returned cursor is "0" when done.
+  // Cursor scan: cursor "0" starts; the returned cursor is "0" when done. Cursors are decimal
+  // numbers standing for a resume point kept in memory (the latest 4096; not across restarts);
+  // an unknown one is InvalidArgument "invalid cursor". count examines that many keys (0 = 10).
   virtual Result<std::pair<std::string, std::vector<std::string>>> Scan(
       std::string_view cursor, std::string_view pattern, std::uint32_t count) = 0;
   virtual Result<std::uint64_t> Count() = 0;  // DBSIZE

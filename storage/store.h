@@ -114,11 +114,14 @@ class Store {
                                          std::int64_t now_ms);
   // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
   // processed_ms = now. nullopt when nothing is waiting. Does not look at "paused".
+  // Corruption when the first job's record can't be read; that job is then skipped (left on
+  // disk as it is) until the next open, so the queue moves on.
   Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
   // active -> completed (finished_ms = now, return value kept). NotFound / InvalidArgument
   // ("job 7 is waiting, not active").
   Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
-  // active -> delayed until due_ms, last_error kept (a retry with backoff).
+  // active -> delayed until due_ms, last_error kept (a retry with backoff). A due_ms <= now
+  // makes it waiting at once, as Add does.
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
                         std::int64_t now_ms);
   // active -> failed, last_error kept, finished_ms = now.
@@ -141,7 +144,8 @@ class Store {
   Status Delete(std::string_view id);
   // Removes jobs of `state` (completed, failed, delayed or waiting) whose state time is older
   // than `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
-  // waiting), at most `limit`. Returns the number removed.
+  // waiting), at most `limit`. Returns the number removed. older_than_ms is a point in time
+  // (ms since epoch), not an age. InvalidArgument for active.
   Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
                               std::uint64_t limit);
 
@@ -149,7 +153,9 @@ class Store {
   Result<Job> Get(std::string_view id) const;
   Result<QueueCounts> Counts(std::string_view queue) const;  // from memory
   // Jobs in a state, in index order (waiting: take order; delayed: due order; completed and
-  // failed: newest first; active: take order). cursor "" starts at the beginning.
+  // failed: newest first; active: add order). cursor "" starts at the beginning; a page's
+  // next_cursor (hex, opaque) continues. count is clamped to 1..10000. InvalidArgument for a
+  // malformed cursor; Corruption when a listed job's record can't be read.
   Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                        std::uint32_t count) const;
   // Jobs that were active when the store was opened and were put back (for logging).
@@ -163,8 +169,8 @@ class Store {
   Status PutRecord(RecordTable table, std::string_view key, std::string_view value);
   Result<std::optional<std::string>> GetRecord(RecordTable table, std::string_view key) const;
   Status DeleteRecord(RecordTable table, std::string_view key);
-  // Up to `limit` records whose key starts with `prefix`, in key order or (newest_first)
-  // reverse key order.
+  // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in key order or
+  // (newest_first) reverse key order.
   Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
       RecordTable table, std::string_view prefix, std::uint32_t limit, bool newest_first) const;
 

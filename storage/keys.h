@@ -1,0 +1,194 @@
+// Every on-disk format of Herald's store: column families, key layouts, value layouts, and the
+// byte-level coding they are built from. Nothing else in the code base spells a key by hand.
+//
+// Notation: "x" literal bytes; u8 one byte; be32 / be64 big-endian fixed-width unsigned
+// integers (so RocksDB's byte order is numeric order); varint LEB128 unsigned (at most 10
+// bytes); zz a signed integer zigzag-encoded, then varint; str = varint length, then the bytes.
+// Times are milliseconds since the Unix epoch; in keys a negative time is written as 0.
+//
+// Column families
+//   default                      unused (RocksDB requires it)
+//   meta                         format version, queue registry, sequence reservation
+//   jobs                         job records, keyed by job id (ids are unique across queues)
+//   q.<queue>                    one per queue: that queue's indexes and flags
+//   kv                           Redis strings and lists (KvStore)
+//   prefs, inbox, sent, tickets  RecordTable rows
+//
+// meta
+//   "format"        -> u8 1, be32 format_version     checked at open; this build writes 1
+//   "queue|" name   -> u8 1, be64 created_ms         registry row; at open a q.<name> column
+//                                                    family without a row is dropped, a row
+//                                                    without its column family recreates it
+//   "seq|limit"     -> u8 1, be64 limit              sequence numbers below limit may have been
+//                                                    handed out; an open continues at limit
+//   "rec|" key      -> caller's bytes                RecordTable::kMeta rows
+//
+// jobs
+//   id -> job record:
+//     u8 1 (record version)
+//     str id  str queue  str payload
+//     varint priority  varint attempts_made  varint max_attempts     (each < 2^32)
+//     u8 backoff_type (BackoffType)  zz backoff_ms
+//     u8 state (JobState)
+//     varint seq
+//     zz created_ms  zz processed_ms  zz finished_ms  zz due_ms
+//     str last_error  str return_value
+//     u8 flags        bit 0: custom_id; other bits 0
+//   and nothing after it.
+//
+// q.<queue>   Every index value is the job id. A job is in exactly one index, the one of its
+//             state, at the key computed from its record (so a transition knows the key to
+//             delete without a lookup).
+//   "w|" be32 priority be64 seq          waiting    Take order: priority, then add order
+//   "d|" be64 due_ms be64 seq            delayed    due order
+//   "a|" be64 seq                        active
+//   "f|" be64 finished_ms be64 seq       failed     finish order
+//   "c|" be64 finished_ms be64 seq       completed  finish order (bounded retention)
+//   "m|paused"  -> u8 1, u8 0|1          pause flag
+//
+// kv
+//   "k|" key                     -> u8 1, u8 type (KvType), then
+//                                     string: the value's bytes
+//                                     list:   be64 head, be64 tail (elements at [head, tail))
+//   "l|" be32 len(key) key be64 pos  -> the element's bytes
+//   A new list starts at position 2^63; a left push takes head - 1, a right push takes tail.
+//   An empty list has no rows.
+//
+// prefs, inbox, sent, tickets
+//   caller's key -> caller's value (no version byte: the caller owns that format)
+//
+// On-disk enums (JobState, BackoffType, KvType) have explicit values: never renumber.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/job.h"
+#include "storage/kv_store.h"
+#include "storage/status.h"
+
+namespace herald::storage::keys {
+
+// ---- Column families ------------------------------------------------------------------------
+inline constexpr std::string_view kMetaCf = "meta";
+inline constexpr std::string_view kJobsCf = "jobs";
+inline constexpr std::string_view kKvCf = "kv";
+inline constexpr std::string_view kPrefsCf = "prefs";
+inline constexpr std::string_view kInboxCf = "inbox";
+inline constexpr std::string_view kSentCf = "sent";
+inline constexpr std::string_view kTicketsCf = "tickets";
+inline constexpr std::string_view kQueueCfPrefix = "q.";
+
+// "q.<queue>".
+std::string QueueCfName(std::string_view queue);
+// The queue of a "q.<queue>" column family name; nullopt for any other name.
+std::optional<std::string_view> QueueOfCfName(std::string_view cf_name);
+
+// ---- Versions -------------------------------------------------------------------------------
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint8_t kValueVersion = 1;  // first byte of meta, flag and kv values
+inline constexpr std::uint8_t kJobRecordVersion = 1;
+
+// ---- meta -----------------------------------------------------------------------------------
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr std::string_view kQueueRegistryPrefix = "queue|";
+inline constexpr std::string_view kSeqLimitKey = "seq|limit";
+inline constexpr std::string_view kMetaRecordPrefix = "rec|";
+
+std::string QueueRegistryKey(std::string_view queue);
+std::string MetaRecordKey(std::string_view key);
+
+std::string EncodeFormatVersion(std::uint32_t version);
+Result<std::uint32_t> DecodeFormatVersion(std::string_view value);
+std::string EncodeSeqLimit(std::uint64_t limit);
+Result<std::uint64_t> DecodeSeqLimit(std::string_view value);
+std::string EncodeQueueRow(std::int64_t created_ms);
+Result<std::int64_t> DecodeQueueRow(std::string_view value);
+
+// ---- q.<queue> ------------------------------------------------------------------------------
+// The index a job of `state` sits in.
+std::string_view IndexPrefix(JobState state);  // "w|", "d|", "a|", "f|", "c|"
+// The first key after every key of the index ("w}" for "w|").
+std::string IndexEnd(JobState state);
+
+std::string WaitingKey(std::uint32_t priority, std::uint64_t seq);
+std::string DelayedKey(std::int64_t due_ms, std::uint64_t seq);
+std::string ActiveKey(std::uint64_t seq);
+std::string FailedKey(std::int64_t finished_ms, std::uint64_t seq);
+std::string CompletedKey(std::int64_t finished_ms, std::uint64_t seq);
+// The smallest possible key of a time-ordered index ("d|", "f|", "c|") at `time_ms`:
+// every key of an entry older than time_ms sorts before it.
+std::string TimeIndexBound(JobState state, std::int64_t time_ms);
+// The key of `job` in the index of job.state.
+std::string IndexKeyOf(const Job& job);
+// The time in a "d|", "f|" or "c|" key; nullopt when the key is too short.
+std::optional<std::int64_t> TimeOfIndexKey(std::string_view key);
+
+inline constexpr std::string_view kPausedKey = "m|paused";
+std::string EncodeFlag(bool value);
+Result<bool> DecodeFlag(std::string_view value);
+
+// ---- kv -------------------------------------------------------------------------------------
+inline constexpr std::string_view kKvMetaPrefix = "k|";
+inline constexpr std::string_view kKvElementPrefix = "l|";
+inline constexpr std::uint64_t kListStart = std::uint64_t{1} << 63;
+
+std::string KvMetaKey(std::string_view key);
+// "l|" be32 len key: the prefix shared by every element of the list `key`.
+std::string KvElementPrefix(std::string_view key);
+std::string KvElementKey(std::string_view key, std::uint64_t pos);
+
+struct KvMeta {
+  KvType type = KvType::kNone;
+  std::string value;       // strings
+  std::uint64_t head = 0;  // lists: elements at [head, tail)
+  std::uint64_t tail = 0;
+};
+std::string EncodeKvString(std::string_view value);
+std::string EncodeKvList(std::uint64_t head, std::uint64_t tail);
+Result<KvMeta> DecodeKvMeta(std::string_view value);
+
+// ---- Key arithmetic -------------------------------------------------------------------------
+// The smallest key greater than `key`: key + "\0".
+std::string Successor(std::string_view key);
+// The smallest key greater than every key starting with `prefix`; "" when there is none
+// (empty prefix, or only 0xff bytes).
+std::string PrefixEnd(std::string_view prefix);
+
+// ---- Byte coding ----------------------------------------------------------------------------
+void PutBe32(std::string* out, std::uint32_t v);
+void PutBe64(std::string* out, std::uint64_t v);
+std::uint32_t LoadBe32(const char* p);
+std::uint64_t LoadBe64(const char* p);
+void PutVarint(std::string* out, std::uint64_t v);
+void PutZigzag(std::string* out, std::int64_t v);
+void PutLengthPrefixed(std::string* out, std::string_view bytes);
+// A time in a key: negative clamps to 0.
+void PutTime(std::string* out, std::int64_t time_ms);
+
+// Reads the codings above from a byte string without ever reading past its end. Each Get
+// returns false (and consumes nothing useful) when the input is short or malformed.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool GetU8(std::uint8_t* v);
+  bool GetBe32(std::uint32_t* v);
+  bool GetBe64(std::uint64_t* v);
+  bool GetVarint(std::uint64_t* v);
+  bool GetVarint32(std::uint32_t* v);  // false also when the value is >= 2^32
+  bool GetZigzag(std::int64_t* v);
+  bool GetLengthPrefixed(std::string_view* bytes);
+  std::string_view rest() const { return in_; }
+  bool empty() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+// Hex for cursors shown to users ("" <-> ""); FromHex is nullopt for odd length or non-hex.
+std::string ToHex(std::string_view bytes);
+std::optional<std::string> FromHex(std::string_view hex);
+
+}  // namespace herald::storage::keys

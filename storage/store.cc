@@ -1,0 +1,1521 @@
+#include "storage/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/logger.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <thread>
+#include <unordered_map>
+
+#include "storage/id_locks.h"
+#include "storage/keys.h"
+#include "storage/kv_store_impl.h"
+#include "storage/mutex.h"
+#include "storage/queue_index.h"
+#include "storage/rocks_status.h"
+
+namespace herald::storage {
+namespace {
+
+// Sequence numbers are reserved this many at a time: one synced meta write per block.
+constexpr std::uint64_t kSeqBlock = std::uint64_t{1} << 16;
+// Index entries read ahead by one scan of a queue's head.
+constexpr std::size_t kRefillBatch = 128;
+// Jobs per WriteBatch in bulk operations (PromoteDue, RetryAllFailed, Clean, recovery).
+constexpr std::size_t kBulkChunk = 256;
+// Old completed jobs deleted in the batch of one Complete, at most (keeps Complete's latency
+// flat when the retention was lowered and a backlog is being trimmed).
+constexpr std::int64_t kMaxPrunePerComplete = 8;
+constexpr std::size_t kMaxIdBytes = 256;
+constexpr std::size_t kMaxQueueNameBytes = 64;
+constexpr std::string_view kStalledError = "stalled: worker lost (process restarted)";
+
+std::int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Quote(std::string_view s) {
+  std::string out("'");
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
+Status ValidateQueueName(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("queue name is empty");
+  if (name.size() > kMaxQueueNameBytes) {
+    return Status::InvalidArgument("queue name is longer than 64 bytes");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) {
+      return Status::InvalidArgument("queue name " + Quote(name) +
+                                     " has a character outside [A-Za-z0-9_.:-]");
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsDecimal(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Status ValidateNewJob(const NewJob& job) {
+  if (!job.id.empty()) {
+    if (job.id.size() > kMaxIdBytes)
+      return Status::InvalidArgument("job id is longer than 256 bytes");
+    if (IsDecimal(job.id)) {
+      return Status::InvalidArgument("job id " + Quote(job.id) +
+                                     " is a plain number; those are reserved for generated ids");
+    }
+  }
+  if (job.max_attempts == 0) return Status::InvalidArgument("attempts must be at least 1");
+  if (job.backoff_ms < 0) return Status::InvalidArgument("backoff must not be negative");
+  if (job.backoff_type != BackoffType::kFixed && job.backoff_type != BackoffType::kExponential) {
+    return Status::InvalidArgument("unknown backoff type");
+  }
+  return Status::Ok();
+}
+
+std::uint64_t& CountOf(QueueCounts& counts, JobState state) {
+  switch (state) {
+    case JobState::kWaiting:
+      return counts.waiting;
+    case JobState::kActive:
+      return counts.active;
+    case JobState::kDelayed:
+      return counts.delayed;
+    case JobState::kCompleted:
+      return counts.completed;
+    case JobState::kFailed:
+      return counts.failed;
+  }
+  return counts.waiting;
+}
+
+Status WrongState(const Job& job, JobState expected) {
+  return Status::InvalidArgument("job " + job.id + " is " + std::string(JobStateName(job.state)) +
+                                 ", not " + std::string(JobStateName(expected)));
+}
+
+// Table options shared by every column family: one LRU block cache, bloom filters for point
+// lookups (job records by id, kv keys), index and filter blocks charged to the cache.
+rocksdb::ColumnFamilyOptions BaseCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.write_buffer_size = 16 << 20;
+  return cf;
+}
+
+// Queue column families: every index entry is eventually deleted (a job moves on), so files
+// full of tombstones are common; the collector marks them for compaction.
+rocksdb::ColumnFamilyOptions QueueCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache);
+  cf.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/16384,
+                                                    /*deletion_trigger=*/4096,
+                                                    /*deletion_ratio=*/0.5));
+  return cf;
+}
+
+rocksdb::ColumnFamilyOptions JobsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache);
+  cf.write_buffer_size = 64 << 20;
+  cf.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(32768, 16384, 0.5));
+  return cf;
+}
+
+// One job's transition, planned under its id lock.
+struct Change {
+  Job job;                       // after the change
+  std::optional<JobState> from;  // nullopt for an add
+  std::string old_key;           // index key before ("" for an add)
+  std::string new_key;           // index key after ("" when removed)
+  bool removed = false;          // the job record goes away
+};
+
+// Old completed jobs claimed by one Complete for deletion in its batch.
+struct Prune {
+  std::vector<IndexHead::Entry> claimed;
+  std::vector<IndexHead::Entry> give_back;  // claimed, but busy or failed: back to the head
+  std::vector<IdLocks::Guard> guards;
+  std::uint64_t deleted = 0;
+};
+
+}  // namespace
+
+std::string_view FsyncModeName(FsyncMode mode) {
+  switch (mode) {
+    case FsyncMode::kAlways:
+      return "always";
+    case FsyncMode::kEverysec:
+      return "everysec";
+    case FsyncMode::kNo:
+      return "no";
+  }
+  return "unknown";
+}
+
+Result<FsyncMode> ParseFsyncMode(std::string_view name) {
+  std::string lower;
+  for (char c : name)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "always") return FsyncMode::kAlways;
+  if (lower == "everysec") return FsyncMode::kEverysec;
+  if (lower == "no") return FsyncMode::kNo;
+  return Status::InvalidArgument("unknown fsync mode " + Quote(name) +
+                                 " (expected always, everysec or no)");
+}
+
+// What the store keeps in memory per queue. The column family handle is owned by Store::Impl.
+struct QueueState {
+  QueueState(std::string queue_name, rocksdb::ColumnFamilyHandle* handle)
+      : name(std::move(queue_name)), cf(handle) {}
+
+  const std::string name;
+  rocksdb::ColumnFamilyHandle* const cf;
+
+  Mutex mu;
+  QueueCounts counts GUARDED_BY(mu);
+  IndexHead waiting GUARDED_BY(mu){"w|"};
+  IndexHead delayed GUARDED_BY(mu){"d|"};
+  IndexHead completed GUARDED_BY(mu){"c|"};
+  // Completed entries claimed by in-flight Completes for deletion.
+  std::uint64_t prune_claimed GUARDED_BY(mu) = 0;
+};
+
+class Store::Impl {
+ public:
+  explicit Impl(StoreOptions options) : options_(std::move(options)) {
+    log_ = options_.logger ? options_.logger : spdlog::default_logger();
+    write_options_.sync = options_.fsync == FsyncMode::kAlways;
+    sync_write_options_.sync = true;
+  }
+  ~Impl();
+
+  Status Open();
+
+  // ---- Queues ----
+  Status EnsureQueue(std::string_view queue);
+  QueueState* FindQueue(std::string_view queue) const EXCLUDES(registry_mu_);
+  Result<QueueState*> RequireQueue(std::string_view queue) const;
+  std::vector<std::string> ListQueues() const EXCLUDES(registry_mu_);
+
+  // ---- Transitions ----
+  Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
+                                         std::int64_t now_ms);
+  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
+  // Reads job `id` under its lock, checks it is `from` (any state when nullopt), applies
+  // `edit`, and writes one batch (removing the job when `remove`).
+  Result<Job> Transition(std::string_view id, std::optional<JobState> from,
+                         const std::function<void(Job&)>& edit, bool remove);
+  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
+  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                   std::uint64_t limit);
+  Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
+                              std::uint64_t limit);
+  std::optional<std::int64_t> NextDue(std::string_view queue) const;
+
+  // ---- Reads ----
+  Result<Job> ReadJob(std::string_view id) const;
+  Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
+                       std::uint32_t count) const;
+
+  // ---- Records ----
+  rocksdb::ColumnFamilyHandle* RecordCf(RecordTable table) const;
+  static std::string RecordKey(RecordTable table, std::string_view key);
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
+                                                                       std::string_view prefix,
+                                                                       std::uint32_t limit,
+                                                                       bool newest_first) const;
+
+  Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
+    return FromRocks(db_->Write(write_options_, batch), what);
+  }
+
+  StoreOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions sync_write_options_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  rocksdb::ColumnFamilyOptions queue_cf_options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  mutable Mutex registry_mu_;
+  // Every open column family handle, destroyed before the database closes.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_ GUARDED_BY(registry_mu_);
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* kv_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* prefs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* inbox_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sent_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tickets_ = nullptr;
+
+  std::map<std::string, std::unique_ptr<QueueState>, std::less<>> queues_ GUARDED_BY(registry_mu_);
+  std::vector<rocksdb::ColumnFamilyHandle*> queue_handles_ GUARDED_BY(registry_mu_);
+  Mutex create_mu_;  // serialises column family creation (slow: rewrites OPTIONS)
+
+  Mutex seq_mu_;
+  std::uint64_t next_seq_ GUARDED_BY(seq_mu_) = 1;
+  std::uint64_t seq_limit_ GUARDED_BY(seq_mu_) = 1;
+
+  IdLocks id_locks_;
+  std::unique_ptr<KvStoreImpl> kv_;
+  std::uint64_t recovered_active_ = 0;  // written by Open only
+
+  std::mutex sync_mu_;
+  std::condition_variable_any sync_cv_;
+  std::jthread syncer_;
+
+ private:
+  Status OpenDatabase();
+  Status CheckFormat();
+  Status LoadSequence();
+  Status LoadQueues();
+  Status LoadQueue(QueueState* qs, std::int64_t now_ms);
+  Status RecoverActive(QueueState* qs, std::vector<IndexHead::Entry> active, std::int64_t now_ms);
+  Status TrimCompleted(QueueState* qs);
+
+  Result<std::uint64_t> AllocateSeqs(std::uint64_t n) EXCLUDES(seq_mu_);
+
+  static IndexHead* HeadOf(QueueState* qs, JobState state) REQUIRES(qs->mu);
+  // Reads up to kRefillBatch more entries into `head` from the database.
+  Status Refill(QueueState* qs, IndexHead* head, JobState state) REQUIRES(qs->mu);
+  // The delayed head must show the earliest due entry whenever there is one (NextDue).
+  void KeepDelayedHeadLoaded(QueueState* qs) REQUIRES(qs->mu);
+  void ApplyLocked(QueueState* qs, const Change& c) REQUIRES(qs->mu);
+  void AddToBatch(rocksdb::WriteBatch* batch, QueueState* qs, const Change& c) const;
+  // Claims old completed jobs beyond the retention and adds their deletion to `batch`.
+  void PlanPrune(QueueState* qs, rocksdb::WriteBatch* batch, Prune* prune);
+  void FinishPrune(QueueState* qs, Prune* prune, bool written) REQUIRES(qs->mu);
+  // Up to `max` entries of an index in [start, end), ascending.
+  Result<std::vector<IndexHead::Entry>> ScanIndex(QueueState* qs, std::string_view start,
+                                                  std::string_view end, std::size_t max) const;
+  // Applies `edit` (false = leave this job alone) to every entry whose job is still `from` at
+  // that key, under the ids' locks, in one batch. `claimed` entries were popped from a head
+  // and go back to it if the write fails.
+  Result<std::uint64_t> ApplyToEntries(QueueState* qs, JobState from,
+                                       const std::vector<IndexHead::Entry>& entries, bool claimed,
+                                       const std::function<bool(Job&)>& edit, bool remove);
+};
+
+// ---- Open / close -------------------------------------------------------------------------------
+
+Status Store::Impl::Open() {
+  if (options_.data_dir.empty()) return Status::InvalidArgument("data_dir is required");
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) {
+    return Status::IOError("cannot create data directory " + Quote(options_.data_dir) + ": " +
+                           ec.message());
+  }
+  HERALD_RETURN_IF_ERROR(OpenDatabase());
+  HERALD_RETURN_IF_ERROR(CheckFormat());
+  HERALD_RETURN_IF_ERROR(LoadSequence());
+  HERALD_RETURN_IF_ERROR(LoadQueues());
+  HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cf_, write_options_));
+
+  if (options_.fsync == FsyncMode::kEverysec) {
+    syncer_ = std::jthread([this](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        {
+          std::unique_lock<std::mutex> lock(sync_mu_);
+          sync_cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+        }
+        if (stop.stop_requested()) break;
+        rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
+        if (!s.ok()) log_->error("store: background WAL sync failed: {}", s.ToString());
+      }
+    });
+  }
+  std::size_t queue_count = 0;
+  {
+    MutexLock lock(&registry_mu_);
+    queue_count = queues_.size();
+  }
+  log_->info("store: opened {} (fsync {}, {} queues, {} active jobs recovered)", options_.data_dir,
+             FsyncModeName(options_.fsync), queue_count, recovered_active_);
+  return Status::Ok();
+}
+
+Status Store::Impl::OpenDatabase() {
+  cache_ = rocksdb::NewLRUCache(static_cast<std::size_t>(options_.block_cache_mb) << 20);
+  queue_cf_options_ = QueueCfOptions(cache_);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  // Many column families share one WAL; a queue that sees little traffic must not pin old WAL
+  // files forever: past this size its memtable is flushed.
+  db_options.max_total_wal_size = 256 << 20;
+  db_options.db_write_buffer_size = 256 << 20;
+  db_options.keep_log_file_num = 4;
+  db_options.max_log_file_size = 16 << 20;
+
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &names);
+  if (!listed.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
+  for (std::string_view system : {keys::kMetaCf, keys::kJobsCf, keys::kKvCf, keys::kPrefsCf,
+                                  keys::kInboxCf, keys::kSentCf, keys::kTicketsCf}) {
+    if (std::find(names.begin(), names.end(), system) == names.end()) {
+      names.emplace_back(system);
+    }
+  }
+
+  rocksdb::ColumnFamilyOptions system_options = BaseCfOptions(cache_);
+  rocksdb::ColumnFamilyOptions jobs_options = JobsCfOptions(cache_);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) {
+    if (keys::QueueOfCfName(name)) {
+      descriptors.emplace_back(name, queue_cf_options_);
+    } else if (name == keys::kJobsCf) {
+      descriptors.emplace_back(name, jobs_options);
+    } else {
+      descriptors.emplace_back(name, system_options);
+    }
+  }
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  HERALD_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &handles, &raw),
+                "open " + options_.data_dir));
+  db_.reset(raw);
+
+  MutexLock lock(&registry_mu_);
+  handles_ = handles;
+  for (auto* h : handles) {
+    const std::string& name = h->GetName();
+    if (name == keys::kMetaCf) meta_ = h;
+    if (name == keys::kJobsCf) jobs_ = h;
+    if (name == keys::kKvCf) kv_cf_ = h;
+    if (name == keys::kPrefsCf) prefs_ = h;
+    if (name == keys::kInboxCf) inbox_ = h;
+    if (name == keys::kSentCf) sent_ = h;
+    if (name == keys::kTicketsCf) tickets_ = h;
+    if (keys::QueueOfCfName(name)) queue_handles_.push_back(h);
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::CheckFormat() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, keys::kFormatKey, &value);
+  if (s.IsNotFound()) {
+    return FromRocks(db_->Put(sync_write_options_, meta_, keys::kFormatKey,
+                              keys::EncodeFormatVersion(keys::kFormatVersion)),
+                     "write format version");
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(s, "read format version"));
+  HERALD_ASSIGN_OR_RETURN(std::uint32_t version, keys::DecodeFormatVersion(value));
+  if (version != keys::kFormatVersion) {
+    return Status::Corruption("data directory " + Quote(options_.data_dir) +
+                              " has format version " + std::to_string(version) +
+                              "; this build reads version " + std::to_string(keys::kFormatVersion));
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::LoadSequence() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, keys::kSeqLimitKey, &value);
+  std::uint64_t start = 1;
+  if (!s.IsNotFound()) {
+    HERALD_RETURN_IF_ERROR(FromRocks(s, "read sequence limit"));
+    HERALD_ASSIGN_OR_RETURN(start, keys::DecodeSeqLimit(value));
+  }
+  MutexLock lock(&seq_mu_);
+  // Every number below the persisted limit may have been used before the restart; the first
+  // allocation reserves a new block.
+  next_seq_ = start;
+  seq_limit_ = start;
+  return Status::Ok();
+}
+
+Result<std::uint64_t> Store::Impl::AllocateSeqs(std::uint64_t n) {
+  MutexLock lock(&seq_mu_);
+  if (next_seq_ + n > seq_limit_) {
+    std::uint64_t limit = next_seq_ + n + kSeqBlock;
+    // Synced even in the no/everysec modes: a number handed out must never be handed out
+    // again, whatever else a machine crash loses.
+    HERALD_RETURN_IF_ERROR(FromRocks(
+        db_->Put(sync_write_options_, meta_, keys::kSeqLimitKey, keys::EncodeSeqLimit(limit)),
+        "reserve sequence numbers"));
+    seq_limit_ = limit;
+  }
+  std::uint64_t first = next_seq_;
+  next_seq_ += n;
+  return first;
+}
+
+Status Store::Impl::LoadQueues() {
+  // The registry.
+  std::set<std::string> registered;
+  {
+    std::string end = keys::PrefixEnd(keys::kQueueRegistryPrefix);
+    rocksdb::Slice lower(keys::kQueueRegistryPrefix.data(), keys::kQueueRegistryPrefix.size());
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      registered.insert(it->key().ToString().substr(keys::kQueueRegistryPrefix.size()));
+    }
+    HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read queue registry"));
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> found;
+  {
+    MutexLock lock(&registry_mu_);
+    found = queue_handles_;
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> kept;
+  std::set<std::string> have;
+  for (auto* h : found) {
+    std::string queue(*keys::QueueOfCfName(h->GetName()));
+    if (registered.count(queue) == 0) {
+      // Created, then the process died before its registry row was written.
+      log_->warn("store: dropping column family {} (no registry row)", h->GetName());
+      HERALD_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(h), "drop " + h->GetName()));
+      {
+        MutexLock lock(&registry_mu_);
+        handles_.erase(std::find(handles_.begin(), handles_.end(), h));
+      }
+      HERALD_RETURN_IF_ERROR(FromRocks(db_->DestroyColumnFamilyHandle(h), "close " + queue));
+      continue;
+    }
+    kept.push_back(h);
+    have.insert(queue);
+  }
+  for (const auto& queue : registered) {
+    if (have.count(queue) != 0) continue;
+    log_->warn("store: recreating column family for registered queue {}", queue);
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    HERALD_RETURN_IF_ERROR(
+        FromRocks(db_->CreateColumnFamily(queue_cf_options_, keys::QueueCfName(queue), &h),
+                  "create " + queue));
+    {
+      MutexLock lock(&registry_mu_);
+      handles_.push_back(h);
+    }
+    kept.push_back(h);
+  }
+
+  std::int64_t now_ms = WallClockMs();
+  for (auto* h : kept) {
+    std::string queue(*keys::QueueOfCfName(h->GetName()));
+    auto qs = std::make_unique<QueueState>(queue, h);
+    HERALD_RETURN_IF_ERROR(LoadQueue(qs.get(), now_ms).WithPrefix("queue " + queue));
+    MutexLock lock(&registry_mu_);
+    queues_.emplace(queue, std::move(qs));
+  }
+  MutexLock lock(&registry_mu_);
+  queue_handles_ = kept;
+  return Status::Ok();
+}
+
+Status Store::Impl::LoadQueue(QueueState* qs, std::int64_t now_ms) {
+  // One pass over the column family: counters, the pause flag, and the active entries.
+  QueueCounts counts;
+  std::vector<IndexHead::Entry> active;
+  {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      if (k.size() < 2 || k[1] != '|') continue;
+      switch (k[0]) {
+        case 'w':
+          ++counts.waiting;
+          break;
+        case 'd':
+          ++counts.delayed;
+          break;
+        case 'c':
+          ++counts.completed;
+          break;
+        case 'f':
+          ++counts.failed;
+          break;
+        case 'a':
+          ++counts.active;
+          active.push_back({k.ToString(), it->value().ToString()});
+          break;
+        case 'm':
+          if (k.ToStringView() == keys::kPausedKey) {
+            auto paused = keys::DecodeFlag(it->value().ToStringView());
+            if (!paused.ok()) return paused.status();
+            counts.paused = *paused;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan queue"));
+  }
+  {
+    MutexLock lock(&qs->mu);
+    qs->counts = counts;
+  }
+  HERALD_RETURN_IF_ERROR(RecoverActive(qs, std::move(active), now_ms));
+  HERALD_RETURN_IF_ERROR(TrimCompleted(qs));
+  MutexLock lock(&qs->mu);
+  KeepDelayedHeadLoaded(qs);
+  return Status::Ok();
+}
+
+Status Store::Impl::RecoverActive(QueueState* qs, std::vector<IndexHead::Entry> active,
+                                  std::int64_t now_ms) {
+  // Leases live in memory: after a restart nobody works on an active job. Put each back, or
+  // fail it when its attempts are used up (attempts_made was persisted by Take, so a job that
+  // kills its worker every time still ends).
+  auto edit = [now_ms](Job& job) {
+    job.last_error = std::string(kStalledError);
+    if (job.attempts_made >= job.max_attempts) {
+      job.state = JobState::kFailed;
+      job.finished_ms = now_ms;
+    } else {
+      job.state = JobState::kWaiting;
+    }
+    return true;
+  };
+  for (std::size_t i = 0; i < active.size(); i += kBulkChunk) {
+    std::vector<IndexHead::Entry> chunk(
+        active.begin() + static_cast<std::ptrdiff_t>(i),
+        active.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBulkChunk, active.size())));
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n, ApplyToEntries(qs, JobState::kActive, chunk,
+                                                            /*claimed=*/false, edit, false));
+    recovered_active_ += n;
+  }
+  if (!active.empty()) {
+    log_->warn("store: queue {}: {} jobs were active when the store closed; put back", qs->name,
+               active.size());
+  }
+  return FromRocks(db_->FlushWAL(/*sync=*/true), "sync recovery");
+}
+
+Status Store::Impl::TrimCompleted(QueueState* qs) {
+  while (true) {
+    std::vector<IndexHead::Entry> victims;
+    {
+      MutexLock lock(&qs->mu);
+      if (qs->counts.completed <= options_.completed_retention) return Status::Ok();
+      std::uint64_t excess = qs->counts.completed - options_.completed_retention;
+      while (victims.size() < std::min<std::uint64_t>(excess, kBulkChunk)) {
+        if (!qs->completed.HasAhead()) {
+          HERALD_RETURN_IF_ERROR(Refill(qs, &qs->completed, JobState::kCompleted));
+          if (!qs->completed.HasAhead()) break;
+        }
+        victims.push_back(qs->completed.PopFront());
+      }
+    }
+    if (victims.empty()) return Status::Ok();
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
+                            ApplyToEntries(
+                                qs, JobState::kCompleted, victims, /*claimed=*/true,
+                                [](Job&) { return true; }, /*remove=*/true));
+    if (n == 0) return Status::Ok();
+  }
+}
+
+Store::Impl::~Impl() {
+  if (syncer_.joinable()) {
+    syncer_.request_stop();
+    syncer_.join();
+  }
+  kv_.reset();
+  if (db_ == nullptr) return;
+  rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
+  if (!s.ok()) log_->error("store: WAL sync at close failed: {}", s.ToString());
+  {
+    MutexLock lock(&registry_mu_);
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+  }
+  s = db_->Close();
+  if (!s.ok()) log_->error("store: close failed: {}", s.ToString());
+  db_.reset();
+}
+
+// ---- Queues -----------------------------------------------------------------------------------
+
+QueueState* Store::Impl::FindQueue(std::string_view queue) const {
+  MutexLock lock(&registry_mu_);
+  auto it = queues_.find(queue);
+  return it == queues_.end() ? nullptr : it->second.get();
+}
+
+Result<QueueState*> Store::Impl::RequireQueue(std::string_view queue) const {
+  QueueState* qs = FindQueue(queue);
+  if (qs == nullptr) return Status::NotFound("unknown queue " + Quote(queue));
+  return qs;
+}
+
+std::vector<std::string> Store::Impl::ListQueues() const {
+  MutexLock lock(&registry_mu_);
+  std::vector<std::string> out;
+  out.reserve(queues_.size());
+  for (const auto& [name, qs] : queues_) out.push_back(name);
+  return out;
+}
+
+Status Store::Impl::EnsureQueue(std::string_view queue) {
+  HERALD_RETURN_IF_ERROR(ValidateQueueName(queue));
+  if (FindQueue(queue) != nullptr) return Status::Ok();
+  MutexLock create(&create_mu_);
+  if (FindQueue(queue) != nullptr) return Status::Ok();
+  // Column family first, registry row second: a crash in between leaves a column family
+  // without a row, which the next open drops.
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  HERALD_RETURN_IF_ERROR(
+      FromRocks(db_->CreateColumnFamily(queue_cf_options_, keys::QueueCfName(queue), &h),
+                "create queue " + std::string(queue)));
+  Status s = FromRocks(db_->Put(sync_write_options_, meta_, keys::QueueRegistryKey(queue),
+                                keys::EncodeQueueRow(WallClockMs())),
+                       "register queue " + std::string(queue));
+  if (!s.ok()) {
+    rocksdb::Status dropped = db_->DropColumnFamily(h);
+    if (!dropped.ok()) log_->error("store: drop after failed create: {}", dropped.ToString());
+    db_->DestroyColumnFamilyHandle(h);
+    return s;
+  }
+  auto qs = std::make_unique<QueueState>(std::string(queue), h);
+  MutexLock lock(&registry_mu_);
+  handles_.push_back(h);
+  queue_handles_.push_back(h);
+  queues_.emplace(std::string(queue), std::move(qs));
+  log_->info("store: created queue {}", queue);
+  return Status::Ok();
+}
+
+// ---- In-memory index bookkeeping --------------------------------------------------------------
+
+IndexHead* Store::Impl::HeadOf(QueueState* qs, JobState state) {
+  switch (state) {
+    case JobState::kWaiting:
+      return &qs->waiting;
+    case JobState::kDelayed:
+      return &qs->delayed;
+    case JobState::kCompleted:
+      return &qs->completed;
+    default:
+      return nullptr;
+  }
+}
+
+Status Store::Impl::Refill(QueueState* qs, IndexHead* head, JobState state) {
+  std::string start = head->lower();
+  std::string end = keys::IndexEnd(state);
+  rocksdb::Slice lower(start);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
+  std::vector<IndexHead::Entry> entries;
+  entries.reserve(kRefillBatch);
+  for (it->Seek(lower); it->Valid() && entries.size() < kRefillBatch; it->Next()) {
+    entries.push_back({it->key().ToString(), it->value().ToString()});
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + qs->name));
+  head->AppendScanned(std::move(entries));
+  return Status::Ok();
+}
+
+void Store::Impl::KeepDelayedHeadLoaded(QueueState* qs) {
+  if (qs->delayed.HasAhead() || qs->counts.delayed == 0) return;
+  Status s = Refill(qs, &qs->delayed, JobState::kDelayed);
+  if (!s.ok()) log_->error("store: queue {}: reading delayed jobs: {}", qs->name, s.ToString());
+}
+
+void Store::Impl::ApplyLocked(QueueState* qs, const Change& c) {
+  if (c.from) {
+    std::uint64_t& n = CountOf(qs->counts, *c.from);
+    if (n > 0) --n;
+    if (IndexHead* head = HeadOf(qs, *c.from)) head->Erase(c.old_key);
+  }
+  if (!c.removed) {
+    ++CountOf(qs->counts, c.job.state);
+    if (IndexHead* head = HeadOf(qs, c.job.state)) head->Insert(c.new_key, c.job.id);
+  }
+}
+
+void Store::Impl::AddToBatch(rocksdb::WriteBatch* batch, QueueState* qs, const Change& c) const {
+  if (!c.old_key.empty()) batch->Delete(qs->cf, c.old_key);
+  if (c.removed) {
+    batch->Delete(jobs_, c.job.id);
+    return;
+  }
+  batch->Put(qs->cf, c.new_key, c.job.id);
+  batch->Put(jobs_, c.job.id, EncodeJob(c.job));
+}
+
+void Store::Impl::PlanPrune(QueueState* qs, rocksdb::WriteBatch* batch, Prune* prune) {
+  {
+    MutexLock lock(&qs->mu);
+    // Counting the job being completed now.
+    std::int64_t excess = static_cast<std::int64_t>(qs->counts.completed) + 1 -
+                          static_cast<std::int64_t>(qs->prune_claimed) -
+                          static_cast<std::int64_t>(options_.completed_retention);
+    excess = std::min(excess, kMaxPrunePerComplete);
+    while (static_cast<std::int64_t>(prune->claimed.size()) < excess) {
+      if (!qs->completed.HasAhead()) {
+        Status s = Refill(qs, &qs->completed, JobState::kCompleted);
+        if (!s.ok()) {
+          log_->error("store: queue {}: reading completed jobs: {}", qs->name, s.ToString());
+          break;
+        }
+        if (!qs->completed.HasAhead()) break;
+      }
+      prune->claimed.push_back(qs->completed.PopFront());
+    }
+    qs->prune_claimed += prune->claimed.size();
+  }
+  for (const auto& victim : prune->claimed) {
+    // Only try: this thread already holds the completing job's id.
+    std::optional<IdLocks::Guard> guard = id_locks_.TryLock(victim.id);
+    if (!guard) {
+      prune->give_back.push_back(victim);
+      continue;
+    }
+    Result<Job> job = ReadJob(victim.id);
+    if (!job.ok()) {
+      if (!job.status().IsNotFound()) {
+        log_->error("store: queue {}: retention skips {}", qs->name, job.status().ToString());
+      }
+      continue;
+    }
+    if (job->state != JobState::kCompleted || keys::IndexKeyOf(*job) != victim.key) continue;
+    batch->Delete(qs->cf, victim.key);
+    batch->Delete(jobs_, victim.id);
+    ++prune->deleted;
+    prune->guards.push_back(std::move(*guard));
+  }
+}
+
+void Store::Impl::FinishPrune(QueueState* qs, Prune* prune, bool written) {
+  qs->prune_claimed -= std::min<std::uint64_t>(qs->prune_claimed, prune->claimed.size());
+  if (!written) {
+    for (auto& e : prune->claimed) qs->completed.Insert(std::move(e.key), std::move(e.id));
+    return;
+  }
+  qs->counts.completed -= std::min(qs->counts.completed, prune->deleted);
+  for (auto& e : prune->give_back) qs->completed.Insert(std::move(e.key), std::move(e.id));
+}
+
+Result<std::vector<IndexHead::Entry>> Store::Impl::ScanIndex(QueueState* qs, std::string_view start,
+                                                             std::string_view end,
+                                                             std::size_t max) const {
+  std::string start_key(start);
+  std::string end_key(end);
+  rocksdb::Slice lower(start_key);
+  rocksdb::Slice upper(end_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
+  std::vector<IndexHead::Entry> out;
+  for (it->Seek(lower); it->Valid() && out.size() < max; it->Next()) {
+    out.push_back({it->key().ToString(), it->value().ToString()});
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + qs->name));
+  return out;
+}
+
+Result<std::uint64_t> Store::Impl::ApplyToEntries(QueueState* qs, JobState from,
+                                                  const std::vector<IndexHead::Entry>& entries,
+                                                  bool claimed,
+                                                  const std::function<bool(Job&)>& edit,
+                                                  bool remove) {
+  if (entries.empty()) return std::uint64_t{0};
+  std::vector<std::string> ids;
+  ids.reserve(entries.size());
+  for (const auto& e : entries) ids.push_back(e.id);
+  IdLocks::Guard guard = id_locks_.LockMany(std::move(ids));
+
+  rocksdb::WriteBatch batch;
+  std::vector<Change> changes;
+  for (const auto& e : entries) {
+    Result<Job> job = ReadJob(e.id);
+    if (!job.ok()) {
+      if (!job.status().IsNotFound()) {
+        log_->error("store: queue {}: skipping {}", qs->name, job.status().ToString());
+      }
+      continue;
+    }
+    if (job->state != from || keys::IndexKeyOf(*job) != e.key) continue;  // moved meanwhile
+    if (!edit(*job)) continue;
+    Change c;
+    c.from = from;
+    c.old_key = e.key;
+    c.removed = remove;
+    if (!remove) c.new_key = keys::IndexKeyOf(*job);
+    c.job = std::move(*job);
+    AddToBatch(&batch, qs, c);
+    changes.push_back(std::move(c));
+  }
+  Status s = changes.empty() ? Status::Ok() : Write(&batch, "update " + qs->name);
+  MutexLock lock(&qs->mu);
+  if (!s.ok()) {
+    IndexHead* head = HeadOf(qs, from);
+    if (claimed && head != nullptr) {
+      for (const auto& e : entries) head->Insert(e.key, e.id);
+    }
+    return s;
+  }
+  for (const auto& c : changes) ApplyLocked(qs, c);
+  KeepDelayedHeadLoaded(qs);
+  return static_cast<std::uint64_t>(changes.size());
+}
+
+// ---- Transitions ------------------------------------------------------------------------------
+
+Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
+                                                    std::vector<NewJob> jobs, std::int64_t now_ms) {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  for (const auto& job : jobs) HERALD_RETURN_IF_ERROR(ValidateNewJob(job));
+  std::vector<AddResult> results(jobs.size());
+  if (jobs.empty()) return results;
+
+  // Custom ids: held for the whole add, so two adds of one id can't both create it.
+  std::vector<std::string> custom;
+  for (const auto& job : jobs) {
+    if (!job.id.empty()) custom.push_back(job.id);
+  }
+  IdLocks::Guard guard;
+  if (!custom.empty()) guard = id_locks_.LockMany(custom);
+
+  std::vector<bool> create(jobs.size(), true);
+  std::unordered_map<std::string, JobState> known;  // ids existing or created by this call
+  std::uint64_t n_new = 0;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const std::string& id = jobs[i].id;
+    if (!id.empty()) {
+      auto seen = known.find(id);
+      if (seen != known.end()) {
+        results[i] = AddResult{id, false, seen->second};
+        create[i] = false;
+        continue;
+      }
+      Result<Job> existing = ReadJob(id);
+      if (existing.ok()) {
+        results[i] = AddResult{id, false, existing->state};
+        known.emplace(id, existing->state);
+        create[i] = false;
+        continue;
+      }
+      if (!existing.status().IsNotFound()) return existing.status();
+      known.emplace(id, jobs[i].due_ms > now_ms ? JobState::kDelayed : JobState::kWaiting);
+    }
+    ++n_new;
+  }
+  if (n_new == 0) return results;
+
+  HERALD_ASSIGN_OR_RETURN(std::uint64_t seq, AllocateSeqs(n_new));
+  rocksdb::WriteBatch batch;
+  std::vector<Change> changes;
+  changes.reserve(static_cast<std::size_t>(n_new));
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (!create[i]) continue;
+    NewJob& in = jobs[i];
+    Change c;
+    Job& job = c.job;
+    job.seq = seq++;
+    job.custom_id = !in.id.empty();
+    job.id = job.custom_id ? std::move(in.id) : std::to_string(job.seq);
+    job.queue = qs->name;
+    job.payload = std::move(in.payload);
+    job.priority = in.priority;
+    job.max_attempts = in.max_attempts;
+    job.backoff_type = in.backoff_type;
+    job.backoff_ms = in.backoff_ms;
+    job.created_ms = now_ms;
+    if (in.due_ms > now_ms) {
+      job.state = JobState::kDelayed;
+      job.due_ms = in.due_ms;
+    }
+    c.new_key = keys::IndexKeyOf(job);
+    AddToBatch(&batch, qs, c);
+    results[i] = AddResult{job.id, true, job.state};
+    changes.push_back(std::move(c));
+  }
+  HERALD_RETURN_IF_ERROR(Write(&batch, "add to " + qs->name));
+  MutexLock lock(&qs->mu);
+  for (const auto& c : changes) ApplyLocked(qs, c);
+  KeepDelayedHeadLoaded(qs);
+  return results;
+}
+
+Result<std::optional<Job>> Store::Impl::Take(std::string_view queue, std::int64_t now_ms) {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  while (true) {
+    IndexHead::Entry claimed;
+    {
+      MutexLock lock(&qs->mu);
+      if (qs->counts.waiting == 0) return std::optional<Job>();
+      if (!qs->waiting.HasAhead()) {
+        HERALD_RETURN_IF_ERROR(Refill(qs, &qs->waiting, JobState::kWaiting));
+        if (!qs->waiting.HasAhead()) return std::optional<Job>();
+      }
+      // Claimed: no other Take sees this entry again (it is below the head's lower bound and
+      // no longer ahead).
+      claimed = qs->waiting.PopFront();
+    }
+    IdLocks::Guard guard = id_locks_.Lock(claimed.id);
+    Result<Job> read = ReadJob(claimed.id);
+    if (!read.ok()) {
+      if (read.status().IsNotFound()) continue;  // deleted meanwhile
+      // A record that can't be read stays where it is, skipped until the next open.
+      log_->error("store: queue {}: Take skips {}", qs->name, read.status().ToString());
+      return read.status();
+    }
+    if (read->state != JobState::kWaiting || keys::IndexKeyOf(*read) != claimed.key) continue;
+    Change c;
+    c.from = JobState::kWaiting;
+    c.old_key = claimed.key;
+    c.job = std::move(*read);
+    c.job.state = JobState::kActive;
+    c.job.attempts_made += 1;
+    c.job.processed_ms = now_ms;
+    c.new_key = keys::IndexKeyOf(c.job);
+    rocksdb::WriteBatch batch;
+    AddToBatch(&batch, qs, c);
+    Status s = Write(&batch, "take from " + qs->name);
+    MutexLock lock(&qs->mu);
+    if (!s.ok()) {
+      qs->waiting.Insert(std::move(claimed.key), std::move(claimed.id));
+      return s;
+    }
+    ApplyLocked(qs, c);
+    return std::optional<Job>(std::move(c.job));
+  }
+}
+
+Result<Job> Store::Impl::Transition(std::string_view id, std::optional<JobState> from,
+                                    const std::function<void(Job&)>& edit, bool remove) {
+  IdLocks::Guard guard = id_locks_.Lock(id);
+  HERALD_ASSIGN_OR_RETURN(Job job, ReadJob(id));
+  if (from && job.state != *from) return WrongState(job, *from);
+  QueueState* qs = FindQueue(job.queue);
+  if (qs == nullptr) {
+    return Status::Corruption("job " + job.id + " names unknown queue " + Quote(job.queue));
+  }
+  Change c;
+  c.from = job.state;
+  c.old_key = keys::IndexKeyOf(job);
+  edit(job);
+  c.removed = remove;
+  if (!remove) c.new_key = keys::IndexKeyOf(job);
+  c.job = std::move(job);
+  rocksdb::WriteBatch batch;
+  AddToBatch(&batch, qs, c);
+  Prune prune;
+  bool prunes = !remove && c.job.state == JobState::kCompleted;
+  if (prunes) PlanPrune(qs, &batch, &prune);
+  Status s = Write(&batch, "update job " + c.job.id);
+  MutexLock lock(&qs->mu);
+  if (prunes) FinishPrune(qs, &prune, s.ok());
+  if (!s.ok()) return s;
+  ApplyLocked(qs, c);
+  if (c.from == JobState::kDelayed || c.job.state == JobState::kDelayed) KeepDelayedHeadLoaded(qs);
+  return std::move(c.job);
+}
+
+Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::int64_t now_ms) {
+  (void)now_ms;
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  // Stop at the last failed job present now, so a stream of new failures can't keep this going.
+  std::string start(keys::IndexPrefix(JobState::kFailed));
+  std::string end;
+  {
+    std::string prefix_end = keys::IndexEnd(JobState::kFailed);
+    rocksdb::Slice lower(start);
+    rocksdb::Slice upper(prefix_end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
+    it->SeekToLast();
+    HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + qs->name));
+    if (!it->Valid()) return std::uint64_t{0};
+    end = keys::Successor(it->key().ToStringView());
+  }
+  auto retry = [](Job& job) {
+    job.state = JobState::kWaiting;
+    job.attempts_made = 0;
+    job.finished_ms = 0;
+    return true;
+  };
+  std::uint64_t total = 0;
+  while (true) {
+    HERALD_ASSIGN_OR_RETURN(auto entries, ScanIndex(qs, start, end, kBulkChunk));
+    if (entries.empty()) break;
+    start = keys::Successor(entries.back().key);
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
+                            ApplyToEntries(qs, JobState::kFailed, entries, false, retry, false));
+    total += n;
+  }
+  return total;
+}
+
+Result<std::uint64_t> Store::Impl::PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                              std::uint64_t limit) {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  std::uint64_t total = 0;
+  std::uint64_t claimed_total = 0;
+  while (claimed_total < limit) {
+    std::vector<IndexHead::Entry> entries;
+    {
+      MutexLock lock(&qs->mu);
+      std::uint64_t want = std::min<std::uint64_t>(kBulkChunk, limit - claimed_total);
+      while (entries.size() < want) {
+        if (!qs->delayed.HasAhead()) {
+          if (qs->counts.delayed == 0) break;
+          HERALD_RETURN_IF_ERROR(Refill(qs, &qs->delayed, JobState::kDelayed));
+          if (!qs->delayed.HasAhead()) break;
+        }
+        if (keys::TimeOfIndexKey(qs->delayed.Front().key).value_or(0) > now_ms) break;
+        entries.push_back(qs->delayed.PopFront());
+      }
+    }
+    if (entries.empty()) break;
+    claimed_total += entries.size();
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n, ApplyToEntries(
+                                                 qs, JobState::kDelayed, entries, /*claimed=*/true,
+                                                 [](Job& job) {
+                                                   job.state = JobState::kWaiting;
+                                                   return true;
+                                                 },
+                                                 false));
+    total += n;
+  }
+  return total;
+}
+
+std::optional<std::int64_t> Store::Impl::NextDue(std::string_view queue) const {
+  QueueState* qs = FindQueue(queue);
+  if (qs == nullptr) return std::nullopt;
+  MutexLock lock(&qs->mu);
+  if (!qs->delayed.HasAhead()) return std::nullopt;
+  return keys::TimeOfIndexKey(qs->delayed.Front().key);
+}
+
+Result<std::uint64_t> Store::Impl::Clean(std::string_view queue, JobState state,
+                                         std::int64_t older_than_ms, std::uint64_t limit) {
+  if (state == JobState::kActive) {
+    return Status::InvalidArgument("active jobs can't be cleaned (they are being worked on)");
+  }
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  std::string start;
+  {
+    MutexLock lock(&qs->mu);
+    IndexHead* head = HeadOf(qs, state);
+    start =
+        head != nullptr ? std::string(head->ScanStart()) : std::string(keys::IndexPrefix(state));
+  }
+  // Time-ordered indexes stop at the cut-off; waiting is ordered by priority, so every entry's
+  // record is checked.
+  std::string end = state == JobState::kWaiting ? keys::IndexEnd(state)
+                                                : keys::TimeIndexBound(state, older_than_ms);
+  std::uint64_t removed = 0;
+  while (removed < limit) {
+    std::size_t want =
+        state == JobState::kWaiting
+            ? kBulkChunk
+            : static_cast<std::size_t>(std::min<std::uint64_t>(kBulkChunk, limit - removed));
+    HERALD_ASSIGN_OR_RETURN(auto entries, ScanIndex(qs, start, end, want));
+    if (entries.empty()) break;
+    start = keys::Successor(entries.back().key);
+    std::uint64_t budget = limit - removed;
+    std::uint64_t planned = 0;
+    auto edit = [&](Job& job) {
+      if (state == JobState::kWaiting && job.created_ms >= older_than_ms) return false;
+      if (planned >= budget) return false;
+      ++planned;
+      return true;
+    };
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
+                            ApplyToEntries(qs, state, entries, false, edit, /*remove=*/true));
+    removed += n;
+  }
+  return removed;
+}
+
+// ---- Reads ------------------------------------------------------------------------------------
+
+Result<Job> Store::Impl::ReadJob(std::string_view id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), jobs_, id, &value);
+  if (s.IsNotFound()) return Status::NotFound("job " + std::string(id) + " not found");
+  HERALD_RETURN_IF_ERROR(FromRocks(s, "read job " + std::string(id)));
+  Result<Job> job = DecodeJob(std::string_view(value.data(), value.size()));
+  if (!job.ok()) return job.status().WithPrefix("job " + std::string(id));
+  return job;
+}
+
+Result<JobPage> Store::Impl::List(std::string_view queue, JobState state, std::string_view cursor,
+                                  std::uint32_t count) const {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  count = std::clamp<std::uint32_t>(count, 1, 10000);
+  std::string prefix(keys::IndexPrefix(state));
+  std::string scan_start = prefix;
+  {
+    MutexLock lock(&qs->mu);
+    if (IndexHead* head = HeadOf(qs, state)) scan_start = std::string(head->ScanStart());
+  }
+  std::optional<std::string> from;
+  if (!cursor.empty()) {
+    std::optional<std::string> raw = keys::FromHex(cursor);
+    if (!raw) return Status::InvalidArgument("invalid cursor");
+    from = prefix + *raw;
+  }
+  bool newest_first = state == JobState::kCompleted || state == JobState::kFailed;
+  std::string lower_key = scan_start;
+  std::string upper_key = keys::IndexEnd(state);
+  if (from) {
+    if (newest_first) {
+      upper_key = keys::Successor(*from);
+    } else {
+      lower_key = std::max(lower_key, *from);
+    }
+  }
+  rocksdb::Slice lower(lower_key);
+  rocksdb::Slice upper(upper_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
+  std::vector<IndexHead::Entry> entries;
+  if (newest_first) {
+    for (it->SeekToLast(); it->Valid() && entries.size() <= count; it->Prev()) {
+      entries.push_back({it->key().ToString(), it->value().ToString()});
+    }
+  } else {
+    for (it->SeekToFirst(); it->Valid() && entries.size() <= count; it->Next()) {
+      entries.push_back({it->key().ToString(), it->value().ToString()});
+    }
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "list " + qs->name));
+  JobPage page;
+  if (entries.size() > count) {
+    page.next_cursor = keys::ToHex(std::string_view(entries.back().key).substr(prefix.size()));
+    entries.pop_back();
+  }
+  for (const auto& e : entries) {
+    Result<Job> job = ReadJob(e.id);
+    if (!job.ok()) {
+      if (job.status().IsNotFound()) continue;  // removed since the scan
+      return job.status();
+    }
+    page.jobs.push_back(std::move(*job));
+  }
+  return page;
+}
+
+// ---- Records ----------------------------------------------------------------------------------
+
+rocksdb::ColumnFamilyHandle* Store::Impl::RecordCf(RecordTable table) const {
+  switch (table) {
+    case RecordTable::kPrefs:
+      return prefs_;
+    case RecordTable::kInbox:
+      return inbox_;
+    case RecordTable::kSent:
+      return sent_;
+    case RecordTable::kTickets:
+      return tickets_;
+    case RecordTable::kMeta:
+      return meta_;
+  }
+  return meta_;
+}
+
+std::string Store::Impl::RecordKey(RecordTable table, std::string_view key) {
+  return table == RecordTable::kMeta ? keys::MetaRecordKey(key) : std::string(key);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::Impl::ScanRecords(
+    RecordTable table, std::string_view prefix, std::uint32_t limit, bool newest_first) const {
+  std::string start = RecordKey(table, prefix);
+  std::string end = keys::PrefixEnd(start);
+  std::size_t strip = table == RecordTable::kMeta ? keys::kMetaRecordPrefix.size() : 0;
+  rocksdb::Slice lower(start);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, RecordCf(table)));
+  std::vector<std::pair<std::string, std::string>> out;
+  auto take = [&]() {
+    rocksdb::Slice k = it->key();
+    out.emplace_back(std::string(k.data() + strip, k.size() - strip), it->value().ToString());
+  };
+  bool unlimited = limit == 0;
+  if (newest_first) {
+    // SeekToLast under an upper bound is SeekForPrev from the prefix's end.
+    for (it->SeekToLast(); it->Valid() && (unlimited || out.size() < limit); it->Prev()) take();
+  } else {
+    for (it->SeekToFirst(); it->Valid() && (unlimited || out.size() < limit); it->Next()) take();
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan records"));
+  return out;
+}
+
+// ---- Store ------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  HERALD_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+const StoreOptions& Store::options() const { return impl_->options_; }
+
+Status Store::EnsureQueue(std::string_view queue) { return impl_->EnsureQueue(queue); }
+bool Store::HasQueue(std::string_view queue) const { return impl_->FindQueue(queue) != nullptr; }
+std::vector<std::string> Store::ListQueues() const { return impl_->ListQueues(); }
+
+Result<AddResult> Store::Add(std::string_view queue, NewJob job, std::int64_t now_ms) {
+  std::vector<NewJob> jobs;
+  jobs.push_back(std::move(job));
+  HERALD_ASSIGN_OR_RETURN(std::vector<AddResult> results,
+                          impl_->AddMany(queue, std::move(jobs), now_ms));
+  return std::move(results.front());
+}
+
+Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vector<NewJob> jobs,
+                                              std::int64_t now_ms) {
+  return impl_->AddMany(queue, std::move(jobs), now_ms);
+}
+
+Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms) {
+  return impl_->Take(queue, now_ms);
+}
+
+Result<Job> Store::Complete(std::string_view id, std::string return_value, std::int64_t now_ms) {
+  // With a retention of 0 a completed job is not kept at all.
+  bool keep = impl_->options_.completed_retention > 0;
+  return impl_->Transition(
+      id, JobState::kActive,
+      [&](Job& job) {
+        job.state = JobState::kCompleted;
+        job.finished_ms = now_ms;
+        job.return_value = std::move(return_value);
+      },
+      /*remove=*/!keep);
+}
+
+Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
+                             std::int64_t now_ms) {
+  return impl_->Transition(
+      id, JobState::kActive,
+      [&](Job& job) {
+        job.last_error = std::move(error);
+        if (due_ms > now_ms) {
+          job.state = JobState::kDelayed;
+          job.due_ms = due_ms;
+        } else {
+          job.state = JobState::kWaiting;
+        }
+      },
+      false);
+}
+
+Result<Job> Store::FailFinal(std::string_view id, std::string error, std::int64_t now_ms) {
+  return impl_->Transition(
+      id, JobState::kActive,
+      [&](Job& job) {
+        job.state = JobState::kFailed;
+        job.last_error = std::move(error);
+        job.finished_ms = now_ms;
+      },
+      false);
+}
+
+Result<Job> Store::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
+  (void)now_ms;
+  return impl_->Transition(
+      id, JobState::kActive,
+      [&](Job& job) {
+        job.state = JobState::kWaiting;
+        job.last_error = std::move(reason);
+      },
+      false);
+}
+
+Result<Job> Store::Retry(std::string_view id, std::int64_t now_ms) {
+  (void)now_ms;
+  return impl_->Transition(
+      id, JobState::kFailed,
+      [](Job& job) {
+        job.state = JobState::kWaiting;
+        job.attempts_made = 0;
+        job.finished_ms = 0;
+      },
+      false);
+}
+
+Result<std::uint64_t> Store::RetryAllFailed(std::string_view queue, std::int64_t now_ms) {
+  return impl_->RetryAllFailed(queue, now_ms);
+}
+
+Result<Job> Store::Promote(std::string_view id, std::int64_t now_ms) {
+  (void)now_ms;
+  return impl_->Transition(
+      id, JobState::kDelayed, [](Job& job) { job.state = JobState::kWaiting; }, false);
+}
+
+Result<std::uint64_t> Store::PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                        std::uint64_t limit) {
+  return impl_->PromoteDue(queue, now_ms, limit);
+}
+
+std::optional<std::int64_t> Store::NextDue(std::string_view queue) const {
+  return impl_->NextDue(queue);
+}
+
+Status Store::Delete(std::string_view id) {
+  Result<Job> r = impl_->Transition(
+      id, std::nullopt, [](Job&) {}, /*remove=*/true);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<std::uint64_t> Store::Clean(std::string_view queue, JobState state,
+                                   std::int64_t older_than_ms, std::uint64_t limit) {
+  return impl_->Clean(queue, state, older_than_ms, limit);
+}
+
+Result<Job> Store::Get(std::string_view id) const { return impl_->ReadJob(id); }
+
+Result<QueueCounts> Store::Counts(std::string_view queue) const {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, impl_->RequireQueue(queue));
+  MutexLock lock(&qs->mu);
+  return qs->counts;
+}
+
+Result<JobPage> Store::List(std::string_view queue, JobState state, std::string_view cursor,
+                            std::uint32_t count) const {
+  return impl_->List(queue, state, cursor, count);
+}
+
+std::uint64_t Store::recovered_active() const { return impl_->recovered_active_; }
+
+Status Store::SetPaused(std::string_view queue, bool paused) {
+  HERALD_ASSIGN_OR_RETURN(QueueState * qs, impl_->RequireQueue(queue));
+  // Under the queue's mutex so that two calls can't leave memory and disk disagreeing.
+  MutexLock lock(&qs->mu);
+  HERALD_RETURN_IF_ERROR(FromRocks(
+      impl_->db_->Put(impl_->write_options_, qs->cf, keys::kPausedKey, keys::EncodeFlag(paused)),
+      "pause " + qs->name));
+  qs->counts.paused = paused;
+  return Status::Ok();
+}
+
+bool Store::IsPaused(std::string_view queue) const {
+  QueueState* qs = impl_->FindQueue(queue);
+  if (qs == nullptr) return false;
+  MutexLock lock(&qs->mu);
+  return qs->counts.paused;
+}
+
+Status Store::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
+  return FromRocks(impl_->db_->Put(impl_->write_options_, impl_->RecordCf(table),
+                                   Impl::RecordKey(table, key), value),
+                   "put record");
+}
+
+Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->RecordCf(table),
+                                      Impl::RecordKey(table, key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  HERALD_RETURN_IF_ERROR(FromRocks(s, "get record"));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::DeleteRecord(RecordTable table, std::string_view key) {
+  return FromRocks(impl_->db_->Delete(impl_->write_options_, impl_->RecordCf(table),
+                                      Impl::RecordKey(table, key)),
+                   "delete record");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
+    RecordTable table, std::string_view prefix, std::uint32_t limit, bool newest_first) const {
+  return impl_->ScanRecords(table, prefix, limit, newest_first);
+}
+
+KvStore& Store::kv() { return *impl_->kv_; }
+
+Status Store::SyncWal() { return FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "sync WAL"); }
+
+Status Store::Checkpoint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)) {
+      return Status::InvalidArgument("checkpoint directory " + Quote(dir) +
+                                     " exists and is not empty");
+    }
+    fs::remove(dir, ec);  // RocksDB creates the directory itself
+    if (ec) return Status::IOError("cannot replace " + Quote(dir) + ": " + ec.message());
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  HERALD_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(impl_->db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir), "checkpoint into " + dir);
+}
+
+std::uint64_t Store::DiskBytes() const {
+  std::uint64_t sst = 0;
+  impl_->db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
+  std::uint64_t wal = 0;
+  rocksdb::VectorLogPtr files;
+  if (impl_->db_->GetSortedWalFiles(files).ok()) {
+    for (const auto& f : files) wal += f->SizeFileBytes();
+  }
+  return sst + wal;
+}
+
+std::uint64_t Store::MemtableBytes() const {
+  std::uint64_t bytes = 0;
+  impl_->db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes);
+  return bytes;
+}
+
+}  // namespace herald::storage

@@ -1,0 +1,136 @@
+// kill -9 in the middle of a stream of adds: every add the child reported as done (it reports
+// only after Add returned OK in `always` mode) must be there after reopening.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "storage/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::storage {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::shared_ptr<spdlog::logger> NullLogger() {
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// Runs in the forked child: adds jobs forever, writing "<id>\n" to `fd` after each one is
+// durable. Never returns.
+[[noreturn]] void AddUntilKilled(const std::string& dir, int fd) {
+  StoreOptions options;
+  options.data_dir = dir;
+  options.fsync = FsyncMode::kAlways;
+  options.logger = NullLogger();
+  auto store = Store::Open(options);
+  if (!store.ok()) _exit(2);
+  if (!(*store)->EnsureQueue("crash").ok()) _exit(3);
+  for (std::uint64_t i = 0;; ++i) {
+    NewJob job;
+    job.payload = "payload-" + std::to_string(i);
+    if (i % 3 == 0) job.id = "evt-" + std::to_string(i);  // some caller ids too
+    auto added = (*store)->Add("crash", std::move(job), 1'700'000'000'000);
+    if (!added.ok()) _exit(4);
+    std::string line = added->id + "\n";
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) _exit(5);
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+}
+
+// Splits complete lines off `buffer`.
+void TakeLines(std::string* buffer, std::vector<std::string>* lines) {
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = buffer->find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines->push_back(buffer->substr(start, nl - start));
+  }
+  buffer->erase(0, start);
+}
+
+TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    AddUntilKilled(db, fds[1]);
+  }
+  close(fds[1]);
+
+  // Let it acknowledge a few hundred adds, then kill it mid-stream.
+  constexpr std::size_t kBeforeKill = 300;
+  std::vector<std::string> acked;
+  std::string buffer;
+  char chunk[4096];
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (acked.size() < kBeforeKill && std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    TakeLines(&buffer, &acked);
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  // Everything the child wrote before dying counts as acknowledged too.
+  while (true) {
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+  TakeLines(&buffer, &acked);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  ASSERT_GE(acked.size(), kBeforeKill);
+
+  StoreOptions options;
+  options.data_dir = db;
+  options.fsync = FsyncMode::kAlways;
+  options.logger = NullLogger();
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::size_t missing = 0;
+  std::uint64_t max_seq = 0;
+  for (const auto& id : acked) {
+    auto job = (*store)->Get(id);
+    if (!job.ok()) {
+      ++missing;
+      ADD_FAILURE() << "acknowledged job " << id << ": " << job.status().ToString();
+      continue;
+    }
+    EXPECT_EQ(job->state, JobState::kWaiting);
+    max_seq = std::max(max_seq, job->seq);
+  }
+  EXPECT_EQ(missing, 0u);
+  auto counts = (*store)->Counts("crash");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_GE(counts->waiting, acked.size());
+  // Sequence numbers continue past everything handed out before the crash.
+  auto added = (*store)->Add("crash", NewJob{}, 1'700'000'000'000);
+  ASSERT_TRUE(added.ok());
+  EXPECT_GT((*store)->Get(added->id)->seq, max_seq);
+}
+
+}  // namespace
+}  // namespace herald::storage

@@ -1,0 +1,329 @@
+#include "storage/kv_store.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::storage {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+class KvStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.data_dir = dir_.Sub("db");
+    options_.fsync = FsyncMode::kNo;
+    options_.logger =
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    Reopen();
+  }
+  void Reopen() {
+    store_.reset();
+    auto opened = Store::Open(options_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+  KvStore& kv() { return store_->kv(); }
+
+  Strings Range(const std::string& key, std::int64_t start, std::int64_t stop) {
+    auto r = kv().Range(key, start, stop);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : Strings{};
+  }
+  std::int64_t Push(const std::string& key, Strings values, bool left) {
+    auto r = kv().Push(key, values, left);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : -1;
+  }
+  Strings Pop(const std::string& key, std::uint32_t count, bool left) {
+    auto r = kv().Pop(key, count, left);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : Strings{};
+  }
+  std::uint64_t Count() { return *kv().Count(); }
+
+  testing::TempDir dir_;
+  StoreOptions options_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---- Strings ----------------------------------------------------------------------------------
+
+TEST_F(KvStoreTest, SetThenGetAndOverwrite) {
+  EXPECT_FALSE(kv().Get("k")->has_value());
+  ASSERT_TRUE(kv().Set("k", "v1").ok());
+  EXPECT_EQ(**kv().Get("k"), "v1");
+  ASSERT_TRUE(kv().Set("k", std::string("bin\0ary", 7)).ok());
+  EXPECT_EQ(**kv().Get("k"), std::string("bin\0ary", 7));
+  ASSERT_TRUE(kv().Set("empty", "").ok());
+  EXPECT_EQ(**kv().Get("empty"), "");
+  EXPECT_EQ(Count(), 2u);
+}
+
+TEST_F(KvStoreTest, IncrByCountsFromZeroAndPersists) {
+  EXPECT_EQ(*kv().IncrBy("n", 1), 1);
+  EXPECT_EQ(*kv().IncrBy("n", 41), 42);
+  EXPECT_EQ(*kv().IncrBy("n", -50), -8);
+  Reopen();
+  EXPECT_EQ(**kv().Get("n"), "-8");
+}
+
+TEST_F(KvStoreTest, IncrByRejectsWhatRedisRejects) {
+  for (const char* bad : {"abc", " 1", "1 ", "01", "+1", "-0", "1.5", "", "99999999999999999999"}) {
+    ASSERT_TRUE(kv().Set("s", bad).ok());
+    auto r = kv().IncrBy("s", 1);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(r.status().IsInvalidArgument());
+    EXPECT_EQ(r.status().message(), "value is not an integer or out of range") << bad;
+  }
+  ASSERT_TRUE(kv().Set("s", "-9223372036854775808").ok());
+  EXPECT_EQ(*kv().IncrBy("s", 0), std::numeric_limits<std::int64_t>::min());
+}
+
+TEST_F(KvStoreTest, IncrByOverflowIsRefused) {
+  ASSERT_TRUE(kv().Set("big", "9223372036854775807").ok());
+  auto r = kv().IncrBy("big", 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "increment or decrement would overflow");
+  ASSERT_TRUE(kv().Set("small", "-9223372036854775808").ok());
+  r = kv().IncrBy("small", -1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "increment or decrement would overflow");
+  EXPECT_EQ(**kv().Get("big"), "9223372036854775807");
+}
+
+TEST_F(KvStoreTest, MSetDelExistsType) {
+  ASSERT_TRUE(kv().MSet({{"a", "1"}, {"b", "2"}, {"a", "3"}}).ok());
+  EXPECT_EQ(**kv().Get("a"), "3");
+  EXPECT_EQ(Count(), 2u);
+  Push("l", {"x"}, false);
+  EXPECT_EQ(*kv().Type("a"), KvType::kString);
+  EXPECT_EQ(*kv().Type("l"), KvType::kList);
+  EXPECT_EQ(*kv().Type("none"), KvType::kNone);
+  EXPECT_EQ(*kv().Exists({"a", "a", "l", "none"}), 3);  // Redis counts repeats
+  EXPECT_EQ(*kv().Del({"a", "a", "l", "none"}), 2);
+  EXPECT_EQ(*kv().Exists({"a", "l"}), 0);
+  EXPECT_EQ(Count(), 1u);
+}
+
+// ---- Lists ------------------------------------------------------------------------------------
+
+TEST_F(KvStoreTest, PushesAndPopsAtBothEndsLikeRedis) {
+  EXPECT_EQ(Push("l", {"a", "b", "c"}, /*left=*/true), 3);  // LPUSH a b c -> c b a
+  EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "b", "a"}));
+  EXPECT_EQ(Push("l", {"d", "e"}, /*left=*/false), 5);
+  EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "b", "a", "d", "e"}));
+  EXPECT_EQ(Pop("l", 1, true), (Strings{"c"}));
+  EXPECT_EQ(Pop("l", 2, false), (Strings{"e", "d"}));  // RPOP count: from the tail inward
+  EXPECT_EQ(*kv().Len("l"), 2);
+  Reopen();
+  EXPECT_EQ(Range("l", 0, -1), (Strings{"b", "a"}));
+}
+
+TEST_F(KvStoreTest, EmptiedListIsDeleted) {
+  Push("l", {"a", "b"}, false);
+  EXPECT_EQ(Count(), 1u);
+  EXPECT_EQ(Pop("l", 10, true), (Strings{"a", "b"}));
+  EXPECT_EQ(*kv().Exists({"l"}), 0);
+  EXPECT_EQ(*kv().Type("l"), KvType::kNone);
+  EXPECT_EQ(*kv().Len("l"), 0);
+  EXPECT_EQ(Count(), 0u);
+  EXPECT_TRUE(Pop("l", 1, true).empty());
+  ASSERT_TRUE(kv().Set("l", "now a string").ok());  // no leftovers of the list
+  EXPECT_EQ(**kv().Get("l"), "now a string");
+}
+
+TEST_F(KvStoreTest, RangeFollowsRedisIndexRules) {
+  Push("l", {"0", "1", "2", "3", "4"}, false);
+  EXPECT_EQ(Range("l", 0, 0), (Strings{"0"}));
+  EXPECT_EQ(Range("l", -2, -1), (Strings{"3", "4"}));
+  EXPECT_EQ(Range("l", -100, 1), (Strings{"0", "1"}));
+  EXPECT_EQ(Range("l", 3, 100), (Strings{"3", "4"}));
+  EXPECT_TRUE(Range("l", 5, 10).empty());
+  EXPECT_TRUE(Range("l", 3, 2).empty());
+  EXPECT_TRUE(Range("l", -1, -2).empty());
+  EXPECT_TRUE(Range("missing", 0, -1).empty());
+}
+
+TEST_F(KvStoreTest, IndexFollowsRedisIndexRules) {
+  Push("l", {"a", "b", "c"}, false);
+  EXPECT_EQ(**kv().Index("l", 0), "a");
+  EXPECT_EQ(**kv().Index("l", -1), "c");
+  EXPECT_EQ(**kv().Index("l", -3), "a");
+  EXPECT_FALSE(kv().Index("l", 3)->has_value());
+  EXPECT_FALSE(kv().Index("l", -4)->has_value());
+  EXPECT_FALSE(kv().Index("missing", 0)->has_value());
+}
+
+TEST_F(KvStoreTest, LongListsAreDeletedWholeAndReusable) {
+  Strings values;
+  for (int i = 0; i < 300; ++i) values.push_back(std::to_string(i));
+  Push("l", values, false);
+  EXPECT_EQ(Pop("l", 100, true).size(), 100u);  // a range delete of 100 elements
+  EXPECT_EQ(**kv().Index("l", 0), "100");
+  EXPECT_EQ(*kv().Del({"l"}), 1);
+  Push("l", {"fresh"}, false);
+  EXPECT_EQ(Range("l", 0, -1), (Strings{"fresh"}));
+  ASSERT_TRUE(kv().Set("l", "s").ok());
+  Push("l2", values, true);
+  ASSERT_TRUE(kv().Set("l2", "overwritten").ok());
+  EXPECT_EQ(*kv().Type("l2"), KvType::kString);
+}
+
+TEST_F(KvStoreTest, WrongTypeIsRefusedWithRedisWording) {
+  ASSERT_TRUE(kv().Set("s", "v").ok());
+  Push("l", {"x"}, false);
+  const std::string message = "Operation against a key holding the wrong kind of value";
+  auto push = kv().Push("s", {"x"}, true);
+  ASSERT_FALSE(push.ok());
+  EXPECT_TRUE(push.status().IsWrongType());
+  EXPECT_EQ(push.status().message(), message);
+  EXPECT_TRUE(kv().Pop("s", 1, true).status().IsWrongType());
+  EXPECT_TRUE(kv().Len("s").status().IsWrongType());
+  EXPECT_TRUE(kv().Range("s", 0, -1).status().IsWrongType());
+  EXPECT_TRUE(kv().Index("s", 0).status().IsWrongType());
+  auto get = kv().Get("l");
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.status().message(), message);
+  EXPECT_TRUE(kv().IncrBy("l", 1).status().IsWrongType());
+  ASSERT_TRUE(kv().Set("l", "replaced").ok());  // SET replaces any type
+  EXPECT_EQ(**kv().Get("l"), "replaced");
+}
+
+TEST_F(KvStoreTest, PopFromTheHeadSkipsNoTombstones) {
+  // A list used as a queue: 5000 pops from the head, then the next pop is still immediate.
+  Strings values;
+  for (int i = 0; i < 5000; ++i) values.push_back(std::to_string(i));
+  Push("q", values, false);
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(Pop("q", 1, true), Strings{std::to_string(i)});
+  Push("q", {"last"}, false);
+  EXPECT_EQ(Pop("q", 1, true), Strings{"last"});
+}
+
+// ---- Keys, Scan, Count ------------------------------------------------------------------------
+
+TEST_F(KvStoreTest, KeysMatchesGlobPatterns) {
+  for (const char* k : {"user:1", "user:2", "user:10", "order:1", "u"}) {
+    ASSERT_TRUE(kv().Set(k, "x").ok());
+  }
+  auto keys = kv().Keys("user:*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(std::set<std::string>(keys->begin(), keys->end()),
+            (std::set<std::string>{"user:1", "user:2", "user:10"}));
+  EXPECT_EQ(kv().Keys("user:?")->size(), 2u);
+  EXPECT_EQ(kv().Keys("*")->size(), 5u);
+  EXPECT_EQ(kv().Keys("*:1")->size(), 2u);
+  EXPECT_TRUE(kv().Keys("nothing*")->empty());
+}
+
+TEST_F(KvStoreTest, LoneStarMatchesEvenTheEmptyKeyAsRedisDoes) {
+  ASSERT_TRUE(kv().Set("", "empty name").ok());
+  ASSERT_TRUE(kv().Set("a", "x").ok());
+  EXPECT_EQ(kv().Keys("*")->size(), 2u);
+  EXPECT_EQ(kv().Scan("0", "*", 10)->second.size(), 2u);
+  EXPECT_EQ(kv().Keys("?*")->size(), 1u);
+}
+
+TEST_F(KvStoreTest, ScanVisitsEveryKeyOnceAcrossPages) {
+  std::set<std::string> all;
+  for (int i = 0; i < 57; ++i) {
+    std::string k = "k" + std::to_string(i);
+    ASSERT_TRUE(kv().Set(k, "x").ok());
+    all.insert(k);
+  }
+  Push("list", {"x"}, false);
+  all.insert("list");
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    auto page = kv().Scan(cursor, "*", 10);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& k : page->second) EXPECT_TRUE(seen.insert(k).second) << k;
+    cursor = page->first;
+    ++calls;
+  } while (cursor != "0");
+  EXPECT_EQ(seen, all);
+  EXPECT_EQ(calls, 6);
+  auto filtered = kv().Scan("0", "k1*", 1000);
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->first, "0");
+  EXPECT_EQ(filtered->second.size(), 11u);  // k1, k10..k19
+  EXPECT_TRUE(kv().Scan("12345678", "*", 10).status().IsInvalidArgument());
+  EXPECT_TRUE(kv().Scan("abc", "*", 10).status().IsInvalidArgument());
+}
+
+TEST_F(KvStoreTest, CountIsRebuiltAtOpen) {
+  ASSERT_TRUE(kv().Set("a", "1").ok());
+  Push("b", {"x", "y"}, true);
+  EXPECT_EQ(Count(), 2u);
+  Reopen();
+  EXPECT_EQ(Count(), 2u);
+  EXPECT_EQ(Range("b", 0, -1), (Strings{"y", "x"}));
+}
+
+// ---- GlobMatch --------------------------------------------------------------------------------
+
+struct GlobCase {
+  const char* pattern;
+  const char* text;
+  bool match;
+};
+
+TEST(GlobMatchTest, MatchesRedisSemantics) {
+  const GlobCase cases[] = {
+      {"*", "", false},  // as stringmatchlen; KEYS and SCAN treat a lone "*" as "all keys"
+      {"*", "anything", true},
+      {"", "", true},
+      {"", "a", false},
+      {"a", "", false},
+      {"h?llo", "hello", true},
+      {"h?llo", "hllo", false},
+      {"h*llo", "hllo", true},
+      {"h*llo", "heeeello", true},
+      {"h[ae]llo", "hello", true},
+      {"h[ae]llo", "hallo", true},
+      {"h[ae]llo", "hillo", false},
+      {"h[^e]llo", "hallo", true},
+      {"h[^e]llo", "hello", false},
+      {"h[a-b]llo", "hbllo", true},
+      {"h[a-b]llo", "hcllo", false},
+      {"h[b-a]llo", "hallo", true},  // reversed ranges work
+      {"h\\*llo", "h*llo", true},
+      {"h\\*llo", "hello", false},
+      {"h[\\]]llo", "h]llo", true},
+      {"a*b*c", "aXbYc", true},
+      {"a*b*c", "aXbY", false},
+      {"*.txt", "notes.txt", true},
+      {"*.txt", "notes.txt.bak", false},
+      {"user:*:name", "user:42:name", true},
+      {"[abc", "a", true},  // unterminated class: Redis matches the class so far
+      {"**", "x", true},
+      {"a\\", "a\\", true},  // a trailing backslash matches itself
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(GlobMatch(c.pattern, c.text), c.match) << c.pattern << " vs " << c.text;
+  }
+}
+
+TEST(GlobMatchTest, PathologicalPatternsFinishQuickly) {
+  std::string text(5000, 'a');
+  std::string pattern;
+  for (int i = 0; i < 50; ++i) pattern += "a*";
+  pattern += "b";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(GlobMatch(pattern, text));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace herald::storage

@@ -1,0 +1,1066 @@
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/perf_context.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/keys.h"
+#include "storage/kv_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::storage {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000'000;
+
+std::shared_ptr<spdlog::logger> NullLogger() {
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+NewJob Payload(std::string payload, std::uint32_t priority = 0) {
+  NewJob job;
+  job.payload = std::move(payload);
+  job.priority = priority;
+  return job;
+}
+
+// Opens a raw RocksDB handle on a closed store's directory, to damage or inspect it the way
+// only a bug or a disk could.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& dir) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, descriptors, &handles_, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(raw);
+  }
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close().PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* Cf(const std::string& name) {
+    for (auto* h : handles_) {
+      if (h->GetName() == name) return h;
+    }
+    return nullptr;
+  }
+  void Put(const std::string& cf, const std::string& key, const std::string& value) {
+    ASSERT_NE(Cf(cf), nullptr) << cf;
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), Cf(cf), key, value).ok());
+  }
+  void CreateCf(const std::string& name) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    ASSERT_TRUE(db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &h).ok());
+    handles_.push_back(h);
+  }
+  rocksdb::DB* db() { return db_.get(); }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.data_dir = dir_.Sub("db");
+    options_.fsync = FsyncMode::kNo;
+    options_.logger = NullLogger();
+    Open();
+    ASSERT_TRUE(store_->EnsureQueue("q").ok());
+  }
+
+  void Open() {
+    store_.reset();
+    auto opened = Store::Open(options_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+  void Reopen() { Open(); }
+  void Close() { store_.reset(); }
+
+  std::string Add(NewJob job, const std::string& queue = "q") {
+    auto added = store_->Add(queue, std::move(job), now_);
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->id : "";
+  }
+  std::string Add(const std::string& payload, std::uint32_t priority = 0) {
+    return Add(Payload(payload, priority));
+  }
+  std::string AddDelayed(const std::string& payload, std::int64_t due_ms) {
+    NewJob job = Payload(payload);
+    job.due_ms = due_ms;
+    return Add(std::move(job));
+  }
+  Job TakeOne(const std::string& queue = "q") {
+    auto taken = store_->Take(queue, now_);
+    EXPECT_TRUE(taken.ok()) << taken.status().ToString();
+    EXPECT_TRUE(taken.ok() && taken->has_value()) << "nothing to take";
+    return taken.ok() && taken->has_value() ? **taken : Job{};
+  }
+  std::string TakePayload() { return TakeOne().payload; }
+  bool QueueEmpty(const std::string& queue = "q") {
+    auto taken = store_->Take(queue, now_);
+    EXPECT_TRUE(taken.ok());
+    return taken.ok() && !taken->has_value();
+  }
+  QueueCounts Counts(const std::string& queue = "q") {
+    auto counts = store_->Counts(queue);
+    EXPECT_TRUE(counts.ok());
+    return counts.ok() ? *counts : QueueCounts{};
+  }
+  JobState StateOf(const std::string& id) {
+    auto job = store_->Get(id);
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? job->state : JobState::kWaiting;
+  }
+
+  testing::TempDir dir_;
+  StoreOptions options_;
+  std::unique_ptr<Store> store_;
+  std::int64_t now_ = kNow;
+};
+
+// ---- Open and the queue registry --------------------------------------------------------------
+
+TEST_F(StoreTest, OpenCreatesMissingDirectories) {
+  StoreOptions options = options_;
+  options.data_dir = dir_.Sub("a/b/c");
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir_.Sub("a/b/c/CURRENT")));
+}
+
+TEST_F(StoreTest, OpenWithoutDataDirIsInvalidArgument) {
+  StoreOptions options;
+  auto opened = Store::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_TRUE(opened.status().IsInvalidArgument());
+}
+
+TEST_F(StoreTest, EnsureQueueRejectsBadNames) {
+  EXPECT_TRUE(store_->EnsureQueue("").IsInvalidArgument());
+  EXPECT_TRUE(store_->EnsureQueue(std::string(65, 'a')).IsInvalidArgument());
+  EXPECT_TRUE(store_->EnsureQueue("has space").IsInvalidArgument());
+  EXPECT_TRUE(store_->EnsureQueue("slash/no").IsInvalidArgument());
+  EXPECT_TRUE(store_->EnsureQueue("ok_name.v1:x-y").ok());
+  EXPECT_TRUE(store_->EnsureQueue(std::string(64, 'a')).ok());
+}
+
+TEST_F(StoreTest, QueuesAreListedSortedAndSurviveReopen) {
+  ASSERT_TRUE(store_->EnsureQueue("emails").ok());
+  ASSERT_TRUE(store_->EnsureQueue("tickets").ok());
+  ASSERT_TRUE(store_->EnsureQueue("emails").ok());  // idempotent
+  std::vector<std::string> expected = {"emails", "q", "tickets"};
+  EXPECT_EQ(store_->ListQueues(), expected);
+  Reopen();
+  EXPECT_EQ(store_->ListQueues(), expected);
+  EXPECT_TRUE(store_->HasQueue("emails"));
+  EXPECT_FALSE(store_->HasQueue("nope"));
+}
+
+TEST_F(StoreTest, ColumnFamilyWithoutRegistryRowIsDroppedAtOpen) {
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.CreateCf("q.ghost");
+  }
+  Open();
+  EXPECT_FALSE(store_->HasQueue("ghost"));
+  Close();
+  std::vector<std::string> names;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.data_dir, &names).ok());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "q.ghost"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "q.q"), 1);
+}
+
+TEST_F(StoreTest, RegistryRowWithoutColumnFamilyRecreatesIt) {
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.Put("meta", keys::QueueRegistryKey("orphan"), keys::EncodeQueueRow(1));
+  }
+  Open();
+  EXPECT_TRUE(store_->HasQueue("orphan"));
+  std::string id = Add(Payload("x"), "orphan");
+  EXPECT_EQ(TakeOne("orphan").id, id);
+}
+
+TEST_F(StoreTest, NewerFormatVersionRefusesToOpen) {
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.Put("meta", std::string(keys::kFormatKey), keys::EncodeFormatVersion(99));
+  }
+  auto opened = Store::Open(options_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_TRUE(opened.status().IsCorruption());
+  EXPECT_NE(opened.status().message().find("format version 99"), std::string::npos);
+}
+
+// ---- Add --------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, AddToUnknownQueueIsNotFound) {
+  auto added = store_->Add("missing", Payload("x"), now_);
+  ASSERT_FALSE(added.ok());
+  EXPECT_TRUE(added.status().IsNotFound());
+}
+
+TEST_F(StoreTest, AddGeneratesIncreasingDecimalIds) {
+  std::string a = Add("a");
+  std::string b = Add("b");
+  EXPECT_FALSE(a.empty());
+  EXPECT_TRUE(std::all_of(a.begin(), a.end(), ::isdigit));
+  EXPECT_LT(std::stoull(a), std::stoull(b));
+  auto job = store_->Get(a);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->payload, "a");
+  EXPECT_EQ(job->queue, "q");
+  EXPECT_EQ(job->state, JobState::kWaiting);
+  EXPECT_EQ(job->created_ms, kNow);
+  EXPECT_EQ(job->attempts_made, 0u);
+  EXPECT_FALSE(job->custom_id);
+  EXPECT_EQ(std::to_string(job->seq), a);
+}
+
+TEST_F(StoreTest, AddRejectsBadCallerIds) {
+  NewJob digits = Payload("x");
+  digits.id = "12345";
+  EXPECT_TRUE(store_->Add("q", digits, now_).status().IsInvalidArgument());
+  NewJob too_long = Payload("x");
+  too_long.id = std::string(257, 'a');
+  EXPECT_TRUE(store_->Add("q", too_long, now_).status().IsInvalidArgument());
+  NewJob longest = Payload("x");
+  longest.id = std::string(256, 'a');
+  EXPECT_TRUE(store_->Add("q", longest, now_).ok());
+  NewJob zero_attempts = Payload("x");
+  zero_attempts.max_attempts = 0;
+  EXPECT_TRUE(store_->Add("q", zero_attempts, now_).status().IsInvalidArgument());
+  EXPECT_EQ(Counts().waiting, 1u);
+}
+
+TEST_F(StoreTest, AddWithExistingIdCreatesNothing) {
+  NewJob job = Payload("first");
+  job.id = "evt-1";
+  auto first = store_->Add("q", job, now_);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->id, "evt-1");
+  job.payload = "second";
+  auto again = store_->Add("q", job, now_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->id, "evt-1");
+  EXPECT_EQ(again->state, JobState::kWaiting);
+  EXPECT_EQ(store_->Get("evt-1")->payload, "first");
+  EXPECT_EQ(Counts().waiting, 1u);
+  EXPECT_TRUE(store_->Get("evt-1")->custom_id);
+}
+
+TEST_F(StoreTest, AddWithExistingIdReportsItsCurrentState) {
+  NewJob job = Payload("x");
+  job.id = "evt-2";
+  ASSERT_TRUE(store_->Add("q", job, now_).ok());
+  TakeOne();
+  auto again = store_->Add("q", job, now_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->state, JobState::kActive);
+}
+
+TEST_F(StoreTest, AddManyDedupesWithinTheBatchAndAgainstTheStore) {
+  NewJob existing = Payload("old");
+  existing.id = "dup";
+  ASSERT_TRUE(store_->Add("q", existing, now_).ok());
+  std::vector<NewJob> jobs;
+  jobs.push_back(Payload("gen1"));
+  NewJob a = Payload("a1");
+  a.id = "a";
+  jobs.push_back(a);
+  NewJob a2 = Payload("a2");
+  a2.id = "a";
+  jobs.push_back(a2);
+  NewJob d = Payload("d");
+  d.id = "dup";
+  jobs.push_back(d);
+  jobs.push_back(Payload("gen2"));
+  auto added = store_->AddMany("q", jobs, now_);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  ASSERT_EQ(added->size(), 5u);
+  EXPECT_TRUE((*added)[0].created);
+  EXPECT_TRUE((*added)[1].created);
+  EXPECT_FALSE((*added)[2].created);
+  EXPECT_FALSE((*added)[3].created);
+  EXPECT_TRUE((*added)[4].created);
+  EXPECT_EQ(store_->Get("a")->payload, "a1");
+  EXPECT_EQ(Counts().waiting, 4u);  // dup, gen1, a, gen2
+}
+
+TEST_F(StoreTest, ConcurrentAddsOfOneIdCreateItOnce) {
+  constexpr int kThreads = 8;
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        NewJob job = Payload("from " + std::to_string(t));
+        job.id = "same-" + std::to_string(i);
+        auto added = store_->Add("q", job, now_);
+        if (added.ok() && added->created) created.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 50);
+  EXPECT_EQ(Counts().waiting, 50u);
+}
+
+// ---- Take order -------------------------------------------------------------------------------
+
+TEST_F(StoreTest, TakeIsFifoWithinPriorityAndLowerPriorityFirst) {
+  Add("p2-a", 2);
+  Add("p0-a", 0);
+  Add("p1-a", 1);
+  Add("p0-b", 0);
+  Add("p2-b", 2);
+  Add("p0-c", 0);
+  std::vector<std::string> order;
+  for (int i = 0; i < 6; ++i) order.push_back(TakePayload());
+  EXPECT_EQ(order, (std::vector<std::string>{"p0-a", "p0-b", "p0-c", "p1-a", "p2-a", "p2-b"}));
+  EXPECT_TRUE(QueueEmpty());
+}
+
+TEST_F(StoreTest, TakeSeesAHigherPriorityJobAddedAfterTheHeadWasRead) {
+  for (int i = 0; i < 10; ++i) Add("p5-" + std::to_string(i), 5);
+  EXPECT_EQ(TakePayload(), "p5-0");  // the head now holds p5-1..p5-9 in memory
+  Add("urgent", 0);
+  EXPECT_EQ(TakePayload(), "urgent");
+  EXPECT_EQ(TakePayload(), "p5-1");
+}
+
+TEST_F(StoreTest, TakeMarksActiveCountsTheAttemptAndStampsProcessedTime) {
+  std::string id = Add("x");
+  now_ += 500;
+  Job job = TakeOne();
+  EXPECT_EQ(job.id, id);
+  EXPECT_EQ(job.state, JobState::kActive);
+  EXPECT_EQ(job.attempts_made, 1u);
+  EXPECT_EQ(job.processed_ms, kNow + 500);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kActive);
+  EXPECT_EQ(stored->attempts_made, 1u);
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 0u);
+  EXPECT_EQ(counts.active, 1u);
+}
+
+TEST_F(StoreTest, TakeFromEmptyQueueIsNullopt) {
+  EXPECT_TRUE(QueueEmpty());
+  EXPECT_TRUE(store_->Take("missing", now_).status().IsNotFound());
+}
+
+TEST_F(StoreTest, TakeIgnoresThePauseFlag) {
+  Add("x");
+  ASSERT_TRUE(store_->SetPaused("q", true).ok());
+  EXPECT_EQ(TakePayload(), "x");
+}
+
+TEST_F(StoreTest, TakeSkipsTombstonesAfterTwentyThousandConsumed) {
+  constexpr int kJobs = 20000;
+  std::vector<NewJob> batch;
+  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload("j" + std::to_string(i)));
+  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
+  for (int i = 0; i < kJobs; ++i) {
+    Job job = TakeOne();
+    ASSERT_EQ(job.payload, "j" + std::to_string(i));
+    ASSERT_TRUE(store_->Complete(job.id, "", now_).ok());
+  }
+  std::string id = Add("after");
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  Job job = TakeOne();
+  std::uint64_t skipped = rocksdb::get_perf_context()->internal_delete_skipped_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(job.id, id);
+  // Without the in-memory head this seek steps over 20000 deleted "w|" keys.
+  EXPECT_LT(skipped, 300u);
+  EXPECT_TRUE(QueueEmpty());
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.completed, 1000u);  // the default retention
+  EXPECT_EQ(counts.active, 1u);
+}
+
+TEST_F(StoreTest, ConcurrentTakersNeverGetTheSameJob) {
+  constexpr int kJobs = 2000;
+  std::vector<NewJob> batch;
+  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload(std::to_string(i)));
+  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
+  std::mutex mu;
+  std::set<std::string> seen;
+  std::atomic<int> duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (true) {
+        auto taken = store_->Take("q", now_);
+        if (!taken.ok() || !taken->has_value()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        if (!seen.insert((*taken)->id).second) duplicates.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(duplicates.load(), 0);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(kJobs));
+}
+
+// ---- Transitions ------------------------------------------------------------------------------
+
+TEST_F(StoreTest, CompleteMovesActiveToCompletedWithReturnValue) {
+  std::string id = Add("x");
+  TakeOne();
+  now_ += 10;
+  auto done = store_->Complete(id, "sent", now_);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->state, JobState::kCompleted);
+  EXPECT_EQ(done->finished_ms, kNow + 10);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->return_value, "sent");
+  EXPECT_EQ(stored->state, JobState::kCompleted);
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_EQ(counts.completed, 1u);
+}
+
+TEST_F(StoreTest, CompleteOfAWaitingJobNamesItsState) {
+  std::string id = Add("x");
+  auto done = store_->Complete(id, "", now_);
+  ASSERT_FALSE(done.ok());
+  EXPECT_TRUE(done.status().IsInvalidArgument());
+  EXPECT_EQ(done.status().message(), "job " + id + " is waiting, not active");
+}
+
+TEST_F(StoreTest, TransitionsOfUnknownJobsAreNotFound) {
+  EXPECT_TRUE(store_->Complete("nope", "", now_).status().IsNotFound());
+  EXPECT_TRUE(store_->FailFinal("nope", "", now_).status().IsNotFound());
+  EXPECT_TRUE(store_->Retry("nope", now_).status().IsNotFound());
+  EXPECT_TRUE(store_->Delete("nope").IsNotFound());
+  EXPECT_TRUE(store_->Get("nope").status().IsNotFound());
+}
+
+TEST_F(StoreTest, FailRetryDelaysUntilDueAndKeepsTheError) {
+  std::string id = Add("x");
+  TakeOne();
+  auto failed = store_->FailRetry(id, "smtp 451", now_ + 2000, now_);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kDelayed);
+  EXPECT_EQ(failed->due_ms, now_ + 2000);
+  EXPECT_EQ(store_->Get(id)->last_error, "smtp 451");
+  EXPECT_EQ(store_->NextDue("q"), now_ + 2000);
+  EXPECT_TRUE(QueueEmpty());
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.delayed, 1u);
+  EXPECT_EQ(counts.active, 0u);
+}
+
+TEST_F(StoreTest, FailRetryWithDueInThePastIsWaitingAtOnce) {
+  std::string id = Add("x");
+  TakeOne();
+  auto failed = store_->FailRetry(id, "boom", now_, now_);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kWaiting);
+  Job again = TakeOne();
+  EXPECT_EQ(again.id, id);
+  EXPECT_EQ(again.attempts_made, 2u);
+}
+
+TEST_F(StoreTest, FailFinalMovesToFailed) {
+  std::string id = Add("x");
+  TakeOne();
+  auto failed = store_->FailFinal(id, "gave up", now_ + 5);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kFailed);
+  EXPECT_EQ(failed->finished_ms, now_ + 5);
+  EXPECT_EQ(Counts().failed, 1u);
+  EXPECT_EQ(store_->Get(id)->last_error, "gave up");
+}
+
+TEST_F(StoreTest, RequeuePutsAnActiveJobBackAtItsPlace) {
+  std::string first = Add("first");
+  Add("second");
+  TakeOne();
+  auto back = store_->Requeue(first, "lease expired", now_);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, JobState::kWaiting);
+  Job again = TakeOne();
+  EXPECT_EQ(again.id, first);  // ahead of "second", as before
+  EXPECT_EQ(again.attempts_made, 2u);
+  EXPECT_EQ(again.last_error, "lease expired");
+}
+
+TEST_F(StoreTest, RetryResetsAttemptsAndKeepsTheError) {
+  std::string id = Add("x");
+  TakeOne();
+  ASSERT_TRUE(store_->FailFinal(id, "bad", now_).ok());
+  auto retried = store_->Retry(id, now_);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->state, JobState::kWaiting);
+  EXPECT_EQ(retried->attempts_made, 0u);
+  EXPECT_EQ(retried->last_error, "bad");
+  EXPECT_EQ(TakeOne().id, id);
+  EXPECT_TRUE(store_->Retry(id, now_).status().IsInvalidArgument());  // active, not failed
+}
+
+TEST_F(StoreTest, RetryAllFailedMovesEveryFailedJob) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 600; ++i) ids.push_back(Add("x" + std::to_string(i)));
+  for (int i = 0; i < 600; ++i) {
+    Job job = TakeOne();
+    ASSERT_TRUE(store_->FailFinal(job.id, "e", now_ + i).ok());
+  }
+  EXPECT_EQ(Counts().failed, 600u);
+  auto moved = store_->RetryAllFailed("q", now_);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 600u);
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.failed, 0u);
+  EXPECT_EQ(counts.waiting, 600u);
+  EXPECT_EQ(TakeOne().id, ids[0]);
+}
+
+TEST_F(StoreTest, DelayedJobIsNotTakenUntilPromoted) {
+  std::string id = AddDelayed("later", now_ + 1000);
+  EXPECT_EQ(StateOf(id), JobState::kDelayed);
+  EXPECT_EQ(Counts().delayed, 1u);
+  EXPECT_TRUE(QueueEmpty());
+  auto moved = store_->PromoteDue("q", now_ + 999, 100);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 0u);
+  moved = store_->PromoteDue("q", now_ + 1000, 100);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1u);
+  EXPECT_EQ(TakeOne().id, id);
+  EXPECT_EQ(store_->NextDue("q"), std::nullopt);
+}
+
+TEST_F(StoreTest, NextDueIsTheEarliestDueTime) {
+  EXPECT_EQ(store_->NextDue("q"), std::nullopt);
+  AddDelayed("c", now_ + 3000);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 3000);
+  AddDelayed("a", now_ + 1000);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 1000);
+  AddDelayed("b", now_ + 2000);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 1000);
+  EXPECT_EQ(store_->NextDue("missing"), std::nullopt);
+}
+
+TEST_F(StoreTest, PromoteDueMovesDueJobsInDueOrderWithinTheLimit) {
+  AddDelayed("c", now_ + 300);
+  AddDelayed("a", now_ + 100);
+  AddDelayed("d", now_ + 400);
+  AddDelayed("b", now_ + 200);
+  auto moved = store_->PromoteDue("q", now_ + 350, 2);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 2u);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 300);
+  moved = store_->PromoteDue("q", now_ + 350, 100);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1u);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 400);
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 3u);
+  EXPECT_EQ(counts.delayed, 1u);
+  // Waiting order is add order (seq), not due order.
+  EXPECT_EQ(TakePayload(), "c");
+  EXPECT_EQ(TakePayload(), "a");
+  EXPECT_EQ(TakePayload(), "b");
+}
+
+TEST_F(StoreTest, PromoteDueHandlesMoreThanOneHeadfulOfJobs) {
+  std::vector<NewJob> batch;
+  for (int i = 0; i < 1500; ++i) {
+    NewJob job = Payload("d" + std::to_string(i));
+    job.due_ms = now_ + 1 + (i % 7);
+    batch.push_back(job);
+  }
+  ASSERT_TRUE(store_->AddMany("q", batch, now_).ok());
+  auto moved = store_->PromoteDue("q", now_ + 100, 1'000'000);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1500u);
+  EXPECT_EQ(store_->NextDue("q"), std::nullopt);
+  EXPECT_EQ(Counts().waiting, 1500u);
+}
+
+TEST_F(StoreTest, PromoteMovesOneDelayedJob) {
+  std::string a = AddDelayed("a", now_ + 100);
+  AddDelayed("b", now_ + 200);
+  auto promoted = store_->Promote(a, now_);
+  ASSERT_TRUE(promoted.ok());
+  EXPECT_EQ(promoted->state, JobState::kWaiting);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 200);
+  EXPECT_EQ(TakeOne().id, a);
+  EXPECT_TRUE(store_->Promote(a, now_).status().IsInvalidArgument());
+}
+
+TEST_F(StoreTest, DeleteRemovesAJobInAnyState) {
+  std::string waiting = Add("w");
+  std::string active = Add("a");
+  std::string delayed = AddDelayed("d", now_ + 100);
+  ASSERT_TRUE(store_->Delete(waiting).ok());  // the head held it: Take must not see it
+  EXPECT_EQ(TakeOne().id, active);
+  ASSERT_TRUE(store_->Delete(active).ok());
+  ASSERT_TRUE(store_->Delete(delayed).ok());
+  EXPECT_EQ(store_->NextDue("q"), std::nullopt);
+  EXPECT_TRUE(store_->Get(waiting).status().IsNotFound());
+  EXPECT_TRUE(store_->Delete(waiting).IsNotFound());
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting + counts.active + counts.delayed, 0u);
+  EXPECT_TRUE(QueueEmpty());
+  Reopen();
+  counts = Counts();
+  EXPECT_EQ(counts.waiting + counts.active + counts.delayed, 0u);
+}
+
+TEST_F(StoreTest, CleanRemovesOldFinishedJobsUpToTheLimit) {
+  for (int i = 0; i < 10; ++i) {
+    Add("c" + std::to_string(i));
+    Job job = TakeOne();
+    ASSERT_TRUE(store_->Complete(job.id, "", now_ + i * 100).ok());
+  }
+  for (int i = 0; i < 4; ++i) {
+    Add("f" + std::to_string(i));
+    Job job = TakeOne();
+    ASSERT_TRUE(store_->FailFinal(job.id, "", now_ + i * 100).ok());
+  }
+  // Completed at now+0 .. now+900; older than now+500 are 5 of them; limit 3.
+  auto removed = store_->Clean("q", JobState::kCompleted, now_ + 500, 3);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 3u);
+  removed = store_->Clean("q", JobState::kCompleted, now_ + 500, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ(Counts().completed, 5u);
+  removed = store_->Clean("q", JobState::kFailed, now_ + 250, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 3u);
+  EXPECT_EQ(Counts().failed, 1u);
+}
+
+TEST_F(StoreTest, CleanRemovesOldWaitingAndDelayedJobs) {
+  Add("old");
+  now_ += 1000;
+  std::string fresh = Add("fresh");
+  AddDelayed("soon", now_ + 10);
+  AddDelayed("late", now_ + 5000);
+  auto removed = store_->Clean("q", JobState::kWaiting, now_, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  removed = store_->Clean("q", JobState::kDelayed, now_ + 100, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 5000);
+  EXPECT_EQ(TakeOne().id, fresh);
+  EXPECT_TRUE(store_->Clean("q", JobState::kActive, now_, 1).status().IsInvalidArgument());
+}
+
+// ---- Completed retention ----------------------------------------------------------------------
+
+class RetentionTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    options_.completed_retention = 3;
+    StoreTest::SetUp();
+  }
+  std::string RunToCompletion(const std::string& payload) {
+    std::string id = Add(payload);
+    Job job = TakeOne();
+    EXPECT_EQ(job.id, id);
+    EXPECT_TRUE(store_->Complete(id, "", ++now_).ok());
+    return id;
+  }
+};
+
+TEST_F(RetentionTest, OnlyTheNewestCompletedJobsAreKept) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(RunToCompletion("j" + std::to_string(i)));
+  EXPECT_EQ(Counts().completed, 3u);
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(store_->Get(ids[i]).status().IsNotFound()) << i;
+  for (int i = 7; i < 10; ++i) EXPECT_TRUE(store_->Get(ids[i]).ok()) << i;
+  auto page = store_->List("q", JobState::kCompleted, "", 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->jobs.size(), 3u);
+  EXPECT_EQ(page->jobs[0].id, ids[9]);
+}
+
+TEST_F(RetentionTest, ALowerRetentionIsAppliedAtOpen) {
+  options_.completed_retention = 100;
+  Reopen();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(RunToCompletion("j" + std::to_string(i)));
+  EXPECT_EQ(Counts().completed, 20u);
+  options_.completed_retention = 5;
+  Reopen();
+  EXPECT_EQ(Counts().completed, 5u);
+  EXPECT_TRUE(store_->Get(ids[14]).status().IsNotFound());
+  EXPECT_TRUE(store_->Get(ids[15]).ok());
+}
+
+TEST_F(RetentionTest, ZeroRetentionKeepsNoCompletedJob) {
+  options_.completed_retention = 0;
+  Reopen();
+  std::string id = RunToCompletion("x");
+  EXPECT_EQ(Counts().completed, 0u);
+  EXPECT_TRUE(store_->Get(id).status().IsNotFound());
+}
+
+// ---- Listing ----------------------------------------------------------------------------------
+
+TEST_F(StoreTest, ListPagesThroughWaitingJobsInTakeOrder) {
+  for (int i = 0; i < 7; ++i) Add("w" + std::to_string(i), i % 2);
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = store_->List("q", JobState::kWaiting, cursor, 3);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& job : page->jobs) seen.push_back(job.payload);
+    cursor = page->next_cursor;
+    ++pages;
+  } while (!cursor.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"w0", "w2", "w4", "w6", "w1", "w3", "w5"}));
+}
+
+TEST_F(StoreTest, ListShowsFinishedJobsNewestFirst) {
+  for (int i = 0; i < 5; ++i) {
+    Add("c" + std::to_string(i));
+    Job job = TakeOne();
+    ASSERT_TRUE(store_->Complete(job.id, "", now_ + i).ok());
+  }
+  auto first = store_->List("q", JobState::kCompleted, "", 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->jobs.size(), 2u);
+  EXPECT_EQ(first->jobs[0].payload, "c4");
+  EXPECT_EQ(first->jobs[1].payload, "c3");
+  auto second = store_->List("q", JobState::kCompleted, first->next_cursor, 10);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->jobs.size(), 3u);
+  EXPECT_EQ(second->jobs[0].payload, "c2");
+  EXPECT_EQ(second->jobs[2].payload, "c0");
+  EXPECT_TRUE(second->next_cursor.empty());
+}
+
+TEST_F(StoreTest, ListRejectsABadCursorAndUnknownQueue) {
+  EXPECT_TRUE(store_->List("q", JobState::kWaiting, "xyz", 10).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->List("nope", JobState::kWaiting, "", 10).status().IsNotFound());
+}
+
+TEST_F(StoreTest, ListShowsActiveAndDelayedJobs) {
+  AddDelayed("d2", now_ + 20);
+  AddDelayed("d1", now_ + 10);
+  Add("a");
+  TakeOne();
+  auto delayed = store_->List("q", JobState::kDelayed, "", 10);
+  ASSERT_TRUE(delayed.ok());
+  ASSERT_EQ(delayed->jobs.size(), 2u);
+  EXPECT_EQ(delayed->jobs[0].payload, "d1");
+  auto active = store_->List("q", JobState::kActive, "", 10);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->jobs.size(), 1u);
+  EXPECT_EQ(active->jobs[0].payload, "a");
+}
+
+// ---- Pause ------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, PauseFlagPersistsAcrossReopen) {
+  EXPECT_FALSE(store_->IsPaused("q"));
+  ASSERT_TRUE(store_->SetPaused("q", true).ok());
+  EXPECT_TRUE(store_->IsPaused("q"));
+  EXPECT_TRUE(Counts().paused);
+  Reopen();
+  EXPECT_TRUE(store_->IsPaused("q"));
+  ASSERT_TRUE(store_->SetPaused("q", false).ok());
+  Reopen();
+  EXPECT_FALSE(store_->IsPaused("q"));
+  EXPECT_TRUE(store_->SetPaused("missing", true).IsNotFound());
+}
+
+// ---- Restarts ---------------------------------------------------------------------------------
+
+TEST_F(StoreTest, EveryTransitionSurvivesReopen) {
+  auto with_attempts = [](const char* payload) {
+    NewJob job = Payload(payload);
+    job.max_attempts = 5;  // survives the restart below as waiting, not failed
+    return job;
+  };
+  std::string done = Add(with_attempts("done"));
+  std::string retry = Add(with_attempts("retry"));
+  std::string fail = Add(with_attempts("fail"));
+  std::string wait = Add(with_attempts("wait"));
+  std::string delayed = AddDelayed("delayed", now_ + 5000);
+  Reopen();
+  EXPECT_EQ(TakeOne().id, done);
+  Reopen();  // the active job comes back as waiting, its attempt counted
+  Job again = TakeOne();
+  EXPECT_EQ(again.id, done);
+  EXPECT_EQ(again.attempts_made, 2u);
+  ASSERT_TRUE(store_->Complete(done, "ok", now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(done), JobState::kCompleted);
+  EXPECT_EQ(TakeOne().id, retry);
+  ASSERT_TRUE(store_->FailRetry(retry, "later", now_ + 100, now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(retry), JobState::kDelayed);
+  EXPECT_EQ(store_->NextDue("q"), now_ + 100);
+  EXPECT_EQ(TakeOne().id, fail);
+  ASSERT_TRUE(store_->FailFinal(fail, "no", now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(fail), JobState::kFailed);
+  ASSERT_TRUE(store_->Retry(fail, now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(fail), JobState::kWaiting);
+  ASSERT_EQ(*store_->PromoteDue("q", now_ + 100, 10), 1u);
+  Reopen();
+  EXPECT_EQ(StateOf(retry), JobState::kWaiting);
+  ASSERT_TRUE(store_->Promote(delayed, now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(delayed), JobState::kWaiting);
+  ASSERT_TRUE(store_->Delete(wait).ok());
+  Reopen();
+  EXPECT_TRUE(store_->Get(wait).status().IsNotFound());
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 3u);  // retry, fail, delayed
+  EXPECT_EQ(counts.completed, 1u);
+  EXPECT_EQ(counts.active + counts.delayed + counts.failed, 0u);
+  // Take order after all that: by seq (add order).
+  EXPECT_EQ(TakeOne().id, retry);
+  EXPECT_EQ(TakeOne().id, fail);
+  EXPECT_EQ(TakeOne().id, delayed);
+}
+
+TEST_F(StoreTest, ActiveJobsAreWaitingAgainAfterReopenWithAttemptsKept) {
+  NewJob job = Payload("x");
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  Add("y");
+  TakeOne();
+  Reopen();
+  EXPECT_EQ(store_->recovered_active(), 1u);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kWaiting);
+  EXPECT_EQ(stored->attempts_made, 1u);
+  EXPECT_EQ(stored->last_error, "stalled: worker lost (process restarted)");
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_EQ(counts.waiting, 2u);
+  Job again = TakeOne();
+  EXPECT_EQ(again.id, id);  // back at its place, ahead of y
+  EXPECT_EQ(again.attempts_made, 2u);
+}
+
+TEST_F(StoreTest, ActiveJobWithAttemptsUsedUpFailsAtReopen) {
+  NewJob job = Payload("poison");
+  job.max_attempts = 2;
+  std::string id = Add(job);
+  TakeOne();
+  Reopen();
+  EXPECT_EQ(StateOf(id), JobState::kWaiting);
+  TakeOne();  // attempt 2 of 2, and the worker dies again
+  Reopen();
+  EXPECT_EQ(store_->recovered_active(), 1u);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kFailed);
+  EXPECT_EQ(stored->last_error, "stalled: worker lost (process restarted)");
+  EXPECT_GT(stored->finished_ms, 0);
+  EXPECT_EQ(Counts().failed, 1u);
+  EXPECT_TRUE(QueueEmpty());
+}
+
+TEST_F(StoreTest, SequenceNumbersAreNeverReusedAcrossReopen) {
+  std::set<std::uint64_t> seqs;
+  std::uint64_t last = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      std::string id = Add("x");
+      auto job = store_->Get(id);
+      ASSERT_TRUE(job.ok());
+      EXPECT_GT(job->seq, last);
+      last = job->seq;
+      EXPECT_TRUE(seqs.insert(job->seq).second);
+    }
+    Reopen();
+  }
+}
+
+TEST_F(StoreTest, CountsAreRebuiltAtOpen) {
+  for (int i = 0; i < 5; ++i) Add("w");
+  AddDelayed("d", now_ + 10);
+  Job a = TakeOne();
+  Job b = TakeOne();
+  ASSERT_TRUE(store_->Complete(a.id, "", now_).ok());
+  ASSERT_TRUE(store_->FailFinal(b.id, "", now_).ok());
+  TakeOne();  // active with its only attempt used: failed at reopen
+  Reopen();
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 2u);
+  EXPECT_EQ(counts.delayed, 1u);
+  EXPECT_EQ(counts.completed, 1u);
+  EXPECT_EQ(counts.failed, 2u);
+  EXPECT_EQ(counts.active, 0u);
+}
+
+// ---- Corruption -------------------------------------------------------------------------------
+
+TEST_F(StoreTest, CorruptedJobRecordIsCorruptionNotACrash) {
+  std::string bad = Add("bad");
+  std::string good = Add("good");
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.Put("jobs", bad,
+            std::string("\x01\x05"
+                        "ab",
+                        4));
+  }
+  Open();
+  EXPECT_TRUE(store_->List("q", JobState::kWaiting, "", 10).status().IsCorruption());
+  auto got = store_->Get(bad);
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(got.status().IsCorruption());
+  EXPECT_EQ(got.status().message().rfind("job " + bad + ": ", 0), 0u) << got.status().message();
+  auto taken = store_->Take("q", now_);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_TRUE(taken.status().IsCorruption());
+  EXPECT_EQ(TakeOne().id, good);  // the queue moves on past it
+  EXPECT_TRUE(store_->Complete(bad, "", now_).status().IsCorruption());
+  EXPECT_TRUE(store_->Delete(bad).IsCorruption());
+}
+
+TEST_F(StoreTest, TruncatedJobRecordIsCorruption) {
+  std::string id = Add("some payload");
+  auto job = store_->Get(id);
+  ASSERT_TRUE(job.ok());
+  std::string encoded = EncodeJob(*job);
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.Put("jobs", id, encoded.substr(0, encoded.size() / 2));
+  }
+  Open();
+  EXPECT_TRUE(store_->Get(id).status().IsCorruption());
+}
+
+// ---- Records ----------------------------------------------------------------------------------
+
+TEST_F(StoreTest, RecordsScanByPrefixInBothOrders) {
+  for (const char* key : {"u1|3", "u1|1", "u2|1", "u1|2", "u0|9"}) {
+    ASSERT_TRUE(store_->PutRecord(RecordTable::kInbox, key, std::string("v") + key).ok());
+  }
+  auto asc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, false);
+  ASSERT_TRUE(asc.ok());
+  ASSERT_EQ(asc->size(), 3u);
+  EXPECT_EQ((*asc)[0].first, "u1|1");
+  EXPECT_EQ((*asc)[2].first, "u1|3");
+  EXPECT_EQ((*asc)[2].second, "vu1|3");
+  auto desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 2, true);
+  ASSERT_TRUE(desc.ok());
+  ASSERT_EQ(desc->size(), 2u);
+  EXPECT_EQ((*desc)[0].first, "u1|3");
+  EXPECT_EQ((*desc)[1].first, "u1|2");
+  auto all = store_->ScanRecords(RecordTable::kInbox, "", 0, true);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->front().first, "u2|1");
+}
+
+TEST_F(StoreTest, RecordTablesAreSeparateAndPersistent) {
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kPrefs, "u1", "email=on").ok());
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kTickets, "u1", "ticket").ok());
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kMeta, "queue|evil", "x").ok());
+  Reopen();
+  EXPECT_EQ(**store_->GetRecord(RecordTable::kPrefs, "u1"), "email=on");
+  EXPECT_EQ(**store_->GetRecord(RecordTable::kTickets, "u1"), "ticket");
+  EXPECT_FALSE(store_->GetRecord(RecordTable::kSent, "u1")->has_value());
+  // A caller's meta record can't pose as a registry row.
+  EXPECT_FALSE(store_->HasQueue("evil"));
+  auto meta = store_->ScanRecords(RecordTable::kMeta, "", 10, false);
+  ASSERT_TRUE(meta.ok());
+  ASSERT_EQ(meta->size(), 1u);
+  EXPECT_EQ((*meta)[0].first, "queue|evil");
+  ASSERT_TRUE(store_->DeleteRecord(RecordTable::kPrefs, "u1").ok());
+  EXPECT_FALSE(store_->GetRecord(RecordTable::kPrefs, "u1")->has_value());
+}
+
+// ---- Maintenance ------------------------------------------------------------------------------
+
+TEST_F(StoreTest, CheckpointOpensAsAStoreWithTheSameJobs) {
+  std::string id = Add("keep me");
+  ASSERT_TRUE(store_->kv().Set("k", "v").ok());
+  std::filesystem::create_directories(dir_.Sub("backup"));
+  ASSERT_TRUE(store_->Checkpoint(dir_.Sub("backup")).ok());
+  EXPECT_TRUE(store_->Checkpoint(dir_.Sub("backup")).IsInvalidArgument());  // not empty now
+  StoreOptions copy = options_;
+  copy.data_dir = dir_.Sub("backup");
+  auto opened = Store::Open(copy);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ((*opened)->Get(id)->payload, "keep me");
+  EXPECT_EQ(*(*opened)->kv().Get("k").value(), "v");
+}
+
+TEST_F(StoreTest, SizesAreReported) {
+  for (int i = 0; i < 100; ++i) Add(std::string(100, 'x'));
+  EXPECT_GT(store_->MemtableBytes(), 0u);
+  EXPECT_GT(store_->DiskBytes(), 0u);  // the WAL at least
+  EXPECT_TRUE(store_->SyncWal().ok());
+}
+
+class FsyncModeTest : public StoreTest, public ::testing::WithParamInterface<FsyncMode> {
+ protected:
+  void SetUp() override {
+    options_.fsync = GetParam();
+    StoreTest::SetUp();
+  }
+};
+
+TEST_P(FsyncModeTest, JobsSurviveReopenInEveryMode) {
+  std::string id = Add("x");
+  Reopen();
+  EXPECT_EQ(TakeOne().id, id);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, FsyncModeTest,
+                         ::testing::Values(FsyncMode::kAlways, FsyncMode::kEverysec,
+                                           FsyncMode::kNo),
+                         [](const auto& mode) { return std::string(FsyncModeName(mode.param)); });
+
+TEST(FsyncModeNameTest, ParsesNames) {
+  EXPECT_EQ(*ParseFsyncMode("always"), FsyncMode::kAlways);
+  EXPECT_EQ(*ParseFsyncMode("EVERYSEC"), FsyncMode::kEverysec);
+  EXPECT_EQ(*ParseFsyncMode("no"), FsyncMode::kNo);
+  EXPECT_TRUE(ParseFsyncMode("sometimes").status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace herald::storage
