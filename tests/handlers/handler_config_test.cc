@@ -1,0 +1,161 @@
+#include "handlers/handler_config.h"
+
+#include <gtest/gtest.h>
+
+#include "handlers/email_handler.h"
+#include "handlers/fault_injection.h"
+#include "handlers/push_handler.h"
+#include "handlers/registry.h"
+#include "handlers/ticket_handler.h"
+#include "tests/handlers/handler_fixture.h"
+
+namespace herald::handlers {
+namespace {
+
+TEST(HandlersConfigTest, DefaultsWorkOffline) {
+  HandlersConfig config;
+  EXPECT_TRUE(config.smtp.host.empty());
+  EXPECT_EQ(config.OutboxDir(), "./data/outbox");
+  EXPECT_TRUE(config.push_webhook_url.empty());
+  EXPECT_EQ(config.queues.at("emails"), "email");
+  EXPECT_EQ(config.queues.at("notifications"), "push");
+  EXPECT_EQ(config.queues.at("tickets"), "ticket");
+  EXPECT_TRUE(ValidateHandlersConfig(config).ok());
+}
+
+TEST(HandlersConfigTest, ReadsEveryKey) {
+  HandlersConfig config;
+  Status status = LoadHandlersConfigText(R"(
+[server]
+data_dir = "/var/lib/herald"
+
+[handlers]
+templates_dir = ""
+queues = { mail = "email" }
+
+[handlers.smtp]
+host = "relay.local"
+port = 2525
+from = "Parking <noreply@parking.example>"
+helo = "parking.example"
+timeout_ms = 3000
+
+[handlers.push]
+webhook_url = "http://127.0.0.1:9000/push"
+timeout_ms = 1500
+
+[handlers.tickets]
+helpdesk_url = "http://127.0.0.1:9000/tickets"
+timeout_ms = 2500
+
+[handlers.faults.emails]
+fail_first = 2
+fail_rate = 0.1
+seed = 42
+
+[templates."booking.created"]
+email_subject = "Reserved: {{bookingId}}"
+)",
+                                         "test.toml", &config);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(config.OutboxDir(), "/var/lib/herald/outbox");
+  EXPECT_EQ(config.queues.at("mail"), "email");
+  EXPECT_EQ(config.smtp.host, "relay.local");
+  EXPECT_EQ(config.smtp.port, 2525);
+  EXPECT_EQ(config.smtp.from, "Parking <noreply@parking.example>");
+  EXPECT_EQ(config.smtp.helo, "parking.example");
+  EXPECT_EQ(config.smtp.timeout_ms, 3000);
+  EXPECT_EQ(config.push_webhook_url, "http://127.0.0.1:9000/push");
+  EXPECT_EQ(config.push_timeout_ms, 1500);
+  EXPECT_EQ(config.helpdesk_webhook_url, "http://127.0.0.1:9000/tickets");
+  EXPECT_EQ(config.helpdesk_timeout_ms, 2500);
+  EXPECT_EQ(config.faults.at("emails").fail_first, 2u);
+  EXPECT_DOUBLE_EQ(config.faults.at("emails").fail_rate, 0.1);
+  EXPECT_EQ(config.faults.at("emails").seed, 42u);
+  EXPECT_EQ(config.templates.at("booking.created").at("email_subject"), "Reserved: {{bookingId}}");
+}
+
+TEST(HandlersConfigTest, TheSampleConfigFileLoads) {
+  HandlersConfig config;
+  Status status =
+      LoadHandlersConfig(std::string(HERALD_SOURCE_DIR) + "/config/herald.toml", &config);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+}
+
+TEST(HandlersConfigTest, MistakesAreNamed) {
+  struct Case {
+    const char* toml;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"[handlers.smtp]\nhots = \"x\"\n", "handlers.smtp.hots is not a known key"},
+      {"[handlers.smtp]\nport = 70000\n", "handlers.smtp.port must be an integer"},
+      {"[handlers.push]\nwebhook_url = \"https://x.example/\"\n", "only http://"},
+      {"[handlers.faults.emails]\nfail_rate = 1.5\n", "fail_rate must be a number from 0 to 1"},
+      {"[handlers]\nqueues = { emails = \"fax\" }\n", "must be email, push or ticket"},
+      {"[handlers.smtp]\nfrom = \"nobody\"\n", "handlers.smtp.from"},
+      {"[templates.\"booking.created\"]\nemail_subjet = \"x\"\n", "unknown template kind"},
+      {"[handlers\n", "test.toml:1"},
+  };
+  for (const Case& c : cases) {
+    HandlersConfig config;
+    Status status = LoadHandlersConfigText(c.toml, "test.toml", &config);
+    ASSERT_FALSE(status.ok()) << c.toml;
+    EXPECT_TRUE(status.IsInvalidArgument()) << status.ToString();
+    EXPECT_NE(status.message().find(c.expected), std::string::npos)
+        << c.toml << " -> " << status.message();
+  }
+}
+
+class RegistryTest : public HandlerFixture {};
+
+TEST_F(RegistryTest, BuildsOneHandlerPerConfiguredQueue) {
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  auto handlers = BuildHandlers(config, records_.get(), &clock_, logger_);
+  ASSERT_TRUE(handlers.ok()) << handlers.status().ToString();
+  ASSERT_EQ(handlers->size(), 3u);
+  EXPECT_NE(dynamic_cast<EmailHandler*>(handlers->at("emails").get()), nullptr);
+  EXPECT_NE(dynamic_cast<PushHandler*>(handlers->at("notifications").get()), nullptr);
+  EXPECT_NE(dynamic_cast<TicketHandler*>(handlers->at("tickets").get()), nullptr);
+
+  // The email handler writes to <data_dir>/outbox.
+  auto outcome = handlers->at("emails")->Run(Job(BookingEvent("booking.created", "evt-1")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_FALSE(testing::ReadFile(dir_.Sub("outbox/evt-1.eml")).empty());
+}
+
+TEST_F(RegistryTest, FaultsWrapTheirQueuesHandler) {
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  config.faults["emails"].fail_first = 1;
+  auto handlers = BuildHandlers(config, records_.get(), &clock_, logger_);
+  ASSERT_TRUE(handlers.ok());
+  EXPECT_NE(dynamic_cast<FaultInjector*>(handlers->at("emails").get()), nullptr);
+  const std::string event = BookingEvent("booking.created", "evt-2");
+  EXPECT_OUTCOME(handlers->at("emails")->Run(Job(event, 1)), kFailure);
+  EXPECT_OUTCOME(handlers->at("emails")->Run(Job(event, 2)), kSuccess);
+}
+
+TEST_F(RegistryTest, ConfigTemplatesReachTheHandlers) {
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  config.templates["booking.created"]["email_subject"] = "Reserved {{bookingId}}";
+  auto handlers = BuildHandlers(config, records_.get(), &clock_, logger_);
+  ASSERT_TRUE(handlers.ok());
+  EXPECT_OUTCOME(handlers->at("emails")->Run(Job(BookingEvent("booking.created", "evt-3"))),
+                 kSuccess);
+  EXPECT_NE(testing::ReadFile(dir_.Sub("outbox/evt-3.eml")).find("Subject: Reserved BK-7\r\n"),
+            std::string::npos);
+}
+
+TEST_F(RegistryTest, RefusesFaultsForAQueueWithoutHandler) {
+  HandlersConfig config;
+  config.faults["mails"].fail_first = 1;
+  auto handlers = BuildHandlers(config, records_.get(), &clock_, logger_);
+  ASSERT_FALSE(handlers.ok());
+  EXPECT_NE(handlers.status().message().find("mails"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace herald::handlers
