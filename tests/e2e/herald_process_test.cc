@@ -16,9 +16,9 @@ using namespace std::chrono_literals;
 class HeraldProcessTest : public ::testing::Test {
  protected:
   std::vector<std::string> Args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {HERALD_BINARY, "--data-dir", dir_.Sub("data"), "--port",
-                                     std::to_string(port_), "--http-port",
-                                     std::to_string(http_port_)};
+    std::vector<std::string> args = {
+        HERALD_BINARY,         "--data-dir",  dir_.Sub("data"),          "--port",
+        std::to_string(port_), "--http-port", std::to_string(http_port_)};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

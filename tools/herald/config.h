@@ -12,17 +12,17 @@
 namespace herald::tools {
 
 struct HeraldConfig {
-  std::string config_file;           // Default: none
-  std::string data_dir = "./data";   // Default: ./data
-  std::string bind = "127.0.0.1";    // Default: loopback only
-  std::uint16_t port = 6380;         // RESP. Default: 6380
-  std::uint16_t http_port = 8080;    // HTTP. Default: 8080
-  std::uint32_t workers = 5;         // handler threads. Default: 5
-  std::string fsync = "everysec";    // always | everysec | no. Default: everysec
-  std::string log_level = "info";    // trace|debug|info|warn|error|critical|off. Default: info
-  std::string requirepass;           // Default: none
-  bool protected_mode = true;        // refuse non-loopback bind without a password
-  bool mock_events = false;          // POST /mock-events/*. Default: off
+  std::string config_file;          // Default: none
+  std::string data_dir = "./data";  // Default: ./data
+  std::string bind = "127.0.0.1";   // Default: loopback only
+  std::uint16_t port = 6380;        // RESP. Default: 6380
+  std::uint16_t http_port = 8080;   // HTTP. Default: 8080
+  std::uint32_t workers = 5;        // handler threads. Default: 5
+  std::string fsync = "everysec";   // always | everysec | no. Default: everysec
+  std::string log_level = "info";   // trace|debug|info|warn|error|critical|off. Default: info
+  std::string requirepass;          // Default: none
+  bool protected_mode = true;       // refuse non-loopback bind without a password
+  bool mock_events = false;         // POST /mock-events/*. Default: off
 };
 
 // Reads the [server] table of a TOML file into `config`. InvalidArgument names the file, the

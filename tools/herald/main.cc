@@ -1,14 +1,28 @@
 // herald: the broker. Composition root: reads the configuration, opens the store, wires the
 // engine, handlers and servers, and runs until SIGTERM/SIGINT or SHUTDOWN.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "engine/broker.h"
+#include "engine/engine_config.h"
+#include "handlers/handler_config.h"
+#include "handlers/queries.h"
+#include "handlers/registry.h"
+#include "net/commands/builtin_commands.h"
+#include "net/resp_server.h"
+#include "net/server_state.h"
+#include "storage/store.h"
 #include "tools/herald/config.h"
+#include "tools/herald/notification_commands.h"
 
 namespace {
 
@@ -35,8 +49,8 @@ int main(int argc, char** argv) {
   auto* port = app.add_option("--port", flags.port, "RESP port (0 = any free port)");
   auto* http_port = app.add_option("--http-port", flags.http_port, "HTTP port (0 = any free)");
   auto* bind = app.add_option("--bind", flags.bind, "address to listen on");
-  auto* workers = app.add_option("--workers", flags.workers, "handler threads")->check(
-      CLI::Range(1, 1024));
+  auto* workers =
+      app.add_option("--workers", flags.workers, "handler threads")->check(CLI::Range(1, 1024));
   auto* fsync = app.add_option("--fsync", flags.fsync, "durability: always|everysec|no")
                     ->check(CLI::IsMember({"always", "everysec", "no"}));
   auto* log_level =
@@ -48,6 +62,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"yes", "no"}));
   bool mock_events = false;
   app.add_flag("--mock-events", mock_events, "enable POST /mock-events/* (development only)");
+  std::vector<std::string> faults;
+  app.add_option("--fault", faults,
+                 "inject handler failures, e.g. emails:first=2 or notifications:rate=0.3,seed=7");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stdout_color_mt("herald");
@@ -86,16 +103,126 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // ---- Configuration of the engine and the handlers ----------------------------------
+  herald::engine::EngineConfig engine_config;
+  herald::handlers::HandlersConfig handlers_config;
+  if (!config.config_file.empty()) {
+    herald::Status status = herald::engine::LoadEngineConfig(config.config_file, &engine_config);
+    if (status.ok()) {
+      status = herald::handlers::LoadHandlersConfig(config.config_file, &handlers_config);
+    }
+    if (!status.ok()) {
+      spdlog::critical("config: {}", status.message());
+      return 2;
+    }
+  }
+  engine_config.workers = config.workers;
+  handlers_config.data_dir = config.data_dir;
+  for (const std::string& spec : faults) {
+    herald::Status status = herald::handlers::ApplyFaultSpec(spec, &handlers_config);
+    if (!status.ok()) {
+      spdlog::critical("--fault: {}", status.message());
+      return 2;
+    }
+  }
+  if (herald::Status status = herald::handlers::ValidateHandlersConfig(handlers_config);
+      !status.ok()) {
+    spdlog::critical("config: {}", status.message());
+    return 2;
+  }
+
   spdlog::info("herald 0.1.0 starting");
+
+  // ---- Store -----------------------------------------------------------------------------
+  herald::storage::StoreOptions store_options;
+  store_options.data_dir = config.data_dir;
+  store_options.fsync = herald::storage::ParseFsyncMode(config.fsync).value();
+  store_options.completed_retention = engine_config.completed_retention;
+  store_options.logger = logger;
+  auto store = herald::storage::Store::Open(store_options);
+  if (!store.ok()) {
+    spdlog::critical("cannot open the store in {}: {}", config.data_dir, store.status().message());
+    return 1;
+  }
+  if ((*store)->recovered_active() > 0) {
+    spdlog::warn("{} job(s) were active when herald last stopped; they are waiting again",
+                 (*store)->recovered_active());
+  }
+
+  // ---- Engine and handlers ---------------------------------------------------------------
+  herald::engine::SystemClock clock;
+  auto broker = herald::engine::Broker::Create(store->get(), engine_config, &clock, logger);
+  if (!broker.ok()) {
+    spdlog::critical("engine: {}", broker.status().message());
+    return 1;
+  }
+  auto handlers =
+      herald::handlers::BuildHandlers(handlers_config, &(*broker)->records(), &clock, logger);
+  if (!handlers.ok()) {
+    spdlog::critical("handlers: {}", handlers.status().message());
+    return 1;
+  }
+  for (auto& [queue, handler] : *handlers) {
+    herald::Status status = (*broker)->RegisterHandler(queue, std::move(handler));
+    if (!status.ok()) {
+      spdlog::critical("handler for {}: {}", queue, status.message());
+      return 1;
+    }
+  }
+
+  // ---- RESP server -----------------------------------------------------------------------
+  herald::handlers::NotificationQueries queries(&(*broker)->records());
+  herald::net::CommandTable table;
+  herald::net::AddBuiltinCommands(&table);
+  herald::tools::AddNotificationCommands(&table, &queries);
+  if (std::string error; !table.Freeze(&error)) {
+    spdlog::critical("command table: {}", error);
+    return 1;
+  }
+  herald::net::ServerOptions server_options;
+  server_options.bind = config.bind;
+  server_options.port = config.port;
+  server_options.requirepass = config.requirepass;
+  server_options.fsync_mode = config.fsync;
+  server_options.offload_writes = config.fsync == "always";
+  herald::net::ServerState state(broker->get(), &table, server_options);
+  state.request_shutdown = [] { kill(getpid(), SIGTERM); };
+  herald::net::RespServer server(&state, logger);
+
+  if (herald::Status status = (*broker)->Start(); !status.ok()) {
+    spdlog::critical("engine: {}", status.message());
+    return 1;
+  }
+  if (herald::Status status = server.Start(); !status.ok()) {
+    spdlog::critical("RESP server: {}", status.message());
+    (*broker)->Shutdown();
+    return 1;
+  }
+
+  std::string queue_list;
+  for (const std::string& queue : (*broker)->Queues()) {
+    auto policy = (*broker)->Policy(queue);
+    if (!queue_list.empty()) queue_list += ", ";
+    queue_list += queue;
+    if (policy.ok()) {
+      queue_list += " (" + std::to_string(policy->max_attempts) + " attempts, " +
+                    std::string(herald::storage::BackoffTypeName(policy->backoff_type)) + " " +
+                    std::to_string(policy->backoff_ms) + " ms)";
+    }
+  }
   spdlog::info("  data dir   {}", config.data_dir);
   spdlog::info("  fsync      {}", config.fsync);
   spdlog::info("  workers    {}", config.workers);
-  spdlog::info("  RESP       {}:{}", config.bind, config.port);
-  spdlog::info("  HTTP       {}:{}", config.bind, config.http_port);
+  spdlog::info("  queues     {}", queue_list);
+  spdlog::info("  RESP       {}:{}", config.bind, server.port());
   spdlog::info("herald ready");
 
   int signal_number = WaitForSignal(signals);
   spdlog::info("signal {} received, shutting down", signal_number);
+  server.Stop();
+  (*broker)->Shutdown();
+  broker->reset();
+  store->reset();
   spdlog::info("herald stopped");
   return 0;
 }

@@ -1,0 +1,447 @@
+// Connection and server commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT, COMMAND, INFO,
+// DBSIZE, TIME, CONFIG, SHUTDOWN.
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "net/command_context.h"
+#include "net/commands/arg_parsing.h"
+#include "net/commands/builtin_commands.h"
+#include "storage/kv_store.h"
+
+namespace herald::net {
+namespace {
+
+// What HELLO and INFO report as the Redis version this server is compatible with.
+constexpr const char* kRedisVersion = "7.0.15";
+constexpr const char* kHeraldVersion = "0.1.0";
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Ping(CommandContext& ctx, Args args) {
+  if (args.size() > 2) return ctx.WrongArity("ping");
+  if (args.size() == 2) return ctx.reply().Bulk(args[1]);
+  ctx.reply().SimpleString("PONG");
+}
+
+void Echo(CommandContext& ctx, Args args) { ctx.reply().Bulk(args[1]); }
+
+bool CheckPassword(CommandContext& ctx, const std::string& user, const std::string& password) {
+  const std::string& required = ctx.server().options().requirepass;
+  if (user == "default" && !required.empty() && password == required) return true;
+  ctx.Error("WRONGPASS invalid username-password pair or user is disabled.");
+  return false;
+}
+
+void Auth(CommandContext& ctx, Args args) {
+  if (args.size() > 3) return ctx.SyntaxError();
+  if (ctx.server().options().requirepass.empty()) {
+    return ctx.Error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you sure your configuration is correct?");
+  }
+  const std::string user = args.size() == 3 ? args[1] : "default";
+  if (!CheckPassword(ctx, user, args.back())) return;
+  ctx.set_authenticated(true);
+  ctx.Ok();
+}
+
+bool ValidClientName(const std::string& name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+void Hello(CommandContext& ctx, Args args) {
+  int protocol = ctx.protocol();
+  size_t i = 1;
+  if (args.size() > 1) {
+    auto version = ParseInt64(args[1]);
+    if (!version) return ctx.Error("ERR Protocol version is not an integer or out of range");
+    if (*version < 2 || *version > 3) return ctx.Error("NOPROTO unsupported protocol version");
+    protocol = static_cast<int>(*version);
+    i = 2;
+  }
+  std::string setname;
+  bool have_setname = false;
+  for (; i < args.size(); ++i) {
+    if (EqualsIgnoreCase(args[i], "auth") && i + 2 < args.size()) {
+      if (ctx.server().options().requirepass.empty()) {
+        // Redis accepts the default user with any password when none is set.
+      } else if (!CheckPassword(ctx, args[i + 1], args[i + 2])) {
+        return;
+      }
+      ctx.set_authenticated(true);
+      i += 2;
+    } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < args.size()) {
+      setname = args[++i];
+      have_setname = true;
+      if (!ValidClientName(setname)) {
+        return ctx.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      }
+    } else {
+      return ctx.Error("ERR Syntax error in HELLO option '" + args[i] + "'");
+    }
+  }
+  if (!ctx.authenticated()) {
+    return ctx.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "<proto> AUTH <user> <pass> option can be used to authenticate the client and select "
+        "the RESP protocol version at the same time");
+  }
+  if (have_setname) {
+    MutexLock lock(&ctx.client().mu);
+    ctx.client().name = setname;
+  }
+  ctx.set_protocol(protocol);
+  resp::ReplyWriter& reply = ctx.reply();
+  reply.MapHeader(7);
+  reply.Bulk("server");
+  reply.Bulk("redis");
+  reply.Bulk("version");
+  reply.Bulk(kRedisVersion);
+  reply.Bulk("proto");
+  reply.Integer(protocol);
+  reply.Bulk("id");
+  reply.Integer(static_cast<std::int64_t>(ctx.client().id));
+  reply.Bulk("mode");
+  reply.Bulk("standalone");
+  reply.Bulk("role");
+  reply.Bulk("master");
+  reply.Bulk("modules");
+  reply.ArrayHeader(0);
+}
+
+void Select(CommandContext& ctx, Args args) {
+  auto index = ParseInt64(args[1]);
+  if (!index) return ctx.Error("ERR value is not an integer or out of range");
+  if (*index != 0) return ctx.Error("ERR DB index is out of range");
+  ctx.Ok();
+}
+
+void Quit(CommandContext& ctx, Args) {
+  ctx.Ok();
+  ctx.CloseAfterReply();
+}
+
+std::string ClientLine(ClientInfo& info, std::int64_t now) {
+  std::string name, command;
+  {
+    MutexLock lock(&info.mu);
+    name = info.name;
+    command = info.last_command;
+  }
+  std::ostringstream line;
+  line << "id=" << info.id << " addr=" << info.addr << " laddr=? fd=-1 name=" << name
+       << " age=" << (now - info.created_ms) / 1000
+       << " idle=" << (now - info.last_active_ms.load()) / 1000
+       << " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+          "multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd="
+       << (command.empty() ? "NULL" : command)
+       << " user=default redir=-1 resp=" << info.protocol.load() << "\n";
+  return line.str();
+}
+
+void Client(CommandContext& ctx, Args args) {
+  const std::string& sub = args[1];
+  if (EqualsIgnoreCase(sub, "setname") && args.size() == 3) {
+    if (!ValidClientName(args[2])) {
+      return ctx.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    {
+      MutexLock lock(&ctx.client().mu);
+      ctx.client().name = args[2];
+    }
+    return ctx.Ok();
+  }
+  if (EqualsIgnoreCase(sub, "getname") && args.size() == 2) {
+    std::string name;
+    {
+      MutexLock lock(&ctx.client().mu);
+      name = ctx.client().name;
+    }
+    if (name.empty()) return ctx.reply().Null();
+    return ctx.reply().Bulk(name);
+  }
+  if (EqualsIgnoreCase(sub, "id") && args.size() == 2) {
+    return ctx.reply().Integer(static_cast<std::int64_t>(ctx.client().id));
+  }
+  if (EqualsIgnoreCase(sub, "list")) {
+    const std::int64_t now = NowMs();
+    std::string out;
+    for (const auto& info : ctx.server().Clients()) out += ClientLine(*info, now);
+    return ctx.reply().Verbatim("txt", out);
+  }
+  if (EqualsIgnoreCase(sub, "info") && args.size() == 2) {
+    return ctx.reply().Verbatim("txt", ClientLine(ctx.client(), NowMs()));
+  }
+  if (EqualsIgnoreCase(sub, "setinfo") && args.size() == 4) return ctx.Ok();
+  if (EqualsIgnoreCase(sub, "help")) {
+    static const char* kHelp[] = {"CLIENT <subcommand> [<arg> ...]. Subcommands are:",
+                                  "GETNAME",
+                                  "SETNAME <name>",
+                                  "ID",
+                                  "LIST",
+                                  "INFO",
+                                  "SETINFO <option> <value>",
+                                  "HELP"};
+    ctx.reply().ArrayHeader(std::size(kHelp));
+    for (const char* line : kHelp) ctx.reply().SimpleString(line);
+    return;
+  }
+  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
+            "'. Try CLIENT HELP.");
+}
+
+void WriteCommandInfo(resp::ReplyWriter& reply, const CommandSpec& spec) {
+  reply.ArrayHeader(10);
+  reply.Bulk(spec.name);
+  reply.Integer(spec.arity);
+  auto flags = FlagNames(spec.flags);
+  reply.SetHeader(flags.size());
+  for (const std::string& flag : flags) reply.SimpleString(flag);
+  reply.Integer(spec.first_key);
+  reply.Integer(spec.last_key);
+  reply.Integer(spec.key_step);
+  reply.SetHeader(1);
+  reply.SimpleString("@" + spec.group);
+  reply.SetHeader(0);    // tips
+  reply.ArrayHeader(0);  // key specs
+  reply.ArrayHeader(0);  // subcommands
+}
+
+void Command(CommandContext& ctx, Args args) {
+  const CommandTable& table = ctx.server().table();
+  resp::ReplyWriter& reply = ctx.reply();
+  if (args.size() == 1) {
+    reply.ArrayHeader(table.rows().size());
+    for (const CommandSpec& spec : table.rows()) WriteCommandInfo(reply, spec);
+    return;
+  }
+  const std::string& sub = args[1];
+  if (EqualsIgnoreCase(sub, "count") && args.size() == 2) {
+    return reply.Integer(static_cast<std::int64_t>(table.rows().size()));
+  }
+  if (EqualsIgnoreCase(sub, "info")) {
+    if (args.size() == 2) {
+      reply.ArrayHeader(table.rows().size());
+      for (const CommandSpec& spec : table.rows()) WriteCommandInfo(reply, spec);
+      return;
+    }
+    reply.ArrayHeader(args.size() - 2);
+    for (size_t i = 2; i < args.size(); ++i) {
+      const CommandSpec* spec = table.Find(args[i]);
+      if (spec == nullptr) {
+        reply.NullArray();
+      } else {
+        WriteCommandInfo(reply, *spec);
+      }
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "docs")) {
+    std::vector<const CommandSpec*> specs;
+    if (args.size() == 2) {
+      for (const CommandSpec& spec : table.rows()) specs.push_back(&spec);
+    } else {
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (const CommandSpec* spec = table.Find(args[i])) specs.push_back(spec);
+      }
+    }
+    reply.MapHeader(specs.size());
+    for (const CommandSpec* spec : specs) {
+      reply.Bulk(spec->name);
+      reply.MapHeader(3);
+      reply.Bulk("summary");
+      reply.Bulk(spec->summary);
+      reply.Bulk("since");
+      reply.Bulk("1.0.0");
+      reply.Bulk("group");
+      reply.Bulk(spec->group);
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "list")) {
+    reply.ArrayHeader(table.rows().size());
+    for (const CommandSpec& spec : table.rows()) reply.Bulk(spec.name);
+    return;
+  }
+  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
+            "'. Try COMMAND HELP.");
+}
+
+std::uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted) {
+  auto want = [&](std::string_view section) {
+    if (wanted.empty()) return true;
+    for (const std::string& w : wanted) {
+      if (EqualsIgnoreCase(w, section) || EqualsIgnoreCase(w, "all") ||
+          EqualsIgnoreCase(w, "everything") || EqualsIgnoreCase(w, "default")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ServerState& server = ctx.server();
+  engine::Broker& broker = server.broker();
+  std::ostringstream out;
+  if (want("server")) {
+    out << "# Server\r\nredis_version:" << kRedisVersion << "\r\nherald_version:" << kHeraldVersion
+        << "\r\nredis_mode:standalone\r\nos:Linux\r\narch_bits:64\r\nprocess_id:" << getpid()
+        << "\r\ntcp_port:" << server.port
+        << "\r\nuptime_in_seconds:" << static_cast<std::int64_t>(server.uptime_seconds())
+        << "\r\nuptime_in_days:" << static_cast<std::int64_t>(server.uptime_seconds() / 86400)
+        << "\r\nexecutable:herald\r\n\r\n";
+  }
+  if (want("clients")) {
+    out << "# Clients\r\nconnected_clients:" << server.connected_clients.load()
+        << "\r\nblocked_clients:" << server.blocked_clients.load()
+        << "\r\nmaxclients:" << server.options().max_clients << "\r\n\r\n";
+  }
+  if (want("memory")) {
+    const std::uint64_t rss = ResidentBytes();
+    out << "# Memory\r\nused_memory:" << rss << "\r\nused_memory_rss:" << rss
+        << "\r\nused_memory_memtables:" << broker.store().MemtableBytes()
+        << "\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n";
+  }
+  if (want("persistence")) {
+    out << "# Persistence\r\nloading:0\r\nstorage_engine:rocksdb\r\naof_enabled:1\r\nfsync:"
+        << server.options().fsync_mode << "\r\ndisk_bytes:" << broker.store().DiskBytes()
+        << "\r\nrecovered_active_jobs:" << broker.store().recovered_active() << "\r\n\r\n";
+  }
+  if (want("stats")) {
+    out << "# Stats\r\ntotal_connections_received:" << server.connections_received.load()
+        << "\r\ntotal_commands_processed:" << server.commands_processed.load()
+        << "\r\nrejected_connections:" << server.rejected_connections.load()
+        << "\r\nprotocol_errors:" << server.protocol_errors.load()
+        << "\r\ntotal_net_input_bytes:" << server.net_input_bytes.load()
+        << "\r\ntotal_net_output_bytes:" << server.net_output_bytes.load()
+        << "\r\nrunning_handlers:" << broker.running_handlers() << "\r\n\r\n";
+  }
+  if (want("queues")) {
+    out << "# Queues\r\n";
+    for (const std::string& queue : broker.Queues()) {
+      auto counts = broker.Counts(queue);
+      if (!counts.ok()) continue;
+      out << "queue_" << queue << ":waiting=" << counts->waiting << ",active=" << counts->active
+          << ",delayed=" << counts->delayed << ",completed=" << counts->completed
+          << ",failed=" << counts->failed << ",paused=" << (counts->paused ? 1 : 0) << "\r\n";
+    }
+    out << "\r\n";
+  }
+  if (want("keyspace")) {
+    out << "# Keyspace\r\n";
+    auto keys = server.kv().Count();
+    if (keys.ok() && *keys > 0) out << "db0:keys=" << *keys << ",expires=0,avg_ttl=0\r\n";
+    out << "\r\n";
+  }
+  std::string text = out.str();
+  if (text.size() >= 2) text.resize(text.size() - 2);  // no blank line at the very end
+  return text;
+}
+
+void Info(CommandContext& ctx, Args args) {
+  std::vector<std::string> wanted(args.begin() + 1, args.end());
+  ctx.reply().Verbatim("txt", InfoText(ctx, wanted));
+}
+
+void DbSize(CommandContext& ctx, Args) {
+  auto keys = ctx.server().kv().Count();
+  if (!keys.ok()) return ctx.StatusError(keys.status());
+  ctx.reply().Integer(static_cast<std::int64_t>(*keys));
+}
+
+void Time(CommandContext& ctx, Args) {
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  ctx.reply().ArrayHeader(2);
+  ctx.reply().Bulk(std::to_string(now / 1000000));
+  ctx.reply().Bulk(std::to_string(now % 1000000));
+}
+
+void Config(CommandContext& ctx, Args args) {
+  const std::string& sub = args[1];
+  if (EqualsIgnoreCase(sub, "get") && args.size() >= 3) {
+    const ServerOptions& options = ctx.server().options();
+    const std::pair<std::string, std::string> params[] = {
+        {"appendfsync", options.fsync_mode},
+        {"appendonly", "yes"},
+        {"bind", options.bind},
+        {"databases", "1"},
+        {"maxclients", std::to_string(options.max_clients)},
+        {"maxmemory", "0"},
+        {"maxmemory-policy", "noeviction"},
+        {"port", std::to_string(ctx.server().port)},
+        {"proto-max-bulk-len", std::to_string(options.max_bulk_bytes)},
+        {"client-query-buffer-limit", std::to_string(options.max_query_buffer)},
+        {"requirepass", options.requirepass.empty() ? "" : "(set)"},
+        {"save", ""},
+        {"timeout", std::to_string(options.idle_timeout_s)},
+    };
+    std::vector<const std::pair<std::string, std::string>*> matched;
+    for (const auto& param : params) {
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (storage::GlobMatch(args[i], param.first)) {
+          matched.push_back(&param);
+          break;
+        }
+      }
+    }
+    ctx.reply().MapHeader(matched.size());
+    for (const auto* param : matched) {
+      ctx.reply().Bulk(param->first);
+      ctx.reply().Bulk(param->second);
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "resetstat") && args.size() == 2) return ctx.Ok();
+  if (EqualsIgnoreCase(sub, "set")) {
+    return ctx.Error(
+        "ERR CONFIG SET is not supported: change the config file or flags and restart");
+  }
+  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
+            "'. Try CONFIG HELP.");
+}
+
+void Shutdown(CommandContext& ctx, Args) {
+  // As Redis: no reply on success; the connection closes as the server stops.
+  if (ctx.server().request_shutdown) ctx.server().request_shutdown();
+  ctx.CloseAfterReply();
+}
+
+}  // namespace
+
+void AddConnectionCommands(CommandTable* table) {
+  const std::uint32_t r = kReadonly, f = kFast, a = kAdmin, n = kNoAuth;
+  table->Add({"ping", -1, f, 0, 0, 0, "connection", "Ping the server.", Ping});
+  table->Add({"echo", 2, f, 0, 0, 0, "connection", "Echo the given string.", Echo});
+  table->Add({"hello", -1, f | n, 0, 0, 0, "connection",
+              "Handshake: protocol version, authentication, client name.", Hello});
+  table->Add({"auth", -2, f | n, 0, 0, 0, "connection", "Authenticate the connection.", Auth});
+  table->Add({"select", 2, f, 0, 0, 0, "connection", "Select database 0 (the only one).", Select});
+  table->Add({"quit", -1, f | n, 0, 0, 0, "connection", "Close the connection.", Quit});
+  table->Add({"client", -2, 0, 0, 0, 0, "connection", "Client connection commands.", Client});
+  table->Add({"command", -1, 0, 0, 0, 0, "server", "Details about the commands.", Command});
+  table->Add({"info", -1, 0, 0, 0, 0, "server", "Information and statistics.", Info});
+  table->Add({"dbsize", 1, r | f, 0, 0, 0, "server", "Number of keys.", DbSize});
+  table->Add({"time", 1, f, 0, 0, 0, "server", "The server time.", Time});
+  table->Add({"config", -2, a, 0, 0, 0, "server", "Read the configuration.", Config});
+  table->Add({"shutdown", -1, a, 0, 0, 0, "server", "Shut the server down.", Shutdown});
+}
+
+}  // namespace herald::net

@@ -1,0 +1,401 @@
+// Job commands (Disque-style names, milliseconds everywhere) and EMIT.
+#include "net/command_context.h"
+#include "net/commands/arg_parsing.h"
+#include "net/commands/builtin_commands.h"
+
+namespace herald::net {
+namespace {
+
+using engine::JobOptions;
+using engine::LeasedJob;
+using storage::Job;
+using storage::JobState;
+
+constexpr const char* kNotInteger = "ERR value is not an integer or out of range";
+
+bool ReadInt(CommandContext& ctx, const std::string& text, std::int64_t min, std::int64_t max,
+             std::int64_t* out) {
+  auto value = ParseInt64(text);
+  if (!value || *value < min || *value > max) {
+    ctx.Error(kNotInteger);
+    return false;
+  }
+  *out = *value;
+  return true;
+}
+
+// [queue, id, payload, attempts-made]: GETJOB's and QPEEK's shape.
+void WriteJobEntry(resp::ReplyWriter& reply, const Job& job) {
+  reply.ArrayHeader(4);
+  reply.Bulk(job.queue);
+  reply.Bulk(job.id);
+  reply.Bulk(job.payload);
+  reply.Integer(job.attempts_made);
+}
+
+void WriteLeasedJobs(resp::ReplyWriter& reply, const std::vector<LeasedJob>& jobs) {
+  if (jobs.empty()) return reply.NullArray();
+  reply.ArrayHeader(jobs.size());
+  for (const LeasedJob& leased : jobs) WriteJobEntry(reply, leased.job);
+}
+
+// ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential ms] [PRIORITY n]
+//        [JOBID id]
+void AddJob(CommandContext& ctx, Args args) {
+  JobOptions options;
+  for (size_t i = 3; i < args.size(); ++i) {
+    const std::string& option = args[i];
+    const bool has_value = i + 1 < args.size();
+    std::int64_t n = 0;
+    if (EqualsIgnoreCase(option, "delay") && has_value) {
+      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      options.delay_ms = n;
+    } else if (EqualsIgnoreCase(option, "attempts") && has_value) {
+      if (!ReadInt(ctx, args[++i], 1, 1000000, &n)) return;
+      options.attempts = static_cast<std::uint32_t>(n);
+    } else if (EqualsIgnoreCase(option, "priority") && has_value) {
+      if (!ReadInt(ctx, args[++i], 0, UINT32_MAX, &n)) return;
+      options.priority = static_cast<std::uint32_t>(n);
+    } else if (EqualsIgnoreCase(option, "jobid") && has_value) {
+      options.id = args[++i];
+    } else if (EqualsIgnoreCase(option, "backoff") && i + 2 < args.size()) {
+      auto type = storage::ParseBackoffType(args[i + 1]);
+      if (!type.ok()) return ctx.Error("ERR BACKOFF type must be fixed or exponential");
+      options.backoff_type = *type;
+      if (!ReadInt(ctx, args[i + 2], 0, INT64_MAX, &n)) return;
+      options.backoff_ms = n;
+      i += 2;
+    } else {
+      return ctx.SyntaxError();
+    }
+  }
+  auto added = ctx.server().broker().Add(args[1], args[2], options);
+  if (!added.ok()) return ctx.StatusError(added.status());
+  ctx.reply().Bulk(added->id);
+}
+
+// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue [queue ...]
+void GetJob(CommandContext& ctx, Args args) {
+  engine::TakeRequest request;
+  bool nohang = false;
+  std::int64_t timeout_ms = 0;
+  size_t i = 1;
+  for (; i < args.size(); ++i) {
+    const std::string& option = args[i];
+    std::int64_t n = 0;
+    if (EqualsIgnoreCase(option, "from")) {
+      ++i;
+      break;
+    } else if (EqualsIgnoreCase(option, "nohang")) {
+      nohang = true;
+    } else if (EqualsIgnoreCase(option, "timeout") && i + 1 < args.size()) {
+      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      timeout_ms = n;
+    } else if (EqualsIgnoreCase(option, "count") && i + 1 < args.size()) {
+      if (!ReadInt(ctx, args[++i], 1, 100000, &n)) return;
+      request.count = static_cast<std::uint32_t>(n);
+    } else if (EqualsIgnoreCase(option, "lease") && i + 1 < args.size()) {
+      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      request.lease_ms = n;
+    } else {
+      return ctx.SyntaxError();
+    }
+  }
+  if (i >= args.size()) return ctx.Error("ERR syntax error: GETJOB needs FROM and a queue");
+  request.queues.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  engine::Broker& broker = ctx.server().broker();
+  auto jobs = broker.Take(request);
+  if (!jobs.ok()) return ctx.StatusError(jobs.status());
+  if (!jobs->empty() || nohang) return WriteLeasedJobs(ctx.reply(), *jobs);
+
+  auto waiter_id = std::make_shared<std::atomic<engine::Broker::WaiterId>>(0);
+  auto parker = ctx.Park([&broker, waiter_id] { broker.CancelWaiter(waiter_id->load()); });
+  auto id = broker.TakeAsync(request, timeout_ms, [parker](std::vector<LeasedJob> taken) {
+    parker->Resume(
+        [taken = std::move(taken)](resp::ReplyWriter& reply) { WriteLeasedJobs(reply, taken); });
+  });
+  if (!id.ok()) {
+    Status status = id.status();
+    parker->Resume([status](resp::ReplyWriter& reply) { reply.Error("ERR " + status.message()); });
+    return;
+  }
+  waiter_id->store(*id);
+}
+
+void AckJob(CommandContext& ctx, Args args) {
+  std::int64_t acked = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (ctx.server().broker().Ack(args[i]).ok()) ++acked;
+  }
+  ctx.reply().Integer(acked);
+}
+
+// NACK id [reason]: a failed attempt; retried after the backoff, or failed when none are left.
+void Nack(CommandContext& ctx, Args args) {
+  if (args.size() > 3) return ctx.WrongArity("nack");
+  std::string reason = args.size() == 3 ? args[2] : "NACK from worker";
+  auto job = ctx.server().broker().Fail(args[1], reason);
+  if (!job.ok()) return ctx.StatusError(job.status(), "NOJOB");
+  ctx.reply().Integer(1);
+}
+
+void Working(CommandContext& ctx, Args args) {
+  auto lease = ctx.server().broker().ExtendLease(args[1]);
+  if (!lease.ok()) return ctx.StatusError(lease.status(), "NOJOB");
+  ctx.reply().Integer(*lease);
+}
+
+void Show(CommandContext& ctx, Args args) {
+  auto job = ctx.server().broker().Show(args[1]);
+  if (!job.ok()) {
+    if (job.status().IsNotFound()) return ctx.reply().Null();
+    return ctx.StatusError(job.status());
+  }
+  resp::ReplyWriter& reply = ctx.reply();
+  reply.MapHeader(15);
+  reply.Bulk("id");
+  reply.Bulk(job->id);
+  reply.Bulk("queue");
+  reply.Bulk(job->queue);
+  reply.Bulk("state");
+  reply.Bulk(storage::JobStateName(job->state));
+  reply.Bulk("payload");
+  reply.Bulk(job->payload);
+  reply.Bulk("priority");
+  reply.Integer(job->priority);
+  reply.Bulk("attempts-made");
+  reply.Integer(job->attempts_made);
+  reply.Bulk("max-attempts");
+  reply.Integer(job->max_attempts);
+  reply.Bulk("backoff");
+  reply.Bulk(storage::BackoffTypeName(job->backoff_type));
+  reply.Bulk("backoff-ms");
+  reply.Integer(job->backoff_ms);
+  reply.Bulk("created-ms");
+  reply.Integer(job->created_ms);
+  reply.Bulk("processed-ms");
+  reply.Integer(job->processed_ms);
+  reply.Bulk("finished-ms");
+  reply.Integer(job->finished_ms);
+  reply.Bulk("due-ms");
+  reply.Integer(job->due_ms);
+  reply.Bulk("last-error");
+  reply.Bulk(job->last_error);
+  reply.Bulk("result");
+  reply.Bulk(job->return_value);
+}
+
+void DelJob(CommandContext& ctx, Args args) {
+  std::int64_t removed = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (ctx.server().broker().Delete(args[i]).ok()) ++removed;
+  }
+  ctx.reply().Integer(removed);
+}
+
+bool KnownQueue(CommandContext& ctx, const std::string& queue) {
+  auto queues = ctx.server().broker().Queues();
+  return std::find(queues.begin(), queues.end(), queue) != queues.end();
+}
+
+void QLen(CommandContext& ctx, Args args) {
+  if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
+  auto counts = ctx.server().broker().Counts(args[1]);
+  if (!counts.ok()) return ctx.StatusError(counts.status());
+  ctx.reply().Integer(static_cast<std::int64_t>(counts->waiting));
+}
+
+void QStat(CommandContext& ctx, Args args) {
+  if (!KnownQueue(ctx, args[1])) return ctx.reply().Null();
+  engine::Broker& broker = ctx.server().broker();
+  auto counts = broker.Counts(args[1]);
+  if (!counts.ok()) return ctx.StatusError(counts.status());
+  auto policy = broker.Policy(args[1]);
+  if (!policy.ok()) return ctx.StatusError(policy.status());
+  resp::ReplyWriter& reply = ctx.reply();
+  reply.MapHeader(13);
+  reply.Bulk("name");
+  reply.Bulk(args[1]);
+  reply.Bulk("waiting");
+  reply.Integer(static_cast<std::int64_t>(counts->waiting));
+  reply.Bulk("active");
+  reply.Integer(static_cast<std::int64_t>(counts->active));
+  reply.Bulk("delayed");
+  reply.Integer(static_cast<std::int64_t>(counts->delayed));
+  reply.Bulk("completed");
+  reply.Integer(static_cast<std::int64_t>(counts->completed));
+  reply.Bulk("failed");
+  reply.Integer(static_cast<std::int64_t>(counts->failed));
+  reply.Bulk("paused");
+  reply.Integer(counts->paused ? 1 : 0);
+  reply.Bulk("attempts");
+  reply.Integer(policy->max_attempts);
+  reply.Bulk("backoff");
+  reply.Bulk(storage::BackoffTypeName(policy->backoff_type));
+  reply.Bulk("backoff-ms");
+  reply.Integer(policy->backoff_ms);
+  reply.Bulk("concurrency");
+  reply.Integer(policy->concurrency);
+  reply.Bulk("timeout-ms");
+  reply.Integer(policy->timeout_ms);
+  reply.Bulk("lease-ms");
+  reply.Integer(policy->lease_ms);
+}
+
+void QPeek(CommandContext& ctx, Args args) {
+  std::int64_t count = 0;
+  if (!ReadInt(ctx, args[2], 0, 100000, &count)) return;
+  if (!KnownQueue(ctx, args[1]) || count == 0) return ctx.reply().ArrayHeader(0);
+  auto page = ctx.server().broker().List(args[1], JobState::kWaiting, "",
+                                         static_cast<std::uint32_t>(count));
+  if (!page.ok()) return ctx.StatusError(page.status());
+  ctx.reply().ArrayHeader(page->jobs.size());
+  for (const Job& job : page->jobs) WriteJobEntry(ctx.reply(), job);
+}
+
+void Queues(CommandContext& ctx, Args) {
+  auto queues = ctx.server().broker().Queues();
+  ctx.reply().ArrayHeader(queues.size());
+  for (const std::string& queue : queues) ctx.reply().Bulk(queue);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// QSCAN queue state cursor [COUNT n] -> [next-cursor, [id ...]]; cursor "0" starts and ends.
+void QScan(CommandContext& ctx, Args args) {
+  auto state = storage::ParseJobState(args[2]);
+  if (!state.ok()) {
+    return ctx.Error("ERR state must be waiting, active, delayed, completed or failed");
+  }
+  std::int64_t count = 10;
+  if (args.size() == 6 && EqualsIgnoreCase(args[4], "count")) {
+    if (!ReadInt(ctx, args[5], 1, 100000, &count)) return;
+  } else if (args.size() != 4) {
+    return ctx.SyntaxError();
+  }
+  std::string cursor;
+  if (args[3] != "0") {
+    auto decoded = HexDecode(args[3]);
+    if (!decoded) return ctx.Error("ERR invalid cursor");
+    cursor = std::move(*decoded);
+  }
+  if (!KnownQueue(ctx, args[1])) {
+    ctx.reply().ArrayHeader(2);
+    ctx.reply().Bulk("0");
+    return ctx.reply().ArrayHeader(0);
+  }
+  auto page =
+      ctx.server().broker().List(args[1], *state, cursor, static_cast<std::uint32_t>(count));
+  if (!page.ok()) return ctx.StatusError(page.status());
+  ctx.reply().ArrayHeader(2);
+  ctx.reply().Bulk(page->next_cursor.empty() ? "0" : HexEncode(page->next_cursor));
+  ctx.reply().ArrayHeader(page->jobs.size());
+  for (const Job& job : page->jobs) ctx.reply().Bulk(job.id);
+}
+
+void QRetry(CommandContext& ctx, Args args) {
+  engine::Broker& broker = ctx.server().broker();
+  if (args.size() == 2) {
+    if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
+    auto moved = broker.RetryAll(args[1]);
+    if (!moved.ok()) return ctx.StatusError(moved.status());
+    return ctx.reply().Integer(static_cast<std::int64_t>(*moved));
+  }
+  std::int64_t moved = 0;
+  for (size_t i = 2; i < args.size(); ++i) {
+    auto job = broker.Show(args[i]);
+    if (!job.ok() || job->queue != args[1]) continue;
+    if (broker.Retry(args[i]).ok()) ++moved;
+  }
+  ctx.reply().Integer(moved);
+}
+
+void QPause(CommandContext& ctx, Args args) {
+  Status status = ctx.server().broker().Pause(args[1]);
+  if (!status.ok()) return ctx.StatusError(status);
+  ctx.Ok();
+}
+
+void QResume(CommandContext& ctx, Args args) {
+  Status status = ctx.server().broker().Resume(args[1]);
+  if (!status.ok()) return ctx.StatusError(status);
+  ctx.Ok();
+}
+
+// QCLEAN queue state [age-ms]
+void QClean(CommandContext& ctx, Args args) {
+  if (args.size() > 4) return ctx.WrongArity("qclean");
+  auto state = storage::ParseJobState(args[2]);
+  if (!state.ok()) {
+    return ctx.Error("ERR state must be waiting, delayed, completed or failed");
+  }
+  std::int64_t age = 0;
+  if (args.size() == 4 && !ReadInt(ctx, args[3], 0, INT64_MAX / 2, &age)) return;
+  if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
+  auto removed = ctx.server().broker().Clean(args[1], *state, age, UINT64_MAX);
+  if (!removed.ok()) return ctx.StatusError(removed.status());
+  ctx.reply().Integer(static_cast<std::int64_t>(*removed));
+}
+
+void Emit(CommandContext& ctx, Args args) {
+  auto added = ctx.server().broker().Emit(args[1]);
+  if (!added.ok()) return ctx.StatusError(added.status());
+  ctx.reply().Bulk(added->id);
+}
+
+}  // namespace
+
+void AddJobCommands(CommandTable* table) {
+  const std::uint32_t w = kWrite, r = kReadonly, f = kFast;
+  table->Add({"addjob", -3, w | f, 0, 0, 0, "jobs",
+              "Add a job: ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential "
+              "ms] [PRIORITY n] [JOBID id]",
+              AddJob});
+  table->Add({"getjob", -3, w | kBlocking, 0, 0, 0, "jobs",
+              "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue ...",
+              GetJob});
+  table->Add({"ackjob", -2, w | f, 0, 0, 0, "jobs", "Complete active jobs.", AckJob});
+  table->Add({"nack", -2, w | f, 0, 0, 0, "jobs", "Fail an active job: NACK id [reason]", Nack});
+  table->Add({"working", 2, w | f, 0, 0, 0, "jobs", "Extend the lease of an active job.", Working});
+  table->Add({"show", 2, r, 0, 0, 0, "jobs", "Show a job.", Show});
+  table->Add({"deljob", -2, w, 0, 0, 0, "jobs", "Delete jobs.", DelJob});
+  table->Add({"qlen", 2, r | f, 0, 0, 0, "jobs", "Waiting jobs of a queue.", QLen});
+  table->Add({"qstat", 2, r, 0, 0, 0, "jobs", "Counts and policy of a queue.", QStat});
+  table->Add({"qpeek", 3, r, 0, 0, 0, "jobs", "The next waiting jobs of a queue.", QPeek});
+  table->Add({"queues", 1, r, 0, 0, 0, "jobs", "The names of all queues.", Queues});
+  table->Add({"qscan", -4, r, 0, 0, 0, "jobs",
+              "Page through jobs: QSCAN queue state cursor [COUNT n]", QScan});
+  table->Add(
+      {"qretry", -2, w, 0, 0, 0, "jobs", "Retry failed jobs: QRETRY queue [id ...]", QRetry});
+  table->Add({"qpause", 2, w, 0, 0, 0, "jobs", "Pause a queue.", QPause});
+  table->Add({"qresume", 2, w, 0, 0, 0, "jobs", "Resume a queue.", QResume});
+  table->Add(
+      {"qclean", -3, w, 0, 0, 0, "jobs", "Remove old jobs: QCLEAN queue state [age-ms]", QClean});
+  table->Add({"emit", 2, w, 0, 0, 0, "events", "Validate, route and queue an event.", Emit});
+}
+
+}  // namespace herald::net

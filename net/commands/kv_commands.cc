@@ -1,0 +1,362 @@
+// Plain Redis lists and strings, persistent (storage/kv_store.h does the work).
+#include <boost/asio/steady_timer.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "net/command_context.h"
+#include "net/commands/arg_parsing.h"
+#include "net/commands/builtin_commands.h"
+
+namespace herald::net {
+namespace {
+
+constexpr const char* kNotInteger = "ERR value is not an integer or out of range";
+
+std::vector<std::string> Tail(Args args, size_t from) {
+  return std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(from), args.end());
+}
+
+// ---- Strings -----------------------------------------------------------------------------
+
+void Get(CommandContext& ctx, Args args) {
+  auto value = ctx.server().kv().Get(args[1]);
+  if (!value.ok()) return ctx.StatusError(value.status());
+  if (!value->has_value()) return ctx.reply().Null();
+  ctx.reply().Bulk(**value);
+}
+
+// SET key value [NX|XX] [GET]. Keys never expire in Herald, so EX/PX/EXAT/PXAT/KEEPTTL are
+// refused rather than silently ignored.
+void Set(CommandContext& ctx, Args args) {
+  bool nx = false, xx = false, get = false;
+  for (size_t i = 3; i < args.size(); ++i) {
+    const std::string& option = args[i];
+    if (EqualsIgnoreCase(option, "nx") && !xx) {
+      nx = true;
+    } else if (EqualsIgnoreCase(option, "xx") && !nx) {
+      xx = true;
+    } else if (EqualsIgnoreCase(option, "get")) {
+      get = true;
+    } else if (EqualsIgnoreCase(option, "ex") || EqualsIgnoreCase(option, "px") ||
+               EqualsIgnoreCase(option, "exat") || EqualsIgnoreCase(option, "pxat") ||
+               EqualsIgnoreCase(option, "keepttl")) {
+      return ctx.Error("ERR keys do not expire in Herald: " + option + " is not supported");
+    } else {
+      return ctx.SyntaxError();
+    }
+  }
+  storage::KvStore& kv = ctx.server().kv();
+  std::optional<std::string> old;
+  if (nx || xx || get) {
+    auto type = kv.Type(args[1]);
+    if (!type.ok()) return ctx.StatusError(type.status());
+    if (get && *type == storage::KvType::kList) {
+      return ctx.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+    }
+    if (get && *type == storage::KvType::kString) {
+      auto value = kv.Get(args[1]);
+      if (!value.ok()) return ctx.StatusError(value.status());
+      old = *value;
+    }
+    const bool exists = *type != storage::KvType::kNone;
+    if ((nx && exists) || (xx && !exists)) {
+      if (get && old) return ctx.reply().Bulk(*old);
+      return ctx.reply().Null();
+    }
+  }
+  Status status = kv.Set(args[1], args[2]);
+  if (!status.ok()) return ctx.StatusError(status);
+  if (get) {
+    if (old) return ctx.reply().Bulk(*old);
+    return ctx.reply().Null();
+  }
+  ctx.Ok();
+}
+
+void IncrBy(CommandContext& ctx, std::string_view key, std::int64_t delta) {
+  auto value = ctx.server().kv().IncrBy(key, delta);
+  if (!value.ok()) return ctx.StatusError(value.status());
+  ctx.reply().Integer(*value);
+}
+
+void Incr(CommandContext& ctx, Args args) { IncrBy(ctx, args[1], 1); }
+void Decr(CommandContext& ctx, Args args) { IncrBy(ctx, args[1], -1); }
+
+void IncrByCommand(CommandContext& ctx, Args args) {
+  auto delta = ParseInt64(args[2]);
+  if (!delta) return ctx.Error(kNotInteger);
+  IncrBy(ctx, args[1], *delta);
+}
+
+void DecrByCommand(CommandContext& ctx, Args args) {
+  auto delta = ParseInt64(args[2]);
+  if (!delta || *delta == std::numeric_limits<std::int64_t>::min()) {
+    return ctx.Error(kNotInteger);
+  }
+  IncrBy(ctx, args[1], -*delta);
+}
+
+void MGet(CommandContext& ctx, Args args) {
+  ctx.reply().ArrayHeader(args.size() - 1);
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto value = ctx.server().kv().Get(args[i]);
+    // As Redis: a key that is not a string reads as nil here, not as an error.
+    if (!value.ok() || !value->has_value()) {
+      ctx.reply().Null();
+    } else {
+      ctx.reply().Bulk(**value);
+    }
+  }
+}
+
+void MSet(CommandContext& ctx, Args args) {
+  if (args.size() % 2 != 1) return ctx.WrongArity("mset");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 1; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
+  Status status = ctx.server().kv().MSet(pairs);
+  if (!status.ok()) return ctx.StatusError(status);
+  ctx.Ok();
+}
+
+// ---- Any type ----------------------------------------------------------------------------
+
+void Del(CommandContext& ctx, Args args) {
+  auto removed = ctx.server().kv().Del(Tail(args, 1));
+  if (!removed.ok()) return ctx.StatusError(removed.status());
+  ctx.reply().Integer(*removed);
+}
+
+void Exists(CommandContext& ctx, Args args) {
+  auto count = ctx.server().kv().Exists(Tail(args, 1));
+  if (!count.ok()) return ctx.StatusError(count.status());
+  ctx.reply().Integer(*count);
+}
+
+void Type(CommandContext& ctx, Args args) {
+  auto type = ctx.server().kv().Type(args[1]);
+  if (!type.ok()) return ctx.StatusError(type.status());
+  switch (*type) {
+    case storage::KvType::kString:
+      return ctx.reply().SimpleString("string");
+    case storage::KvType::kList:
+      return ctx.reply().SimpleString("list");
+    case storage::KvType::kNone:
+      return ctx.reply().SimpleString("none");
+  }
+}
+
+void Keys(CommandContext& ctx, Args args) {
+  auto keys = ctx.server().kv().Keys(args[1]);
+  if (!keys.ok()) return ctx.StatusError(keys.status());
+  ctx.reply().ArrayHeader(keys->size());
+  for (const std::string& key : *keys) ctx.reply().Bulk(key);
+}
+
+// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]
+void Scan(CommandContext& ctx, Args args) {
+  std::string pattern = "*";
+  std::int64_t count = 10;
+  std::optional<storage::KvType> type_filter;
+  for (size_t i = 2; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return ctx.SyntaxError();
+    if (EqualsIgnoreCase(args[i], "match")) {
+      pattern = args[i + 1];
+    } else if (EqualsIgnoreCase(args[i], "count")) {
+      auto n = ParseInt64(args[i + 1]);
+      if (!n) return ctx.Error(kNotInteger);
+      if (*n < 1) return ctx.SyntaxError();
+      count = *n;
+    } else if (EqualsIgnoreCase(args[i], "type")) {
+      if (EqualsIgnoreCase(args[i + 1], "string")) {
+        type_filter = storage::KvType::kString;
+      } else if (EqualsIgnoreCase(args[i + 1], "list")) {
+        type_filter = storage::KvType::kList;
+      } else {
+        type_filter = storage::KvType::kNone;  // matches nothing, as Redis for unknown types
+      }
+    } else {
+      return ctx.SyntaxError();
+    }
+  }
+  if (args[1] != "0" && !ParseInt64(args[1]) && args[1].empty()) {
+    return ctx.Error("ERR invalid cursor");
+  }
+  auto page = ctx.server().kv().Scan(
+      args[1], pattern, static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 20)));
+  if (!page.ok()) return ctx.StatusError(page.status());
+  std::vector<std::string> keys;
+  for (std::string& key : page->second) {
+    if (type_filter) {
+      auto type = ctx.server().kv().Type(key);
+      if (!type.ok() || *type != *type_filter) continue;
+    }
+    keys.push_back(std::move(key));
+  }
+  ctx.reply().ArrayHeader(2);
+  ctx.reply().Bulk(page->first);
+  ctx.reply().ArrayHeader(keys.size());
+  for (const std::string& key : keys) ctx.reply().Bulk(key);
+}
+
+// ---- Lists -------------------------------------------------------------------------------
+
+void Push(CommandContext& ctx, Args args, bool left) {
+  auto length = ctx.server().kv().Push(args[1], Tail(args, 2), left);
+  if (!length.ok()) return ctx.StatusError(length.status());
+  ctx.reply().Integer(*length);
+  ctx.server().ServeListWaiters(args[1]);
+}
+
+void LPush(CommandContext& ctx, Args args) { Push(ctx, args, true); }
+void RPush(CommandContext& ctx, Args args) { Push(ctx, args, false); }
+
+void Pop(CommandContext& ctx, Args args, bool left) {
+  if (args.size() > 3) return ctx.WrongArity(left ? "lpop" : "rpop");
+  std::int64_t count = 1;
+  const bool with_count = args.size() == 3;
+  if (with_count) {
+    auto n = ParseInt64(args[2]);
+    if (!n || *n < 0) return ctx.Error("ERR value is out of range, must be positive");
+    count = *n;
+  }
+  if (with_count && count == 0) {
+    auto type = ctx.server().kv().Type(args[1]);
+    if (!type.ok()) return ctx.StatusError(type.status());
+    if (*type == storage::KvType::kString) {
+      return ctx.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+    }
+    if (*type == storage::KvType::kNone) return ctx.reply().NullArray();
+    return ctx.reply().ArrayHeader(0);
+  }
+  auto popped = ctx.server().kv().Pop(
+      args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)), left);
+  if (!popped.ok()) return ctx.StatusError(popped.status());
+  if (!with_count) {
+    if (popped->empty()) return ctx.reply().Null();
+    return ctx.reply().Bulk(popped->front());
+  }
+  if (popped->empty()) return ctx.reply().NullArray();
+  ctx.reply().ArrayHeader(popped->size());
+  for (const std::string& value : *popped) ctx.reply().Bulk(value);
+}
+
+void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, true); }
+void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, false); }
+
+void LLen(CommandContext& ctx, Args args) {
+  auto length = ctx.server().kv().Len(args[1]);
+  if (!length.ok()) return ctx.StatusError(length.status());
+  ctx.reply().Integer(*length);
+}
+
+void LRange(CommandContext& ctx, Args args) {
+  auto start = ParseInt64(args[2]);
+  auto stop = ParseInt64(args[3]);
+  if (!start || !stop) return ctx.Error(kNotInteger);
+  auto values = ctx.server().kv().Range(args[1], *start, *stop);
+  if (!values.ok()) return ctx.StatusError(values.status());
+  ctx.reply().ArrayHeader(values->size());
+  for (const std::string& value : *values) ctx.reply().Bulk(value);
+}
+
+void LIndex(CommandContext& ctx, Args args) {
+  auto index = ParseInt64(args[2]);
+  if (!index) return ctx.Error(kNotInteger);
+  auto value = ctx.server().kv().Index(args[1], *index);
+  if (!value.ok()) return ctx.StatusError(value.status());
+  if (!value->has_value()) return ctx.reply().Null();
+  ctx.reply().Bulk(**value);
+}
+
+// BLPOP/BRPOP key [key ...] timeout (seconds, fractions allowed; 0 = forever).
+void BlockingPop(CommandContext& ctx, Args args, bool left) {
+  const std::string& timeout_text = args.back();
+  char* end = nullptr;
+  errno = 0;
+  double timeout = std::strtod(timeout_text.c_str(), &end);
+  if (timeout_text.empty() || end != timeout_text.c_str() + timeout_text.size() || errno != 0 ||
+      !std::isfinite(timeout)) {
+    return ctx.Error("ERR timeout is not a float or out of range");
+  }
+  if (timeout < 0) return ctx.Error("ERR timeout is negative");
+  std::vector<std::string> keys(args.begin() + 1, args.end() - 1);
+  storage::KvStore& kv = ctx.server().kv();
+  for (const std::string& key : keys) {
+    auto popped = kv.Pop(key, 1, left);
+    if (!popped.ok()) return ctx.StatusError(popped.status());
+    if (!popped->empty()) {
+      ctx.reply().ArrayHeader(2);
+      ctx.reply().Bulk(key);
+      ctx.reply().Bulk(popped->front());
+      return;
+    }
+  }
+  ServerState* server = &ctx.server();
+  auto timer = std::make_shared<boost::asio::steady_timer>(ctx.executor());
+  auto waiter_id = std::make_shared<std::uint64_t>(0);
+  auto parker = ctx.Park([server, timer, waiter_id] {
+    server->CancelListWaiter(*waiter_id);
+    timer->cancel();
+  });
+  auto waiter = std::make_shared<ListWaiter>();
+  waiter->keys = keys;
+  waiter->left = left;
+  waiter->deliver = [parker, timer](const std::string& key, const std::string& value) {
+    if (!parker->connection_alive() || !parker->Claim()) return false;
+    timer->cancel();
+    parker->ResumeClaimed([key, value](resp::ReplyWriter& reply) {
+      reply.ArrayHeader(2);
+      reply.Bulk(key);
+      reply.Bulk(value);
+    });
+    return true;
+  };
+  *waiter_id = server->AddListWaiter(waiter);
+  if (timeout > 0) {
+    timer->expires_after(std::chrono::microseconds(static_cast<std::int64_t>(timeout * 1e6)));
+    timer->async_wait([server, parker, waiter_id](boost::system::error_code ec) {
+      if (ec) return;
+      if (!parker->Claim()) return;
+      server->CancelListWaiter(*waiter_id);
+      parker->ResumeClaimed([](resp::ReplyWriter& reply) { reply.NullArray(); });
+    });
+  }
+  // A push may have landed between the pops above and the waiter's registration.
+  for (const std::string& key : keys) server->ServeListWaiters(key);
+}
+
+void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, true); }
+void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, false); }
+
+}  // namespace
+
+void AddKvCommands(CommandTable* table) {
+  const std::uint32_t w = kWrite, r = kReadonly, f = kFast;
+  table->Add({"get", 2, r | f, 1, 1, 1, "string", "Get the value of a key.", Get});
+  table->Add({"set", -3, w, 1, 1, 1, "string", "Set the string value of a key.", Set});
+  table->Add({"incr", 2, w | f, 1, 1, 1, "string", "Increment an integer value by one.", Incr});
+  table->Add({"decr", 2, w | f, 1, 1, 1, "string", "Decrement an integer value by one.", Decr});
+  table->Add({"incrby", 3, w | f, 1, 1, 1, "string", "Increment an integer value.", IncrByCommand});
+  table->Add({"decrby", 3, w | f, 1, 1, 1, "string", "Decrement an integer value.", DecrByCommand});
+  table->Add({"mget", -2, r | f, 1, -1, 1, "string", "Get the values of keys.", MGet});
+  table->Add({"mset", -3, w, 1, -1, 2, "string", "Set several keys.", MSet});
+  table->Add({"del", -2, w, 1, -1, 1, "generic", "Delete keys.", Del});
+  table->Add({"exists", -2, r | f, 1, -1, 1, "generic", "Count existing keys.", Exists});
+  table->Add({"type", 2, r | f, 1, 1, 1, "generic", "The type of a key.", Type});
+  table->Add({"keys", 2, r, 0, 0, 0, "generic", "Keys matching a pattern.", Keys});
+  table->Add({"scan", -2, r, 0, 0, 0, "generic", "Iterate the keys.", Scan});
+  table->Add({"lpush", -3, w | f, 1, 1, 1, "list", "Prepend elements to a list.", LPush});
+  table->Add({"rpush", -3, w | f, 1, 1, 1, "list", "Append elements to a list.", RPush});
+  table->Add({"lpop", -2, w | f, 1, 1, 1, "list", "Remove and get the first elements.", LPop});
+  table->Add({"rpop", -2, w | f, 1, 1, 1, "list", "Remove and get the last elements.", RPop});
+  table->Add({"llen", 2, r | f, 1, 1, 1, "list", "The length of a list.", LLen});
+  table->Add({"lrange", 4, r, 1, 1, 1, "list", "A range of elements of a list.", LRange});
+  table->Add({"lindex", 3, r, 1, 1, 1, "list", "An element of a list by index.", LIndex});
+  table->Add({"blpop", -3, w | kBlocking, 1, -2, 1, "list",
+              "Remove and get the first element, or block until one is there.", BLPop});
+  table->Add({"brpop", -3, w | kBlocking, 1, -2, 1, "list",
+              "Remove and get the last element, or block until one is there.", BRPop});
+}
+
+}  // namespace herald::net

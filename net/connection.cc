@@ -1,0 +1,306 @@
+#include "net/connection.h"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+
+#include "net/status_reply.h"
+
+namespace herald::net {
+namespace {
+
+namespace asio = boost::asio;
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Output beyond this stops reading from the client until it takes its replies.
+constexpr std::size_t kOutputHighWater = 4 << 20;
+
+resp::ParserLimits LimitsOf(const ServerOptions& options) {
+  resp::ParserLimits limits;
+  limits.max_bulk_length = options.max_bulk_bytes;
+  limits.max_multibulk_length = options.max_args;
+  return limits;
+}
+
+}  // namespace
+
+// ---- Parker / CommandContext -------------------------------------------------------------
+
+bool Parker::Resume(std::function<void(resp::ReplyWriter&)> write) {
+  if (done_.exchange(true)) return false;
+  auto connection = connection_.lock();
+  if (!connection) return false;
+  asio::post(connection->socket_.get_executor(),
+             [connection, write = std::move(write)]() mutable { connection->Resume(write); });
+  return true;
+}
+
+void Parker::ResumeClaimed(std::function<void(resp::ReplyWriter&)> write) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::post(connection->socket_.get_executor(),
+             [connection, write = std::move(write)]() mutable { connection->Resume(write); });
+}
+
+ClientInfo& CommandContext::client() { return *connection_->info_; }
+int CommandContext::protocol() const { return writer_->protocol(); }
+void CommandContext::set_protocol(int protocol) {
+  writer_->set_protocol(protocol);
+  connection_->writer_.set_protocol(protocol);
+  connection_->info_->protocol = protocol;
+}
+bool CommandContext::authenticated() const { return connection_->authenticated_; }
+void CommandContext::set_authenticated(bool authenticated) {
+  connection_->authenticated_ = authenticated;
+}
+void CommandContext::CloseAfterReply() { connection_->close_after_flush_ = true; }
+
+std::shared_ptr<Parker> CommandContext::Park(std::function<void()> on_close) {
+  connection_->busy_ = true;
+  connection_->on_close_ = std::move(on_close);
+  connection_->parker_ = std::make_shared<Parker>(connection_->weak_from_this());
+  ++server_->blocked_clients;
+  return connection_->parker_;
+}
+
+boost::asio::any_io_executor CommandContext::executor() {
+  return connection_->socket_.get_executor();
+}
+
+void CommandContext::WrongArity(std::string_view command) {
+  writer_->Error("ERR wrong number of arguments for '" + std::string(command) + "' command");
+}
+
+void CommandContext::StatusError(const Status& status, std::string_view not_found_code) {
+  writer_->Error(ErrorText(status, not_found_code));
+}
+
+// ---- Connection --------------------------------------------------------------------------
+
+Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
+                       asio::thread_pool* write_pool)
+    : socket_(std::move(socket)),
+      server_(server),
+      write_pool_(write_pool),
+      idle_timer_(socket_.get_executor()),
+      parser_(LimitsOf(server->options())),
+      writer_(&output_, 2) {
+  boost::system::error_code ec;
+  auto endpoint = socket_.remote_endpoint(ec);
+  std::string addr =
+      ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  info_ = server_->RegisterClient(std::move(addr), NowMs());
+  authenticated_ = server_->options().requirepass.empty();
+  ++server_->connected_clients;
+}
+
+Connection::~Connection() {
+  server_->UnregisterClient(info_->id);
+  --server_->connected_clients;
+}
+
+void Connection::Start() {
+  boost::system::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  ArmIdleTimer();
+  DoRead();
+}
+
+void Connection::Stop() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+}
+
+void Connection::ArmIdleTimer() {
+  const std::uint32_t idle = server_->options().idle_timeout_s;
+  if (idle == 0 || closed_) return;
+  idle_timer_.expires_after(std::chrono::seconds(idle));
+  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    // Blocked clients are not idle (as in Redis).
+    if (self->busy_) {
+      self->ArmIdleTimer();
+      return;
+    }
+    const std::int64_t idle_ms = NowMs() - self->info_->last_active_ms.load();
+    if (idle_ms >= static_cast<std::int64_t>(self->server_->options().idle_timeout_s) * 1000) {
+      self->Close();
+    } else {
+      self->ArmIdleTimer();
+    }
+  });
+}
+
+void Connection::DoRead() {
+  if (reading_ || closed_ || close_after_flush_) return;
+  if (!busy_ && output_.size() + writing_.size() > kOutputHighWater) return;
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(read_chunk_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->OnRead(ec, n);
+                          });
+}
+
+void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
+  reading_ = false;
+  if (ec || closed_) {
+    Close();
+    return;
+  }
+  server_->net_input_bytes += n;
+  info_->last_active_ms = NowMs();
+  input_.append(read_chunk_.data(), n);
+  if (input_.size() - input_pos_ + parser_.buffered_bytes() > server_->options().max_query_buffer) {
+    ++server_->protocol_errors;
+    writer_.Error("ERR Protocol error: query buffer limit exceeded (" +
+                  std::to_string(server_->options().max_query_buffer) + " bytes)");
+    close_after_flush_ = true;
+    input_.clear();
+    input_pos_ = 0;
+    Flush();
+    return;
+  }
+  if (busy_) {
+    DoRead();  // keep watching for a disconnect while parked
+    return;
+  }
+  Process();
+}
+
+void Connection::Process() {
+  while (!busy_ && !closed_ && !close_after_flush_ && input_pos_ < input_.size()) {
+    args_.clear();
+    std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
+    resp::ParseResult result = parser_.Parse(pending, &args_);
+    input_pos_ += result.consumed;
+    if (result.status == resp::ParseStatus::kNeedMore) break;
+    if (result.status == resp::ParseStatus::kError) {
+      ++server_->protocol_errors;
+      writer_.Error("ERR Protocol error: " + result.error);
+      close_after_flush_ = true;
+      break;
+    }
+    if (args_.empty()) continue;
+    Execute(args_);
+  }
+  // Drop parsed bytes so the buffer holds only what is still to come.
+  if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
+    input_.erase(0, input_pos_);
+    input_pos_ = 0;
+  }
+  Flush();
+  if (!busy_) DoRead();
+}
+
+void Connection::Execute(std::vector<std::string>& args) {
+  ++server_->commands_processed;
+  const CommandSpec* spec = server_->table().Find(args[0]);
+  if (spec == nullptr) {
+    std::string rest;
+    for (size_t i = 1; i < args.size() && rest.size() < 128; ++i) {
+      rest += "'" + args[i].substr(0, 128 - std::min<size_t>(rest.size(), 128)) + "' ";
+    }
+    writer_.Error("ERR unknown command '" + args[0].substr(0, 128) +
+                  "', with args beginning with: " + rest);
+    return;
+  }
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    writer_.Error("ERR wrong number of arguments for '" + spec->name + "' command");
+    return;
+  }
+  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+    writer_.Error("NOAUTH Authentication required.");
+    return;
+  }
+  {
+    MutexLock lock(&info_->mu);
+    info_->last_command = spec->name;
+  }
+  if (write_pool_ != nullptr && (spec->flags & kWrite) && !(spec->flags & kBlocking)) {
+    RunOffloaded(spec, std::move(args));
+    return;
+  }
+  CommandContext ctx(server_, this, &writer_);
+  spec->handler(ctx, Args(args));
+}
+
+void Connection::RunOffloaded(const CommandSpec* spec, std::vector<std::string> args) {
+  // The write runs on the pool so that writes of many clients are in flight together and share
+  // one WAL sync; this connection runs nothing else until the reply is back.
+  busy_ = true;
+  const int protocol = writer_.protocol();
+  asio::post(*write_pool_, [self = shared_from_this(), spec, args = std::move(args), protocol]() {
+    std::string reply;
+    resp::ReplyWriter writer(&reply, protocol);
+    CommandContext ctx(self->server_, self.get(), &writer);
+    spec->handler(ctx, Args(args));
+    asio::post(self->socket_.get_executor(), [self, reply = std::move(reply)]() {
+      self->output_ += reply;
+      self->busy_ = false;
+      if (self->closed_) return;
+      self->Process();
+    });
+  });
+}
+
+void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
+  if (!parker_) return;
+  --server_->blocked_clients;
+  parker_.reset();
+  on_close_ = nullptr;
+  busy_ = false;
+  if (closed_) return;
+  write(writer_);
+  Process();
+}
+
+void Connection::Flush() {
+  if (write_in_flight_ || closed_) return;
+  if (output_.empty()) {
+    if (close_after_flush_) Close();
+    return;
+  }
+  write_in_flight_ = true;
+  writing_.swap(output_);
+  output_.clear();
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                      self->OnWritten(ec, n);
+                    });
+}
+
+void Connection::OnWritten(boost::system::error_code ec, std::size_t n) {
+  write_in_flight_ = false;
+  writing_.clear();
+  if (ec) {
+    Close();
+    return;
+  }
+  server_->net_output_bytes += n;
+  Flush();
+  if (!busy_) DoRead();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (parker_) {
+    --server_->blocked_clients;
+    parker_.reset();
+    if (on_close_) on_close_();
+    on_close_ = nullptr;
+  }
+  idle_timer_.cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+}  // namespace herald::net

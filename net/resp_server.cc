@@ -1,0 +1,111 @@
+#include "net/resp_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+
+#include "net/connection.h"
+
+namespace herald::net {
+
+namespace asio = boost::asio;
+
+RespServer::RespServer(ServerState* state, std::shared_ptr<spdlog::logger> logger)
+    : state_(state),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      acceptor_(io_) {}
+
+RespServer::~RespServer() { Stop(); }
+
+Status RespServer::Start() {
+  const ServerOptions& options = state_->options();
+  boost::system::error_code ec;
+  auto address =
+      asio::ip::make_address(options.bind == "localhost" ? "127.0.0.1" : options.bind, ec);
+  if (ec) return Status::InvalidArgument("bad bind address '" + options.bind + "'");
+  asio::ip::tcp::endpoint endpoint(address, options.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + options.bind + ":" + std::to_string(options.port) +
+                           ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  state_->port = port_;
+  if (options.offload_writes) {
+    write_pool_ = std::make_unique<asio::thread_pool>(options.write_threads);
+  }
+  Accept();
+  std::uint32_t threads = options.io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (std::uint32_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+  return Status::Ok();
+}
+
+void RespServer::Accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                        asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      logger_->warn("accept failed: {}", ec.message());
+      if (acceptor_.is_open()) Accept();
+      return;
+    }
+    ++state_->connections_received;
+    if (state_->connected_clients.load() >= state_->options().max_clients) {
+      ++state_->rejected_connections;
+      static const std::string kFull = "-ERR max number of clients reached\r\n";
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(kFull), ignored);
+      socket.close(ignored);
+    } else {
+      auto connection = std::make_shared<Connection>(std::move(socket), state_, write_pool_.get());
+      {
+        MutexLock lock(&mu_);
+        // Forget connections that are gone, now and then, so the list stays bounded.
+        if (connections_.size() > 1024 && connections_.size() % 1024 == 0) {
+          std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+        }
+        connections_.push_back(connection);
+      }
+      connection->Start();
+    }
+    Accept();
+  });
+}
+
+void RespServer::Stop() {
+  {
+    MutexLock lock(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  asio::post(io_, [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::vector<std::weak_ptr<Connection>> connections;
+  {
+    MutexLock lock(&mu_);
+    connections.swap(connections_);
+  }
+  for (auto& weak : connections) {
+    if (auto connection = weak.lock()) connection->Stop();
+  }
+  if (write_pool_) write_pool_->join();
+  // Let the closes run and the connections go, for a moment, before stopping the loop.
+  for (int i = 0; i < 200 && state_->connected_clients.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  io_.stop();
+  threads_.clear();  // joins
+}
+
+}  // namespace herald::net

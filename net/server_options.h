@@ -1,0 +1,37 @@
+// ServerOptions: how the RESP server listens and what it accepts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace herald::net {
+
+struct ServerOptions {
+  // Default: 127.0.0.1.
+  std::string bind = "127.0.0.1";
+  // 0 picks a free port (see RespServer::port()). Default: 6380.
+  std::uint16_t port = 6380;
+  // I/O threads. Default: 0 = the number of cores.
+  std::uint32_t io_threads = 0;
+  // Password for AUTH; "" = none. Default: none.
+  std::string requirepass;
+  // Connections beyond this are refused with "-ERR max number of clients reached". Default: 10000.
+  std::uint32_t max_clients = 10000;
+  // Largest bulk string accepted (proto-max-bulk-len). Default: 512 MiB.
+  std::uint64_t max_bulk_bytes = 512ULL << 20;
+  // Most arguments in one command. Default: 1048576.
+  std::uint64_t max_args = 1 << 20;
+  // Unparsed input held per client (client-query-buffer-limit). Default: 1 GiB.
+  std::uint64_t max_query_buffer = 1ULL << 30;
+  // Close clients idle this long; 0 = never. Default: 0.
+  std::uint32_t idle_timeout_s = 0;
+  // Run write commands on a pool of threads so that concurrent clients share one WAL sync
+  // (fsync = always). Default: false.
+  bool offload_writes = false;
+  // Threads of that pool. Default: 32.
+  std::uint32_t write_threads = 32;
+  // Reported by INFO and CONFIG GET. Default: "everysec".
+  std::string fsync_mode = "everysec";
+};
+
+}  // namespace herald::net

@@ -1,0 +1,83 @@
+#include "net/server_state.h"
+
+namespace herald::net {
+
+std::shared_ptr<ClientInfo> ServerState::RegisterClient(std::string addr, std::int64_t now_ms) {
+  auto info = std::make_shared<ClientInfo>();
+  info->addr = std::move(addr);
+  info->created_ms = now_ms;
+  info->last_active_ms = now_ms;
+  MutexLock lock(&clients_mu_);
+  info->id = next_client_id_++;
+  clients_[info->id] = info;
+  return info;
+}
+
+void ServerState::UnregisterClient(std::uint64_t id) {
+  MutexLock lock(&clients_mu_);
+  clients_.erase(id);
+}
+
+std::vector<std::shared_ptr<ClientInfo>> ServerState::Clients() const {
+  MutexLock lock(&clients_mu_);
+  std::vector<std::shared_ptr<ClientInfo>> out;
+  out.reserve(clients_.size());
+  for (const auto& [id, info] : clients_) out.push_back(info);
+  return out;
+}
+
+std::uint64_t ServerState::AddListWaiter(std::shared_ptr<ListWaiter> waiter) {
+  MutexLock lock(&lists_mu_);
+  std::uint64_t id = next_list_waiter_++;
+  for (const std::string& key : waiter->keys) list_waiters_by_key_[key].push_back(id);
+  list_waiters_[id] = std::move(waiter);
+  return id;
+}
+
+void ServerState::CancelListWaiter(std::uint64_t id) {
+  MutexLock lock(&lists_mu_);
+  list_waiters_.erase(id);  // ids left in the per-key deques are skipped when met
+}
+
+void ServerState::ServeListWaiters(const std::string& key) {
+  MutexLock serve(&serve_mu_);
+  while (true) {
+    std::shared_ptr<ListWaiter> waiter;
+    std::uint64_t id = 0;
+    {
+      MutexLock lock(&lists_mu_);
+      auto it = list_waiters_by_key_.find(key);
+      if (it == list_waiters_by_key_.end()) return;
+      while (!it->second.empty() && !waiter) {
+        id = it->second.front();
+        auto found = list_waiters_.find(id);
+        if (found == list_waiters_.end()) {
+          it->second.pop_front();
+          continue;
+        }
+        waiter = found->second;
+      }
+      if (!waiter) {
+        list_waiters_by_key_.erase(it);
+        return;
+      }
+    }
+    auto popped = kv().Pop(key, 1, waiter->left);
+    if (!popped.ok() || popped->empty()) return;  // nothing left (or not a list): keep waiting
+    {
+      MutexLock lock(&lists_mu_);
+      list_waiters_.erase(id);
+      auto it = list_waiters_by_key_.find(key);
+      if (it != list_waiters_by_key_.end() && !it->second.empty() && it->second.front() == id) {
+        it->second.pop_front();
+      }
+    }
+    if (!waiter->deliver(key, popped->front())) {
+      // The client left between parking and now: the element goes back where it was.
+      auto pushed = kv().Push(key, {popped->front()}, waiter->left);
+      (void)pushed;
+    }
+  }
+}
+
+}  // namespace herald::net

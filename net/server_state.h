@@ -1,0 +1,107 @@
+// ServerState: what every connection and command handler of one RESP server shares — the
+// broker, the command table, options, counters, the client registry and the waiters of
+// blocking list pops.
+//
+// Thread safety: thread-safe (atomics, or the mutex named by each field).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/broker.h"
+#include "net/command_table.h"
+#include "net/server_options.h"
+#include "storage/kv_store.h"
+#include "storage/mutex.h"
+
+namespace herald::net {
+
+// What CLIENT LIST shows of one connection.
+struct ClientInfo {
+  std::uint64_t id = 0;
+  std::string addr;
+  std::int64_t created_ms = 0;
+  std::atomic<std::int64_t> last_active_ms{0};
+  std::atomic<int> protocol{2};
+  Mutex mu;
+  std::string name GUARDED_BY(mu);
+  std::string last_command GUARDED_BY(mu);
+};
+
+// A client parked in BLPOP/BRPOP. `deliver` runs at most once, from any thread, with the key
+// and the popped element; it returns false when the client is gone (the element must then be
+// pushed back).
+struct ListWaiter {
+  std::vector<std::string> keys;
+  bool left = true;
+  std::function<bool(const std::string& key, const std::string& value)> deliver;
+};
+
+class ServerState {
+ public:
+  ServerState(engine::Broker* broker, const CommandTable* table, ServerOptions options)
+      : broker_(broker), table_(table), options_(std::move(options)) {
+    start_ = std::chrono::steady_clock::now();
+  }
+
+  engine::Broker& broker() { return *broker_; }
+  storage::KvStore& kv() { return broker_->store().kv(); }
+  const CommandTable& table() const { return *table_; }
+  const ServerOptions& options() const { return options_; }
+
+  // Counters for INFO.
+  std::atomic<std::uint64_t> connections_received{0};
+  std::atomic<std::uint64_t> connected_clients{0};
+  std::atomic<std::uint64_t> blocked_clients{0};
+  std::atomic<std::uint64_t> commands_processed{0};
+  std::atomic<std::uint64_t> rejected_connections{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> net_input_bytes{0};
+  std::atomic<std::uint64_t> net_output_bytes{0};
+  std::uint16_t port = 0;  // the bound port, set once listening
+
+  double uptime_seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+  // ---- Client registry (CLIENT LIST / ID) ----------------------------------------------------
+  std::shared_ptr<ClientInfo> RegisterClient(std::string addr, std::int64_t now_ms);
+  void UnregisterClient(std::uint64_t id);
+  std::vector<std::shared_ptr<ClientInfo>> Clients() const;
+
+  // ---- Blocking list pops ------------------------------------------------------------------
+  // Parks a waiter on its keys (FIFO per key); returns an id for CancelListWaiter.
+  std::uint64_t AddListWaiter(std::shared_ptr<ListWaiter> waiter);
+  void CancelListWaiter(std::uint64_t id);
+  // After a push to `key`: pops elements for waiters in FIFO order while both remain.
+  void ServeListWaiters(const std::string& key);
+
+  // Asks the process to shut down (SHUTDOWN). Set by the composition root.
+  std::function<void()> request_shutdown;
+
+ private:
+  engine::Broker* broker_;
+  const CommandTable* table_;
+  ServerOptions options_;
+  std::chrono::steady_clock::time_point start_;
+
+  mutable Mutex clients_mu_;
+  std::map<std::uint64_t, std::shared_ptr<ClientInfo>> clients_ GUARDED_BY(clients_mu_);
+  std::uint64_t next_client_id_ GUARDED_BY(clients_mu_) = 1;
+
+  Mutex lists_mu_;
+  std::map<std::uint64_t, std::shared_ptr<ListWaiter>> list_waiters_ GUARDED_BY(lists_mu_);
+  std::map<std::string, std::deque<std::uint64_t>> list_waiters_by_key_ GUARDED_BY(lists_mu_);
+  std::uint64_t next_list_waiter_ GUARDED_BY(lists_mu_) = 1;
+  // Serialises serving so that pops for waiters keep FIFO order across pushing threads.
+  Mutex serve_mu_;
+};
+
+}  // namespace herald::net

@@ -1,0 +1,113 @@
+// The real herald binary driven by the real redis-cli, as a user would.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RedisCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int code = 0;
+    RunCommand("command -v redis-cli", &code);
+    if (code != 0) GTEST_SKIP() << "redis-cli is not installed (tools/herald-dev setup does it)";
+    Start();
+  }
+
+  void Start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {HERALD_BINARY, "--data-dir",          dir_.Sub("data"),
+                                     "--port",      std::to_string(port_), "--log-level",
+                                     "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    herald_ = std::make_unique<ChildProcess>(args, dir_.Sub("herald.log"));
+    ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
+  }
+
+  void Restart(int signal_number) {
+    herald_->Signal(signal_number);
+    herald_->Wait(20s);
+    Start();
+  }
+
+  // Runs redis-cli with `args` (shell words) and returns its output without the last newline.
+  std::string Cli(const std::string& args) {
+    std::string out = RunCommand("redis-cli -p " + std::to_string(port_) + " " + args);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  TempDir dir_;
+  int port_ = FreePort();
+  std::unique_ptr<ChildProcess> herald_;
+};
+
+TEST_F(RedisCliTest, PingAnswersPong) { EXPECT_EQ(Cli("PING"), "PONG"); }
+
+TEST_F(RedisCliTest, JobRoundTripAddTakeAck) {
+  std::string id = Cli("ADDJOB sms hello");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Cli("QLEN sms"), "1");
+  std::string job = Cli("GETJOB NOHANG FROM sms");
+  EXPECT_EQ(job, "sms\n" + id + "\nhello\n1");
+  EXPECT_EQ(Cli("ACKJOB " + id), "1");
+  EXPECT_EQ(Cli("QLEN sms"), "0");
+  EXPECT_NE(Cli("SHOW " + id).find("completed"), std::string::npos);
+}
+
+TEST_F(RedisCliTest, EmitRoutesAnEventAndRefusesABadOne) {
+  std::string id =
+      Cli("EMIT '{\"eventType\":\"payment.failed\",\"eventId\":\"pay-1\",\"data\":{\"paymentId\":"
+          "\"p1\",\"bookingId\":\"b1\",\"userId\":\"u1\",\"amount\":10,\"reason\":\"declined\"}}'");
+  EXPECT_EQ(id, "pay-1");
+  EXPECT_EQ(Cli("EMIT '{\"eventType\":\"nope\",\"eventId\":\"x\",\"data\":{}}'"),
+            "ERR unknown event type 'nope'");
+}
+
+TEST_F(RedisCliTest, UnknownCommandAndWrongArityReadLikeRedis) {
+  EXPECT_EQ(Cli("FOO bar"), "ERR unknown command 'FOO', with args beginning with: 'bar' ");
+  EXPECT_EQ(Cli("GET"), "ERR wrong number of arguments for 'get' command");
+}
+
+TEST_F(RedisCliTest, ListsAndStringsSurviveKillNine) {
+  EXPECT_EQ(Cli("RPUSH mylist a b c"), "3");
+  EXPECT_EQ(Cli("SET greeting hello"), "OK");
+  std::string id = Cli("ADDJOB emails durable");
+  Restart(SIGKILL);
+  EXPECT_EQ(Cli("LRANGE mylist 0 -1"), "a\nb\nc");
+  EXPECT_EQ(Cli("GET greeting"), "hello");
+  EXPECT_NE(Cli("SHOW " + id).find("durable"), std::string::npos);
+}
+
+TEST_F(RedisCliTest, ShutdownCommandStopsTheServerCleanly) {
+  Cli("SHUTDOWN");
+  EXPECT_EQ(herald_->Wait(20s), 0) << herald_->Output();
+}
+
+TEST_F(RedisCliTest, InfoHasTheSectionsClientsLookFor) {
+  std::string info = Cli("INFO");
+  for (const char* needle : {"# Server", "redis_version:", "# Clients", "connected_clients:",
+                             "# Memory", "maxmemory_policy:noeviction", "# Persistence",
+                             "loading:0", "# Stats", "# Queues", "queue_emails:", "# Keyspace"}) {
+    EXPECT_NE(info.find(needle), std::string::npos) << needle;
+  }
+}
+
+TEST_F(RedisCliTest, RequirepassGuardsEveryCommandButAuth) {
+  herald_->Signal(SIGTERM);
+  herald_->Wait(20s);
+  Start({"--requirepass", "s3cret"});
+  EXPECT_EQ(Cli("PING"), "NOAUTH Authentication required.");
+  EXPECT_EQ(Cli("-a s3cret --no-auth-warning PING"), "PONG");
+  EXPECT_EQ(Cli("-a wrong --no-auth-warning PING").find("WRONGPASS"), 0u);
+}
+
+}  // namespace
+}  // namespace herald::testing

@@ -1,0 +1,98 @@
+#include "tools/herald/notification_commands.h"
+
+#include "net/command_context.h"
+#include "net/commands/arg_parsing.h"
+
+namespace herald::tools {
+namespace {
+
+using handlers::Fields;
+using handlers::NotificationQueries;
+using net::Args;
+using net::CommandContext;
+
+// Count argument of INBOX/SENT/TICKETS; writes the error and returns false when bad.
+bool ReadCount(CommandContext& ctx, Args args, size_t index, std::uint32_t* count) {
+  *count = NotificationQueries::kDefaultCount;
+  if (args.size() <= index) return true;
+  auto n = net::ParseInt64(args[index]);
+  if (!n || *n < 1 || *n > NotificationQueries::kMaxCount) {
+    ctx.Error("ERR count must be an integer from 1 to " +
+              std::to_string(NotificationQueries::kMaxCount));
+    return false;
+  }
+  *count = static_cast<std::uint32_t>(*n);
+  return true;
+}
+
+// A list of records, each a map (RESP3) or a flat field/value array (RESP2).
+template <typename T>
+void WriteRecords(CommandContext& ctx, const std::vector<T>& records,
+                  Fields (*fields_of)(const T&)) {
+  ctx.reply().ArrayHeader(records.size());
+  for (const T& record : records) {
+    Fields fields = fields_of(record);
+    ctx.reply().MapHeader(fields.size());
+    for (const auto& [name, value] : fields) {
+      ctx.reply().Bulk(name);
+      ctx.reply().Bulk(value);
+    }
+  }
+}
+
+}  // namespace
+
+void AddNotificationCommands(net::CommandTable* table, NotificationQueries* queries) {
+  table->Add({"prefs.set", 4, net::kWrite, 0, 0, 0, "notifications",
+              "Turn a channel on or off for a user: PREFS.SET user email|push|inapp on|off",
+              [queries](CommandContext& ctx, Args args) {
+                auto on = handlers::ParseOnOff(args[3]);
+                if (!on.ok()) return ctx.StatusError(on.status());
+                Status status = queries->SetPreference(args[1], args[2], *on);
+                if (!status.ok()) return ctx.StatusError(status);
+                ctx.Ok();
+              }});
+  table->Add({"prefs.get", 2, net::kReadonly, 0, 0, 0, "notifications",
+              "A user's channel settings: PREFS.GET user",
+              [queries](CommandContext& ctx, Args args) {
+                auto prefs = queries->GetPreferences(args[1]);
+                if (!prefs.ok()) return ctx.StatusError(prefs.status());
+                ctx.reply().MapHeader(prefs->size());
+                for (const auto& [channel, on] : *prefs) {
+                  ctx.reply().Bulk(channel);
+                  ctx.reply().Bulk(on ? "on" : "off");
+                }
+              }});
+  table->Add({"inbox", -2, net::kReadonly, 0, 0, 0, "notifications",
+              "In-app notifications of a user, newest first: INBOX user [count]",
+              [queries](CommandContext& ctx, Args args) {
+                if (args.size() > 3) return ctx.WrongArity("inbox");
+                std::uint32_t count;
+                if (!ReadCount(ctx, args, 2, &count)) return;
+                auto entries = queries->Inbox(args[1], count);
+                if (!entries.ok()) return ctx.StatusError(entries.status());
+                WriteRecords(ctx, *entries, &handlers::InboxFields);
+              }});
+  table->Add({"sent", -2, net::kReadonly, 0, 0, 0, "notifications",
+              "Delivery log of a user, newest first: SENT user [count]",
+              [queries](CommandContext& ctx, Args args) {
+                if (args.size() > 3) return ctx.WrongArity("sent");
+                std::uint32_t count;
+                if (!ReadCount(ctx, args, 2, &count)) return;
+                auto records = queries->Sent(args[1], count);
+                if (!records.ok()) return ctx.StatusError(records.status());
+                WriteRecords(ctx, *records, &handlers::DeliveryFields);
+              }});
+  table->Add({"tickets", -1, net::kReadonly, 0, 0, 0, "notifications",
+              "Support tickets, newest first: TICKETS [count]",
+              [queries](CommandContext& ctx, Args args) {
+                if (args.size() > 2) return ctx.WrongArity("tickets");
+                std::uint32_t count;
+                if (!ReadCount(ctx, args, 1, &count)) return;
+                auto tickets = queries->Tickets(count);
+                if (!tickets.ok()) return ctx.StatusError(tickets.status());
+                WriteRecords(ctx, *tickets, &handlers::TicketFields);
+              }});
+}
+
+}  // namespace herald::tools
