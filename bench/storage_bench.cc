@@ -1,0 +1,321 @@
+// Storage benchmarks: adds, takes, the whole job cycle (add + take + complete) under each fsync
+// mode; the cycle with a million jobs queued and after a million consumed (the tombstones a
+// queue on an LSM tree leaves behind); and group commit: `always` with 1 writer vs 64.
+//
+//   storage_bench [--preload=N] [Google Benchmark flags]
+//
+// --preload (or HERALD_BENCH_PRELOAD) sizes the queued/consumed scenarios; default 1000000.
+// CI smoke runs pass a small number. HERALD_BENCH_DIR chooses where the temporary databases go
+// (default $TMPDIR or /tmp); `always` numbers mean something only on a real disk.
+#include <benchmark/benchmark.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace herald::storage {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000'000;
+constexpr char kQueue[] = "bench";
+
+std::uint64_t g_preload = 1'000'000;
+
+// A fresh directory, removed with its contents at the end.
+class BenchDir {
+ public:
+  BenchDir() {
+    const char* base = std::getenv("HERALD_BENCH_DIR");
+    if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/herald-bench-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = buffer.data();
+  }
+  ~BenchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  BenchDir(const BenchDir&) = delete;
+  BenchDir& operator=(const BenchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A store in its own temp dir with the queue "bench".
+struct BenchStore {
+  explicit BenchStore(FsyncMode mode) {
+    StoreOptions options;
+    options.data_dir = dir.path() + "/db";
+    options.fsync = mode;
+    options.logger =
+        std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto opened = Store::Open(options);
+    if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+    store = std::move(opened).value();
+    Status s = store->EnsureQueue(kQueue);
+    if (!s.ok()) throw std::runtime_error(s.ToString());
+  }
+  BenchDir dir;
+  std::unique_ptr<Store> store;
+};
+
+// A payload the size of a typical event (~200 bytes of JSON), fixed seed.
+std::string MakePayload(std::mt19937_64& rng) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id(12, 'x');
+  for (char& c : id) c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
+  return R"({"eventType":"booking.created","eventId":")" + id +
+         R"(","timestamp":"2026-01-01T10:00:00Z","data":{"bookingId":"b-)" + id +
+         R"(","userId":"u-42","userEmail":"guest@example.com","hotel":"Seaside"}})";
+}
+
+NewJob MakeJob(const std::string& payload) {
+  NewJob job;
+  job.payload = payload;
+  job.max_attempts = 5;
+  job.backoff_type = BackoffType::kExponential;
+  job.backoff_ms = 2000;
+  return job;
+}
+
+bool Check(benchmark::State& state, const Status& s) {
+  if (s.ok()) return true;
+  state.SkipWithError(s.ToString().c_str());
+  return false;
+}
+
+void AddBulk(Store* store, std::uint64_t n, std::mt19937_64& rng) {
+  constexpr std::uint64_t kChunk = 10000;
+  std::string payload = MakePayload(rng);
+  for (std::uint64_t done = 0; done < n; done += kChunk) {
+    std::vector<NewJob> jobs;
+    for (std::uint64_t i = done; i < std::min(n, done + kChunk); ++i)
+      jobs.push_back(MakeJob(payload));
+    auto added = store->AddMany(kQueue, std::move(jobs), kNow);
+    if (!added.ok()) throw std::runtime_error(added.status().ToString());
+  }
+}
+
+// One take and complete; false (with the error reported) on failure or an empty queue.
+bool TakeAndComplete(benchmark::State& state, Store* store) {
+  auto taken = store->Take(kQueue, kNow);
+  if (!Check(state, taken.status())) return false;
+  if (!taken->has_value()) {
+    state.SkipWithError("queue unexpectedly empty");
+    return false;
+  }
+  return Check(state, store->Complete((*taken)->id, "", kNow).status());
+}
+
+// ---- Single-threaded operations in each fsync mode ---------------------------------------------
+
+void BM_Add(benchmark::State& state, FsyncMode mode) {
+  BenchStore bench(mode);
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  for (auto _ : state) {
+    if (!Check(state, bench.store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_TakeComplete(benchmark::State& state, FsyncMode mode) {
+  BenchStore bench(mode);
+  std::mt19937_64 rng(42);
+  for (auto _ : state) {
+    auto counts = bench.store->Counts(kQueue);
+    if (counts->waiting == 0) {
+      state.PauseTiming();
+      AddBulk(bench.store.get(), 20000, rng);
+      state.ResumeTiming();
+    }
+    if (!TakeAndComplete(state, bench.store.get())) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// Add, take, complete: the life of a job that succeeds at once. Runs on a store shared by the
+// benchmark's threads (set up per mode), so Threads(2) shows two workers on two cores.
+std::unique_ptr<BenchStore> g_shared;
+
+template <FsyncMode kMode>
+void SetUpShared(const benchmark::State&) {
+  g_shared = std::make_unique<BenchStore>(kMode);
+}
+void TearDownShared(const benchmark::State&) { g_shared.reset(); }
+
+void BM_Cycle(benchmark::State& state) {
+  std::mt19937_64 rng(42 + static_cast<std::uint64_t>(state.thread_index()));
+  std::string payload = MakePayload(rng);
+  Store* store = g_shared->store.get();
+  for (auto _ : state) {
+    // Each thread adds before it takes, so a Take always finds a job.
+    if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+    if (!TakeAndComplete(state, store)) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// ---- A big queue, and a queue that consumed a lot ------------------------------------------
+
+// Built once (minutes at 10^6) and shared by every run of the benchmark that uses it.
+std::unique_ptr<BenchStore> g_queued;
+std::unique_ptr<BenchStore> g_consumed;
+
+void BM_Cycle_Queued(benchmark::State& state) {
+  if (!g_queued) {
+    g_queued = std::make_unique<BenchStore>(FsyncMode::kNo);
+    std::mt19937_64 rng(7);
+    AddBulk(g_queued->store.get(), g_preload, rng);
+  }
+  Store* store = g_queued->store.get();
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  for (auto _ : state) {
+    if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+    if (!TakeAndComplete(state, store)) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["waiting"] = static_cast<double>(store->Counts(kQueue)->waiting);
+}
+
+void BM_Cycle_Consumed(benchmark::State& state) {
+  if (!g_consumed) {
+    g_consumed = std::make_unique<BenchStore>(FsyncMode::kNo);
+    std::mt19937_64 rng(7);
+    Store* store = g_consumed->store.get();
+    AddBulk(store, g_preload, rng);
+    for (std::uint64_t i = 0; i < g_preload; ++i) {
+      if (!TakeAndComplete(state, store)) return;
+    }
+  }
+  Store* store = g_consumed->store.get();
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  for (auto _ : state) {
+    if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+    if (!TakeAndComplete(state, store)) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// The first Take after a restart on a queue that consumed --preload jobs: the in-memory head
+// is gone, so this one seek crosses whatever tombstones compaction has not removed yet.
+void BM_FirstTake_AfterReopenConsumed(benchmark::State& state) {
+  BenchStore bench(FsyncMode::kNo);
+  std::mt19937_64 rng(7);
+  AddBulk(bench.store.get(), g_preload, rng);
+  for (std::uint64_t i = 0; i < g_preload; ++i) {
+    if (!TakeAndComplete(state, bench.store.get())) return;
+  }
+  StoreOptions options = bench.store->options();
+  for (auto _ : state) {
+    state.PauseTiming();
+    bench.store.reset();
+    auto opened = Store::Open(options);
+    if (!Check(state, opened.status())) break;
+    bench.store = std::move(opened).value();
+    AddBulk(bench.store.get(), 1, rng);
+    state.ResumeTiming();
+    if (!TakeAndComplete(state, bench.store.get())) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// ---- Group commit ------------------------------------------------------------------------------
+
+// `always`: every Add returns only after its WAL sync. With many writers RocksDB's write group
+// makes one fsync cover every writer waiting at that moment.
+void BM_AddConcurrent_Always(benchmark::State& state) {
+  std::mt19937_64 rng(42 + static_cast<std::uint64_t>(state.thread_index()));
+  std::string payload = MakePayload(rng);
+  Store* store = g_shared->store.get();
+  for (auto _ : state) {
+    if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void RegisterAll() {
+  for (FsyncMode mode : {FsyncMode::kNo, FsyncMode::kEverysec, FsyncMode::kAlways}) {
+    std::string name(FsyncModeName(mode));
+    benchmark::RegisterBenchmark(("BM_Add_" + name).c_str(), BM_Add, mode)->UseRealTime();
+    benchmark::RegisterBenchmark(("BM_TakeComplete_" + name).c_str(), BM_TakeComplete, mode)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("BM_Cycle_no", BM_Cycle)
+      ->Setup(SetUpShared<FsyncMode::kNo>)
+      ->Teardown(TearDownShared)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Cycle_everysec", BM_Cycle)
+      ->Setup(SetUpShared<FsyncMode::kEverysec>)
+      ->Teardown(TearDownShared)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Cycle_always", BM_Cycle)
+      ->Setup(SetUpShared<FsyncMode::kAlways>)
+      ->Teardown(TearDownShared)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Cycle_Queued", BM_Cycle_Queued)->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Cycle_Consumed", BM_Cycle_Consumed)->UseRealTime();
+  benchmark::RegisterBenchmark("BM_FirstTake_AfterReopenConsumed", BM_FirstTake_AfterReopenConsumed)
+      ->Iterations(3)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_AddConcurrent_Always", BM_AddConcurrent_Always)
+      ->Setup(SetUpShared<FsyncMode::kAlways>)
+      ->Teardown(TearDownShared)
+      ->Threads(1)
+      ->Threads(8)
+      ->Threads(64)
+      ->UseRealTime();
+}
+
+}  // namespace
+}  // namespace herald::storage
+
+int main(int argc, char** argv) {
+  using herald::storage::g_preload;
+  if (const char* env = std::getenv("HERALD_BENCH_PRELOAD"))
+    g_preload = std::strtoull(env, nullptr, 10);
+  // Take --preload=N out of argv before Google Benchmark sees it.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--preload=", 0) == 0) {
+      g_preload = std::strtoull(arg.c_str() + 10, nullptr, 10);
+      continue;
+    }
+    argv[kept++] = argv[i];
+  }
+  argc = kept;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  herald::storage::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  // Close the shared stores before static destruction begins.
+  herald::storage::g_queued.reset();
+  herald::storage::g_consumed.reset();
+  herald::storage::g_shared.reset();
+  return 0;
+}
