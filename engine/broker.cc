@@ -80,7 +80,6 @@ Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConf
       return Status::InvalidArgument("queue " + policy.name + ": attempts must be >= 1");
     }
   }
-  if (config.workers == 0) return Status::InvalidArgument("workers must be >= 1");
   std::unique_ptr<Broker> broker(new Broker(store, std::move(config), clock, std::move(logger)));
   for (const QueuePolicy& policy : broker->config_.queues) {
     auto queue = broker->EnsureQueue(policy.name);

@@ -25,7 +25,7 @@ struct EngineConfig {
   std::vector<QueuePolicy> queues = DefaultQueuePolicies();
   // Default: DefaultEventContracts().
   std::vector<EventContract> events = DefaultEventContracts();
-  // Worker threads running handlers. Default: 5.
+  // Worker threads running handlers; 0 leaves every job to remote workers. Default: 5.
   std::uint32_t workers = 5;
   // How long shutdown waits for running handlers. Default: 10000.
   std::int64_t shutdown_grace_ms = 10000;

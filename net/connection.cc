@@ -195,7 +195,8 @@ void Connection::Process() {
     input_pos_ = 0;
   }
   Flush();
-  if (!busy_) DoRead();
+  // Also while parked: a pending read keeps the connection alive and notices a disconnect.
+  DoRead();
 }
 
 void Connection::Execute(std::vector<std::string>& args) {

@@ -82,8 +82,8 @@ Status ValidateConfig(const HeraldConfig& config) {
     return Status::InvalidArgument("fsync must be always, everysec or no, not '" + config.fsync +
                                    "'");
   }
-  if (config.workers == 0 || config.workers > 1024) {
-    return Status::InvalidArgument("workers must be between 1 and 1024");
+  if (config.workers > 1024) {
+    return Status::InvalidArgument("workers must be between 0 and 1024");
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data dir must not be empty");
   const bool loopback = config.bind == "127.0.0.1" || config.bind == "::1" ||

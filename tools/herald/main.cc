@@ -7,9 +7,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/broker.h"
@@ -23,6 +26,7 @@
 #include "storage/store.h"
 #include "tools/herald/config.h"
 #include "tools/herald/notification_commands.h"
+#include "tools/herald/remote_worker.h"
 
 namespace {
 
@@ -49,8 +53,9 @@ int main(int argc, char** argv) {
   auto* port = app.add_option("--port", flags.port, "RESP port (0 = any free port)");
   auto* http_port = app.add_option("--http-port", flags.http_port, "HTTP port (0 = any free)");
   auto* bind = app.add_option("--bind", flags.bind, "address to listen on");
-  auto* workers =
-      app.add_option("--workers", flags.workers, "handler threads")->check(CLI::Range(1, 1024));
+  auto* workers = app.add_option("--workers", flags.workers,
+                                 "handler threads (0: leave the jobs to remote workers)")
+                      ->check(CLI::Range(0, 1024));
   auto* fsync = app.add_option("--fsync", flags.fsync, "durability: always|everysec|no")
                     ->check(CLI::IsMember({"always", "everysec", "no"}));
   auto* log_level =
@@ -65,6 +70,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> faults;
   app.add_option("--fault", faults,
                  "inject handler failures, e.g. emails:first=2 or notifications:rate=0.3,seed=7");
+  app.fallthrough();
+  CLI::App* worker_mode = app.add_subcommand(
+      "worker", "run the notification handlers against a broker elsewhere, over RESP");
+  std::string connect;
+  worker_mode->add_option("--connect", connect, "the broker's host:port")->required();
+  std::string worker_password;
+  worker_mode->add_option("--password", worker_password, "AUTH password of the broker");
+  std::vector<std::string> worker_queues;
+  worker_mode->add_option("--queues", worker_queues, "queues to work on (default: all handled)")
+      ->delimiter(',');
+  std::int64_t worker_lease_ms = 60000;
+  worker_mode->add_option("--lease-ms", worker_lease_ms, "lease asked for each job")
+      ->check(CLI::Range(1000, 86400000));
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stdout_color_mt("herald");
@@ -149,8 +167,55 @@ int main(int argc, char** argv) {
                  (*store)->recovered_active());
   }
 
-  // ---- Engine and handlers ---------------------------------------------------------------
   herald::engine::SystemClock clock;
+  if (*worker_mode) {
+    herald::tools::RemoteWorkerOptions options;
+    if (herald::Status status = herald::tools::ParseHostPort(connect, &options.host, &options.port);
+        !status.ok()) {
+      spdlog::critical("--connect: {}", status.message());
+      return 2;
+    }
+    options.password = worker_password;
+    options.threads = config.workers;
+    if (options.threads == 0) {
+      spdlog::critical("a worker needs --workers of at least 1");
+      return 2;
+    }
+    options.lease_ms = worker_lease_ms;
+    // Handlers keep their records (delivery log, inbox, tickets) in the local store.
+    herald::engine::Records records(store->get());
+    auto built = herald::handlers::BuildHandlers(handlers_config, &records, &clock, logger);
+    if (!built.ok()) {
+      spdlog::critical("handlers: {}", built.status().message());
+      return 1;
+    }
+    std::map<std::string, std::shared_ptr<herald::engine::Handler>> chosen;
+    for (auto& [queue, handler] : *built) {
+      bool wanted = worker_queues.empty() || std::find(worker_queues.begin(), worker_queues.end(),
+                                                       queue) != worker_queues.end();
+      if (wanted) chosen.emplace(queue, std::move(handler));
+    }
+    if (chosen.empty()) {
+      spdlog::critical("no handler for the queues asked for");
+      return 2;
+    }
+    std::string names;
+    for (const auto& [queue, handler] : chosen) names += (names.empty() ? "" : ", ") + queue;
+    herald::tools::RemoteWorker worker(options, std::move(chosen), logger);
+    spdlog::info("herald worker: {} thread(s) on {} from {}", options.threads, names, connect);
+    spdlog::info("herald ready");
+    std::stop_source stop;
+    std::jthread runner([&] { worker.Run(stop.get_token()); });
+    int signal_number = WaitForSignal(signals);
+    spdlog::info("signal {} received, finishing the jobs in hand", signal_number);
+    stop.request_stop();
+    runner.join();
+    spdlog::info("herald worker stopped: {} completed, {} failed attempts", worker.completed(),
+                 worker.failed());
+    return 0;
+  }
+
+  // ---- Engine and handlers ---------------------------------------------------------------
   auto broker = herald::engine::Broker::Create(store->get(), engine_config, &clock, logger);
   if (!broker.ok()) {
     spdlog::critical("engine: {}", broker.status().message());

@@ -1,0 +1,553 @@
+// The RESP server in-process on a free loopback port, with a real store in a temp dir, driven
+// by the project's client and by raw sockets for malformed input.
+#include "net/resp_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "engine/broker.h"
+#include "net/client/client.h"
+#include "net/commands/builtin_commands.h"
+#include "net/server_state.h"
+#include "storage/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::net {
+namespace {
+
+using namespace std::chrono_literals;
+using client::Client;
+using resp::Reply;
+using resp::ReplyType;
+
+class RespServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(ServerOptions{}); }
+  void TearDown() override { StopServer(); }
+
+  void StartServer(ServerOptions options) {
+    storage::StoreOptions store_options;
+    store_options.data_dir = dir_.Sub("db");
+    store_options.fsync = storage::FsyncMode::kNo;
+    store_ = std::move(storage::Store::Open(store_options)).value();
+    engine::EngineConfig config;
+    broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+    ASSERT_TRUE(broker_->Start().ok());
+    table_ = std::make_unique<CommandTable>();
+    AddBuiltinCommands(table_.get());
+    std::string error;
+    ASSERT_TRUE(table_->Freeze(&error)) << error;
+    options.port = 0;
+    options.io_threads = 2;
+    state_ = std::make_unique<ServerState>(broker_.get(), table_.get(), options);
+    server_ = std::make_unique<RespServer>(state_.get(), nullptr);
+    Status status = server_->Start();
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    client_ = Connect();
+  }
+
+  void StopServer() {
+    client_.reset();
+    if (server_) server_->Stop();
+    server_.reset();
+    state_.reset();
+    if (broker_) broker_->Shutdown();
+    broker_.reset();
+    store_.reset();
+  }
+
+  std::unique_ptr<Client> Connect() {
+    auto client = Client::Connect("127.0.0.1", server_->port(), 5s);
+    EXPECT_TRUE(client.ok()) << client.error().message;
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  Reply Cmd(std::vector<std::string> args, Client* client = nullptr) {
+    Client* c = client != nullptr ? client : client_.get();
+    auto reply = c->Command(args);
+    EXPECT_TRUE(reply.ok()) << (reply.ok() ? "" : reply.error().message);
+    return reply.ok() ? std::move(reply).value() : Reply::Error("client error");
+  }
+
+  // Sends raw bytes on a new socket and returns everything the server sends until it closes
+  // the connection (or 2 s pass).
+  std::string Raw(const std::string& bytes, bool expect_close = true) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(server_->port());
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+    timeval tv{expect_close ? 2 : 0, expect_close ? 0 : 300000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string out;
+    char buffer[4096];
+    while (true) {
+      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    return out;
+  }
+
+  static Reply Bulk(std::string s) { return Reply::Bulk(std::move(s)); }
+  static Reply Int(std::int64_t i) { return Reply::Integer(i); }
+
+  testing::TempDir dir_;
+  engine::SystemClock clock_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<engine::Broker> broker_;
+  std::unique_ptr<CommandTable> table_;
+  std::unique_ptr<ServerState> state_;
+  std::unique_ptr<RespServer> server_;
+  std::unique_ptr<Client> client_;
+};
+
+// ---- Connection and server commands ------------------------------------------------------
+
+TEST_F(RespServerTest, PingAndEcho) {
+  EXPECT_EQ(Cmd({"PING"}), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Cmd({"ping", "hi"}), Bulk("hi"));
+  EXPECT_EQ(Cmd({"ECHO", std::string("a\r\nb\0c", 6)}), Bulk(std::string("a\r\nb\0c", 6)));
+  EXPECT_EQ(Cmd({"PING", "a", "b"}).str, "ERR wrong number of arguments for 'ping' command");
+}
+
+TEST_F(RespServerTest, UnknownCommandAndArityErrorsUseRedisWording) {
+  EXPECT_EQ(Cmd({"FOO", "bar", "baz"}).str,
+            "ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' ");
+  EXPECT_EQ(Cmd({"GET"}).str, "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(Cmd({"ADDJOB", "q"}).str, "ERR wrong number of arguments for 'addjob' command");
+  EXPECT_EQ(Cmd({"SELECT", "1"}).str, "ERR DB index is out of range");
+  EXPECT_EQ(Cmd({"SELECT", "0"}), Reply::SimpleString("OK"));
+}
+
+TEST_F(RespServerTest, HelloThreeSwitchesToMapsAndHelloTwoBack) {
+  Reply hello = Cmd({"HELLO", "3"});
+  ASSERT_EQ(hello.type, ReplyType::kMap) << hello.ToString();
+  EXPECT_EQ(*hello.Find("proto"), Int(3));
+  EXPECT_EQ(*hello.Find("server"), Bulk("redis"));
+  std::string id = Cmd({"ADDJOB", "q", "x"}).str;
+  EXPECT_EQ(Cmd({"SHOW", id}).type, ReplyType::kMap);
+  EXPECT_EQ(Cmd({"GET", "missing"}).type, ReplyType::kNull);
+  EXPECT_EQ(Cmd({"HELLO", "2"}).type, ReplyType::kArray);
+  EXPECT_EQ(Cmd({"SHOW", id}).type, ReplyType::kArray);
+  EXPECT_EQ(Cmd({"HELLO", "4"}).str, "NOPROTO unsupported protocol version");
+}
+
+TEST_F(RespServerTest, ClientNameIdAndList) {
+  EXPECT_EQ(Cmd({"CLIENT", "GETNAME"}).type, ReplyType::kNull);
+  EXPECT_EQ(Cmd({"CLIENT", "SETNAME", "worker-1"}), Reply::SimpleString("OK"));
+  EXPECT_EQ(Cmd({"CLIENT", "GETNAME"}), Bulk("worker-1"));
+  EXPECT_EQ(Cmd({"CLIENT", "ID"}).type, ReplyType::kInteger);
+  EXPECT_NE(Cmd({"CLIENT", "LIST"}).str.find("name=worker-1"), std::string::npos);
+  EXPECT_EQ(Cmd({"CLIENT", "SETNAME", "has space"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"CLIENT", "NOPE"}).type, ReplyType::kError);
+}
+
+TEST_F(RespServerTest, CommandTableAnswersCountInfoAndDocs) {
+  Reply count = Cmd({"COMMAND", "COUNT"});
+  ASSERT_EQ(count.type, ReplyType::kInteger);
+  EXPECT_EQ(static_cast<size_t>(count.integer), table_->rows().size());
+  Reply info = Cmd({"COMMAND", "INFO", "get", "nosuch"});
+  ASSERT_EQ(info.elements.size(), 2u);
+  EXPECT_EQ(info.elements[0].elements[0], Bulk("get"));
+  EXPECT_EQ(info.elements[0].elements[1], Int(2));
+  EXPECT_TRUE(info.elements[1].is_null());
+  Reply docs = Cmd({"COMMAND", "DOCS", "addjob"});
+  ASSERT_FALSE(docs.elements.empty() && docs.pairs.empty()) << docs.ToString();
+  Reply all = Cmd({"COMMAND"});
+  EXPECT_EQ(all.elements.size(), table_->rows().size());
+}
+
+TEST_F(RespServerTest, CommandNamesAreUniqueAndLowerCase) {
+  for (size_t i = 0; i < table_->rows().size(); ++i) {
+    const std::string& name = table_->rows()[i].name;
+    for (char c : name) EXPECT_FALSE(std::isupper(static_cast<unsigned char>(c))) << name;
+    if (i > 0) {
+      EXPECT_LT(table_->rows()[i - 1].name, name);
+    }
+  }
+}
+
+TEST_F(RespServerTest, InfoDbsizeTimeAndConfig) {
+  std::string info = Cmd({"INFO"}).str;
+  for (const char* section : {"# Server", "# Clients", "# Memory", "# Persistence", "# Stats",
+                              "# Queues", "# Keyspace"}) {
+    EXPECT_NE(info.find(section), std::string::npos) << section;
+  }
+  std::string queues = Cmd({"INFO", "queues"}).str;
+  EXPECT_EQ(queues.find("# Server"), std::string::npos);
+  EXPECT_NE(queues.find("queue_emails:"), std::string::npos);
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(0));
+  Cmd({"SET", "a", "1"});
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(1));
+  EXPECT_EQ(Cmd({"TIME"}).elements.size(), 2u);
+  Reply config = Cmd({"CONFIG", "GET", "maxmemory-policy"});
+  ASSERT_EQ(config.elements.size(), 2u) << config.ToString();
+  EXPECT_EQ(config.elements[1], Bulk("noeviction"));
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "app*"}).elements.size(), 4u);
+}
+
+TEST_F(RespServerTest, QuitClosesAfterReplying) {
+  auto c = Connect();
+  EXPECT_EQ(Cmd({"QUIT"}, c.get()), Reply::SimpleString("OK"));
+  auto after = c->Command({"PING"});
+  EXPECT_FALSE(after.ok());
+}
+
+// ---- Strings and lists -------------------------------------------------------------------
+
+TEST_F(RespServerTest, StringsBehaveLikeRedis) {
+  EXPECT_EQ(Cmd({"SET", "k", "v"}), Reply::SimpleString("OK"));
+  EXPECT_EQ(Cmd({"GET", "k"}), Bulk("v"));
+  EXPECT_EQ(Cmd({"SET", "k", "w", "NX"}).type, ReplyType::kNull);
+  EXPECT_EQ(Cmd({"SET", "k2", "w", "XX"}).type, ReplyType::kNull);
+  EXPECT_EQ(Cmd({"SET", "k", "w", "GET"}), Bulk("v"));
+  EXPECT_EQ(Cmd({"SET", "k", "w", "EX", "10"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"SET", "k", "w", "BOGUS"}).str, "ERR syntax error");
+  EXPECT_EQ(Cmd({"INCR", "n"}), Int(1));
+  EXPECT_EQ(Cmd({"INCRBY", "n", "41"}), Int(42));
+  EXPECT_EQ(Cmd({"DECR", "n"}), Int(41));
+  EXPECT_EQ(Cmd({"DECRBY", "n", "1"}), Int(40));
+  EXPECT_EQ(Cmd({"INCR", "k"}).str, "ERR value is not an integer or out of range");
+  EXPECT_EQ(Cmd({"SET", "max", "9223372036854775807"}), Reply::SimpleString("OK"));
+  EXPECT_EQ(Cmd({"INCR", "max"}).str, "ERR increment or decrement would overflow");
+  EXPECT_EQ(Cmd({"MSET", "a", "1", "b", "2"}), Reply::SimpleString("OK"));
+  EXPECT_EQ(Cmd({"MSET", "a", "1", "b"}).str, "ERR wrong number of arguments for 'mset' command");
+  Reply mget = Cmd({"MGET", "a", "nope", "b"});
+  ASSERT_EQ(mget.elements.size(), 3u);
+  EXPECT_EQ(mget.elements[0], Bulk("1"));
+  EXPECT_TRUE(mget.elements[1].is_null());
+  EXPECT_EQ(Cmd({"EXISTS", "a", "a", "nope"}), Int(2));
+  EXPECT_EQ(Cmd({"TYPE", "a"}), Reply::SimpleString("string"));
+  EXPECT_EQ(Cmd({"TYPE", "nope"}), Reply::SimpleString("none"));
+  EXPECT_EQ(Cmd({"DEL", "a", "b", "nope"}), Int(2));
+}
+
+TEST_F(RespServerTest, ListsBehaveLikeRedis) {
+  EXPECT_EQ(Cmd({"RPUSH", "l", "a", "b", "c"}), Int(3));
+  EXPECT_EQ(Cmd({"LPUSH", "l", "z"}), Int(4));
+  EXPECT_EQ(Cmd({"LLEN", "l"}), Int(4));
+  Reply range = Cmd({"LRANGE", "l", "0", "-1"});
+  ASSERT_EQ(range.elements.size(), 4u);
+  EXPECT_EQ(range.elements[0], Bulk("z"));
+  EXPECT_EQ(range.elements[3], Bulk("c"));
+  EXPECT_EQ(Cmd({"LRANGE", "l", "-2", "100"}).elements.size(), 2u);
+  EXPECT_EQ(Cmd({"LINDEX", "l", "-1"}), Bulk("c"));
+  EXPECT_TRUE(Cmd({"LINDEX", "l", "10"}).is_null());
+  EXPECT_EQ(Cmd({"LPOP", "l"}), Bulk("z"));
+  Reply popped = Cmd({"RPOP", "l", "2"});
+  ASSERT_EQ(popped.elements.size(), 2u);
+  EXPECT_EQ(popped.elements[0], Bulk("c"));
+  EXPECT_EQ(popped.elements[1], Bulk("b"));
+  EXPECT_EQ(Cmd({"LPOP", "l", "-1"}).str, "ERR value is out of range, must be positive");
+  EXPECT_EQ(Cmd({"LPOP", "l"}), Bulk("a"));
+  EXPECT_TRUE(Cmd({"LPOP", "l"}).is_null());
+  EXPECT_EQ(Cmd({"EXISTS", "l"}), Int(0));  // an emptied list is gone
+  Cmd({"SET", "s", "x"});
+  EXPECT_EQ(Cmd({"LPUSH", "s", "x"}).str,
+            "WRONGTYPE Operation against a key holding the wrong kind of value");
+  EXPECT_EQ(Cmd({"GET", "l2"}).type, ReplyType::kNull);
+  Cmd({"RPUSH", "l2", "x"});
+  EXPECT_EQ(Cmd({"GET", "l2"}).str,
+            "WRONGTYPE Operation against a key holding the wrong kind of value");
+  EXPECT_EQ(Cmd({"TYPE", "l2"}), Reply::SimpleString("list"));
+  EXPECT_EQ(Cmd({"LRANGE", "l2", "a", "1"}).str, "ERR value is not an integer or out of range");
+}
+
+TEST_F(RespServerTest, KeysAndScanFindEveryKey) {
+  for (int i = 0; i < 25; ++i) Cmd({"SET", "user:" + std::to_string(i), "x"});
+  Cmd({"RPUSH", "list:1", "x"});
+  EXPECT_EQ(Cmd({"KEYS", "user:*"}).elements.size(), 25u);
+  EXPECT_EQ(Cmd({"KEYS", "user:1?"}).elements.size(), 10u);
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int rounds = 0;
+  do {
+    Reply page = Cmd({"SCAN", cursor, "MATCH", "user:*", "COUNT", "7"});
+    ASSERT_EQ(page.elements.size(), 2u) << page.ToString();
+    cursor = page.elements[0].str;
+    for (const Reply& key : page.elements[1].elements) seen.insert(key.str);
+    ASSERT_LT(++rounds, 100);
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 25u);
+}
+
+TEST_F(RespServerTest, BlpopIsWokenByAPushFromAnotherConnection) {
+  auto pusher = Connect();
+  auto waiter = Connect();
+  waiter->Append({"BLPOP", "jobs", "other", "5"});
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Cmd({"RPUSH", "jobs", "j1"}, pusher.get()), Int(1));
+  auto replies = waiter->ReadReplies(1);
+  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_EQ((*replies)[0].elements.size(), 2u) << (*replies)[0].ToString();
+  EXPECT_EQ((*replies)[0].elements[0], Bulk("jobs"));
+  EXPECT_EQ((*replies)[0].elements[1], Bulk("j1"));
+  EXPECT_EQ(Cmd({"LLEN", "jobs"}), Int(0));
+}
+
+TEST_F(RespServerTest, BlpopWaitersAreServedInArrivalOrder) {
+  auto first = Connect();
+  auto second = Connect();
+  first->Append({"BLPOP", "q", "0"});
+  std::this_thread::sleep_for(50ms);
+  second->Append({"BRPOP", "q", "0"});
+  std::this_thread::sleep_for(50ms);
+  Cmd({"RPUSH", "q", "a", "b"});
+  auto a = first->ReadReplies(1);
+  auto b = second->ReadReplies(1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)[0].elements.at(1), Bulk("a"));
+  EXPECT_EQ((*b)[0].elements.at(1), Bulk("b"));
+}
+
+TEST_F(RespServerTest, BlpopTimesOutWithNilAndRejectsBadTimeouts) {
+  auto start = std::chrono::steady_clock::now();
+  Reply reply = Cmd({"BLPOP", "empty", "0.2"});
+  EXPECT_TRUE(reply.is_null()) << reply.ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
+  EXPECT_EQ(Cmd({"BLPOP", "empty", "-1"}).str, "ERR timeout is negative");
+  EXPECT_EQ(Cmd({"BLPOP", "empty", "soon"}).str, "ERR timeout is not a float or out of range");
+}
+
+TEST_F(RespServerTest, DisconnectedBlpopDoesNotSwallowAnElement) {
+  {
+    auto waiter = Connect();
+    waiter->Append({"BLPOP", "gone", "0"});
+    std::this_thread::sleep_for(100ms);
+  }  // disconnects
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Cmd({"RPUSH", "gone", "kept"}), Int(1));
+  EXPECT_EQ(Cmd({"LLEN", "gone"}), Int(1));
+}
+
+TEST_F(RespServerTest, PipelinedTenThousandCommandsAnswerInOrder) {
+  for (int i = 0; i < 10000; ++i) client_->Append({"INCR", "counter"});
+  auto replies = client_->ReadReplies(10000);
+  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  for (int i = 0; i < 10000; ++i) ASSERT_EQ((*replies)[i], Int(i + 1));
+}
+
+// ---- Jobs --------------------------------------------------------------------------------
+
+TEST_F(RespServerTest, AddTakeAckRoundTrip) {
+  std::string id = Cmd({"ADDJOB", "emails", "payload", "PRIORITY", "1"}).str;
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Cmd({"QLEN", "emails"}), Int(1));
+  Reply jobs = Cmd({"GETJOB", "NOHANG", "LEASE", "5000", "FROM", "emails"});
+  ASSERT_EQ(jobs.elements.size(), 1u) << jobs.ToString();
+  const Reply& job = jobs.elements[0];
+  EXPECT_EQ(job.elements.at(0), Bulk("emails"));
+  EXPECT_EQ(job.elements.at(1), Bulk(id));
+  EXPECT_EQ(job.elements.at(2), Bulk("payload"));
+  EXPECT_EQ(job.elements.at(3), Int(1));
+  EXPECT_EQ(Cmd({"WORKING", id}), Int(5000));
+  EXPECT_EQ(Cmd({"ACKJOB", id, "unknown"}), Int(1));
+  EXPECT_EQ(Cmd({"ACKJOB", id}), Int(0));
+  Reply shown = Cmd({"SHOW", id});
+  ASSERT_EQ(shown.type, ReplyType::kArray);
+  EXPECT_NE(shown.ToString().find("completed"), std::string::npos);
+  EXPECT_TRUE(Cmd({"SHOW", "nope"}).is_null());
+}
+
+TEST_F(RespServerTest, AddJobOptionsAndErrors) {
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "JOBID", "order-7"}), Bulk("order-7"));
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "JOBID", "order-7"}), Bulk("order-7"));  // deduplicated
+  EXPECT_EQ(Cmd({"QLEN", "q"}), Int(1));
+  std::string delayed =
+      Cmd({"ADDJOB", "q", "x", "DELAY", "60000", "ATTEMPTS", "4", "BACKOFF", "fixed", "500"}).str;
+  EXPECT_NE(Cmd({"SHOW", delayed}).ToString().find("delayed"), std::string::npos);
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "DELAY", "soon"}).str,
+            "ERR value is not an integer or out of range");
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "BACKOFF", "linear", "5"}).str,
+            "ERR BACKOFF type must be fixed or exponential");
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "COLOR", "red"}).str, "ERR syntax error");
+  EXPECT_EQ(Cmd({"ADDJOB", "bad queue", "x"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "JOBID", "12345"}).type, ReplyType::kError);
+}
+
+TEST_F(RespServerTest, GetJobBlocksUntilAJobArrives) {
+  auto worker = Connect();
+  worker->Append({"GETJOB", "TIMEOUT", "5000", "FROM", "a", "b"});
+  std::this_thread::sleep_for(100ms);
+  std::string id = Cmd({"ADDJOB", "b", "wake"}).str;
+  auto replies = worker->ReadReplies(1);
+  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_EQ((*replies)[0].elements.size(), 1u) << (*replies)[0].ToString();
+  EXPECT_EQ((*replies)[0].elements[0].elements.at(1), Bulk(id));
+}
+
+TEST_F(RespServerTest, GetJobTimesOutWithNilAndNohangAnswersAtOnce) {
+  EXPECT_TRUE(Cmd({"GETJOB", "NOHANG", "FROM", "idle"}).is_null());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(Cmd({"GETJOB", "TIMEOUT", "200", "FROM", "idle"}).is_null());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
+  EXPECT_EQ(Cmd({"GETJOB", "FROM"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"GETJOB", "NOHANG", "queue"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"GETJOB", "NOHANG", "LEASE", "10", "FROM", "idle"}).type, ReplyType::kError);
+}
+
+TEST_F(RespServerTest, NackRetriesWithBackoffAndFailsAtTheEnd) {
+  std::string id = Cmd({"ADDJOB", "q", "x", "ATTEMPTS", "2", "BACKOFF", "fixed", "60000"}).str;
+  Cmd({"GETJOB", "NOHANG", "FROM", "q"});
+  EXPECT_EQ(Cmd({"NACK", id, "smtp 451"}), Int(1));
+  EXPECT_NE(Cmd({"SHOW", id}).ToString().find("delayed"), std::string::npos);
+  EXPECT_EQ(Cmd({"NACK", id}).str.rfind("NOJOB", 0), 0u);
+  EXPECT_EQ(Cmd({"WORKING", id}).str.rfind("NOJOB", 0), 0u);
+}
+
+TEST_F(RespServerTest, QueueAdministration) {
+  std::string a = Cmd({"ADDJOB", "admin", "a", "ATTEMPTS", "1"}).str;
+  std::string b = Cmd({"ADDJOB", "admin", "b"}).str;
+  Reply peek = Cmd({"QPEEK", "admin", "5"});
+  ASSERT_EQ(peek.elements.size(), 2u);
+  EXPECT_EQ(peek.elements[0].elements.at(1), Bulk(a));
+  Reply stat = Cmd({"QSTAT", "admin"});
+  EXPECT_NE(stat.ToString().find("waiting"), std::string::npos);
+  EXPECT_TRUE(Cmd({"QSTAT", "nosuchqueue"}).is_null());
+  bool listed = false;
+  for (const Reply& q : Cmd({"QUEUES"}).elements) listed = listed || q.str == "admin";
+  EXPECT_TRUE(listed);
+
+  EXPECT_EQ(Cmd({"QPAUSE", "admin"}), Reply::SimpleString("OK"));
+  EXPECT_TRUE(Cmd({"GETJOB", "NOHANG", "FROM", "admin"}).is_null());
+  EXPECT_EQ(Cmd({"QRESUME", "admin"}), Reply::SimpleString("OK"));
+  Reply taken = Cmd({"GETJOB", "NOHANG", "FROM", "admin"});
+  ASSERT_EQ(taken.elements.size(), 1u);
+  EXPECT_EQ(Cmd({"NACK", a, "broken"}), Int(1));  // one attempt: failed at once
+  EXPECT_NE(Cmd({"SHOW", a}).ToString().find("failed"), std::string::npos);
+
+  Reply scan = Cmd({"QSCAN", "admin", "failed", "0"});
+  ASSERT_EQ(scan.elements.size(), 2u);
+  EXPECT_EQ(scan.elements[1].elements.at(0), Bulk(a));
+  EXPECT_EQ(Cmd({"QSCAN", "admin", "sleeping", "0"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"QRETRY", "admin", a}), Int(1));
+  EXPECT_EQ(Cmd({"QLEN", "admin"}), Int(2));
+  EXPECT_EQ(Cmd({"DELJOB", b, "nope"}), Int(1));
+  EXPECT_EQ(Cmd({"QLEN", "admin"}), Int(1));
+  EXPECT_EQ(Cmd({"QCLEAN", "admin", "waiting", "0"}), Int(1));
+  EXPECT_EQ(Cmd({"QLEN", "admin"}), Int(0));
+  EXPECT_EQ(Cmd({"QLEN", "nosuchqueue"}), Int(0));
+}
+
+TEST_F(RespServerTest, QscanPagesThroughEveryJob) {
+  for (int i = 0; i < 23; ++i) Cmd({"ADDJOB", "paged", std::to_string(i)});
+  std::set<std::string> ids;
+  std::string cursor = "0";
+  int rounds = 0;
+  do {
+    Reply page = Cmd({"QSCAN", "paged", "waiting", cursor, "COUNT", "5"});
+    ASSERT_EQ(page.elements.size(), 2u) << page.ToString();
+    cursor = page.elements[0].str;
+    for (const Reply& id : page.elements[1].elements) ids.insert(id.str);
+    ASSERT_LT(++rounds, 20);
+  } while (cursor != "0");
+  EXPECT_EQ(ids.size(), 23u);
+}
+
+TEST_F(RespServerTest, EmitRoutesValidEventsAndNamesTheProblemOfBadOnes) {
+  const std::string event =
+      R"({"eventType":"booking.reminder","eventId":"rem-1","data":{"bookingId":"b","userId":"u"}})";
+  EXPECT_EQ(Cmd({"EMIT", event}), Bulk("rem-1"));
+  EXPECT_EQ(Cmd({"EMIT", event}), Bulk("rem-1"));
+  EXPECT_EQ(Cmd({"QLEN", "notifications"}), Int(1));
+  EXPECT_EQ(Cmd({"EMIT", R"({"eventType":"x","eventId":"e","data":{}})"}).str,
+            "ERR unknown event type 'x'");
+  EXPECT_EQ(Cmd({"EMIT", R"({"eventType":"booking.reminder","eventId":"e","data":{}})"}).str,
+            "ERR event booking.reminder: missing field data.bookingId");
+  EXPECT_EQ(Cmd({"EMIT", "{oops"}).str.rfind("ERR invalid JSON at byte ", 0), 0u);
+}
+
+// ---- Protocol errors and limits ----------------------------------------------------------
+
+TEST_F(RespServerTest, InlineCommandsWorkLikeTelnet) {
+  EXPECT_EQ(Raw("PING\r\nECHO \"a b\"\r\n", false), "+PONG\r\n$3\r\na b\r\n");
+}
+
+TEST_F(RespServerTest, MalformedRequestsGetAProtocolErrorAndTheConnectionCloses) {
+  EXPECT_EQ(Raw("*abc\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(Raw("*1\r\n$abc\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(Raw("*1\r\nfoo\r\n"), "-ERR Protocol error: expected '$', got 'f'\r\n");
+  EXPECT_EQ(Raw("*1\r\n$-5\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(Raw("SET \"unbalanced\r\n"), "-ERR Protocol error: unbalanced quotes in request\r\n");
+  // Replies to the commands before the bad one are still sent.
+  EXPECT_EQ(Raw("PING\r\n*x\r\n"), "+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");
+}
+
+TEST_F(RespServerTest, OversizedBulkIsRefusedBeforeItIsBuffered) {
+  StopServer();
+  ServerOptions options;
+  options.max_bulk_bytes = 1024;
+  StartServer(options);
+  EXPECT_EQ(Raw("*2\r\n$3\r\nGET\r\n$2000\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(Cmd({"SET", "k", std::string(1000, 'x')}), Reply::SimpleString("OK"));
+}
+
+TEST_F(RespServerTest, RequirePassGuardsEverythingButAuthHelloQuit) {
+  StopServer();
+  ServerOptions options;
+  options.requirepass = "s3cret";
+  StartServer(options);
+  EXPECT_EQ(Cmd({"PING"}).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x"}).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(Cmd({"AUTH", "wrong"}).str,
+            "WRONGPASS invalid username-password pair or user is disabled.");
+  EXPECT_EQ(Cmd({"HELLO", "3"}).str.rfind("NOAUTH", 0), 0u);
+  EXPECT_EQ(Cmd({"AUTH", "s3cret"}), Reply::SimpleString("OK"));
+  EXPECT_EQ(Cmd({"PING"}), Reply::SimpleString("PONG"));
+  auto other = Connect();
+  EXPECT_EQ(Cmd({"HELLO", "3", "AUTH", "default", "s3cret"}, other.get()).type, ReplyType::kMap);
+  EXPECT_EQ(Cmd({"PING"}, other.get()), Reply::SimpleString("PONG"));
+}
+
+TEST_F(RespServerTest, AuthWithoutAPasswordConfiguredIsAnError) {
+  EXPECT_EQ(Cmd({"AUTH", "x"}).str.rfind("ERR AUTH <password> called without any password", 0), 0u);
+}
+
+TEST_F(RespServerTest, ConnectionsBeyondMaxClientsAreRefused) {
+  StopServer();
+  ServerOptions options;
+  options.max_clients = 2;
+  StartServer(options);
+  auto second = Connect();
+  EXPECT_EQ(Cmd({"PING"}, second.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Raw("PING\r\n"), "-ERR max number of clients reached\r\n");
+}
+
+TEST_F(RespServerTest, ThousandConcurrentConnectionsAreServed) {
+  rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < 2200) {
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 4096);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < 2200) GTEST_SKIP() << "open file limit too low: " << limit.rlim_cur;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 1000; ++i) {
+    clients.push_back(Connect());
+    ASSERT_NE(clients.back(), nullptr) << i;
+    clients.back()->Append({"INCR", "hits"});
+  }
+  for (auto& c : clients) {
+    auto reply = c->ReadReplies(1);
+    ASSERT_TRUE(reply.ok()) << reply.error().message;
+  }
+  EXPECT_EQ(Cmd({"GET", "hits"}), Bulk("1000"));
+  EXPECT_GE(state_->connected_clients.load(), 1001u);
+}
+
+}  // namespace
+}  // namespace herald::net

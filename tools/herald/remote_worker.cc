@@ -1,0 +1,132 @@
+#include "tools/herald/remote_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+#include "net/client/client.h"
+
+namespace herald::tools {
+
+using client::Client;
+using resp::Reply;
+
+Status ParseHostPort(const std::string& text, std::string* host, std::uint16_t* port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument("expected host:port, got '" + text + "'");
+  }
+  const std::string port_text = text.substr(colon + 1);
+  std::uint32_t value = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9' || value > 65535) {
+      return Status::InvalidArgument("bad port in '" + text + "'");
+    }
+    value = value * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (value == 0 || value > 65535) return Status::InvalidArgument("bad port in '" + text + "'");
+  *host = text.substr(0, colon);
+  *port = static_cast<std::uint16_t>(value);
+  return Status::Ok();
+}
+
+RemoteWorker::RemoteWorker(RemoteWorkerOptions options,
+                           std::map<std::string, std::shared_ptr<engine::Handler>> handlers,
+                           std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
+
+void RemoteWorker::Run(std::stop_token stop) {
+  std::vector<std::jthread> threads;
+  for (std::uint32_t i = 0; i < options_.threads; ++i) {
+    threads.emplace_back([this, stop, i] { Loop(stop, i); });
+  }
+  // jthreads join here; each notices `stop` within one poll.
+}
+
+void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
+  std::vector<std::string> getjob = {"GETJOB",
+                                     "TIMEOUT",
+                                     std::to_string(options_.poll_ms),
+                                     "LEASE",
+                                     std::to_string(options_.lease_ms),
+                                     "FROM"};
+  for (const auto& [queue, handler] : handlers_) getjob.push_back(queue);
+  const auto io_timeout = std::chrono::milliseconds(options_.poll_ms + 10000);
+  std::unique_ptr<Client> client;
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stop.stop_requested()) {
+    if (!client || !client->is_open()) {
+      auto connected = Client::Connect(options_.host, options_.port, io_timeout);
+      if (!connected.ok()) {
+        logger_->warn("worker {}: cannot reach {}:{}: {}; retrying", index, options_.host,
+                      options_.port, connected.error().message);
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+      client = std::move(connected).value();
+      backoff = std::chrono::milliseconds(100);
+      if (!options_.password.empty()) {
+        auto auth = client->Auth(options_.password);
+        if (!auth.ok() || auth->is_error()) {
+          logger_->error("worker {}: AUTH refused", index);
+          client.reset();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+          continue;
+        }
+      }
+    }
+    auto reply = client->Command(getjob);
+    if (!reply.ok()) {
+      logger_->warn("worker {}: GETJOB failed: {}; reconnecting", index, reply.error().message);
+      client.reset();
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    if (reply->is_error()) {
+      logger_->error("worker {}: GETJOB refused: {}", index, reply->str);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+      continue;
+    }
+    for (const Reply& entry : reply->elements) {
+      if (entry.elements.size() < 4) continue;
+      const std::string& queue = entry.elements[0].str;
+      const std::string& id = entry.elements[1].str;
+      const std::string& payload = entry.elements[2].str;
+      auto found = handlers_.find(queue);
+      if (found == handlers_.end()) continue;
+      engine::HandlerJob job{
+          id,      queue,
+          payload, static_cast<std::uint32_t>(entry.elements[3].integer),
+          0,       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms),
+          stop};
+      engine::HandlerOutcome outcome;
+      try {
+        outcome = found->second->Run(job);
+      } catch (const std::exception& e) {
+        outcome = engine::HandlerOutcome::Failure(std::string("handler threw: ") + e.what());
+      } catch (...) {
+        outcome = engine::HandlerOutcome::Failure("handler threw a non-standard exception");
+      }
+      std::vector<std::string> answer;
+      if (outcome.kind == engine::HandlerOutcome::Kind::kSuccess) {
+        answer = {"ACKJOB", id};
+        ++completed_;
+      } else {
+        answer = {"NACK", id, outcome.text.empty() ? "handler failed" : outcome.text};
+        ++failed_;
+      }
+      auto acked = client->Command(answer);
+      if (!acked.ok() || acked->is_error()) {
+        logger_->warn("worker {}: {} {} not recorded: {}", index, answer[0], id,
+                      acked.ok() ? acked->str : acked.error().message);
+      }
+    }
+  }
+}
+
+}  // namespace herald::tools
