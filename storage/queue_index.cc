@@ -24,32 +24,60 @@ IndexHead::Entry IndexHead::PopFront() {
   return e;
 }
 
-void IndexHead::AppendScanned(std::vector<Entry> entries) {
-  if (entries.empty()) return;
-  lower_ = keys::Successor(entries.back().key);
-  for (auto& e : entries) ahead_.push_back(std::move(e));
-  while (ahead_.size() > kMaxAhead) {
-    lower_ = std::move(ahead_.back().key);
-    ahead_.pop_back();
-  }
+IndexHead::Entry IndexHead::Claim() {
+  Entry e = PopFront();
+  claims_[e.key] = true;
+  return e;
 }
 
-void IndexHead::Insert(std::string key, std::string id) {
-  if (key >= lower_) return;
+bool IndexHead::EndClaim(const std::string& key) {
+  auto it = claims_.find(key);
+  if (it == claims_.end()) return false;
+  bool valid = it->second;
+  claims_.erase(it);
+  return valid;
+}
+
+void IndexHead::AppendScanned(std::vector<Entry> entries, bool reached_end) {
+  if (!entries.empty()) lower_ = keys::Successor(entries.back().key);
+  for (auto& e : entries) ahead_.push_back(std::move(e));
+  complete_ = reached_end;
+  Trim();
+}
+
+void IndexHead::Insert(std::string key, std::string id, std::shared_ptr<const Job> record) {
+  if (key >= lower_) {
+    if (!complete_) return;
+    // Nothing live at or above lower(): the new key is the last one.
+    lower_ = keys::Successor(key);
+    ahead_.push_back(Entry{std::move(key), std::move(id), std::move(record)});
+    Trim();
+    return;
+  }
   auto pos = FindPos(ahead_, key);
   if (pos != ahead_.end() && pos->key == key) {
     pos->id = std::move(id);
+    pos->record = std::move(record);
     return;
   }
-  ahead_.insert(pos, Entry{std::move(key), std::move(id)});
-  if (ahead_.size() > kMaxAhead) {
+  ahead_.insert(pos, Entry{std::move(key), std::move(id), std::move(record)});
+  Trim();
+}
+
+void IndexHead::Trim() {
+  while (ahead_.size() > kMaxAhead) {
     // The forgotten entry is live and below the old lower bound: the new bound is its key.
     lower_ = std::move(ahead_.back().key);
     ahead_.pop_back();
+    complete_ = false;
   }
 }
 
-void IndexHead::Erase(std::string_view key) {
+void IndexHead::Erase(const std::string& key) {
+  if (!claims_.empty()) {
+    auto claim = claims_.find(key);
+    if (claim != claims_.end()) claim->second = false;
+  }
   if (ahead_.empty() || key >= lower_) return;
   auto pos = FindPos(ahead_, key);
   if (pos != ahead_.end() && pos->key == key) ahead_.erase(pos);
@@ -57,6 +85,8 @@ void IndexHead::Erase(std::string_view key) {
 
 void IndexHead::Reset(std::string_view prefix) {
   ahead_.clear();
+  complete_ = false;
+  claims_.clear();
   lower_ = std::string(prefix);
 }
 

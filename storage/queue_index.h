@@ -9,14 +9,26 @@
 // front (a claim: nobody else sees that entry again) and scan from lower() only when ahead()
 // is empty.
 //
+// Claims: Take pops with Claim() and, once it holds the job's id lock, asks EndClaim() whether
+// someone removed that entry in between (a Delete or Clean that wrote before the Take got the
+// lock). That makes a record kept with the entry safe to use without reading it again.
+//
+// complete(): a scan reached the end of the index and every key written since went into
+// ahead(), so no live key is >= lower() and ahead() is the whole index (minus claims). A
+// shallow queue then never scans at all: adds land in ahead() and takes pop them.
+//
 // Thread safety: none; the owning queue's mutex guards it.
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
+
+#include "storage/job.h"
 
 namespace herald::storage {
 
@@ -25,6 +37,10 @@ class IndexHead {
   struct Entry {
     std::string key;  // full index key, e.g. "w|" be32 be64
     std::string id;   // the job id (the index value)
+    // The job's record as it was when this entry was read or written, when kept (small
+    // payloads): while the entry stays in the index the record can't change, since every
+    // change of a job's record moves it to another key.
+    std::shared_ptr<const Job> record;
   };
 
   // Entries kept in ahead() at most; beyond that the largest are forgotten and lower() moves
@@ -40,27 +56,41 @@ class IndexHead {
   std::string_view ScanStart() const;
 
   bool HasAhead() const { return !ahead_.empty(); }
+  bool complete() const { return complete_; }
   std::size_t AheadSize() const { return ahead_.size(); }
   const Entry& Front() const { return ahead_.front(); }
   Entry PopFront();
+  // PopFront, remembering the key until EndClaim.
+  Entry Claim();
+  // True when nobody Erase()d the claimed key since Claim(); forgets the claim.
+  bool EndClaim(const std::string& key);
 
   // Entries read by a scan that started at lower(), ascending, all >= lower(); lower() moves
-  // just past the last one.
-  void AppendScanned(std::vector<Entry> entries);
+  // just past the last one. `reached_end`: the scan saw the end of the index.
+  void AppendScanned(std::vector<Entry> entries, bool reached_end);
 
-  // A writer put `key` into the index (or a claimer gives an entry back after a failed write).
-  // Keys at or above lower() need nothing: a later scan finds them.
-  void Insert(std::string key, std::string id);
+  // A writer put `key` into the index (or a claimer gives an entry back after a failed write);
+  // call after the write is visible. Keys at or above lower() need nothing unless complete():
+  // a later scan finds them.
+  void Insert(std::string key, std::string id, std::shared_ptr<const Job> record = nullptr);
 
-  // Someone other than a claimer removed `key` from the index.
-  void Erase(std::string_view key);
+  // Whether Insert(key, ...) would keep the entry (so a record is worth making).
+  bool Keeps(std::string_view key) const { return key < lower_ || complete_; }
+
+  // Someone other than a claimer removed `key` from the index (a claim on it is voided).
+  void Erase(const std::string& key);
 
   // Forgets ahead() and starts again from `prefix`, e.g. after a failed refill.
   void Reset(std::string_view prefix);
 
  private:
+  // Drops entries beyond kMaxAhead from the back; lower() moves down to the first dropped.
+  void Trim();
+
   std::string lower_;
   std::deque<Entry> ahead_;
+  bool complete_ = false;
+  std::unordered_map<std::string, bool> claims_;  // key -> still valid
 };
 
 }  // namespace herald::storage

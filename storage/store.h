@@ -46,7 +46,8 @@ struct StoreOptions {
   std::string data_dir;
   // Default: kEverysec.
   FsyncMode fsync = FsyncMode::kEverysec;
-  // Completed jobs kept per queue; the oldest beyond this are deleted. Default: 1000.
+  // Completed jobs kept per queue; the oldest beyond this are deleted, in groups: up to
+  // retention/16 (at most 64) more may exist for a moment. Default: 1000.
   std::uint32_t completed_retention = 1000;
   // Block cache for all column families, in MiB. Default: 64.
   std::uint32_t block_cache_mb = 64;

@@ -64,6 +64,10 @@ class RawDb {
     ASSERT_NE(Cf(cf), nullptr) << cf;
     ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), Cf(cf), key, value).ok());
   }
+  void Delete(const std::string& cf, const std::string& key) {
+    ASSERT_NE(Cf(cf), nullptr) << cf;
+    ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(), Cf(cf), key).ok());
+  }
   void CreateCf(const std::string& name) {
     rocksdb::ColumnFamilyHandle* h = nullptr;
     ASSERT_TRUE(db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &h).ok());
@@ -404,7 +408,9 @@ TEST_F(StoreTest, TakeSkipsTombstonesAfterTwentyThousandConsumed) {
   EXPECT_LT(skipped, 300u);
   EXPECT_TRUE(QueueEmpty());
   QueueCounts counts = Counts();
-  EXPECT_EQ(counts.completed, 1000u);  // the default retention
+  // The default retention of 1000, trimmed in groups of up to 1000/16.
+  EXPECT_GE(counts.completed, 1000u);
+  EXPECT_LE(counts.completed, 1000u + 1000u / 16);
   EXPECT_EQ(counts.active, 1u);
 }
 
@@ -516,6 +522,80 @@ TEST_F(StoreTest, RequeuePutsAnActiveJobBackAtItsPlace) {
   EXPECT_EQ(again.id, first);  // ahead of "second", as before
   EXPECT_EQ(again.attempts_made, 2u);
   EXPECT_EQ(again.last_error, "lease expired");
+}
+
+TEST_F(StoreTest, EachTransitionOfAnActiveJobSeesItsLatestRecord) {
+  NewJob job = Payload("x");
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  TakeOne();
+  ASSERT_TRUE(store_->FailRetry(id, "first failure", now_, now_).ok());
+  Job second = TakeOne();
+  EXPECT_EQ(second.attempts_made, 2u);
+  EXPECT_EQ(second.last_error, "first failure");
+  // Transitions refused for the wrong state leave the active job as it was.
+  EXPECT_TRUE(store_->Retry(id, now_).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->Promote(id, now_).status().IsInvalidArgument());
+  auto done = store_->Complete(id, "ok", now_);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->attempts_made, 2u);
+  EXPECT_EQ(done->last_error, "first failure");
+  EXPECT_EQ(done->processed_ms, now_);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->attempts_made, 2u);
+  EXPECT_EQ(stored->return_value, "ok");
+  EXPECT_TRUE(store_->Complete(id, "again", now_).status().IsInvalidArgument());
+}
+
+TEST_F(StoreTest, LargePayloadsTakeTheReadPath) {
+  std::string big(100'000, 'p');
+  std::string id = Add(big);
+  Job job = TakeOne();
+  EXPECT_EQ(job.payload, big);
+  auto done = store_->Complete(id, "", now_);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->payload, big);
+}
+
+TEST_F(StoreTest, JobsDeletedWhileQueuedAreNeverTaken) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(Add("j" + std::to_string(i)));
+  TakeOne();  // loads the head
+  for (int i = 1; i < 300; i += 2) ASSERT_TRUE(store_->Delete(ids[i]).ok());
+  for (int i = 2; i < 300; i += 2) EXPECT_EQ(TakeOne().id, ids[i]);
+  EXPECT_TRUE(QueueEmpty());
+}
+
+TEST_F(StoreTest, ConcurrentDeletesAndTakesNeverResurrectAJob) {
+  constexpr int kJobs = 2000;
+  std::vector<NewJob> batch;
+  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload(std::to_string(i)));
+  auto added = store_->AddMany("q", std::move(batch), now_);
+  ASSERT_TRUE(added.ok());
+  std::atomic<int> taken{0};
+  std::atomic<int> deleted{0};
+  std::thread taker([&] {
+    while (true) {
+      auto t = store_->Take("q", now_);
+      if (!t.ok() || !t->has_value()) return;
+      taken.fetch_add(1);
+    }
+  });
+  std::thread deleter([&] {
+    for (int i = kJobs - 1; i >= 0; --i) {
+      if (store_->Delete((*added)[i].id).ok()) deleted.fetch_add(1);
+    }
+  });
+  taker.join();
+  deleter.join();
+  // Every job was either taken (then possibly deleted while active) or deleted while waiting.
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 0u);
+  EXPECT_EQ(deleted.load(), kJobs);
+  EXPECT_EQ(counts.active, 0u);
+  for (const auto& r : *added) EXPECT_TRUE(store_->Get(r.id).status().IsNotFound()) << r.id;
+  EXPECT_LE(taken.load(), kJobs);
 }
 
 TEST_F(StoreTest, RetryResetsAttemptsAndKeepsTheError) {
@@ -896,6 +976,23 @@ TEST_F(StoreTest, ActiveJobWithAttemptsUsedUpFailsAtReopen) {
   EXPECT_GT(stored->finished_ms, 0);
   EXPECT_EQ(Counts().failed, 1u);
   EXPECT_TRUE(QueueEmpty());
+}
+
+TEST_F(StoreTest, ActiveEntryWithoutItsRecordIsDroppedAtOpen) {
+  std::string id = Add("x");
+  TakeOne();
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    raw.Delete("jobs", id);
+  }
+  Open();
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_EQ(counts.waiting, 0u);
+  EXPECT_EQ(store_->recovered_active(), 0u);
+  Reopen();
+  EXPECT_EQ(Counts().active, 0u);
 }
 
 TEST_F(StoreTest, SequenceNumbersAreNeverReusedAcrossReopen) {
