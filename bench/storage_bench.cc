@@ -12,7 +12,9 @@
 #include <spdlog/sinks/null_sink.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -239,6 +241,10 @@ void BM_FirstTake_AfterReopenConsumed(benchmark::State& state) {
 
 // ---- Group commit ------------------------------------------------------------------------------
 
+// Adds made by every run of BM_AddConcurrent_Always (Google Benchmark runs a function several
+// times to size it): divided by the fdatasync count from `strace -f -c`, the group commit ratio.
+std::atomic<std::uint64_t> g_concurrent_adds{0};
+
 // `always`: every Add returns only after its WAL sync. With many writers RocksDB's write group
 // makes one fsync cover every writer waiting at that moment.
 void BM_AddConcurrent_Always(benchmark::State& state) {
@@ -248,6 +254,7 @@ void BM_AddConcurrent_Always(benchmark::State& state) {
   for (auto _ : state) {
     if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
   }
+  g_concurrent_adds.fetch_add(state.iterations());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
@@ -263,6 +270,7 @@ void RegisterAll() {
       ->Teardown(TearDownShared)
       ->Threads(1)
       ->Threads(2)
+      ->Threads(4)
       ->UseRealTime();
   benchmark::RegisterBenchmark("BM_Cycle_everysec", BM_Cycle)
       ->Setup(SetUpShared<FsyncMode::kEverysec>)
@@ -313,6 +321,10 @@ int main(int argc, char** argv) {
   herald::storage::RegisterAll();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (std::uint64_t adds = herald::storage::g_concurrent_adds.load(); adds > 0) {
+    std::fprintf(stderr, "storage_bench: BM_AddConcurrent_Always made %llu adds in all runs\n",
+                 static_cast<unsigned long long>(adds));
+  }
   // Close the shared stores before static destruction begins.
   herald::storage::g_queued.reset();
   herald::storage::g_consumed.reset();

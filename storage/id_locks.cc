@@ -34,10 +34,12 @@ IdLocks::Shard& IdLocks::ShardOf(std::string_view id) {
 
 void IdLocks::LockOne(const std::string& id) {
   Shard& shard = ShardOf(id);
-  std::unique_lock<Mutex> lock(shard.mu);
+  MutexLock lock(&shard.mu);
   if (shard.held.insert(id).second) return;
   ++shard.waiters;
-  shard.freed.wait(lock, [&]() NO_THREAD_SAFETY_ANALYSIS { return shard.held.insert(id).second; });
+  // Waits on the Mutex itself (condition_variable_any), which MutexLock holds around it.
+  shard.freed.wait(shard.mu,
+                   [&]() NO_THREAD_SAFETY_ANALYSIS { return shard.held.insert(id).second; });
   --shard.waiters;
 }
 
