@@ -1408,8 +1408,13 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Impl::ScanRecord
   };
   bool unlimited = limit == 0;
   if (newest_first) {
-    // SeekToLast under an upper bound is SeekForPrev from the prefix's end.
-    for (it->SeekToLast(); it->Valid() && (unlimited || out.size() < limit); it->Prev()) take();
+    // From the prefix's end backwards (the upper bound hides the end key itself).
+    if (end.empty()) {
+      it->SeekToLast();
+    } else {
+      it->SeekForPrev(upper);
+    }
+    for (; it->Valid() && (unlimited || out.size() < limit); it->Prev()) take();
   } else {
     for (it->SeekToFirst(); it->Valid() && (unlimited || out.size() < limit); it->Next()) take();
   }

@@ -1,7 +1,7 @@
 // Store: the durable state of Herald, in one embedded RocksDB database.
 //
 //   * Queues: one column family per queue ("q.<name>") holding that queue's indexes (waiting,
-//     delayed, active, failed, completed) and counters; job records live in the "jobs" column
+//     delayed, active, failed, completed) and flags; job records live in the "jobs" column
 //     family keyed by job id, since ids are unique across queues (ACKJOB/SHOW take only an id).
 //   * Plain Redis lists and strings: KvStore (kv_store.h), column family "kv".
 //   * Records for the notification side: RecordTable (prefs, inbox, sent, tickets).

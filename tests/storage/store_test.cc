@@ -1086,6 +1086,13 @@ TEST_F(StoreTest, RecordsScanByPrefixInBothOrders) {
   ASSERT_EQ(desc->size(), 2u);
   EXPECT_EQ((*desc)[0].first, "u1|3");
   EXPECT_EQ((*desc)[1].first, "u1|2");
+  // A key equal to the prefix's end ("u1}") is outside the prefix in both directions.
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kInbox, "u1}", "outside").ok());
+  desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, true);
+  ASSERT_TRUE(desc.ok());
+  ASSERT_EQ(desc->size(), 3u);
+  EXPECT_EQ((*desc)[0].first, "u1|3");
+  ASSERT_TRUE(store_->DeleteRecord(RecordTable::kInbox, "u1}").ok());
   auto all = store_->ScanRecords(RecordTable::kInbox, "", 0, true);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 5u);
