@@ -201,7 +201,7 @@ Reply Reply::Push(std::vector<Reply> elements) {
   return reply;
 }
 
-Reply Reply::Map(std::vector<std::pair<Reply, Reply>> pairs) {
+Reply Reply::Map(std::vector<ReplyEntry> pairs) {
   Reply reply;
   reply.type = ReplyType::kMap;
   reply.pairs = std::move(pairs);
@@ -263,6 +263,10 @@ bool operator==(const Reply& a, const Reply& b) {
       return a.pairs == b.pairs;
   }
   return false;
+}
+
+bool operator==(const ReplyEntry& a, const ReplyEntry& b) {
+  return a.first == b.first && a.second == b.second;
 }
 
 }  // namespace herald::resp

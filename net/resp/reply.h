@@ -8,7 +8,7 @@
 //   kBoolean                                  integer (1 or 0)
 //   kDouble                                   number, and str as sent (e.g. "3.14", "inf")
 //   kArray, kSet, kPush                       elements
-//   kMap                                      pairs
+//   kMap                                      pairs (key-value entries, in order)
 //   kNull                                     nothing (RESP2 "$-1" and "*-1", RESP3 "_")
 // An error's str is its text without the '-', e.g. "ERR unknown command 'x'"; RESP3 blob
 // errors ("!") are kError too.
@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace herald::resp {
@@ -43,6 +42,10 @@ enum class ReplyType {
 // "simple-string", "error", "integer", ...; for messages.
 std::string_view ReplyTypeName(ReplyType type);
 
+// One key-value entry of a map (defined below; a std::pair of the still-incomplete Reply
+// would not be portable).
+struct ReplyEntry;
+
 struct Reply {
   ReplyType type = ReplyType::kNull;
   std::string str;
@@ -50,7 +53,7 @@ struct Reply {
   std::int64_t integer = 0;
   double number = 0;
   std::vector<Reply> elements;
-  std::vector<std::pair<Reply, Reply>> pairs;
+  std::vector<ReplyEntry> pairs;
 
   bool is_error() const { return type == ReplyType::kError; }
   bool is_null() const { return type == ReplyType::kNull; }
@@ -73,7 +76,7 @@ struct Reply {
   static Reply Array(std::vector<Reply> elements);
   static Reply Set(std::vector<Reply> elements);
   static Reply Push(std::vector<Reply> elements);
-  static Reply Map(std::vector<std::pair<Reply, Reply>> pairs);
+  static Reply Map(std::vector<ReplyEntry> pairs);
   // `text` is how the double is written, e.g. Double(1.5, "1.5").
   static Reply Double(double value, std::string text);
   static Reply Boolean(bool value);
@@ -81,7 +84,13 @@ struct Reply {
   static Reply BigNumber(std::string digits);
 };
 
+struct ReplyEntry {
+  Reply first;   // the key
+  Reply second;  // the value
+};
+
 // Deep equality. Doubles compare by value (NaN equals NaN) and ignore how they were written.
 bool operator==(const Reply& a, const Reply& b);
+bool operator==(const ReplyEntry& a, const ReplyEntry& b);
 
 }  // namespace herald::resp

@@ -237,7 +237,7 @@ bool ReplyParser::Deliver() {
       std::vector<Reply>& flat = done.value.elements;
       done.value.pairs.reserve(flat.size() / 2);
       for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
-        done.value.pairs.emplace_back(std::move(flat[i]), std::move(flat[i + 1]));
+        done.value.pairs.push_back(ReplyEntry{std::move(flat[i]), std::move(flat[i + 1])});
       }
       flat.clear();
     }

@@ -359,11 +359,11 @@ Reply RandomReply(std::mt19937& rng, int depth, ReplyWriter& w) {
     default: {
       const std::size_t n = rng() % 3;
       w.MapHeader(n);
-      std::vector<std::pair<Reply, Reply>> pairs;
+      std::vector<ReplyEntry> pairs;
       for (std::size_t i = 0; i < n; ++i) {
         Reply key = RandomReply(rng, depth + 1, w);
         Reply value = RandomReply(rng, depth + 1, w);
-        pairs.emplace_back(std::move(key), std::move(value));
+        pairs.push_back(ReplyEntry{std::move(key), std::move(value)});
       }
       return Reply::Map(std::move(pairs));
     }
