@@ -43,8 +43,9 @@ class KvStore {
   // Cursor scan: cursor "0" starts; the returned cursor is "0" when done. Cursors are decimal
   // numbers standing for a resume point kept in memory (the latest 4096; not across restarts);
   // an unknown one is InvalidArgument "invalid cursor". count examines that many keys (0 = 10).
-  virtual Result<std::pair<std::string, std::vector<std::string>>> Scan(
-      std::string_view cursor, std::string_view pattern, std::uint32_t count) = 0;
+  virtual Result<std::pair<std::string, std::vector<std::string>>> Scan(std::string_view cursor,
+                                                                        std::string_view pattern,
+                                                                        std::uint32_t count) = 0;
   virtual Result<std::uint64_t> Count() = 0;  // DBSIZE
 
   // Lists. Push returns the new length.

@@ -4,18 +4,30 @@ namespace herald {
 
 std::string_view Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kBusy: return "Busy";
-    case Code::kTimedOut: return "TimedOut";
-    case Code::kCorruption: return "Corruption";
-    case Code::kIOError: return "IOError";
-    case Code::kShuttingDown: return "ShuttingDown";
-    case Code::kPaused: return "Paused";
-    case Code::kWrongType: return "WrongType";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kBusy:
+      return "Busy";
+    case Code::kTimedOut:
+      return "TimedOut";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kIOError:
+      return "IOError";
+    case Code::kShuttingDown:
+      return "ShuttingDown";
+    case Code::kPaused:
+      return "Paused";
+    case Code::kWrongType:
+      return "WrongType";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

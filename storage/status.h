@@ -89,7 +89,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result built from an OK Status has no value");
     if (status_.ok()) status_ = Status::Internal("Result built from an OK status");
@@ -123,9 +123,9 @@ class [[nodiscard]] Result {
 }  // namespace herald
 
 // Early-return helpers for functions that return Status or Result<T>.
-#define HERALD_RETURN_IF_ERROR(expr)           \
-  do {                                         \
-    ::herald::Status herald_status_ = (expr);  \
+#define HERALD_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::herald::Status herald_status_ = (expr);        \
     if (!herald_status_.ok()) return herald_status_; \
   } while (0)
 

@@ -38,7 +38,7 @@ namespace herald::storage {
 class KvStore;
 
 enum class FsyncMode : std::uint8_t { kAlways, kEverysec, kNo };
-std::string_view FsyncModeName(FsyncMode mode);   // "always", "everysec", "no"
+std::string_view FsyncModeName(FsyncMode mode);  // "always", "everysec", "no"
 Result<FsyncMode> ParseFsyncMode(std::string_view name);
 
 struct StoreOptions {
@@ -69,7 +69,7 @@ struct NewJob {
 
 struct AddResult {
   std::string id;
-  bool created = false;  // false: a job with this id existed; nothing was written
+  bool created = false;                 // false: a job with this id existed; nothing was written
   JobState state = JobState::kWaiting;  // state of the (new or existing) job
 };
 
@@ -172,8 +172,10 @@ class Store {
   Status DeleteRecord(RecordTable table, std::string_view key);
   // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in key order or
   // (newest_first) reverse key order.
-  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
-      RecordTable table, std::string_view prefix, std::uint32_t limit, bool newest_first) const;
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
+                                                                       std::string_view prefix,
+                                                                       std::uint32_t limit,
+                                                                       bool newest_first) const;
 
   // ---- Lists and strings -------------------------------------------------------------------
   KvStore& kv();
