@@ -70,10 +70,12 @@ Result<std::map<std::string, bool>> Preferences::Get(std::string_view user) cons
 
 Result<bool> Preferences::Enabled(std::string_view user, Channel channel) const {
   HERALD_RETURN_IF_ERROR(CheckUser(user));
-  HERALD_ASSIGN_OR_RETURN(auto value, records_->Get(engine::RecordKind::kPrefs,
-                                                    keys::PrefKey(user, ChannelName(channel))));
-  if (!value) return true;
-  auto payload = keys::Unversioned(*value);
+  auto value =
+      records_->Get(engine::RecordKind::kPrefs, keys::PrefKey(user, ChannelName(channel)));
+  if (!value.ok()) return value.status();
+  const std::optional<std::string>& stored = value.value();
+  if (!stored.has_value()) return true;
+  auto payload = keys::Unversioned(*stored);
   return !payload || *payload != "0";
 }
 
