@@ -70,8 +70,7 @@ Result<std::map<std::string, bool>> Preferences::Get(std::string_view user) cons
 
 Result<bool> Preferences::Enabled(std::string_view user, Channel channel) const {
   HERALD_RETURN_IF_ERROR(CheckUser(user));
-  auto value =
-      records_->Get(engine::RecordKind::kPrefs, keys::PrefKey(user, ChannelName(channel)));
+  auto value = records_->Get(engine::RecordKind::kPrefs, keys::PrefKey(user, ChannelName(channel)));
   if (!value.ok()) return value.status();
   const std::optional<std::string>& stored = value.value();
   if (!stored.has_value()) return true;
