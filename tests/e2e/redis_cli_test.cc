@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -84,6 +85,55 @@ TEST_F(RedisCliTest, ListsAndStringsSurviveKillNine) {
   EXPECT_EQ(Cli("LRANGE mylist 0 -1"), "a\nb\nc");
   EXPECT_EQ(Cli("GET greeting"), "hello");
   EXPECT_NE(Cli("SHOW " + id).find("durable"), std::string::npos);
+}
+
+// Polls a command until its output contains `needle` (the workers run on their own time).
+#define EXPECT_EVENTUALLY_CONTAINS(command, needle)                               \
+  do {                                                                            \
+    std::string out_;                                                             \
+    for (int i_ = 0; i_ < 200; ++i_) {                                            \
+      out_ = Cli(command);                                                        \
+      if (out_.find(needle) != std::string::npos) break;                          \
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));                 \
+    }                                                                             \
+    EXPECT_NE(out_.find(needle), std::string::npos) << command << " -> " << out_; \
+  } while (0)
+
+TEST_F(RedisCliTest, NotificationCommandsShowWhatTheHandlersDid) {
+  EXPECT_EQ(Cli("PREFS.SET u2 email off"), "OK");
+  EXPECT_EQ(Cli("PREFS.GET u2"), "email\noff\ninapp\non\npush\non");
+  EXPECT_EQ(Cli("PREFS.SET u2 fax off").rfind("ERR", 0), 0u);
+  // An email to a user who turned email off is skipped, and the delivery log says so.
+  Cli("EMIT '{\"eventType\":\"booking.created\",\"eventId\":\"bk-2\",\"data\":"
+      "{\"bookingId\":\"b2\",\"userId\":\"u2\",\"userEmail\":\"u2@example.com\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("SENT u2", "skipped");
+  // A reminder lands in the in-app inbox.
+  Cli("EMIT '{\"eventType\":\"booking.reminder\",\"eventId\":\"rm-2\",\"data\":"
+      "{\"bookingId\":\"b2\",\"userId\":\"u2\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("INBOX u2", "rm-2");
+  // A failed payment opens a support ticket.
+  Cli("EMIT '{\"eventType\":\"payment.failed\",\"eventId\":\"pf-2\",\"data\":"
+      "{\"paymentId\":\"p2\",\"bookingId\":\"b2\",\"userId\":\"u2\",\"amount\":9,"
+      "\"reason\":\"card declined\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("TICKETS 5", "card declined");
+  EXPECT_EQ(Cli("TICKETS 0").rfind("ERR count", 0), 0u);
+}
+
+TEST_F(RedisCliTest, RemoteWorkerRunsTheHandlersOverResp) {
+  herald_->Signal(SIGTERM);
+  herald_->Wait(20s);
+  Start({"--workers", "0"});
+  ChildProcess worker({HERALD_BINARY, "worker", "--connect", "127.0.0.1:" + std::to_string(port_),
+                       "--data-dir", dir_.Sub("worker-data"), "--workers", "2"},
+                      dir_.Sub("worker.log"));
+  ASSERT_TRUE(worker.WaitForOutput("herald ready", 20s)) << worker.Output();
+  Cli("EMIT '{\"eventType\":\"payment.failed\",\"eventId\":\"pf-9\",\"data\":"
+      "{\"paymentId\":\"p9\",\"bookingId\":\"b9\",\"userId\":\"u9\",\"amount\":1,"
+      "\"reason\":\"expired card\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("SHOW pf-9", "completed");
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(20s), 0) << worker.Output();
+  EXPECT_NE(worker.Output().find("1 completed"), std::string::npos) << worker.Output();
 }
 
 TEST_F(RedisCliTest, ShutdownCommandStopsTheServerCleanly) {
