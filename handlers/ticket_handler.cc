@@ -11,23 +11,6 @@ namespace {
 
 constexpr std::string_view kChannel = "helpdesk";
 
-std::string TicketJson(const Ticket& ticket) {
-  boost::json::object o;
-  o["id"] = ticket.id;
-  o["eventId"] = ticket.event_id;
-  o["eventType"] = ticket.event_type;
-  o["bookingId"] = ticket.booking_id;
-  o["paymentId"] = ticket.payment_id;
-  o["userId"] = ticket.user_id;
-  o["amount"] = ticket.amount;
-  o["reason"] = ticket.reason;
-  o["subject"] = ticket.subject;
-  o["description"] = ticket.description;
-  o["status"] = ticket.status;
-  o["createdMs"] = ticket.created_ms;
-  return boost::json::serialize(o);
-}
-
 }  // namespace
 
 TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
@@ -90,7 +73,7 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
       record.attempts = job.attempts_made;
       const auto deadline =
           std::min(job.deadline, std::chrono::steady_clock::now() + options_.timeout);
-      auto response = HttpPoster::Post(options_.helpdesk_url, TicketJson(ticket),
+      auto response = HttpPoster::Post(options_.helpdesk_url, TicketToJson(ticket),
                                        {{"Idempotency-Key", event.id}}, deadline, job.stop);
       std::string error;
       if (!response.ok()) {

@@ -12,7 +12,11 @@
 namespace herald::handlers {
 namespace {
 
-std::string Encode(const Ticket& ticket) {
+std::string Encode(const Ticket& ticket) { return keys::Versioned(TicketToJson(ticket)); }
+
+}  // namespace
+
+std::string TicketToJson(const Ticket& ticket) {
   boost::json::object o;
   o["id"] = ticket.id;
   o["eventId"] = ticket.event_id;
@@ -26,8 +30,10 @@ std::string Encode(const Ticket& ticket) {
   o["description"] = ticket.description;
   o["status"] = ticket.status;
   o["createdMs"] = ticket.created_ms;
-  return keys::Versioned(boost::json::serialize(o));
+  return boost::json::serialize(o);
 }
+
+namespace {
 
 Result<Ticket> Decode(std::string_view value) {
   auto payload = keys::Unversioned(value);

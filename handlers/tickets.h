@@ -35,6 +35,9 @@ struct Ticket {
   std::int64_t created_ms = 0;
 };
 
+// The ticket as a JSON object (what the store keeps, and what a helpdesk webhook receives).
+std::string TicketToJson(const Ticket& ticket);
+
 class TicketStore {
  public:
   TicketStore(engine::Records* records, engine::Clock* clock) : records_(records), clock_(clock) {}
