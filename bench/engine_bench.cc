@@ -156,6 +156,83 @@ BENCHMARK(BM_AddToStartLatency)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// Records how late each handler started after its job's due time (payload: due, in system
+// clock microseconds).
+class LatenessHandler : public Handler {
+ public:
+  HandlerOutcome Run(const HandlerJob& job) override {
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    const int64_t due_us = std::strtoll(std::string(job.payload).c_str(), nullptr, 10);
+    std::lock_guard<std::mutex> lock(mu_);
+    lateness_us_.push_back(now_us - due_us);
+    return HandlerOutcome::Success();
+  }
+  std::mutex mu_;
+  std::vector<int64_t> lateness_us_;
+};
+
+// Lateness of delayed jobs with many other delayed jobs waiting (HERALD_BENCH_DELAYED of them,
+// default 100000, due an hour later): the scheduler sleeps until the earliest due key.
+void BM_DelayedLateness(benchmark::State& state) {
+  int64_t preload = 100000;
+  if (const char* env = std::getenv("HERALD_BENCH_DELAYED")) preload = std::atoll(env);
+  TempDir dir;
+  storage::StoreOptions options;
+  options.data_dir = dir.path;
+  options.fsync = storage::FsyncMode::kEverysec;
+  auto store = std::move(storage::Store::Open(options)).value();
+  SystemClock clock;
+  EngineConfig config;
+  auto broker = std::move(Broker::Create(store.get(), config, &clock, nullptr)).value();
+  auto handler = std::make_shared<LatenessHandler>();
+  (void)broker->RegisterHandler("late", handler);
+  for (int64_t added = 0; added < preload; added += 1000) {
+    std::vector<std::pair<std::string, JobOptions>> jobs;
+    for (int i = 0; i < 1000; ++i) {
+      JobOptions later;
+      later.delay_ms = 3600 * 1000;
+      jobs.emplace_back("0", later);
+    }
+    (void)broker->AddMany("parked", std::move(jobs));
+  }
+  (void)broker->Start();
+  int64_t scheduled = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 100; ++i) {
+      JobOptions options_i;
+      options_i.delay_ms = 5 + (i % 20);
+      const int64_t due_us = (clock.NowMs() + options_i.delay_ms) * 1000;
+      (void)broker->Add("late", std::to_string(due_us), options_i);
+      ++scheduled;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  for (int i = 0; i < 5000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(handler->mu_);
+      if (static_cast<int64_t>(handler->lateness_us_.size()) >= scheduled) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  broker->Shutdown();
+  std::vector<int64_t> sorted;
+  {
+    std::lock_guard<std::mutex> lock(handler->mu_);
+    sorted = handler->lateness_us_;
+  }
+  std::sort(sorted.begin(), sorted.end());
+  if (!sorted.empty()) {
+    state.counters["p50_late_us"] = static_cast<double>(sorted[sorted.size() / 2]);
+    state.counters["p99_late_us"] = static_cast<double>(sorted[sorted.size() * 99 / 100]);
+    state.counters["max_late_us"] = static_cast<double>(sorted.back());
+  }
+  state.counters["delayed_waiting"] = static_cast<double>(preload);
+  state.SetItemsProcessed(scheduled);
+}
+BENCHMARK(BM_DelayedLateness)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace herald::engine
 
