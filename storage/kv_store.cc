@@ -11,6 +11,7 @@
 
 #include "storage/kv_store_impl.h"
 #include "storage/rocks_status.h"
+#include "storage/scoped_snapshot.h"
 
 namespace herald::storage {
 namespace {
@@ -484,18 +485,6 @@ Result<std::int64_t> KvStoreImpl::Len(std::string_view key) {
 namespace {
 
 // Releases a snapshot when it goes out of scope.
-class ScopedSnapshot {
- public:
-  explicit ScopedSnapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
-  ~ScopedSnapshot() { db_->ReleaseSnapshot(snapshot_); }
-  ScopedSnapshot(const ScopedSnapshot&) = delete;
-  ScopedSnapshot& operator=(const ScopedSnapshot&) = delete;
-  const rocksdb::Snapshot* get() const { return snapshot_; }
-
- private:
-  rocksdb::DB* db_;
-  const rocksdb::Snapshot* snapshot_;
-};
 
 }  // namespace
 

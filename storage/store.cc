@@ -33,6 +33,7 @@
 #include "storage/mutex.h"
 #include "storage/queue_index.h"
 #include "storage/rocks_status.h"
+#include "storage/scoped_snapshot.h"
 
 namespace herald::storage {
 namespace {
@@ -169,18 +170,6 @@ rocksdb::ColumnFamilyOptions JobsCfOptions(const std::shared_ptr<rocksdb::Cache>
 }
 
 // Releases a snapshot when it goes out of scope.
-class ScopedSnapshot {
- public:
-  explicit ScopedSnapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
-  ~ScopedSnapshot() { db_->ReleaseSnapshot(snapshot_); }
-  ScopedSnapshot(const ScopedSnapshot&) = delete;
-  ScopedSnapshot& operator=(const ScopedSnapshot&) = delete;
-  const rocksdb::Snapshot* get() const { return snapshot_; }
-
- private:
-  rocksdb::DB* db_;
-  const rocksdb::Snapshot* snapshot_;
-};
 
 // One job's transition, planned under its id lock.
 struct Change {
