@@ -248,4 +248,14 @@ ClientResult<resp::Reply> Client::Hello(int protocol,
   return Command(args);
 }
 
+ClientResult<resp::Reply> Client::AckJob(std::string_view id,
+                                         std::optional<std::string_view> result) {
+  std::vector<std::string> args = {"ACKJOB", std::string(id)};
+  if (result) {
+    args.push_back("RESULT");
+    args.push_back(std::string(*result));
+  }
+  return Command(args);
+}
+
 }  // namespace herald::client

@@ -114,6 +114,12 @@ class Client {
   ClientResult<resp::Reply> Hello(
       int protocol, std::optional<std::pair<std::string, std::string>> auth = std::nullopt);
 
+  // ACKJOB id, or ACKJOB id RESULT value when `result` is set: completes a job taken with
+  // GETJOB, recording `result` as its return value. The reply is 1 when the job was active
+  // under a lease and is now completed, 0 when not (e.g. its lease expired).
+  ClientResult<resp::Reply> AckJob(std::string_view id,
+                                   std::optional<std::string_view> result = std::nullopt);
+
   // Commands queued by Append() whose replies were not read yet.
   std::size_t pending_replies() const { return pending_replies_; }
   bool is_open() const { return socket_.is_open(); }

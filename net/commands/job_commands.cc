@@ -122,10 +122,20 @@ void GetJob(CommandContext& ctx, Args args) {
   waiter_id->store(*id);
 }
 
+// ACKJOB id [id ...] -> how many active jobs were completed.
+// ACKJOB id RESULT value -> completes one job with a return value (SHOW's "result"), as the
+// broker's own workers record their handlers' results. RESULT is a keyword only as the second
+// of exactly three arguments (so three ids whose middle one is named "result" must be acked in
+// another order); anywhere else it is an id as before. A broker without this form reads RESULT
+// and the value as unknown ids, acks the job and answers 1, so workers can send it to either.
 void AckJob(CommandContext& ctx, Args args) {
+  engine::Broker& broker = ctx.server().broker();
+  if (args.size() == 4 && EqualsIgnoreCase(args[2], "result")) {
+    return ctx.reply().Integer(broker.Ack(args[1], args[3]).ok() ? 1 : 0);
+  }
   std::int64_t acked = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (ctx.server().broker().Ack(args[i]).ok()) ++acked;
+    if (broker.Ack(args[i]).ok()) ++acked;
   }
   ctx.reply().Integer(acked);
 }
@@ -378,7 +388,8 @@ void AddJobCommands(CommandTable* table) {
   table->Add({"getjob", -3, w | kBlocking, 0, 0, 0, "jobs",
               "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue ...",
               GetJob});
-  table->Add({"ackjob", -2, w | f, 0, 0, 0, "jobs", "Complete active jobs.", AckJob});
+  table->Add({"ackjob", -2, w | f, 0, 0, 0, "jobs",
+              "Complete active jobs: ACKJOB id [id ...] | ACKJOB id RESULT value", AckJob});
   table->Add({"nack", -2, w | f, 0, 0, 0, "jobs", "Fail an active job: NACK id [reason]", Nack});
   table->Add({"working", 2, w | f, 0, 0, 0, "jobs", "Extend the lease of an active job.", Working});
   table->Add({"show", 2, r, 0, 0, 0, "jobs", "Show a job.", Show});

@@ -131,6 +131,8 @@ TEST_F(RedisCliTest, RemoteWorkerRunsTheHandlersOverResp) {
       "{\"paymentId\":\"p9\",\"bookingId\":\"b9\",\"userId\":\"u9\",\"amount\":1,"
       "\"reason\":\"expired card\"}}'");
   EXPECT_EVENTUALLY_CONTAINS("SHOW pf-9", "completed");
+  // The ticket handler's return value, the ticket id, came back with ACKJOB ... RESULT.
+  EXPECT_NE(Cli("SHOW pf-9").find("result\nTKT-"), std::string::npos) << Cli("SHOW pf-9");
   worker.Signal(SIGTERM);
   EXPECT_EQ(worker.Wait(20s), 0) << worker.Output();
   EXPECT_NE(worker.Output().find("1 completed"), std::string::npos) << worker.Output();

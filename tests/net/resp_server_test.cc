@@ -363,6 +363,49 @@ TEST_F(RespServerTest, AddTakeAckRoundTrip) {
   EXPECT_TRUE(Cmd({"SHOW", "nope"}).is_null());
 }
 
+TEST_F(RespServerTest, AckJobWithResultStoresTheReturnValueShownBySHOW) {
+  std::string id = Cmd({"ADDJOB", "tickets", "payload"}).str;
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "FROM", "tickets"}).elements.size(), 1u);
+  EXPECT_EQ(Cmd({"ACKJOB", id, "result", "TKT-7"}), Int(1));
+  EXPECT_EQ(Cmd({"ACKJOB", id, "RESULT", "again"}), Int(0));  // no longer active
+  Reply shown = Cmd({"SHOW", id});
+  ASSERT_EQ(shown.elements.size(), 30u) << shown.ToString();
+  EXPECT_EQ(shown.elements[26], Bulk("last-error"));
+  EXPECT_EQ(shown.elements[28], Bulk("result"));
+  EXPECT_EQ(shown.elements[29], Bulk("TKT-7"));
+  EXPECT_EQ(broker_->Show(id)->return_value, "TKT-7");
+  EXPECT_EQ(broker_->Show(id)->state, storage::JobState::kCompleted);
+}
+
+TEST_F(RespServerTest, AckJobWithoutResultKeepsAckingSeveralIds) {
+  std::string a = Cmd({"ADDJOB", "q", "a"}).str;
+  std::string b = Cmd({"ADDJOB", "q", "b"}).str;
+  std::string c = Cmd({"ADDJOB", "q", "c", "JOBID", "result"}).str;
+  ASSERT_EQ(c, "result");
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "COUNT", "3", "FROM", "q"}).elements.size(), 3u);
+  // Four ids, one of them named "result": only "id RESULT value" is the result form.
+  EXPECT_EQ(Cmd({"ACKJOB", a, "result", b, "unknown"}), Int(3));
+  EXPECT_EQ(broker_->Show(a)->return_value, "");
+  EXPECT_EQ(broker_->Show(b)->state, storage::JobState::kCompleted);
+  EXPECT_EQ(broker_->Show("result")->state, storage::JobState::kCompleted);
+  EXPECT_EQ(Cmd({"ACKJOB"}).str, "ERR wrong number of arguments for 'ackjob' command");
+}
+
+TEST_F(RespServerTest, ClientAckJobSendsTheResult) {
+  std::string with = Cmd({"ADDJOB", "q", "with"}).str;
+  std::string without = Cmd({"ADDJOB", "q", "without"}).str;
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "COUNT", "2", "FROM", "q"}).elements.size(), 2u);
+  auto acked = client_->AckJob(with, "sent: 250 OK");
+  ASSERT_TRUE(acked.ok()) << acked.error().message;
+  EXPECT_EQ(*acked, Int(1));
+  acked = client_->AckJob(without);
+  ASSERT_TRUE(acked.ok()) << acked.error().message;
+  EXPECT_EQ(*acked, Int(1));
+  EXPECT_EQ(broker_->Show(with)->return_value, "sent: 250 OK");
+  EXPECT_EQ(broker_->Show(without)->return_value, "");
+  EXPECT_EQ(broker_->Show(without)->state, storage::JobState::kCompleted);
+}
+
 TEST_F(RespServerTest, AddJobOptionsAndErrors) {
   EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "JOBID", "order-7"}), Bulk("order-7"));
   EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "JOBID", "order-7"}), Bulk("order-7"));  // deduplicated

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "net/client/client.h"
@@ -112,18 +114,29 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       } catch (...) {
         outcome = engine::HandlerOutcome::Failure("handler threw a non-standard exception");
       }
-      std::vector<std::string> answer;
-      if (outcome.kind == engine::HandlerOutcome::Kind::kSuccess) {
-        answer = {"ACKJOB", id};
+      const bool success = outcome.kind == engine::HandlerOutcome::Kind::kSuccess;
+      const char* verb = success ? "ACKJOB" : "NACK";
+      client::ClientResult<Reply> recorded = Reply::Null();
+      if (success) {
+        // The handler's return value (e.g. a ticket id) is the job's result, as the broker's
+        // own workers record it.
+        std::optional<std::string_view> result;
+        if (!outcome.text.empty()) result = outcome.text;
+        recorded = client->AckJob(id, result);
         ++completed_;
       } else {
-        answer = {"NACK", id, outcome.text.empty() ? "handler failed" : outcome.text};
+        recorded =
+            client->Command({"NACK", id, outcome.text.empty() ? "handler failed" : outcome.text});
         ++failed_;
       }
-      auto acked = client->Command(answer);
-      if (!acked.ok() || acked->is_error()) {
-        logger_->warn("worker {}: {} {} not recorded: {}", index, answer[0], id,
-                      acked.ok() ? acked->str : acked.error().message);
+      if (!recorded.ok() || recorded->is_error()) {
+        logger_->warn("worker {}: {} {} not recorded: {}", index, verb, id,
+                      recorded.ok() ? recorded->str : recorded.error().message);
+      } else if (success && recorded->integer == 0) {
+        logger_->warn(
+            "worker {}: ACKJOB {} not recorded: the job is no longer active (lease "
+            "expired?)",
+            index, id);
       }
     }
   }
