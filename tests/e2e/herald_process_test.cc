@@ -55,13 +55,31 @@ TEST_F(HeraldProcessTest, RefusesPublicBindWithoutPassword) {
 TEST_F(HeraldProcessTest, ReadsServerSettingsFromConfigFile) {
   std::string config = dir_.Sub("herald.toml");
   FILE* f = fopen(config.c_str(), "w");
-  fprintf(f, "[server]\nworkers = 3\nfsync = \"no\"\n");
+  fprintf(f, "[server]\nworkers = 3\nfsync = \"no\"\ntimeout = 7\n");
   fclose(f);
   ChildProcess herald(Args({"--config", config}), dir_.Sub("out.log"));
   ASSERT_TRUE(herald.WaitForOutput("herald ready", 20s)) << herald.Output();
   EXPECT_NE(herald.Output().find("workers    3"), std::string::npos) << herald.Output();
+  EXPECT_NE(herald.Output().find("timeout    7 s idle"), std::string::npos) << herald.Output();
   herald.Signal(SIGINT);
   EXPECT_EQ(herald.Wait(20s), 0);
+}
+
+TEST_F(HeraldProcessTest, RefusesATimeoutOutOfRange) {
+  std::string config = dir_.Sub("herald.toml");
+  FILE* f = fopen(config.c_str(), "w");
+  fprintf(f, "[server]\ntimeout = -1\n");
+  fclose(f);
+  ChildProcess from_file(Args({"--config", config}), dir_.Sub("file.log"));
+  EXPECT_EQ(from_file.Wait(20s), 2);
+  EXPECT_NE(from_file.Output().find("server.timeout must be an integer in range"),
+            std::string::npos)
+      << from_file.Output();
+  ChildProcess from_flag(Args({"--timeout", "4000000000"}), dir_.Sub("flag.log"));
+  EXPECT_EQ(from_flag.Wait(20s), 2);
+  EXPECT_NE(from_flag.Output().find("timeout must be between 0 and 2147483647 seconds"),
+            std::string::npos)
+      << from_flag.Output();
 }
 
 }  // namespace

@@ -152,6 +152,14 @@ TEST_F(RedisCliTest, InfoHasTheSectionsClientsLookFor) {
   }
 }
 
+TEST_F(RedisCliTest, TimeoutFlagIsReportedByConfigGet) {
+  EXPECT_EQ(Cli("CONFIG GET timeout"), "timeout\n0");
+  herald_->Signal(SIGTERM);
+  herald_->Wait(20s);
+  Start({"--timeout", "300"});
+  EXPECT_EQ(Cli("CONFIG GET timeout"), "timeout\n300");
+}
+
 TEST_F(RedisCliTest, RequirepassGuardsEveryCommandButAuth) {
   herald_->Signal(SIGTERM);
   herald_->Wait(20s);

@@ -570,6 +570,34 @@ TEST_F(RespServerTest, ConnectionsBeyondMaxClientsAreRefused) {
   EXPECT_EQ(Raw("PING\r\n"), "-ERR max number of clients reached\r\n");
 }
 
+TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOnesAreNot) {
+  StopServer();
+  ServerOptions options;
+  options.idle_timeout_s = 1;
+  StartServer(options);
+  Reply config = Cmd({"CONFIG", "GET", "timeout"});
+  ASSERT_EQ(config.elements.size(), 2u) << config.ToString();
+  EXPECT_EQ(config.elements[1], Bulk("1"));
+  auto idle = Connect();
+  auto active = Connect();
+  auto blocked = Connect();
+  EXPECT_EQ(Cmd({"PING"}, idle.get()), Reply::SimpleString("PONG"));
+  blocked->Append({"BLPOP", "wake", "0"});
+  ASSERT_TRUE(blocked->ReadReplies(0).ok());  // sends BLPOP; its reply comes later
+  for (int i = 0; i < 6; ++i) {               // 2.4 s: more than twice the timeout
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(Cmd({"PING"}, active.get()), Reply::SimpleString("PONG")) << i;
+  }
+  auto closed = idle->Command({"PING"});
+  EXPECT_FALSE(closed.ok()) << "an idle client was not closed: " << closed->ToString();
+  EXPECT_EQ(Cmd({"RPUSH", "wake", "v"}, active.get()), Int(1));
+  auto woken = blocked->ReadReplies(1);
+  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  ASSERT_EQ((*woken)[0].elements.size(), 2u) << (*woken)[0].ToString();
+  EXPECT_EQ((*woken)[0].elements[1], Bulk("v"));
+  EXPECT_EQ(Cmd({"PING"}, blocked.get()), Reply::SimpleString("PONG"));
+}
+
 TEST_F(RespServerTest, ThousandConcurrentConnectionsAreServed) {
   rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);

@@ -69,6 +69,7 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
   HERALD_RETURN_IF_ERROR(ReadString(*server, "fsync", &config->fsync, path));
   HERALD_RETURN_IF_ERROR(ReadString(*server, "log_level", &config->log_level, path));
   HERALD_RETURN_IF_ERROR(ReadString(*server, "requirepass", &config->requirepass, path));
+  HERALD_RETURN_IF_ERROR(ReadInt(*server, "timeout", &config->timeout_s, path));
   HERALD_RETURN_IF_ERROR(ReadBool(*server, "protected_mode", &config->protected_mode, path));
   HERALD_RETURN_IF_ERROR(ReadBool(*server, "mock_events", &config->mock_events, path));
   return Status::Ok();
@@ -84,6 +85,9 @@ Status ValidateConfig(const HeraldConfig& config) {
   }
   if (config.workers > 1024) {
     return Status::InvalidArgument("workers must be between 0 and 1024");
+  }
+  if (config.timeout_s > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max())) {
+    return Status::InvalidArgument("timeout must be between 0 and 2147483647 seconds");
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data dir must not be empty");
   const bool loopback = config.bind == "127.0.0.1" || config.bind == "::1" ||

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
       app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
           ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   auto* requirepass = app.add_option("--requirepass", flags.requirepass, "password for clients");
+  auto* timeout = app.add_option("--timeout", flags.timeout_s,
+                                 "close clients idle this many seconds (0 = never)");
   std::string protected_mode;
   app.add_option("--protected-mode", protected_mode, "yes|no: refuse non-loopback without password")
       ->check(CLI::IsMember({"yes", "no"}));
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
   if (*fsync) config.fsync = flags.fsync;
   if (*log_level) config.log_level = flags.log_level;
   if (*requirepass) config.requirepass = flags.requirepass;
+  if (*timeout) config.timeout_s = flags.timeout_s;
   if (!protected_mode.empty()) config.protected_mode = protected_mode == "yes";
   if (mock_events) config.mock_events = true;
 
@@ -248,6 +251,7 @@ int main(int argc, char** argv) {
   server_options.bind = config.bind;
   server_options.port = config.port;
   server_options.requirepass = config.requirepass;
+  server_options.idle_timeout_s = config.timeout_s;
   server_options.fsync_mode = config.fsync;
   server_options.offload_writes = config.fsync == "always";
   herald::net::ServerState state(broker->get(), &table, server_options);
@@ -280,6 +284,7 @@ int main(int argc, char** argv) {
   spdlog::info("  workers    {}", config.workers);
   spdlog::info("  queues     {}", queue_list);
   spdlog::info("  RESP       {}:{}", config.bind, server.port());
+  if (config.timeout_s > 0) spdlog::info("  timeout    {} s idle", config.timeout_s);
   spdlog::info("herald ready");
 
   int signal_number = WaitForSignal(signals);
