@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace herald::net {
@@ -11,6 +12,20 @@ namespace herald::net {
 // A whole decimal integer, optional leading '-', no spaces or '+', no leading zeros except
 // "0" itself — Redis's string2ll. nullopt otherwise or on overflow.
 std::optional<std::int64_t> ParseInt64(std::string_view text);
+
+// A blocking command's timeout in seconds, read as Redis 7.2 reads it
+// (getTimeoutFromObjectOrReply): a long double as strtold takes it (fractions, exponents, hex
+// and "inf" included; no leading space, nothing after it), rounded up to whole milliseconds.
+// On success returns nullopt and sets *ms (0 = wait forever). Otherwise returns the error to
+// reply: "ERR timeout is not a float or out of range", "ERR timeout is negative", or "ERR
+// timeout is out of range" when the deadline `now_ms + *ms` would not fit in 64 bits.
+std::optional<std::string> ParseTimeoutSeconds(std::string_view text, std::int64_t now_ms,
+                                               std::int64_t* ms);
+
+// A SCAN cursor as Redis reads it (strtoul: an optional sign, decimal digits, no leading space,
+// nothing after, within 64 bits; "-1" wraps around as in C, and "" reads as 0). nullopt for
+// "ERR invalid cursor".
+std::optional<std::uint64_t> ParseScanCursor(std::string_view text);
 
 // Case-insensitive ASCII comparison.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -2,8 +2,10 @@
 // DBSIZE, TIME, CONFIG, SHUTDOWN.
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "net/command_context.h"
@@ -32,16 +34,18 @@ void Ping(CommandContext& ctx, Args args) {
 
 void Echo(CommandContext& ctx, Args args) { ctx.reply().Bulk(args[1]); }
 
+// Herald has one user, "default"; without a password configured it takes any password, as
+// Redis's default user with "nopass" does.
 bool CheckPassword(CommandContext& ctx, const std::string& user, const std::string& password) {
   const std::string& required = ctx.server().options().requirepass;
-  if (user == "default" && !required.empty() && password == required) return true;
+  if (user == "default" && (required.empty() || password == required)) return true;
   ctx.Error("WRONGPASS invalid username-password pair or user is disabled.");
   return false;
 }
 
 void Auth(CommandContext& ctx, Args args) {
   if (args.size() > 3) return ctx.SyntaxError();
-  if (ctx.server().options().requirepass.empty()) {
+  if (args.size() == 2 && ctx.server().options().requirepass.empty()) {
     return ctx.Error(
         "ERR AUTH <password> called without any password configured for the default user. Are "
         "you sure your configuration is correct?");
@@ -74,11 +78,7 @@ void Hello(CommandContext& ctx, Args args) {
   bool have_setname = false;
   for (; i < args.size(); ++i) {
     if (EqualsIgnoreCase(args[i], "auth") && i + 2 < args.size()) {
-      if (ctx.server().options().requirepass.empty()) {
-        // Redis accepts the default user with any password when none is set.
-      } else if (!CheckPassword(ctx, args[i + 1], args[i + 2])) {
-        return;
-      }
+      if (!CheckPassword(ctx, args[i + 1], args[i + 2])) return;
       ctx.set_authenticated(true);
       i += 2;
     } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < args.size()) {
@@ -132,6 +132,35 @@ void Quit(CommandContext& ctx, Args) {
   ctx.CloseAfterReply();
 }
 
+struct Subcommand {
+  std::string_view name;
+  int arity;  // as the command table's: N exact, -N at least N (counting the command itself)
+};
+
+// Redis 7's checks for a container command such as CLIENT, before its handler runs: "ERR
+// unknown subcommand 'x'. Try CLIENT HELP." or "ERR wrong number of arguments for
+// 'client|setname' command". Returns false after replying with the error.
+bool CheckSubcommand(CommandContext& ctx, Args args, std::string_view command,
+                     std::initializer_list<Subcommand> subcommands) {
+  const std::string& sub = args[1];
+  for (const Subcommand& known : subcommands) {
+    if (!EqualsIgnoreCase(sub, known.name)) continue;
+    const int argc = static_cast<int>(args.size());
+    if ((known.arity > 0 && argc != known.arity) || (known.arity < 0 && argc < -known.arity)) {
+      std::string full(command);
+      full += "|";
+      full += known.name;
+      ctx.WrongArity(full);
+      return false;
+    }
+    return true;
+  }
+  std::string upper(command);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ctx.Error("ERR unknown subcommand '" + sub.substr(0, 128) + "'. Try " + upper + " HELP.");
+  return false;
+}
+
 std::string ClientLine(ClientInfo& info, std::int64_t now) {
   std::string name, command;
   {
@@ -151,6 +180,16 @@ std::string ClientLine(ClientInfo& info, std::int64_t now) {
 }
 
 void Client(CommandContext& ctx, Args args) {
+  if (!CheckSubcommand(ctx, args, "client",
+                       {{"setname", 3},
+                        {"getname", 2},
+                        {"id", 2},
+                        {"list", -2},
+                        {"info", 2},
+                        {"setinfo", 4},
+                        {"help", 2}})) {
+    return;
+  }
   const std::string& sub = args[1];
   if (EqualsIgnoreCase(sub, "setname") && args.size() == 3) {
     if (!ValidClientName(args[2])) {
@@ -226,6 +265,10 @@ void Command(CommandContext& ctx, Args args) {
     for (const CommandSpec& spec : table.rows()) WriteCommandInfo(reply, spec);
     return;
   }
+  if (!CheckSubcommand(ctx, args, "command",
+                       {{"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2}})) {
+    return;
+  }
   const std::string& sub = args[1];
   if (EqualsIgnoreCase(sub, "count") && args.size() == 2) {
     return reply.Integer(static_cast<std::int64_t>(table.rows().size()));
@@ -240,7 +283,7 @@ void Command(CommandContext& ctx, Args args) {
     for (size_t i = 2; i < args.size(); ++i) {
       const CommandSpec* spec = table.Find(args[i]);
       if (spec == nullptr) {
-        reply.NullArray();
+        reply.Null();
       } else {
         WriteCommandInfo(reply, *spec);
       }
@@ -375,6 +418,9 @@ void Time(CommandContext& ctx, Args) {
 }
 
 void Config(CommandContext& ctx, Args args) {
+  if (!CheckSubcommand(ctx, args, "config", {{"get", -3}, {"set", -4}, {"resetstat", 2}})) {
+    return;
+  }
   const std::string& sub = args[1];
   if (EqualsIgnoreCase(sub, "get") && args.size() >= 3) {
     const ServerOptions& options = ctx.server().options();

@@ -1,6 +1,7 @@
 // Plain Redis lists and strings, persistent (storage/kv_store.h does the work).
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -12,6 +13,14 @@ namespace herald::net {
 namespace {
 
 constexpr const char* kNotInteger = "ERR value is not an integer or out of range";
+constexpr const char* kWrongTypeError =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::vector<std::string> Tail(Args args, size_t from) {
   return std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(from), args.end());
@@ -26,25 +35,48 @@ void Get(CommandContext& ctx, Args args) {
   ctx.reply().Bulk(**value);
 }
 
-// SET key value [NX|XX] [GET]. Keys never expire in Herald, so EX/PX/EXAT/PXAT/KEEPTTL are
-// refused rather than silently ignored.
+// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL], with Redis 7's syntax
+// rules and errors (parseExtendedStringArgumentsOrReply, getExpireMillisecondsOrReply). Keys
+// never expire in Herald: KEEPTTL (keep the key's TTL, which is none) is accepted, and a valid
+// expiry is refused rather than silently ignored.
 void Set(CommandContext& ctx, Args args) {
-  bool nx = false, xx = false, get = false;
+  bool nx = false, xx = false, get = false, keepttl = false;
+  const std::string* expire_option = nullptr;  // EX, PX, EXAT or PXAT as given
+  const std::string* expire_value = nullptr;
   for (size_t i = 3; i < args.size(); ++i) {
     const std::string& option = args[i];
+    const bool is_expire = EqualsIgnoreCase(option, "ex") || EqualsIgnoreCase(option, "px") ||
+                           EqualsIgnoreCase(option, "exat") || EqualsIgnoreCase(option, "pxat");
     if (EqualsIgnoreCase(option, "nx") && !xx) {
       nx = true;
     } else if (EqualsIgnoreCase(option, "xx") && !nx) {
       xx = true;
     } else if (EqualsIgnoreCase(option, "get")) {
       get = true;
-    } else if (EqualsIgnoreCase(option, "ex") || EqualsIgnoreCase(option, "px") ||
-               EqualsIgnoreCase(option, "exat") || EqualsIgnoreCase(option, "pxat") ||
-               EqualsIgnoreCase(option, "keepttl")) {
-      return ctx.Error("ERR keys do not expire in Herald: " + option + " is not supported");
+    } else if (EqualsIgnoreCase(option, "keepttl") && expire_option == nullptr) {
+      keepttl = true;
+    } else if (is_expire && !keepttl && i + 1 < args.size() &&
+               (expire_option == nullptr || EqualsIgnoreCase(*expire_option, option))) {
+      // As Redis, repeating the same expiry option is allowed (the last one counts).
+      expire_option = &option;
+      expire_value = &args[++i];
     } else {
       return ctx.SyntaxError();
     }
+  }
+  if (expire_option != nullptr) {
+    auto value = ParseInt64(*expire_value);
+    if (!value) return ctx.Error(kNotInteger);
+    const bool seconds =
+        EqualsIgnoreCase(*expire_option, "ex") || EqualsIgnoreCase(*expire_option, "exat");
+    const bool relative =
+        EqualsIgnoreCase(*expire_option, "ex") || EqualsIgnoreCase(*expire_option, "px");
+    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+    constexpr const char* kInvalidExpire = "ERR invalid expire time in 'set' command";
+    if (*value <= 0 || (seconds && *value > kMax / 1000)) return ctx.Error(kInvalidExpire);
+    const std::int64_t ms = seconds ? *value * 1000 : *value;
+    if (relative && ms > kMax - NowMs()) return ctx.Error(kInvalidExpire);
+    return ctx.Error("ERR keys do not expire in Herald: " + *expire_option + " is not supported");
   }
   storage::KvStore& kv = ctx.server().kv();
   std::optional<std::string> old;
@@ -91,8 +123,9 @@ void IncrByCommand(CommandContext& ctx, Args args) {
 
 void DecrByCommand(CommandContext& ctx, Args args) {
   auto delta = ParseInt64(args[2]);
-  if (!delta || *delta == std::numeric_limits<std::int64_t>::min()) {
-    return ctx.Error(kNotInteger);
+  if (!delta) return ctx.Error(kNotInteger);
+  if (*delta == std::numeric_limits<std::int64_t>::min()) {
+    return ctx.Error("ERR decrement would overflow");
   }
   IncrBy(ctx, args[1], -*delta);
 }
@@ -155,6 +188,9 @@ void Keys(CommandContext& ctx, Args args) {
 
 // SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]
 void Scan(CommandContext& ctx, Args args) {
+  // As Redis, the cursor is checked before the options.
+  auto cursor = ParseScanCursor(args[1]);
+  if (!cursor) return ctx.Error("ERR invalid cursor");
   std::string pattern = "*";
   std::int64_t count = 10;
   std::optional<storage::KvType> type_filter;
@@ -179,11 +215,17 @@ void Scan(CommandContext& ctx, Args args) {
       return ctx.SyntaxError();
     }
   }
-  if (args[1] != "0" && !ParseInt64(args[1]) && args[1].empty()) {
-    return ctx.Error("ERR invalid cursor");
+  auto page =
+      ctx.server().kv().Scan(std::to_string(*cursor), pattern,
+                             static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 20)));
+  if (!page.ok() && page.status().code() == Status::Code::kInvalidArgument) {
+    // Every cursor is valid in Redis; one this server did not hand out (or has forgotten)
+    // ends the iteration rather than failing it.
+    ctx.reply().ArrayHeader(2);
+    ctx.reply().Bulk("0");
+    ctx.reply().ArrayHeader(0);
+    return;
   }
-  auto page = ctx.server().kv().Scan(
-      args[1], pattern, static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 20)));
   if (!page.ok()) return ctx.StatusError(page.status());
   std::vector<std::string> keys;
   for (std::string& key : page->second) {
@@ -262,7 +304,15 @@ void LRange(CommandContext& ctx, Args args) {
 
 void LIndex(CommandContext& ctx, Args args) {
   auto index = ParseInt64(args[2]);
-  if (!index) return ctx.Error(kNotInteger);
+  if (!index) {
+    // As Redis, the key is looked at before the index: nil for a missing key, WRONGTYPE for a
+    // string, whatever the index says.
+    auto type = ctx.server().kv().Type(args[1]);
+    if (!type.ok()) return ctx.StatusError(type.status());
+    if (*type == storage::KvType::kNone) return ctx.reply().Null();
+    if (*type == storage::KvType::kString) return ctx.Error(kWrongTypeError);
+    return ctx.Error(kNotInteger);
+  }
   auto value = ctx.server().kv().Index(args[1], *index);
   if (!value.ok()) return ctx.StatusError(value.status());
   if (!value->has_value()) return ctx.reply().Null();
@@ -271,15 +321,10 @@ void LIndex(CommandContext& ctx, Args args) {
 
 // BLPOP/BRPOP key [key ...] timeout (seconds, fractions allowed; 0 = forever).
 void BlockingPop(CommandContext& ctx, Args args, bool left) {
-  const std::string& timeout_text = args.back();
-  char* end = nullptr;
-  errno = 0;
-  double timeout = std::strtod(timeout_text.c_str(), &end);
-  if (timeout_text.empty() || end != timeout_text.c_str() + timeout_text.size() || errno != 0 ||
-      !std::isfinite(timeout)) {
-    return ctx.Error("ERR timeout is not a float or out of range");
+  std::int64_t timeout_ms = 0;
+  if (auto error = ParseTimeoutSeconds(args.back(), NowMs(), &timeout_ms)) {
+    return ctx.Error(*error);
   }
-  if (timeout < 0) return ctx.Error("ERR timeout is negative");
   std::vector<std::string> keys(args.begin() + 1, args.end() - 1);
   storage::KvStore& kv = ctx.server().kv();
   for (const std::string& key : keys) {
@@ -313,8 +358,11 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
     return true;
   };
   *waiter_id = server->AddListWaiter(waiter);
-  if (timeout > 0) {
-    timer->expires_after(std::chrono::microseconds(static_cast<std::int64_t>(timeout * 1e6)));
+  // A deadline further than the steady clock can count (about 292 years in nanoseconds) is
+  // as good as none.
+  constexpr std::int64_t kMaxTimerMs = std::int64_t{1} << 42;  // about 139 years
+  if (timeout_ms > 0 && timeout_ms < kMaxTimerMs) {
+    timer->expires_after(std::chrono::milliseconds(timeout_ms));
     timer->async_wait([server, parker, waiter_id](boost::system::error_code ec) {
       if (ec) return;
       if (!parker->Claim()) return;
