@@ -2,8 +2,7 @@
 
 #include <toml++/toml.h>
 
-#include <fstream>
-#include <sstream>
+#include "engine/toml_values.h"
 
 namespace herald::engine {
 namespace {
@@ -12,25 +11,10 @@ Status Bad(const std::string& source, const std::string& key, const std::string&
   return Status::InvalidArgument(source + ": " + key + " " + problem);
 }
 
-Status ReadInt(const toml::table& table, std::string_view key, const std::string& where,
-               std::int64_t min, std::int64_t max, std::int64_t* out) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::int64_t>();
-  if (!value || *value < min || *value > max) {
-    return Status::InvalidArgument(where + "." + std::string(key) + " must be an integer from " +
-                                   std::to_string(min) + " to " + std::to_string(max));
-  }
-  *out = *value;
-  return Status::Ok();
-}
-
 Status ApplyQueue(const std::string& source, const std::string& name, const toml::table& table,
                   QueuePolicy* policy) {
   const std::string where = source + ": queues." + name;
-  std::int64_t v = policy->max_attempts;
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "attempts", where, 1, 1000000, &v));
-  policy->max_attempts = static_cast<std::uint32_t>(v);
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "attempts", where, 1, 1000000, &policy->max_attempts));
   if (const toml::node* node = table.get("backoff")) {
     auto type = node->value<std::string>();
     if (!type) return Status::InvalidArgument(where + ".backoff must be a string");
@@ -42,22 +26,21 @@ Status ApplyQueue(const std::string& source, const std::string& name, const toml
     policy->backoff_type = parsed.value();
   }
   HERALD_RETURN_IF_ERROR(
-      ReadInt(table, "backoff_delay_ms", where, 0, kMaxLeaseMs, &policy->backoff_ms));
-  v = policy->concurrency;
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "concurrency", where, 0, 100000, &v));
-  policy->concurrency = static_cast<std::uint32_t>(v);
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "timeout_ms", where, 1, kMaxLeaseMs, &policy->timeout_ms));
+      ReadTomlInt(table, "backoff_delay_ms", where, 0, kMaxLeaseMs, &policy->backoff_ms));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "concurrency", where, 0, 100000, &policy->concurrency));
   HERALD_RETURN_IF_ERROR(
-      ReadInt(table, "lease_ms", where, kMinLeaseMs, kMaxLeaseMs, &policy->lease_ms));
+      ReadTomlInt(table, "timeout_ms", where, 1, kMaxLeaseMs, &policy->timeout_ms));
+  HERALD_RETURN_IF_ERROR(
+      ReadTomlInt(table, "lease_ms", where, kMinLeaseMs, kMaxLeaseMs, &policy->lease_ms));
   if (const toml::node* node = table.get("rate_limit")) {
     const toml::table* limit = node->as_table();
     if (limit == nullptr) {
       return Status::InvalidArgument(where + ".rate_limit must be a table {max, duration_ms}");
     }
     std::int64_t max = 0, duration = 0;
-    HERALD_RETURN_IF_ERROR(ReadInt(*limit, "max", where + ".rate_limit", 1, 1000000000, &max));
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*limit, "max", where + ".rate_limit", 1, 1000000000, &max));
     HERALD_RETURN_IF_ERROR(
-        ReadInt(*limit, "duration_ms", where + ".rate_limit", 1, kMaxLeaseMs, &duration));
+        ReadTomlInt(*limit, "duration_ms", where + ".rate_limit", 1, kMaxLeaseMs, &duration));
     if (max == 0 || duration == 0) {
       return Status::InvalidArgument(where + ".rate_limit needs both max and duration_ms");
     }
@@ -69,12 +52,10 @@ Status ApplyQueue(const std::string& source, const std::string& name, const toml
 
 Status ApplyTable(const toml::table& root, const std::string& source, EngineConfig* config) {
   if (const toml::table* engine = root["engine"].as_table()) {
-    HERALD_RETURN_IF_ERROR(ReadInt(*engine, "shutdown_grace_ms", source + ": engine", 0,
-                                   kMaxLeaseMs, &config->shutdown_grace_ms));
-    std::int64_t retention = config->completed_retention;
-    HERALD_RETURN_IF_ERROR(
-        ReadInt(*engine, "completed_retention", source + ": engine", 0, 100000000, &retention));
-    config->completed_retention = static_cast<std::uint32_t>(retention);
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "shutdown_grace_ms", source + ": engine", 0,
+                                       kMaxLeaseMs, &config->shutdown_grace_ms));
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "completed_retention", source + ": engine", 0,
+                                       100000000, &config->completed_retention));
   }
   if (const toml::node* queues_node = root.get("queues")) {
     const toml::table* queues = queues_node->as_table();
@@ -144,22 +125,13 @@ Status ApplyTable(const toml::table& root, const std::string& source, EngineConf
 
 Status LoadEngineConfigText(std::string_view toml_text, const std::string& source_name,
                             EngineConfig* config) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& err) {
-    return Status::InvalidArgument(source_name + ":" + std::to_string(err.source().begin.line) +
-                                   ": " + std::string(err.description()));
-  }
+  HERALD_ASSIGN_OR_RETURN(toml::table root, ParseToml(toml_text, source_name));
   return ApplyTable(root, source_name, config);
 }
 
 Status LoadEngineConfig(const std::string& path, EngineConfig* config) {
-  std::ifstream in(path);
-  if (!in) return Status::IOError("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadEngineConfigText(text.str(), path, config);
+  HERALD_ASSIGN_OR_RETURN(toml::table root, ParseTomlFile(path));
+  return ApplyTable(root, path, config);
 }
 
 const QueuePolicy* FindPolicy(const EngineConfig& config, std::string_view queue) {

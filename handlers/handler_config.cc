@@ -3,10 +3,9 @@
 #include <toml++/toml.h>
 
 #include <charconv>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "engine/toml_values.h"
 #include "handlers/email_message.h"
 #include "handlers/http_client.h"
 
@@ -31,34 +30,14 @@ Status CheckKeys(const toml::table& table, const std::string& where,
   return Status::Ok();
 }
 
-Status ReadString(const toml::table& table, std::string_view key, const std::string& where,
-                  std::string* out) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::string>();
-  if (!value) return Bad(where + "." + std::string(key), "must be a string");
-  *out = *value;
-  return Status::Ok();
-}
-
-Status ReadInt(const toml::table& table, std::string_view key, const std::string& where,
-               std::int64_t min, std::int64_t max, std::int64_t* out) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::int64_t>();
-  if (!value || *value < min || *value > max) {
-    return Bad(where + "." + std::string(key),
-               "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-  }
-  *out = *value;
-  return Status::Ok();
-}
+using engine::ParseToml;
+using engine::ParseTomlFile;
+using engine::ReadTomlInt;
+using engine::ReadTomlString;
 
 Status ReadFaults(const toml::table& table, const std::string& where, FaultInjection* faults) {
   HERALD_RETURN_IF_ERROR(CheckKeys(table, where, {"fail_first", "fail_rate", "seed"}));
-  std::int64_t first = faults->fail_first;
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "fail_first", where, 0, 1000000, &first));
-  faults->fail_first = static_cast<std::uint32_t>(first);
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "fail_first", where, 0, 1000000, &faults->fail_first));
   if (const toml::node* node = table.get("fail_rate")) {
     auto rate = node->value<double>();  // integers convert too (fail_rate = 1)
     if (!rate || *rate < 0.0 || *rate > 1.0) {
@@ -66,9 +45,7 @@ Status ReadFaults(const toml::table& table, const std::string& where, FaultInjec
     }
     faults->fail_rate = *rate;
   }
-  std::int64_t seed = static_cast<std::int64_t>(faults->seed);
-  HERALD_RETURN_IF_ERROR(ReadInt(table, "seed", where, 0, INT64_MAX, &seed));
-  faults->seed = static_cast<std::uint64_t>(seed);
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "seed", where, 0, INT64_MAX, &faults->seed));
   return Status::Ok();
 }
 
@@ -78,8 +55,8 @@ Status ApplyHandlers(const toml::table& handlers, const std::string& source,
   HERALD_RETURN_IF_ERROR(
       CheckKeys(handlers, where,
                 {"outbox_dir", "templates_dir", "queues", "smtp", "push", "tickets", "faults"}));
-  HERALD_RETURN_IF_ERROR(ReadString(handlers, "outbox_dir", where, &config->outbox_dir));
-  HERALD_RETURN_IF_ERROR(ReadString(handlers, "templates_dir", where, &config->templates_dir));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(handlers, "outbox_dir", where, &config->outbox_dir));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(handlers, "templates_dir", where, &config->templates_dir));
   if (const toml::node* node = handlers.get("queues")) {
     const toml::table* queues = node->as_table();
     if (queues == nullptr) return Bad(where + ".queues", "must be a table of queue = kind");
@@ -97,30 +74,31 @@ Status ApplyHandlers(const toml::table& handlers, const std::string& source,
     const std::string at = where + ".smtp";
     if (smtp == nullptr) return Bad(at, "must be a table");
     HERALD_RETURN_IF_ERROR(CheckKeys(*smtp, at, {"host", "port", "from", "helo", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(ReadString(*smtp, "host", at, &config->smtp.host));
-    std::int64_t port = config->smtp.port;
-    HERALD_RETURN_IF_ERROR(ReadInt(*smtp, "port", at, 1, 65535, &port));
-    config->smtp.port = static_cast<std::uint16_t>(port);
-    HERALD_RETURN_IF_ERROR(ReadString(*smtp, "from", at, &config->smtp.from));
-    HERALD_RETURN_IF_ERROR(ReadString(*smtp, "helo", at, &config->smtp.helo));
-    HERALD_RETURN_IF_ERROR(ReadInt(*smtp, "timeout_ms", at, 1, 3600000, &config->smtp.timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "host", at, &config->smtp.host));
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*smtp, "port", at, 1, 65535, &config->smtp.port));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "from", at, &config->smtp.from));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "helo", at, &config->smtp.helo));
+    HERALD_RETURN_IF_ERROR(
+        ReadTomlInt(*smtp, "timeout_ms", at, 1, 3600000, &config->smtp.timeout_ms));
   }
   if (const toml::node* node = handlers.get("push")) {
     const toml::table* push = node->as_table();
     const std::string at = where + ".push";
     if (push == nullptr) return Bad(at, "must be a table");
     HERALD_RETURN_IF_ERROR(CheckKeys(*push, at, {"webhook_url", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(ReadString(*push, "webhook_url", at, &config->push_webhook_url));
-    HERALD_RETURN_IF_ERROR(ReadInt(*push, "timeout_ms", at, 1, 3600000, &config->push_timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*push, "webhook_url", at, &config->push_webhook_url));
+    HERALD_RETURN_IF_ERROR(
+        ReadTomlInt(*push, "timeout_ms", at, 1, 3600000, &config->push_timeout_ms));
   }
   if (const toml::node* node = handlers.get("tickets")) {
     const toml::table* tickets = node->as_table();
     const std::string at = where + ".tickets";
     if (tickets == nullptr) return Bad(at, "must be a table");
     HERALD_RETURN_IF_ERROR(CheckKeys(*tickets, at, {"helpdesk_url", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(ReadString(*tickets, "helpdesk_url", at, &config->helpdesk_webhook_url));
     HERALD_RETURN_IF_ERROR(
-        ReadInt(*tickets, "timeout_ms", at, 1, 3600000, &config->helpdesk_timeout_ms));
+        ReadTomlString(*tickets, "helpdesk_url", at, &config->helpdesk_webhook_url));
+    HERALD_RETURN_IF_ERROR(
+        ReadTomlInt(*tickets, "timeout_ms", at, 1, 3600000, &config->helpdesk_timeout_ms));
   }
   if (const toml::node* node = handlers.get("faults")) {
     const toml::table* faults = node->as_table();
@@ -156,7 +134,8 @@ Status ApplyTemplates(const toml::table& templates, const std::string& source,
 
 Status ApplyTable(const toml::table& root, const std::string& source, HandlersConfig* config) {
   if (const toml::table* server = root["server"].as_table()) {
-    HERALD_RETURN_IF_ERROR(ReadString(*server, "data_dir", source + ": server", &config->data_dir));
+    HERALD_RETURN_IF_ERROR(
+        ReadTomlString(*server, "data_dir", source + ": server", &config->data_dir));
   }
   if (const toml::node* node = root.get("handlers")) {
     const toml::table* handlers = node->as_table();
@@ -211,22 +190,13 @@ Status ValidateHandlersConfig(const HandlersConfig& config) {
 
 Status LoadHandlersConfigText(std::string_view toml_text, const std::string& source_name,
                               HandlersConfig* config) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& err) {
-    return Status::InvalidArgument(source_name + ":" + std::to_string(err.source().begin.line) +
-                                   ": " + std::string(err.description()));
-  }
+  HERALD_ASSIGN_OR_RETURN(toml::table root, ParseToml(toml_text, source_name));
   return ApplyTable(root, source_name, config);
 }
 
 Status LoadHandlersConfig(const std::string& path, HandlersConfig* config) {
-  std::ifstream in(path);
-  if (!in) return Status::IOError("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadHandlersConfigText(text.str(), path, config);
+  HERALD_ASSIGN_OR_RETURN(toml::table root, ParseTomlFile(path));
+  return ApplyTable(root, path, config);
 }
 
 Status ApplyFaultSpec(std::string_view spec, HandlersConfig* config) {

@@ -6,44 +6,22 @@
 #include <limits>
 #include <string_view>
 
+#include "engine/toml_values.h"
+
 namespace herald::tools {
 namespace {
 
+using engine::ReadTomlBool;
+using engine::ReadTomlString;
+
+// An unsigned setting from 0 to T's maximum. Its message names no range ("must be an integer
+// in range"), as [server] settings always have.
 template <typename T>
-Status ReadInt(const toml::table& server, std::string_view key, T* out, const std::string& path) {
-  const toml::node* node = server.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::int64_t>();
-  if (!value || *value < 0 || static_cast<std::uint64_t>(*value) > std::numeric_limits<T>::max()) {
-    return Status::InvalidArgument(path + ": server." + std::string(key) +
-                                   " must be an integer in range");
+Status ReadInt(const toml::table& server, std::string_view key, const std::string& where, T* out) {
+  if (engine::ReadTomlInt(server, key, where, 0, std::numeric_limits<T>::max(), out).ok()) {
+    return Status::Ok();
   }
-  *out = static_cast<T>(*value);
-  return Status::Ok();
-}
-
-Status ReadString(const toml::table& server, std::string_view key, std::string* out,
-                  const std::string& path) {
-  const toml::node* node = server.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::string>();
-  if (!value) {
-    return Status::InvalidArgument(path + ": server." + std::string(key) + " must be a string");
-  }
-  *out = *value;
-  return Status::Ok();
-}
-
-Status ReadBool(const toml::table& server, std::string_view key, bool* out,
-                const std::string& path) {
-  const toml::node* node = server.get(key);
-  if (node == nullptr) return Status::Ok();
-  auto value = node->value<bool>();
-  if (!value) {
-    return Status::InvalidArgument(path + ": server." + std::string(key) + " must be true/false");
-  }
-  *out = *value;
-  return Status::Ok();
+  return Status::InvalidArgument(where + "." + std::string(key) + " must be an integer in range");
 }
 
 }  // namespace
@@ -61,17 +39,18 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
   config->config_file = path;
   const toml::table* server = parsed["server"].as_table();
   if (server == nullptr) return Status::Ok();
-  HERALD_RETURN_IF_ERROR(ReadString(*server, "data_dir", &config->data_dir, path));
-  HERALD_RETURN_IF_ERROR(ReadString(*server, "bind", &config->bind, path));
-  HERALD_RETURN_IF_ERROR(ReadInt(*server, "port", &config->port, path));
-  HERALD_RETURN_IF_ERROR(ReadInt(*server, "http_port", &config->http_port, path));
-  HERALD_RETURN_IF_ERROR(ReadInt(*server, "workers", &config->workers, path));
-  HERALD_RETURN_IF_ERROR(ReadString(*server, "fsync", &config->fsync, path));
-  HERALD_RETURN_IF_ERROR(ReadString(*server, "log_level", &config->log_level, path));
-  HERALD_RETURN_IF_ERROR(ReadString(*server, "requirepass", &config->requirepass, path));
-  HERALD_RETURN_IF_ERROR(ReadInt(*server, "timeout", &config->timeout_s, path));
-  HERALD_RETURN_IF_ERROR(ReadBool(*server, "protected_mode", &config->protected_mode, path));
-  HERALD_RETURN_IF_ERROR(ReadBool(*server, "mock_events", &config->mock_events, path));
+  const std::string where = path + ": server";
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "data_dir", where, &config->data_dir));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "bind", where, &config->bind));
+  HERALD_RETURN_IF_ERROR(ReadInt(*server, "port", where, &config->port));
+  HERALD_RETURN_IF_ERROR(ReadInt(*server, "http_port", where, &config->http_port));
+  HERALD_RETURN_IF_ERROR(ReadInt(*server, "workers", where, &config->workers));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "fsync", where, &config->fsync));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "log_level", where, &config->log_level));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "requirepass", where, &config->requirepass));
+  HERALD_RETURN_IF_ERROR(ReadInt(*server, "timeout", where, &config->timeout_s));
+  HERALD_RETURN_IF_ERROR(ReadTomlBool(*server, "protected_mode", where, &config->protected_mode));
+  HERALD_RETURN_IF_ERROR(ReadTomlBool(*server, "mock_events", where, &config->mock_events));
   return Status::Ok();
 }
 
