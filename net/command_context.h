@@ -15,6 +15,7 @@
 
 #include "net/resp/reply_writer.h"
 #include "net/server_state.h"
+#include "storage/kv_store.h"
 
 namespace herald::net {
 
@@ -42,11 +43,16 @@ class Parker {
 
 class CommandContext {
  public:
-  CommandContext(ServerState* server, Connection* connection, resp::ReplyWriter* writer)
-      : server_(server), connection_(connection), writer_(writer) {}
+  // `kv_group` (may be null) collects the list and string writes of the commands of one read
+  // batch; the connection commits it before their replies are sent.
+  CommandContext(ServerState* server, Connection* connection, resp::ReplyWriter* writer,
+                 storage::KvWriteGroup* kv_group = nullptr)
+      : server_(server), connection_(connection), writer_(writer), kv_group_(kv_group) {}
 
   resp::ReplyWriter& reply() { return *writer_; }
   ServerState& server() { return *server_; }
+  // Pass to every KvStore write: null (durable on return) or the read batch's group.
+  storage::KvWriteGroup* kv_group() { return kv_group_; }
   ClientInfo& client();
   int protocol() const;
   void set_protocol(int protocol);
@@ -73,6 +79,7 @@ class CommandContext {
   ServerState* server_;
   Connection* connection_;
   resp::ReplyWriter* writer_;
+  storage::KvWriteGroup* kv_group_;
 };
 
 }  // namespace herald::net

@@ -174,6 +174,10 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
 }
 
 void Connection::Process() {
+  // The list and string writes of this batch of commands go to the WAL together; their
+  // replies are sent only after the group commits.
+  storage::KvWriteGroup kv_group(&server_->kv());
+  const std::size_t replies_before = output_.size();
   while (!busy_ && !closed_ && !close_after_flush_ && input_pos_ < input_.size()) {
     args_.clear();
     std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
@@ -187,7 +191,13 @@ void Connection::Process() {
       break;
     }
     if (args_.empty()) continue;
-    Execute(args_);
+    Execute(args_, &kv_group);
+  }
+  if (Status committed = kv_group.Commit(); !committed.ok()) {
+    // Those writes may be lost: no reply of this batch may say otherwise.
+    output_.resize(replies_before);
+    writer_.Error(ErrorText(committed, "ERR"));
+    close_after_flush_ = true;
   }
   // Drop parsed bytes so the buffer holds only what is still to come.
   if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
@@ -199,7 +209,7 @@ void Connection::Process() {
   DoRead();
 }
 
-void Connection::Execute(std::vector<std::string>& args) {
+void Connection::Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group) {
   ++server_->commands_processed;
   const CommandSpec* spec = server_->table().Find(args[0]);
   if (spec == nullptr) {
@@ -228,7 +238,7 @@ void Connection::Execute(std::vector<std::string>& args) {
     RunOffloaded(spec, std::move(args));
     return;
   }
-  CommandContext ctx(server_, this, &writer_);
+  CommandContext ctx(server_, this, &writer_, kv_group);
   spec->handler(ctx, Args(args));
 }
 

@@ -43,7 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnRead(boost::system::error_code ec, std::size_t n);
   // Runs the complete commands in the input, then flushes.
   void Process();
-  void Execute(std::vector<std::string>& args);
+  void Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group);
   void RunOffloaded(const CommandSpec* spec, std::vector<std::string> args);
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);

@@ -1,5 +1,6 @@
 #include "storage/kv_store.h"
 
+#include <rocksdb/comparator.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
@@ -185,12 +186,39 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
                    0);
 }
 
+// ---- KvWriteGroup -----------------------------------------------------------------------------
+
+KvWriteGroup::~KvWriteGroup() { (void)Commit(); }
+
+Status KvWriteGroup::Commit() {
+  if (ticket_ == 0) return Status::Ok();
+  std::uint64_t ticket = ticket_;
+  ticket_ = 0;
+  return store_->WaitDurable(ticket);
+}
+
 // ---- KvStoreImpl ------------------------------------------------------------------------------
+
+KvStoreImpl::KvStoreImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteOptions wo)
+    : db_(db), cf_(cf), write_options_(wo), sync_(wo.sync) {
+  write_options_.sync = false;
+}
+
+KvStoreImpl::~KvStoreImpl() {
+  MutexLock lock(&mu_);
+  (void)FlushLocked();  // the store syncs the WAL after this
+}
 
 Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(rocksdb::DB* db,
                                                        rocksdb::ColumnFamilyHandle* cf,
                                                        rocksdb::WriteOptions write_options) {
   std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cf, write_options));
+  MutexLock lock(&kv->mu_);
+  HERALD_RETURN_IF_ERROR(kv->CountKeysLocked());
+  return kv;
+}
+
+Status KvStoreImpl::CountKeysLocked() {
   std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
   rocksdb::Slice lower(keys::kKvMetaPrefix.data(), keys::kKvMetaPrefix.size());
   rocksdb::Slice upper(end);
@@ -198,21 +226,69 @@ Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(rocksdb::DB* db,
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   std::uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "count kv keys"));
-  MutexLock lock(&kv->write_mu_);
-  kv->key_count_ = n;
-  return kv;
+  key_count_ = n;
+  return Status::Ok();
 }
 
-Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key,
-                                           const rocksdb::Snapshot* snapshot) const {
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
+Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row) {
+  if (auto found = pending_.find(row); found != pending_.end()) return found->second;
+  if (auto found = read_ahead_.find(row); found != read_ahead_.end()) {
+    return std::optional<std::string>(found->second);
+  }
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(ro, cf_, keys::KvMetaKey(key), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
+  return std::optional<std::string>(std::string(value.data(), value.size()));
+}
+
+Result<std::optional<std::string>> KvStoreImpl::GetElementLocked(std::string_view key,
+                                                                 const keys::KvMeta& meta,
+                                                                 std::uint64_t pos, bool left) {
+  std::string row = keys::KvElementKey(key, pos);
+  if (pending_.count(row) != 0 || read_ahead_.count(row) != 0) return GetLocked(row);
+  // Read the next elements of the list from the database (pending rows stay authoritative:
+  // GetLocked looks at them first).
+  std::uint64_t from =
+      left ? pos : std::max(meta.head, pos + 1 > kReadAhead ? pos + 1 - kReadAhead : 0);
+  std::uint64_t to = left ? std::min(meta.tail, pos + kReadAhead) : pos + 1;
+  std::string lower_key = keys::KvElementKey(key, from);
+  std::string upper_key = keys::KvElementKey(key, to);
+  rocksdb::Slice lower(lower_key);
+  rocksdb::Slice upper(upper_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  if (read_ahead_.size() + kReadAhead > kMaxReadAheadRows) read_ahead_.clear();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    read_ahead_.insert_or_assign(it->key().ToString(), it->value().ToString());
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read list"));
+  return GetLocked(row);
+}
+
+Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> value, GetLocked(keys::KvMetaKey(key)));
+  if (!value) return keys::KvMeta{};
+  auto meta = keys::DecodeKvMeta(*value);
+  if (!meta.ok()) return meta.status().WithPrefix("key '" + std::string(key) + "'");
+  return meta;
+}
+
+Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key) {
+  if (has_pending_.load(std::memory_order_acquire)) {
+    MutexLock lock(&mu_);
+    return ReadMetaLocked(key);
+  }
+  // Nothing pending: the database holds every write made so far (a write that becomes pending
+  // meanwhile is not acknowledged yet, so reading around it is fine).
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, keys::KvMetaKey(key), &value);
   if (s.IsNotFound()) return keys::KvMeta{};
   HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
   auto meta = keys::DecodeKvMeta(std::string_view(value.data(), value.size()));
@@ -220,20 +296,133 @@ Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key,
   return meta;
 }
 
-void KvStoreImpl::DeleteElements(rocksdb::WriteBatch* batch, std::string_view key,
-                                 const keys::KvMeta& meta) const {
+void KvStoreImpl::PutRow(rocksdb::WriteBatch* own, std::string row, std::string_view value) {
+  read_ahead_.erase(row);
+  if (own != nullptr) {
+    (void)own->Put(cf_, row, value);
+    return;
+  }
+  pending_bytes_ += row.size() + value.size();
+  pending_.insert_or_assign(std::move(row), std::string(value));
+}
+
+void KvStoreImpl::DeleteRow(rocksdb::WriteBatch* own, std::string row) {
+  read_ahead_.erase(row);
+  if (own != nullptr) {
+    (void)own->Delete(cf_, row);
+    return;
+  }
+  pending_bytes_ += row.size();
+  pending_.insert_or_assign(std::move(row), std::nullopt);
+}
+
+void KvStoreImpl::DeleteElements(rocksdb::WriteBatch* own, std::string_view key,
+                                 const keys::KvMeta& meta) {
   if (meta.type != KvType::kList || meta.tail == meta.head) return;
   if (meta.tail - meta.head <= kPointDeleteMax) {
     for (std::uint64_t pos = meta.head; pos < meta.tail; ++pos) {
-      batch->Delete(cf_, keys::KvElementKey(key, pos));
+      DeleteRow(own, keys::KvElementKey(key, pos));
     }
   } else {
-    batch->DeleteRange(cf_, keys::KvElementKey(key, meta.head), keys::KvElementKey(key, meta.tail));
+    read_ahead_.clear();
+    (void)own->DeleteRange(cf_, keys::KvElementKey(key, meta.head),
+                           keys::KvElementKey(key, meta.tail));
   }
 }
 
-Status KvStoreImpl::Write(rocksdb::WriteBatch* batch, std::string_view what) {
-  return FromRocks(db_->Write(write_options_, batch), what);
+namespace {
+
+// Whether deleting `meta`'s elements takes a range delete (see DeleteElements).
+bool NeedsRangeDelete(const keys::KvMeta& meta) {
+  return meta.type == KvType::kList && meta.tail - meta.head > kPointDeleteMax;
+}
+
+}  // namespace
+
+Status KvStoreImpl::FlushLocked() {
+  if (written_ticket_ == last_ticket_) return Status::Ok();
+  const std::uint64_t from = written_ticket_ + 1;
+  // Only the latest write of each row: a pipeline of pushes to one list rewrites its header
+  // once per push, and a memtable insert is the dearest part of a write.
+  rocksdb::WriteBatch batch(pending_bytes_ + 32 * pending_.size());
+  for (const auto& [row, value] : pending_) {
+    if (value) {
+      (void)batch.Put(cf_, row, *value);
+    } else {
+      (void)batch.Delete(cf_, row);
+    }
+  }
+  Status status = FromRocks(db_->Write(write_options_, &batch), "write kv");
+  written_ticket_ = last_ticket_;
+  pending_.clear();
+  pending_bytes_ = 0;
+  has_pending_.store(false, std::memory_order_release);
+  if (!status.ok()) {
+    RememberFailure(from, written_ticket_, status);
+    (void)CountKeysLocked();
+  }
+  return status;
+}
+
+void KvStoreImpl::RememberFailure(std::uint64_t from, std::uint64_t to, const Status& status) {
+  failures_.push_back({from, to, status});
+  while (failures_.size() > kMaxFailures) failures_.pop_front();
+}
+
+Status KvStoreImpl::FlushForIteration() {
+  if (!has_pending_.load(std::memory_order_acquire)) return Status::Ok();
+  MutexLock lock(&mu_);
+  return FlushLocked();
+}
+
+Result<rocksdb::WriteBatch*> KvStoreImpl::Begin(bool direct, rocksdb::WriteBatch* own) {
+  if (!direct) return static_cast<rocksdb::WriteBatch*>(nullptr);
+  // The pending writes come first in the WAL: they were made first.
+  HERALD_RETURN_IF_ERROR(FlushLocked());
+  return own;
+}
+
+Result<std::uint64_t> KvStoreImpl::Finish(bool direct, rocksdb::WriteBatch* own,
+                                          KvWriteGroup* group, std::string_view what) {
+  const std::uint64_t ticket = ++last_ticket_;
+  if (direct) {
+    Status status = FromRocks(db_->Write(write_options_, own), what);
+    written_ticket_ = ticket;
+    if (!status.ok()) {
+      RememberFailure(ticket, ticket, status);
+      (void)CountKeysLocked();
+      return status;
+    }
+  } else {
+    has_pending_.store(true, std::memory_order_release);
+    if (group == nullptr || pending_bytes_ > kMaxPendingBytes) {
+      HERALD_RETURN_IF_ERROR(FlushLocked().WithPrefix(std::string(what)));
+    }
+  }
+  if (group != nullptr) group->Joined(ticket);
+  return ticket;
+}
+
+Status KvStoreImpl::WaitDurable(std::uint64_t ticket) {
+  {
+    MutexLock lock(&mu_);
+    if (written_ticket_ < ticket) (void)FlushLocked();
+    for (const Failure& failure : failures_) {
+      if (ticket >= failure.from && ticket <= failure.to) return failure.status;
+    }
+  }
+  if (!sync_) return Status::Ok();
+  // One waiter syncs for everyone written so far; the others find their ticket covered.
+  MutexLock sync_lock(&sync_mu_);
+  if (synced_ticket_ >= ticket) return Status::Ok();
+  std::uint64_t target = 0;
+  {
+    MutexLock lock(&mu_);
+    target = written_ticket_;
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "sync kv writes"));
+  synced_ticket_ = target;
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> KvStoreImpl::ReadElements(
@@ -264,95 +453,130 @@ Result<std::vector<std::string>> KvStoreImpl::ReadElements(
 }
 
 Result<std::optional<std::string>> KvStoreImpl::Get(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
   if (meta.type == KvType::kNone) return std::optional<std::string>();
   if (meta.type != KvType::kString) return Status::WrongType(std::string(kWrongType));
   return std::optional<std::string>(std::move(meta.value));
 }
 
-Status KvStoreImpl::Set(std::string_view key, std::string_view value) {
-  MutexLock lock(&write_mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-  rocksdb::WriteBatch batch;
-  DeleteElements(&batch, key, meta);
-  batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvString(value));
-  HERALD_RETURN_IF_ERROR(Write(&batch, "set"));
-  if (meta.type == KvType::kNone) ++key_count_;
-  return Status::Ok();
+Status KvStoreImpl::Set(std::string_view key, std::string_view value, KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
+  {
+    MutexLock lock(&mu_);
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    const bool direct = NeedsRangeDelete(meta);
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
+    DeleteElements(batch, key, meta);
+    PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
+    if (meta.type == KvType::kNone) ++key_count_;
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "set"));
+  }
+  if (group != nullptr) return Status::Ok();
+  return WaitDurable(ticket);
 }
 
-Result<std::int64_t> KvStoreImpl::IncrBy(std::string_view key, std::int64_t delta) {
-  MutexLock lock(&write_mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-  if (meta.type == KvType::kList) return Status::WrongType(std::string(kWrongType));
-  std::int64_t current = 0;
-  if (meta.type == KvType::kString && !ParseRedisInt(meta.value, &current)) {
-    return Status::InvalidArgument(std::string(kNotInteger));
+Result<std::int64_t> KvStoreImpl::IncrBy(std::string_view key, std::int64_t delta,
+                                         KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
+  std::int64_t next = 0;
+  {
+    MutexLock lock(&mu_);
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    if (meta.type == KvType::kList) return Status::WrongType(std::string(kWrongType));
+    std::int64_t current = 0;
+    if (meta.type == KvType::kString && !ParseRedisInt(meta.value, &current)) {
+      return Status::InvalidArgument(std::string(kNotInteger));
+    }
+    if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
+        (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
+      return Status::InvalidArgument(std::string(kOverflow));
+    }
+    next = current + delta;
+    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvString(std::to_string(next)));
+    if (meta.type == KvType::kNone) ++key_count_;
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(/*direct=*/false, nullptr, group, "incrby"));
   }
-  if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
-      (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
-    return Status::InvalidArgument(std::string(kOverflow));
-  }
-  std::int64_t next = current + delta;
-  rocksdb::WriteBatch batch;
-  batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvString(std::to_string(next)));
-  HERALD_RETURN_IF_ERROR(Write(&batch, "incrby"));
-  if (meta.type == KvType::kNone) ++key_count_;
+  if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return next;
 }
 
-Status KvStoreImpl::MSet(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  MutexLock lock(&write_mu_);
-  rocksdb::WriteBatch batch;
-  std::set<std::string_view> seen;
-  std::uint64_t added = 0;
-  for (const auto& [key, value] : pairs) {
-    if (seen.insert(key).second) {
-      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-      DeleteElements(&batch, key, meta);
-      if (meta.type == KvType::kNone) ++added;
+Status KvStoreImpl::MSet(const std::vector<std::pair<std::string, std::string>>& pairs,
+                         KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
+  {
+    MutexLock lock(&mu_);
+    // Every read before the first write, so an error leaves nothing half-applied.
+    std::vector<std::pair<std::string_view, keys::KvMeta>> old;
+    std::set<std::string_view> seen;
+    bool direct = false;
+    for (const auto& [key, value] : pairs) {
+      if (!seen.insert(key).second) continue;
+      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+      direct = direct || NeedsRangeDelete(meta);
+      old.emplace_back(key, std::move(meta));
     }
-    batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvString(value));
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
+    for (const auto& [key, meta] : old) {
+      DeleteElements(batch, key, meta);
+      if (meta.type == KvType::kNone) ++key_count_;
+    }
+    for (const auto& [key, value] : pairs) {
+      PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
+    }
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "mset"));
   }
-  HERALD_RETURN_IF_ERROR(Write(&batch, "mset"));
-  key_count_ += added;
-  return Status::Ok();
+  if (group != nullptr) return Status::Ok();
+  return WaitDurable(ticket);
 }
 
-Result<std::int64_t> KvStoreImpl::Del(const std::vector<std::string>& keys) {
-  MutexLock lock(&write_mu_);
-  rocksdb::WriteBatch batch;
-  std::set<std::string_view> seen;
+Result<std::int64_t> KvStoreImpl::Del(const std::vector<std::string>& keys, KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
   std::int64_t removed = 0;
-  for (const auto& key : keys) {
-    if (!seen.insert(key).second) continue;
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-    if (meta.type == KvType::kNone) continue;
-    DeleteElements(&batch, key, meta);
-    batch.Delete(cf_, keys::KvMetaKey(key));
-    ++removed;
+  {
+    MutexLock lock(&mu_);
+    std::vector<std::pair<std::string_view, keys::KvMeta>> old;
+    std::set<std::string_view> seen;
+    bool direct = false;
+    for (const auto& key : keys) {
+      if (!seen.insert(key).second) continue;
+      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+      if (meta.type == KvType::kNone) continue;
+      direct = direct || NeedsRangeDelete(meta);
+      old.emplace_back(key, std::move(meta));
+    }
+    if (old.empty()) return std::int64_t{0};
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
+    for (const auto& [key, meta] : old) {
+      DeleteElements(batch, key, meta);
+      DeleteRow(batch, keys::KvMetaKey(key));
+    }
+    removed = static_cast<std::int64_t>(old.size());
+    key_count_ -= old.size();
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "del"));
   }
-  if (removed == 0) return std::int64_t{0};
-  HERALD_RETURN_IF_ERROR(Write(&batch, "del"));
-  key_count_ -= static_cast<std::uint64_t>(removed);
+  if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return removed;
 }
 
 Result<std::int64_t> KvStoreImpl::Exists(const std::vector<std::string>& keys) {
   std::int64_t n = 0;
   for (const auto& key : keys) {  // Redis counts a key named twice twice
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
     if (meta.type != KvType::kNone) ++n;
   }
   return n;
 }
 
 Result<KvType> KvStoreImpl::Type(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
   return meta.type;
 }
 
 Result<std::vector<std::string>> KvStoreImpl::Keys(std::string_view pattern) {
+  HERALD_RETURN_IF_ERROR(FlushForIteration());
   std::string start = keys::KvMetaKey(LiteralPrefix(pattern));
   std::string end = keys::PrefixEnd(start);
   rocksdb::Slice lower(start);
@@ -396,6 +620,7 @@ Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::
     start = found->second;
   }
   if (count == 0) count = 10;
+  HERALD_RETURN_IF_ERROR(FlushForIteration());
   std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
   rocksdb::Slice lower(start);
   rocksdb::Slice upper(end);
@@ -418,81 +643,113 @@ Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::
 }
 
 Result<std::uint64_t> KvStoreImpl::Count() {
-  MutexLock lock(&write_mu_);
+  MutexLock lock(&mu_);
   return key_count_;
 }
 
 Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<std::string>& values,
-                                       bool left) {
-  MutexLock lock(&write_mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-  if (meta.type == KvType::kString) return Status::WrongType(std::string(kWrongType));
-  bool created = meta.type == KvType::kNone;
-  if (created) meta.head = meta.tail = keys::kListStart;
-  if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
-  rocksdb::WriteBatch batch;
-  for (const auto& v : values) {
-    std::uint64_t pos = left ? --meta.head : meta.tail++;
-    batch.Put(cf_, keys::KvElementKey(key, pos), v);
+                                       bool left, KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
+  std::int64_t length = 0;
+  {
+    MutexLock lock(&mu_);
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    if (meta.type == KvType::kString) return Status::WrongType(std::string(kWrongType));
+    bool created = meta.type == KvType::kNone;
+    if (created) meta.head = meta.tail = keys::kListStart;
+    if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
+    for (const auto& v : values) {
+      std::uint64_t pos = left ? --meta.head : meta.tail++;
+      PutRow(nullptr, keys::KvElementKey(key, pos), v);
+    }
+    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
+    if (created) ++key_count_;
+    length = static_cast<std::int64_t>(meta.tail - meta.head);
+    HERALD_ASSIGN_OR_RETURN(ticket,
+                            Finish(/*direct=*/false, nullptr, group, left ? "lpush" : "rpush"));
   }
-  batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
-  HERALD_RETURN_IF_ERROR(Write(&batch, left ? "lpush" : "rpush"));
-  if (created) ++key_count_;
-  return static_cast<std::int64_t>(meta.tail - meta.head);
+  if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
+  return length;
 }
 
 Result<std::vector<std::string>> KvStoreImpl::Pop(std::string_view key, std::uint32_t count,
-                                                  bool left) {
-  MutexLock lock(&write_mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
-  if (meta.type == KvType::kNone) return std::vector<std::string>();
-  if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
-  std::uint64_t n = std::min<std::uint64_t>(count, meta.tail - meta.head);
-  if (n == 0) return std::vector<std::string>();
-  std::uint64_t from = left ? meta.head : meta.tail - n;
-  std::uint64_t to = left ? meta.head + n : meta.tail;
-  HERALD_ASSIGN_OR_RETURN(std::vector<std::string> values,
-                          ReadElements(key, from, to, /*reverse=*/!left, nullptr));
-  rocksdb::WriteBatch batch;
-  if (n <= kPointDeleteMax) {
-    for (std::uint64_t pos = from; pos < to; ++pos) batch.Delete(cf_, keys::KvElementKey(key, pos));
-  } else {
-    batch.DeleteRange(cf_, keys::KvElementKey(key, from), keys::KvElementKey(key, to));
+                                                  bool left, KvWriteGroup* group) {
+  std::uint64_t ticket = 0;
+  std::vector<std::string> values;
+  {
+    MutexLock lock(&mu_);
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    if (meta.type == KvType::kNone) return std::vector<std::string>();
+    if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
+    std::uint64_t n = std::min<std::uint64_t>(count, meta.tail - meta.head);
+    if (n == 0) return std::vector<std::string>();
+    std::uint64_t from = left ? meta.head : meta.tail - n;
+    std::uint64_t to = left ? meta.head + n : meta.tail;
+    const bool direct = n > kPointDeleteMax;
+    if (direct) {
+      // Many elements: read them with one iterator over the database, after the pending
+      // writes went out (an iterator does not look into the pending batch).
+      HERALD_RETURN_IF_ERROR(FlushLocked());
+      HERALD_ASSIGN_OR_RETURN(values, ReadElements(key, from, to, /*reverse=*/!left, nullptr));
+    } else {
+      values.reserve(n);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        std::uint64_t pos = left ? from + i : to - 1 - i;
+        HERALD_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                                GetElementLocked(key, meta, pos, left));
+        if (!value) {
+          return Status::Corruption("list '" + std::string(key) + "' is missing an element");
+        }
+        values.push_back(std::move(*value));
+      }
+    }
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
+    if (direct) {
+      read_ahead_.clear();
+      (void)batch->DeleteRange(cf_, keys::KvElementKey(key, from), keys::KvElementKey(key, to));
+    } else {
+      for (std::uint64_t pos = from; pos < to; ++pos) {
+        DeleteRow(batch, keys::KvElementKey(key, pos));
+      }
+    }
+    if (left) {
+      meta.head += n;
+    } else {
+      meta.tail -= n;
+    }
+    if (meta.head == meta.tail) {
+      DeleteRow(batch, keys::KvMetaKey(key));
+      --key_count_;
+    } else {
+      PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
+    }
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, left ? "lpop" : "rpop"));
   }
-  if (left) {
-    meta.head += n;
-  } else {
-    meta.tail -= n;
-  }
-  bool emptied = meta.head == meta.tail;
-  if (emptied) {
-    batch.Delete(cf_, keys::KvMetaKey(key));
-  } else {
-    batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
-  }
-  HERALD_RETURN_IF_ERROR(Write(&batch, left ? "lpop" : "rpop"));
-  if (emptied) --key_count_;
+  if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return values;
 }
 
 Result<std::int64_t> KvStoreImpl::Len(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, nullptr));
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
   if (meta.type == KvType::kNone) return std::int64_t{0};
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   return static_cast<std::int64_t>(meta.tail - meta.head);
 }
 
-namespace {
-
-// Releases a snapshot when it goes out of scope.
-
-}  // namespace
-
 Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::int64_t start,
                                                     std::int64_t stop) {
+  HERALD_RETURN_IF_ERROR(FlushForIteration());
   ScopedSnapshot snapshot(db_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, snapshot.get()));
-  if (meta.type == KvType::kNone) return std::vector<std::string>();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.get();
+  rocksdb::PinnableSlice raw;
+  rocksdb::Status s = db_->Get(ro, cf_, keys::KvMetaKey(key), &raw);
+  if (s.IsNotFound()) return std::vector<std::string>();
+  HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
+  auto decoded = keys::DecodeKvMeta(std::string_view(raw.data(), raw.size()));
+  if (!decoded.ok()) return decoded.status().WithPrefix("key '" + std::string(key) + "'");
+  const keys::KvMeta& meta = *decoded;
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
   if (!NormaliseRange(len, &start, &stop)) return std::vector<std::string>();
@@ -502,23 +759,18 @@ Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::i
 }
 
 Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std::int64_t index) {
-  ScopedSnapshot snapshot(db_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key, snapshot.get()));
+  MutexLock lock(&mu_);
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
   if (meta.type == KvType::kNone) return std::optional<std::string>();
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
   if (index < 0) index += len;
   if (index < 0 || index >= len) return std::optional<std::string>();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.get();
-  std::string value;
-  rocksdb::Status s = db_->Get(
-      ro, cf_, keys::KvElementKey(key, meta.head + static_cast<std::uint64_t>(index)), &value);
-  if (s.IsNotFound()) {
-    return Status::Corruption("list '" + std::string(key) + "' is missing an element");
-  }
-  HERALD_RETURN_IF_ERROR(FromRocks(s, "lindex"));
-  return std::optional<std::string>(std::move(value));
+  HERALD_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      GetLocked(keys::KvElementKey(key, meta.head + static_cast<std::uint64_t>(index))));
+  if (!value) return Status::Corruption("list '" + std::string(key) + "' is missing an element");
+  return value;
 }
 
 }  // namespace herald::storage

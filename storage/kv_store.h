@@ -3,8 +3,9 @@
 // A key holds either a string or a list (Redis semantics: an operation of the other kind is
 // WrongType, "Operation against a key holding the wrong kind of value"). Lists push and pop in
 // O(1) at both ends (a head/tail pair in the key's metadata, elements keyed by a big-endian
-// position). An empty list is deleted, as in Redis. Every write is one WriteBatch, durable
-// under the store's FsyncMode on return.
+// position). An empty list is deleted, as in Redis. Every write is atomic. Without a
+// KvWriteGroup it is durable under the store's FsyncMode on return; with one, once the group's
+// Commit() returns OK.
 //
 // Thread safety: thread-safe (writes are serialised on one mutex, like Redis's single thread).
 // Obtained from Store::kv(); lives as long as the Store.
@@ -22,20 +23,53 @@ namespace herald::storage {
 
 enum class KvType : std::uint8_t { kNone = 0, kString = 1, kList = 2 };  // on disk: never renumber
 
+class KvStore;
+
+// KvWriteGroup: lets the writes of a batch of commands (one pipelined read of a client) reach
+// the WAL in one write and, in `always` mode, one sync. A write made with a group is applied
+// at once (every later read or write of any thread sees it) but written to the WAL later: when
+// the group commits, when another writer without a group flushes, or when a read needs it on
+// disk. Commit() returns once every write made with the group is durable under the store's
+// FsyncMode; a caller must not acknowledge such a write before Commit() returned OK (a failed
+// Commit means those writes may be lost).
+//
+// Thread safety: confined to one thread. `store` is borrowed and must outlive the group.
+class KvWriteGroup {
+ public:
+  explicit KvWriteGroup(KvStore* store) : store_(store) {}
+  ~KvWriteGroup();  // commits what is left; an error is then dropped (call Commit() to see it)
+  KvWriteGroup(const KvWriteGroup&) = delete;
+  KvWriteGroup& operator=(const KvWriteGroup&) = delete;
+
+  // Makes every write made with this group so far durable. OK when there were none.
+  Status Commit();
+  // Called by the store for each write made with the group.
+  void Joined(std::uint64_t ticket) { ticket_ = ticket > ticket_ ? ticket : ticket_; }
+
+ private:
+  KvStore* store_;
+  std::uint64_t ticket_ = 0;  // the latest write made with this group; 0 = none uncommitted
+};
+
 class KvStore {
  public:
   virtual ~KvStore() = default;
 
   // Strings.
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
-  virtual Status Set(std::string_view key, std::string_view value) = 0;  // replaces any type
+  virtual Status Set(std::string_view key, std::string_view value,
+                     KvWriteGroup* group = nullptr) = 0;  // replaces any type
   // Adds delta to an integer string (missing = 0). InvalidArgument "value is not an integer or
   // out of range" as Redis; overflow too.
-  virtual Result<std::int64_t> IncrBy(std::string_view key, std::int64_t delta) = 0;
-  virtual Status MSet(const std::vector<std::pair<std::string, std::string>>& pairs) = 0;
+  virtual Result<std::int64_t> IncrBy(std::string_view key, std::int64_t delta,
+                                      KvWriteGroup* group = nullptr) = 0;
+  virtual Status MSet(const std::vector<std::pair<std::string, std::string>>& pairs,
+                      KvWriteGroup* group = nullptr) = 0;
 
   // Any type.
-  virtual Result<std::int64_t> Del(const std::vector<std::string>& keys) = 0;  // number removed
+  // Number removed.
+  virtual Result<std::int64_t> Del(const std::vector<std::string>& keys,
+                                   KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Exists(const std::vector<std::string>& keys) = 0;
   virtual Result<KvType> Type(std::string_view key) = 0;
   // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x).
@@ -50,15 +84,21 @@ class KvStore {
 
   // Lists. Push returns the new length.
   virtual Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values,
-                                    bool left) = 0;
+                                    bool left, KvWriteGroup* group = nullptr) = 0;
   // Pops up to count elements; empty vector when the key is missing.
-  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count,
-                                               bool left) = 0;
+  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, bool left,
+                                               KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Len(std::string_view key) = 0;
   // Redis LRANGE semantics (negative indexes from the end, clamped).
   virtual Result<std::vector<std::string>> Range(std::string_view key, std::int64_t start,
                                                  std::int64_t stop) = 0;
   virtual Result<std::optional<std::string>> Index(std::string_view key, std::int64_t index) = 0;
+
+ private:
+  friend class KvWriteGroup;
+  // Returns once the write with `ticket` and every earlier one is durable; the error of a
+  // failed WAL write or sync that covered it otherwise.
+  virtual Status WaitDurable(std::uint64_t ticket) = 0;
 };
 
 // Matches a Redis glob pattern against a string (used by KEYS/SCAN and tests).

@@ -97,7 +97,7 @@ void Set(CommandContext& ctx, Args args) {
       return ctx.reply().Null();
     }
   }
-  Status status = kv.Set(args[1], args[2]);
+  Status status = kv.Set(args[1], args[2], ctx.kv_group());
   if (!status.ok()) return ctx.StatusError(status);
   if (get) {
     if (old) return ctx.reply().Bulk(*old);
@@ -107,7 +107,7 @@ void Set(CommandContext& ctx, Args args) {
 }
 
 void IncrBy(CommandContext& ctx, std::string_view key, std::int64_t delta) {
-  auto value = ctx.server().kv().IncrBy(key, delta);
+  auto value = ctx.server().kv().IncrBy(key, delta, ctx.kv_group());
   if (!value.ok()) return ctx.StatusError(value.status());
   ctx.reply().Integer(*value);
 }
@@ -147,7 +147,7 @@ void MSet(CommandContext& ctx, Args args) {
   if (args.size() % 2 != 1) return ctx.WrongArity("mset");
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 1; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
-  Status status = ctx.server().kv().MSet(pairs);
+  Status status = ctx.server().kv().MSet(pairs, ctx.kv_group());
   if (!status.ok()) return ctx.StatusError(status);
   ctx.Ok();
 }
@@ -155,7 +155,7 @@ void MSet(CommandContext& ctx, Args args) {
 // ---- Any type ----------------------------------------------------------------------------
 
 void Del(CommandContext& ctx, Args args) {
-  auto removed = ctx.server().kv().Del(Tail(args, 1));
+  auto removed = ctx.server().kv().Del(Tail(args, 1), ctx.kv_group());
   if (!removed.ok()) return ctx.StatusError(removed.status());
   ctx.reply().Integer(*removed);
 }
@@ -244,7 +244,7 @@ void Scan(CommandContext& ctx, Args args) {
 // ---- Lists -------------------------------------------------------------------------------
 
 void Push(CommandContext& ctx, Args args, bool left) {
-  auto length = ctx.server().kv().Push(args[1], Tail(args, 2), left);
+  auto length = ctx.server().kv().Push(args[1], Tail(args, 2), left, ctx.kv_group());
   if (!length.ok()) return ctx.StatusError(length.status());
   ctx.reply().Integer(*length);
   ctx.server().ServeListWaiters(args[1]);
@@ -272,7 +272,8 @@ void Pop(CommandContext& ctx, Args args, bool left) {
     return ctx.reply().ArrayHeader(0);
   }
   auto popped = ctx.server().kv().Pop(
-      args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)), left);
+      args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)), left,
+      ctx.kv_group());
   if (!popped.ok()) return ctx.StatusError(popped.status());
   if (!with_count) {
     if (popped->empty()) return ctx.reply().Null();
@@ -328,7 +329,7 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
   std::vector<std::string> keys(args.begin() + 1, args.end() - 1);
   storage::KvStore& kv = ctx.server().kv();
   for (const std::string& key : keys) {
-    auto popped = kv.Pop(key, 1, left);
+    auto popped = kv.Pop(key, 1, left, ctx.kv_group());
     if (!popped.ok()) return ctx.StatusError(popped.status());
     if (!popped->empty()) {
       ctx.reply().ArrayHeader(2);

@@ -140,6 +140,17 @@ class RedisCompatTest : public ::testing::Test {
     return reply.ok() ? std::move(reply).value() : Reply::Error("client error");
   }
 
+  // Waits until the server counts `n` clients blocked in BLPOP/BRPOP/GETJOB (a sleep would
+  // race a slow machine). False after 10 s.
+  bool WaitForBlocked(int n) {
+    const std::string want = "blocked_clients:" + std::to_string(n) + "\r\n";
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+      if (Cmd({"INFO", "clients"}).str.find(want) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   // The error text of a reply, or a description of what came instead.
   std::string Err(std::vector<std::string> args) {
     Reply reply = Cmd(std::move(args));
@@ -281,7 +292,8 @@ TEST_F(RedisCompatTest, BlockingPopTimeoutIsCheckedBeforeTheKeys) {
 TEST_F(RedisCompatTest, BlockingPopWithAVeryLongTimeoutWaitsAndWakes) {
   auto waiter = Connect();
   waiter->Append({"BLPOP", "later", "9223372036854"});  // about 292 years
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(waiter->ReadReplies(0).ok());             // sends it
+  ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"RPUSH", "later", "v"}), Int(1));
   auto replies = waiter->ReadReplies(1);
   ASSERT_TRUE(replies.ok()) << replies.error().message;
@@ -292,7 +304,8 @@ TEST_F(RedisCompatTest, BlockingPopWithAVeryLongTimeoutWaitsAndWakes) {
 TEST_F(RedisCompatTest, BlockingPopServesAWaiterBeforeALaterPipelinedPop) {
   auto first = Connect();
   first->Append({"BLPOP", "mylist", "0"});
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(first->ReadReplies(0).ok());  // sends it
+  ASSERT_TRUE(WaitForBlocked(1));
   RawConnection second(server_->port());
   second.Send("LPUSH mylist 1\r\nBLPOP mylist 0\r\n");
   auto served = first->ReadReplies(1);
@@ -300,7 +313,7 @@ TEST_F(RedisCompatTest, BlockingPopServesAWaiterBeforeALaterPipelinedPop) {
   ASSERT_EQ((*served)[0].elements.size(), 2u) << (*served)[0].ToString();
   EXPECT_EQ((*served)[0].elements[1], Bulk("1"));
   EXPECT_EQ(second.ReadUntil(":1\r\n"), ":1\r\n");
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"LPUSH", "mylist", "2"}), Int(1));
   EXPECT_EQ(second.ReadUntil("$1\r\n2\r\n"), "*2\r\n$6\r\nmylist\r\n$1\r\n2\r\n");
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/store.h"
@@ -208,6 +209,131 @@ TEST_F(KvStoreTest, PopFromTheHeadSkipsNoTombstones) {
   Push("q", {"last"}, false);
   EXPECT_EQ(Pop("q", 1, true), Strings{"last"});
 }
+
+// ---- Write groups -----------------------------------------------------------------------------
+
+TEST_F(KvStoreTest, GroupWritesAreSeenAtOnceAndKeptAfterCommit) {
+  KvWriteGroup group(&kv());
+  ASSERT_TRUE(kv().Push("l", {"a", "b"}, false, &group).ok());
+  ASSERT_EQ(*kv().Push("l", {"c"}, true, &group), 3);
+  ASSERT_TRUE(kv().Set("s", "1", &group).ok());
+  ASSERT_EQ(*kv().IncrBy("s", 41, &group), 42);
+  ASSERT_TRUE(kv().MSet({{"m1", "x"}, {"m2", "y"}}, &group).ok());
+  ASSERT_EQ(*kv().Del({"m2"}, &group), 1);
+  // Reads of every kind see the writes before the group commits.
+  EXPECT_EQ(**kv().Get("s"), "42");
+  EXPECT_EQ(*kv().Len("l"), 3);
+  EXPECT_EQ(**kv().Index("l", 0), "c");
+  EXPECT_EQ(*kv().Type("l"), KvType::kList);
+  EXPECT_EQ(*kv().Exists({"m1", "m2"}), 1);
+  EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "a", "b"}));
+  EXPECT_EQ(kv().Keys("*")->size(), 3u);
+  EXPECT_EQ(Pop("l", 1, false), Strings{"b"});  // a write without the group, in between
+  ASSERT_EQ(*kv().Pop("l", 1, true, &group), Strings{"c"});
+  ASSERT_TRUE(group.Commit().ok());
+  EXPECT_TRUE(group.Commit().ok());  // nothing left: still OK
+  Reopen();
+  EXPECT_EQ(**kv().Get("s"), "42");
+  EXPECT_EQ(Range("l", 0, -1), Strings{"a"});
+  EXPECT_EQ(**kv().Get("m1"), "x");
+  EXPECT_FALSE(kv().Get("m2")->has_value());
+  EXPECT_EQ(Count(), 3u);
+}
+
+TEST_F(KvStoreTest, GroupWritesReachTheDatabaseWhenTheGroupEnds) {
+  {
+    KvWriteGroup group(&kv());
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(kv().Push("l", {std::to_string(i)}, false, &group).ok());
+    }
+  }  // destroyed without Commit(): still written
+  Reopen();
+  EXPECT_EQ(*kv().Len("l"), 100);
+}
+
+TEST_F(KvStoreTest, LongPopsAndDeletesAfterPendingPushesSeeThem) {
+  // More than 64 elements take the range-delete path, which writes the pending batch first.
+  KvWriteGroup group(&kv());
+  Strings values;
+  for (int i = 0; i < 200; ++i) values.push_back(std::to_string(i));
+  ASSERT_TRUE(kv().Push("l", values, false, &group).ok());
+  auto popped = kv().Pop("l", 150, true, &group);
+  ASSERT_TRUE(popped.ok()) << popped.status().ToString();
+  ASSERT_EQ(popped->size(), 150u);
+  EXPECT_EQ(popped->front(), "0");
+  EXPECT_EQ(popped->back(), "149");
+  ASSERT_TRUE(kv().Push("big", values, true, &group).ok());
+  ASSERT_TRUE(kv().Set("big", "now a string", &group).ok());
+  ASSERT_TRUE(kv().Push("big2", values, true, &group).ok());
+  ASSERT_EQ(*kv().Del({"big2", "l"}, &group), 2);
+  ASSERT_TRUE(group.Commit().ok());
+  Reopen();
+  EXPECT_EQ(**kv().Get("big"), "now a string");
+  EXPECT_EQ(*kv().Exists({"big2", "l"}), 0);
+  EXPECT_TRUE(kv().Keys("*")->size() == 1u);
+  EXPECT_EQ(Count(), 1u);
+}
+
+TEST_F(KvStoreTest, AFailedOperationInAGroupWritesNothing) {
+  KvWriteGroup group(&kv());
+  ASSERT_TRUE(kv().Set("s", "text", &group).ok());
+  EXPECT_TRUE(kv().Push("s", {"x"}, false, &group).status().IsWrongType());
+  EXPECT_TRUE(kv().IncrBy("s", 1, &group).status().IsInvalidArgument());
+  ASSERT_TRUE(group.Commit().ok());
+  Reopen();
+  EXPECT_EQ(**kv().Get("s"), "text");
+  EXPECT_EQ(Count(), 1u);
+}
+
+// Threads with and without groups pushing to one list and counting one counter: no push and
+// no increment is lost or duplicated, in memory and after a reopen, in every fsync mode.
+class KvStoreModeTest : public KvStoreTest, public ::testing::WithParamInterface<FsyncMode> {};
+
+TEST_P(KvStoreModeTest, ConcurrentGroupsLoseNothing) {
+  options_.fsync = GetParam();
+  Reopen();
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 40;
+  constexpr int kPerBatch = 8;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        const bool grouped = (t + b) % 2 == 0;
+        KvWriteGroup group(&kv());
+        for (int i = 0; i < kPerBatch; ++i) {
+          std::string v = std::to_string(t) + ":" + std::to_string(b * kPerBatch + i);
+          EXPECT_TRUE(kv().Push("l", {v}, false, grouped ? &group : nullptr).ok());
+          EXPECT_TRUE(kv().IncrBy("n", 1, grouped ? &group : nullptr).ok());
+        }
+        EXPECT_TRUE(group.Commit().ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto check = [&] {
+    Strings all = Range("l", 0, -1);
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kBatches * kPerBatch));
+    // Each thread's values are in its own order.
+    std::vector<int> next(kThreads, 0);
+    for (const auto& v : all) {
+      int t = std::stoi(v.substr(0, v.find(':')));
+      int i = std::stoi(v.substr(v.find(':') + 1));
+      ASSERT_EQ(i, next[t]++) << v;
+    }
+    EXPECT_EQ(**kv().Get("n"), std::to_string(kThreads * kBatches * kPerBatch));
+  };
+  check();
+  Reopen();
+  check();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, KvStoreModeTest,
+                         ::testing::Values(FsyncMode::kNo, FsyncMode::kEverysec,
+                                           FsyncMode::kAlways),
+                         [](const auto& param_info) {
+                           return std::string(FsyncModeName(param_info.param));
+                         });
 
 // ---- Keys, Scan, Count ------------------------------------------------------------------------
 
