@@ -213,12 +213,24 @@ std::string EncodeKvString(std::string_view value) {
   return out;
 }
 
-std::string EncodeKvList(std::uint64_t head, std::uint64_t tail) {
+std::string KvNodeKey(std::string_view key, std::uint64_t node_id) {
+  return KvElementKey(key, node_id);
+}
+
+std::string EncodeKvElementList(std::uint64_t head, std::uint64_t tail) {
   std::string out;
   out.push_back(static_cast<char>(kValueVersion));
   out.push_back(static_cast<char>(KvType::kList));
   PutBe64(&out, head);
   PutBe64(&out, tail);
+  return out;
+}
+
+std::string EncodeKvList(const KvMeta& meta) {
+  std::string out = EncodeKvElementList(meta.head, meta.tail);
+  PutBe64(&out, meta.head_node);
+  PutBe64(&out, meta.tail_node);
+  PutBe64(&out, meta.next_node);
   return out;
 }
 
@@ -239,7 +251,16 @@ Result<KvMeta> DecodeKvMeta(std::string_view value) {
   }
   if (type == static_cast<std::uint8_t>(KvType::kList)) {
     meta.type = KvType::kList;
-    if (!r.GetBe64(&meta.head) || !r.GetBe64(&meta.tail) || !r.empty() || meta.tail < meta.head) {
+    if (!r.GetBe64(&meta.head) || !r.GetBe64(&meta.tail) || meta.tail < meta.head) {
+      return Status::Corruption("kv list header is malformed");
+    }
+    if (r.empty()) {
+      meta.element_rows = true;
+      return meta;
+    }
+    if (!r.GetBe64(&meta.head_node) || !r.GetBe64(&meta.tail_node) || !r.GetBe64(&meta.next_node) ||
+        !r.empty() || meta.head_node == 0 || meta.tail_node == 0 ||
+        meta.next_node <= std::max(meta.head_node, meta.tail_node)) {
       return Status::Corruption("kv list header is malformed");
     }
     return meta;

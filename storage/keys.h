@@ -49,10 +49,20 @@
 // kv
 //   "k|" key                     -> u8 1, u8 type (KvType), then
 //                                     string: the value's bytes
-//                                     list:   be64 head, be64 tail (elements at [head, tail))
-//   "l|" be32 len(key) key be64 pos  -> the element's bytes
-//   A new list starts at position 2^63; a left push takes head - 1, a right push takes tail.
+//                                     list:   be64 head, be64 tail, be64 head_node,
+//                                             be64 tail_node, be64 next_node_id
+//   "l|" be32 len(key) key be64 node_id  -> a list node: u8 1, be32 count, be64 prev_node,
+//                                           be64 next_node, then count elements, each
+//                                           varint length + bytes
+//   A list is a chain of nodes (like Redis's quicklist): each holds up to 128 elements or 8 KiB
+//   (an element bigger than that has a node of its own), so a push or pop rewrites one small
+//   node instead of writing a row per element. The list's elements are positions [head, tail)
+//   (head - 1 for a left push, tail for a right push; a new list starts at 2^63); the head
+//   node holds the first ones, following next_node links to the tail node. Node ids come
+//   from next_node_id and are never reused while the list exists; node 0 means none.
 //   An empty list has no rows.
+//   Older builds wrote lists as  list: be64 head, be64 tail  with one row per element at
+//   "l|" be32 len(key) key be64 pos; opening the store rewrites such lists into nodes.
 //
 // prefs, inbox, sent, tickets
 //   caller's key -> caller's value (no version byte: the caller owns that format)
@@ -140,14 +150,24 @@ std::string KvMetaKey(std::string_view key);
 std::string KvElementPrefix(std::string_view key);
 std::string KvElementKey(std::string_view key, std::uint64_t pos);
 
+// "l|" be32 len key be64 node_id (the same bytes as an element row of the older layout).
+std::string KvNodeKey(std::string_view key, std::uint64_t node_id);
+
 struct KvMeta {
   KvType type = KvType::kNone;
   std::string value;       // strings
   std::uint64_t head = 0;  // lists: elements at [head, tail)
   std::uint64_t tail = 0;
+  std::uint64_t head_node = 0;  // lists of the node layout
+  std::uint64_t tail_node = 0;
+  std::uint64_t next_node = 1;
+  bool element_rows = false;  // a list of the older one-row-per-element layout
 };
 std::string EncodeKvString(std::string_view value);
-std::string EncodeKvList(std::uint64_t head, std::uint64_t tail);
+// A list header of the node layout.
+std::string EncodeKvList(const KvMeta& meta);
+// A list header of the older layout (tests and upgrades only).
+std::string EncodeKvElementList(std::uint64_t head, std::uint64_t tail);
 Result<KvMeta> DecodeKvMeta(std::string_view value);
 
 // ---- Key arithmetic -------------------------------------------------------------------------

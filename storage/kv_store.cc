@@ -21,10 +21,6 @@ constexpr std::string_view kWrongType = "Operation against a key holding the wro
 constexpr std::string_view kNotInteger = "value is not an integer or out of range";
 constexpr std::string_view kOverflow = "increment or decrement would overflow";
 
-// Lists this long or shorter are deleted element by element; longer ones with one range
-// tombstone (cheaper to write, and reads skip a range tombstone at once).
-constexpr std::uint64_t kPointDeleteMax = 64;
-
 // Redis's string2ll: an optional '-', then digits without leading zeros ("0" alone is fine),
 // at most 20 characters, within int64.
 bool ParseRedisInt(std::string_view s, std::int64_t* out) {
@@ -214,6 +210,7 @@ Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(rocksdb::DB* db,
                                                        rocksdb::WriteOptions write_options) {
   std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cf, write_options));
   MutexLock lock(&kv->mu_);
+  HERALD_RETURN_IF_ERROR(kv->UpgradeElementRowLists());
   HERALD_RETURN_IF_ERROR(kv->CountKeysLocked());
   return kv;
 }
@@ -236,40 +233,11 @@ Status KvStoreImpl::CountKeysLocked() {
 
 Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row) {
   if (auto found = pending_.find(row); found != pending_.end()) return found->second;
-  if (auto found = read_ahead_.find(row); found != read_ahead_.end()) {
-    return std::optional<std::string>(found->second);
-  }
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
   return std::optional<std::string>(std::string(value.data(), value.size()));
-}
-
-Result<std::optional<std::string>> KvStoreImpl::GetElementLocked(std::string_view key,
-                                                                 const keys::KvMeta& meta,
-                                                                 std::uint64_t pos, bool left) {
-  std::string row = keys::KvElementKey(key, pos);
-  if (pending_.count(row) != 0 || read_ahead_.count(row) != 0) return GetLocked(row);
-  // Read the next elements of the list from the database (pending rows stay authoritative:
-  // GetLocked looks at them first).
-  std::uint64_t from =
-      left ? pos : std::max(meta.head, pos + 1 > kReadAhead ? pos + 1 - kReadAhead : 0);
-  std::uint64_t to = left ? std::min(meta.tail, pos + kReadAhead) : pos + 1;
-  std::string lower_key = keys::KvElementKey(key, from);
-  std::string upper_key = keys::KvElementKey(key, to);
-  rocksdb::Slice lower(lower_key);
-  rocksdb::Slice upper(upper_key);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
-  if (read_ahead_.size() + kReadAhead > kMaxReadAheadRows) read_ahead_.clear();
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    read_ahead_.insert_or_assign(it->key().ToString(), it->value().ToString());
-  }
-  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read list"));
-  return GetLocked(row);
 }
 
 Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(std::string_view key) {
@@ -297,7 +265,6 @@ Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key) {
 }
 
 void KvStoreImpl::PutRow(rocksdb::WriteBatch* own, std::string row, std::string_view value) {
-  read_ahead_.erase(row);
   if (own != nullptr) {
     (void)own->Put(cf_, row, value);
     return;
@@ -307,7 +274,6 @@ void KvStoreImpl::PutRow(rocksdb::WriteBatch* own, std::string row, std::string_
 }
 
 void KvStoreImpl::DeleteRow(rocksdb::WriteBatch* own, std::string row) {
-  read_ahead_.erase(row);
   if (own != nullptr) {
     (void)own->Delete(cf_, row);
     return;
@@ -318,23 +284,111 @@ void KvStoreImpl::DeleteRow(rocksdb::WriteBatch* own, std::string row) {
 
 void KvStoreImpl::DeleteElements(rocksdb::WriteBatch* own, std::string_view key,
                                  const keys::KvMeta& meta) {
-  if (meta.type != KvType::kList || meta.tail == meta.head) return;
-  if (meta.tail - meta.head <= kPointDeleteMax) {
-    for (std::uint64_t pos = meta.head; pos < meta.tail; ++pos) {
-      DeleteRow(own, keys::KvElementKey(key, pos));
-    }
-  } else {
-    read_ahead_.clear();
-    (void)own->DeleteRange(cf_, keys::KvElementKey(key, meta.head),
-                           keys::KvElementKey(key, meta.tail));
+  if (meta.type != KvType::kList) return;
+  if (meta.head_node == meta.tail_node) {
+    DeleteRow(own, keys::KvNodeKey(key, meta.head_node));
+    return;
   }
+  std::string prefix = keys::KvElementPrefix(key);
+  (void)own->DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
 }
 
 namespace {
 
 // Whether deleting `meta`'s elements takes a range delete (see DeleteElements).
 bool NeedsRangeDelete(const keys::KvMeta& meta) {
-  return meta.type == KvType::kList && meta.tail - meta.head > kPointDeleteMax;
+  return meta.type == KvType::kList && meta.head_node != meta.tail_node;
+}
+
+// ---- List nodes (layout in keys.h) --------------------------------------------------------------
+
+constexpr std::uint32_t kNodeMaxElements = 128;
+constexpr std::size_t kNodeMaxBytes = 8 << 10;
+constexpr std::size_t kCountAt = 1;
+constexpr std::size_t kPrevAt = 5;
+constexpr std::size_t kNextAt = 13;
+constexpr std::size_t kNodeHeader = 21;
+
+std::string NewNode(std::uint64_t prev, std::uint64_t next) {
+  std::string node;
+  node.reserve(256);
+  node.push_back(static_cast<char>(keys::kValueVersion));
+  keys::PutBe32(&node, 0);
+  keys::PutBe64(&node, prev);
+  keys::PutBe64(&node, next);
+  return node;
+}
+
+bool NodeLooksValid(std::string_view node) {
+  return node.size() >= kNodeHeader && static_cast<std::uint8_t>(node[0]) == keys::kValueVersion;
+}
+
+std::uint32_t NodeCount(std::string_view node) { return keys::LoadBe32(node.data() + kCountAt); }
+std::uint64_t NodePrev(std::string_view node) { return keys::LoadBe64(node.data() + kPrevAt); }
+std::uint64_t NodeNext(std::string_view node) { return keys::LoadBe64(node.data() + kNextAt); }
+
+void StoreBe32At(std::string* node, std::size_t at, std::uint32_t v) {
+  std::string bytes;
+  keys::PutBe32(&bytes, v);
+  node->replace(at, 4, bytes);
+}
+void StoreBe64At(std::string* node, std::size_t at, std::uint64_t v) {
+  std::string bytes;
+  keys::PutBe64(&bytes, v);
+  node->replace(at, 8, bytes);
+}
+
+void NodeAppend(std::string* node, std::string_view value) {
+  keys::PutVarint(node, value.size());
+  node->append(value);
+  StoreBe32At(node, kCountAt, NodeCount(*node) + 1);
+}
+
+void NodePrepend(std::string* node, std::string_view value) {
+  std::string entry;
+  keys::PutVarint(&entry, value.size());
+  entry.append(value);
+  node->insert(kNodeHeader, entry);
+  StoreBe32At(node, kCountAt, NodeCount(*node) + 1);
+}
+
+// Element `index` of a node: where its entry starts, and its bytes. False when the node is
+// shorter than that.
+bool NodeElement(std::string_view node, std::uint32_t index, std::size_t* entry_at,
+                 std::string_view* value) {
+  keys::Reader r(node.substr(kNodeHeader));
+  for (std::uint32_t i = 0;; ++i) {
+    const std::size_t at = node.size() - r.rest().size();
+    std::uint64_t len = 0;
+    if (!r.GetVarint(&len) || len > r.rest().size()) return false;
+    if (i == index) {
+      *entry_at = at;
+      *value = r.rest().substr(0, len);
+      return true;
+    }
+    r = keys::Reader(r.rest().substr(len));
+  }
+}
+
+// Every element of a node, in order; false when malformed.
+bool NodeElements(std::string_view node, std::vector<std::string_view>* out) {
+  keys::Reader r(node.substr(kNodeHeader));
+  const std::uint32_t count = NodeCount(node);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint64_t len = 0;
+    if (!r.GetVarint(&len) || len > r.rest().size()) return false;
+    out->push_back(r.rest().substr(0, len));
+    r = keys::Reader(r.rest().substr(len));
+  }
+  return r.empty();
+}
+
+bool RoomFor(std::string_view node, std::string_view value) {
+  return NodeCount(node) < kNodeMaxElements && node.size() + value.size() + 10 <= kNodeMaxBytes;
+}
+
+Status BrokenList(std::string_view key) {
+  return Status::Corruption("list '" + std::string(key) + "' has a missing or malformed node");
 }
 
 }  // namespace
@@ -647,6 +701,97 @@ Result<std::uint64_t> KvStoreImpl::Count() {
   return key_count_;
 }
 
+Result<std::string*> KvStoreImpl::NodeForWrite(std::string_view key, std::uint64_t node_id) {
+  std::string row = keys::KvNodeKey(key, node_id);
+  auto found = pending_.find(row);
+  if (found == pending_.end()) {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
+    if (s.IsNotFound()) return BrokenList(key);
+    HERALD_RETURN_IF_ERROR(FromRocks(s, "read list node"));
+    pending_bytes_ += row.size() + value.size();
+    found = pending_.emplace(std::move(row), std::string(value.data(), value.size())).first;
+  }
+  if (!found->second || !NodeLooksValid(*found->second)) return BrokenList(key);
+  return &*found->second;
+}
+
+Result<std::string> KvStoreImpl::NodeForRead(std::string_view key, std::uint64_t node_id) {
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> node,
+                          GetLocked(keys::KvNodeKey(key, node_id)));
+  if (!node || !NodeLooksValid(*node)) return BrokenList(key);
+  return std::move(*node);
+}
+
+Status KvStoreImpl::PushOne(std::string_view key, keys::KvMeta* meta, std::string_view value,
+                            bool left) {
+  const std::uint64_t end_node = left ? meta->head_node : meta->tail_node;
+  if (end_node != 0) {
+    HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(key, end_node));
+    if (RoomFor(*node, value)) {
+      if (left) {
+        NodePrepend(node, value);
+        --meta->head;
+      } else {
+        NodeAppend(node, value);
+        ++meta->tail;
+      }
+      pending_bytes_ += value.size() + 10;
+      return Status::Ok();
+    }
+    StoreBe64At(node, left ? kPrevAt : kNextAt, meta->next_node);
+  }
+  const std::uint64_t id = meta->next_node++;
+  std::string fresh = left ? NewNode(0, end_node) : NewNode(end_node, 0);
+  NodeAppend(&fresh, value);
+  PutRow(nullptr, keys::KvNodeKey(key, id), fresh);
+  if (left) {
+    meta->head_node = id;
+    if (meta->tail_node == 0) meta->tail_node = id;
+    --meta->head;
+  } else {
+    meta->tail_node = id;
+    if (meta->head_node == 0) meta->head_node = id;
+    ++meta->tail;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> KvStoreImpl::PopOne(std::string_view key, keys::KvMeta* meta, bool left) {
+  const std::uint64_t id = left ? meta->head_node : meta->tail_node;
+  HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(key, id));
+  const std::uint32_t count = NodeCount(*node);
+  std::size_t entry_at = 0;
+  std::string_view bytes;
+  if (count == 0 || !NodeElement(*node, left ? 0 : count - 1, &entry_at, &bytes)) {
+    return BrokenList(key);
+  }
+  std::string value(bytes);
+  if (count == 1) {
+    const std::uint64_t neighbour = left ? NodeNext(*node) : NodePrev(*node);
+    DeleteRow(nullptr, keys::KvNodeKey(key, id));  // `node` is gone from here on
+    if (left) {
+      meta->head_node = neighbour;
+    } else {
+      meta->tail_node = neighbour;
+    }
+  } else {
+    if (left) {
+      node->erase(kNodeHeader, static_cast<std::size_t>(bytes.data() + bytes.size() -
+                                                        (node->data() + kNodeHeader)));
+    } else {
+      node->resize(entry_at);
+    }
+    StoreBe32At(node, kCountAt, count - 1);
+  }
+  if (left) {
+    ++meta->head;
+  } else {
+    --meta->tail;
+  }
+  return value;
+}
+
 Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<std::string>& values,
                                        bool left, KvWriteGroup* group) {
   std::uint64_t ticket = 0;
@@ -656,13 +801,14 @@ Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<s
     HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
     if (meta.type == KvType::kString) return Status::WrongType(std::string(kWrongType));
     bool created = meta.type == KvType::kNone;
-    if (created) meta.head = meta.tail = keys::kListStart;
-    if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
-    for (const auto& v : values) {
-      std::uint64_t pos = left ? --meta.head : meta.tail++;
-      PutRow(nullptr, keys::KvElementKey(key, pos), v);
+    if (created) {
+      meta = keys::KvMeta{};
+      meta.type = KvType::kList;
+      meta.head = meta.tail = keys::kListStart;
     }
-    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
+    if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
+    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(key, &meta, v, left));
+    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
     if (created) ++key_count_;
     length = static_cast<std::int64_t>(meta.tail - meta.head);
     HERALD_ASSIGN_OR_RETURN(ticket,
@@ -683,48 +829,19 @@ Result<std::vector<std::string>> KvStoreImpl::Pop(std::string_view key, std::uin
     if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
     std::uint64_t n = std::min<std::uint64_t>(count, meta.tail - meta.head);
     if (n == 0) return std::vector<std::string>();
-    std::uint64_t from = left ? meta.head : meta.tail - n;
-    std::uint64_t to = left ? meta.head + n : meta.tail;
-    const bool direct = n > kPointDeleteMax;
-    if (direct) {
-      // Many elements: read them with one iterator over the database, after the pending
-      // writes went out (an iterator does not look into the pending batch).
-      HERALD_RETURN_IF_ERROR(FlushLocked());
-      HERALD_ASSIGN_OR_RETURN(values, ReadElements(key, from, to, /*reverse=*/!left, nullptr));
-    } else {
-      values.reserve(n);
-      for (std::uint64_t i = 0; i < n; ++i) {
-        std::uint64_t pos = left ? from + i : to - 1 - i;
-        HERALD_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                                GetElementLocked(key, meta, pos, left));
-        if (!value) {
-          return Status::Corruption("list '" + std::string(key) + "' is missing an element");
-        }
-        values.push_back(std::move(*value));
-      }
-    }
-    rocksdb::WriteBatch own;
-    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
-    if (direct) {
-      read_ahead_.clear();
-      (void)batch->DeleteRange(cf_, keys::KvElementKey(key, from), keys::KvElementKey(key, to));
-    } else {
-      for (std::uint64_t pos = from; pos < to; ++pos) {
-        DeleteRow(batch, keys::KvElementKey(key, pos));
-      }
-    }
-    if (left) {
-      meta.head += n;
-    } else {
-      meta.tail -= n;
+    values.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 16)));
+    for (std::uint64_t i = 0; i < n; ++i) {
+      HERALD_ASSIGN_OR_RETURN(std::string value, PopOne(key, &meta, left));
+      values.push_back(std::move(value));
     }
     if (meta.head == meta.tail) {
-      DeleteRow(batch, keys::KvMetaKey(key));
+      DeleteRow(nullptr, keys::KvMetaKey(key));
       --key_count_;
     } else {
-      PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvList(meta.head, meta.tail));
+      PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
     }
-    HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, left ? "lpop" : "rpop"));
+    HERALD_ASSIGN_OR_RETURN(ticket,
+                            Finish(/*direct=*/false, nullptr, group, left ? "lpop" : "rpop"));
   }
   if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return values;
@@ -739,23 +856,35 @@ Result<std::int64_t> KvStoreImpl::Len(std::string_view key) {
 
 Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::int64_t start,
                                                     std::int64_t stop) {
-  HERALD_RETURN_IF_ERROR(FlushForIteration());
-  ScopedSnapshot snapshot(db_);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.get();
-  rocksdb::PinnableSlice raw;
-  rocksdb::Status s = db_->Get(ro, cf_, keys::KvMetaKey(key), &raw);
-  if (s.IsNotFound()) return std::vector<std::string>();
-  HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
-  auto decoded = keys::DecodeKvMeta(std::string_view(raw.data(), raw.size()));
-  if (!decoded.ok()) return decoded.status().WithPrefix("key '" + std::string(key) + "'");
-  const keys::KvMeta& meta = *decoded;
+  MutexLock lock(&mu_);
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+  if (meta.type == KvType::kNone) return std::vector<std::string>();
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
   if (!NormaliseRange(len, &start, &stop)) return std::vector<std::string>();
-  return ReadElements(key, meta.head + static_cast<std::uint64_t>(start),
-                      meta.head + static_cast<std::uint64_t>(stop) + 1, /*reverse=*/false,
-                      snapshot.get());
+  // Walk the nodes from the head: skip whole nodes before `start`, then collect.
+  auto skip = static_cast<std::uint64_t>(start);
+  auto want = static_cast<std::uint64_t>(stop - start + 1);
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, 1 << 16)));
+  std::vector<std::string_view> elements;
+  for (std::uint64_t id = meta.head_node; out.size() < want;) {
+    if (id == 0) return BrokenList(key);
+    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(key, id));
+    const std::uint32_t count = NodeCount(node);
+    if (skip >= count) {
+      skip -= count;
+    } else {
+      elements.clear();
+      if (!NodeElements(node, &elements)) return BrokenList(key);
+      for (std::size_t i = skip; i < elements.size() && out.size() < want; ++i) {
+        out.emplace_back(elements[i]);
+      }
+      skip = 0;
+    }
+    id = NodeNext(node);
+  }
+  return out;
 }
 
 Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std::int64_t index) {
@@ -766,11 +895,61 @@ Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std:
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
   if (index < 0) index += len;
   if (index < 0 || index >= len) return std::optional<std::string>();
-  HERALD_ASSIGN_OR_RETURN(
-      std::optional<std::string> value,
-      GetLocked(keys::KvElementKey(key, meta.head + static_cast<std::uint64_t>(index))));
-  if (!value) return Status::Corruption("list '" + std::string(key) + "' is missing an element");
-  return value;
+  // Walk from the nearer end, as Redis's quicklist does.
+  const bool from_head = index < len / 2;
+  auto skip = static_cast<std::uint64_t>(from_head ? index : len - 1 - index);
+  for (std::uint64_t id = from_head ? meta.head_node : meta.tail_node;;) {
+    if (id == 0) return BrokenList(key);
+    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(key, id));
+    const std::uint32_t count = NodeCount(node);
+    if (skip < count) {
+      auto at = static_cast<std::uint32_t>(from_head ? skip : count - 1 - skip);
+      std::size_t entry_at = 0;
+      std::string_view value;
+      if (!NodeElement(node, at, &entry_at, &value)) return BrokenList(key);
+      return std::optional<std::string>(std::string(value));
+    }
+    skip -= count;
+    id = from_head ? NodeNext(node) : NodePrev(node);
+  }
+}
+
+Status KvStoreImpl::UpgradeElementRowLists() {
+  std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
+  rocksdb::Slice lower(keys::kKvMetaPrefix.data(), keys::kKvMetaPrefix.size());
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  ro.iterate_upper_bound = &upper;
+  std::vector<std::pair<std::string, keys::KvMeta>> old;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto meta = keys::DecodeKvMeta(std::string_view(it->value().data(), it->value().size()));
+      if (!meta.ok() || !meta->element_rows) continue;
+      old.emplace_back(it->key().ToString().substr(keys::kKvMetaPrefix.size()), *meta);
+    }
+    HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan kv keys"));
+  }
+  for (const auto& [key, old_meta] : old) {
+    HERALD_ASSIGN_OR_RETURN(
+        std::vector<std::string> values,
+        ReadElements(key, old_meta.head, old_meta.tail, /*reverse=*/false, nullptr));
+    keys::KvMeta meta;
+    meta.type = KvType::kList;
+    meta.head = meta.tail = keys::kListStart;
+    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(key, &meta, v, /*left=*/false));
+    // One batch per list: the old rows go, the nodes (now pending) and header come.
+    rocksdb::WriteBatch batch;
+    std::string prefix = keys::KvElementPrefix(key);
+    (void)batch.DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
+    for (const auto& [row, value] : pending_) (void)batch.Put(cf_, row, *value);
+    (void)batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvList(meta));
+    pending_.clear();
+    pending_bytes_ = 0;
+    HERALD_RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch), "upgrade list"));
+  }
+  return Status::Ok();
 }
 
 }  // namespace herald::storage

@@ -85,11 +85,16 @@ class KvStoreImpl final : public KvStore {
   // A row of the column family through the pending rows and the read-ahead; nullopt when
   // absent.
   Result<std::optional<std::string>> GetLocked(const std::string& row) REQUIRES(mu_);
-  // An element about to be popped: read from the read-ahead, filled (on a miss) with up to
-  // kReadAhead elements from `pos` on in the pop's direction, within [meta.head, meta.tail).
-  Result<std::optional<std::string>> GetElementLocked(std::string_view key,
-                                                      const keys::KvMeta& meta, std::uint64_t pos,
-                                                      bool left) REQUIRES(mu_);
+  // A list node to modify in place: in the pending rows (loaded there from the database
+  // when needed). Corruption when it is missing or malformed.
+  Result<std::string*> NodeForWrite(std::string_view key, std::uint64_t node_id) REQUIRES(mu_);
+  // A list node to read (a copy). Corruption when it is missing or malformed.
+  Result<std::string> NodeForRead(std::string_view key, std::uint64_t node_id) REQUIRES(mu_);
+  Status PushOne(std::string_view key, keys::KvMeta* meta, std::string_view value, bool left)
+      REQUIRES(mu_);
+  Result<std::string> PopOne(std::string_view key, keys::KvMeta* meta, bool left) REQUIRES(mu_);
+  // Rewrites the lists of the older one-row-per-element layout into nodes (at open).
+  Status UpgradeElementRowLists() REQUIRES(mu_);
   // Where an operation puts its writes: the pending rows (`own` null), or, when `direct` (range
   // deletes, which rows cannot express), `own`, written by Finish after the pending rows.
   Result<rocksdb::WriteBatch*> Begin(bool direct, rocksdb::WriteBatch* own) REQUIRES(mu_);
@@ -125,12 +130,6 @@ class KvStoreImpl final : public KvStore {
   // Row -> its latest pending value (nullopt: deleted).
   std::unordered_map<std::string, std::optional<std::string>> pending_ GUARDED_BY(mu_);
   std::size_t pending_bytes_ GUARDED_BY(mu_) = 0;
-  // Elements read ahead of pops (a list used as a queue pops its next elements in a row): one
-  // iterator read serves many pops instead of a point lookup each. A row written or deleted
-  // leaves it; a range delete empties it.
-  static constexpr std::uint64_t kReadAhead = 64;
-  static constexpr std::size_t kMaxReadAheadRows = 4096;
-  std::unordered_map<std::string, std::string> read_ahead_ GUARDED_BY(mu_);
   std::atomic<bool> has_pending_{false};              // set under mu_; read without it by readers
   std::uint64_t last_ticket_ GUARDED_BY(mu_) = 0;     // tickets handed out
   std::uint64_t written_ticket_ GUARDED_BY(mu_) = 0;  // tickets written (or failed)

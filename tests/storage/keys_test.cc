@@ -114,17 +114,40 @@ TEST(KeysTest, KvLayout) {
   EXPECT_EQ(KvElementKey("ab", 0x8000000000000001ULL),
             "l|" + Bytes({0, 0, 0, 2}) + "ab" + Bytes({0x80, 0, 0, 0, 0, 0, 0, 1}));
   EXPECT_EQ(EncodeKvString("v"), Bytes({1, 1}) + "v");
-  EXPECT_EQ(EncodeKvList(1, 3), Bytes({1, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3}));
-  auto meta = DecodeKvMeta(EncodeKvList(10, 12));
+  EXPECT_EQ(EncodeKvElementList(1, 3),
+            Bytes({1, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3}));
+  auto old = DecodeKvMeta(EncodeKvElementList(10, 12));
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->type, KvType::kList);
+  EXPECT_TRUE(old->element_rows);
+  EXPECT_EQ(old->head, 10u);
+  EXPECT_EQ(old->tail, 12u);
+  KvMeta list;
+  list.type = KvType::kList;
+  list.head = 10;
+  list.tail = 12;
+  list.head_node = 4;
+  list.tail_node = 5;
+  list.next_node = 6;
+  EXPECT_EQ(EncodeKvList(list), EncodeKvElementList(10, 12) + Bytes({0, 0, 0, 0, 0, 0, 0, 4}) +
+                                    Bytes({0, 0, 0, 0, 0, 0, 0, 5}) +
+                                    Bytes({0, 0, 0, 0, 0, 0, 0, 6}));
+  auto meta = DecodeKvMeta(EncodeKvList(list));
   ASSERT_TRUE(meta.ok());
-  EXPECT_EQ(meta->type, KvType::kList);
+  EXPECT_FALSE(meta->element_rows);
   EXPECT_EQ(meta->head, 10u);
   EXPECT_EQ(meta->tail, 12u);
+  EXPECT_EQ(meta->head_node, 4u);
+  EXPECT_EQ(meta->tail_node, 5u);
+  EXPECT_EQ(meta->next_node, 6u);
+  list.next_node = 5;  // a node id not below next_node_id
+  EXPECT_TRUE(DecodeKvMeta(EncodeKvList(list)).status().IsCorruption());
+  EXPECT_EQ(KvNodeKey("ab", 7), KvElementKey("ab", 7));
   auto str = DecodeKvMeta(EncodeKvString(""));
   ASSERT_TRUE(str.ok());
   EXPECT_EQ(str->type, KvType::kString);
   EXPECT_EQ(str->value, "");
-  EXPECT_TRUE(DecodeKvMeta(EncodeKvList(5, 4)).status().IsCorruption());
+  EXPECT_TRUE(DecodeKvMeta(EncodeKvElementList(5, 4)).status().IsCorruption());
   EXPECT_TRUE(DecodeKvMeta(Bytes({1, 9})).status().IsCorruption());
   EXPECT_TRUE(DecodeKvMeta("").status().IsCorruption());
 }

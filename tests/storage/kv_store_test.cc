@@ -4,12 +4,17 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
 
+#include <rocksdb/db.h>
+
 #include <chrono>
+#include <deque>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -334,6 +339,119 @@ INSTANTIATE_TEST_SUITE_P(Modes, KvStoreModeTest,
                          [](const auto& param_info) {
                            return std::string(FsyncModeName(param_info.param));
                          });
+
+// ---- List nodes -------------------------------------------------------------------------------
+
+// A list of many nodes (small and big elements, pushes and pops at both ends, counts), checked
+// against a std::deque after every step and again after reopening.
+TEST_F(KvStoreTest, ListsOfManyNodesBehaveLikeADeque) {
+  std::mt19937 rng(7);
+  std::deque<std::string> model;
+  int next = 0;
+  auto value = [&] {
+    std::string v = std::to_string(next++);
+    // Mostly small; now and then one bigger than a node's 8 KiB.
+    if (rng() % 50 == 0) v.append(9000 + rng() % 3000, 'x');
+    if (rng() % 7 == 0) v.append(rng() % 200, 'y');
+    return v;
+  };
+  auto check = [&] {
+    ASSERT_EQ(*kv().Len("l"), static_cast<std::int64_t>(model.size()));
+    Strings all = Range("l", 0, -1);
+    ASSERT_EQ(all, Strings(model.begin(), model.end()));
+    if (model.empty()) return;
+    for (int probe = 0; probe < 8; ++probe) {
+      auto i = static_cast<std::int64_t>(rng() % model.size());
+      ASSERT_EQ(**kv().Index("l", i), model[static_cast<std::size_t>(i)]) << i;
+      ASSERT_EQ(**kv().Index("l", i - static_cast<std::int64_t>(model.size())),
+                model[static_cast<std::size_t>(i)]);
+    }
+    auto a = static_cast<std::int64_t>(rng() % model.size());
+    auto b = a + static_cast<std::int64_t>(rng() % 300);
+    Strings part = Range("l", a, b);
+    auto end = std::min<std::size_t>(model.size(), static_cast<std::size_t>(b) + 1);
+    ASSERT_EQ(part, Strings(model.begin() + a, model.begin() + static_cast<std::ptrdiff_t>(end)));
+  };
+  for (int step = 0; step < 400; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    const bool left = rng() % 2 == 0;
+    if (op < 6) {
+      Strings values;
+      for (unsigned i = 0, n = 1 + rng() % 40; i < n; ++i) values.push_back(value());
+      Push("l", values, left);
+      for (auto& v : values) {
+        if (left) {
+          model.push_front(v);
+        } else {
+          model.push_back(v);
+        }
+      }
+    } else {
+      auto count = static_cast<std::uint32_t>(1 + rng() % 60);
+      Strings popped = Pop("l", count, left);
+      ASSERT_EQ(popped.size(), std::min<std::size_t>(count, model.size()));
+      for (const auto& v : popped) {
+        ASSERT_EQ(v, left ? model.front() : model.back());
+        if (left) {
+          model.pop_front();
+        } else {
+          model.pop_back();
+        }
+      }
+    }
+    check();
+    if (step % 100 == 99) {
+      Reopen();
+      check();
+    }
+  }
+  EXPECT_EQ(*kv().Del({"l"}), model.empty() ? 0 : 1);
+  EXPECT_EQ(*kv().Exists({"l"}), 0);
+  Push("l", {"again"}, true);  // a list made where a long one was deleted
+  EXPECT_EQ(Range("l", 0, -1), Strings{"again"});
+}
+
+TEST_F(KvStoreTest, ListsOfTheOneRowPerElementLayoutAreUpgradedAtOpen) {
+  store_.reset();
+  {
+    // Write a list the way older builds did, straight into the database.
+    rocksdb::DBOptions db_options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyHandle* kv_cf = nullptr;
+    for (auto* h : handles) {
+      if (h->GetName() == keys::kKvCf) kv_cf = h;
+    }
+    ASSERT_NE(kv_cf, nullptr);
+    rocksdb::WriteBatch batch;
+    const std::uint64_t head = keys::kListStart - 3;
+    for (std::uint64_t i = 0; i < 300; ++i) {
+      ASSERT_TRUE(batch.Put(kv_cf, keys::KvElementKey("old", head + i), std::to_string(i)).ok());
+    }
+    ASSERT_TRUE(
+        batch.Put(kv_cf, keys::KvMetaKey("old"), keys::EncodeKvElementList(head, head + 300)).ok());
+    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  Reopen();
+  Strings want;
+  for (int i = 0; i < 300; ++i) want.push_back(std::to_string(i));
+  EXPECT_EQ(Range("old", 0, -1), want);
+  EXPECT_EQ(**kv().Index("old", 150), "150");
+  EXPECT_EQ(Pop("old", 2, true), (Strings{"0", "1"}));
+  Push("old", {"tail"}, false);
+  Reopen();
+  EXPECT_EQ(*kv().Len("old"), 299);
+  EXPECT_EQ(**kv().Index("old", -1), "tail");
+  EXPECT_EQ(**kv().Index("old", 0), "2");
+}
 
 // ---- Keys, Scan, Count ------------------------------------------------------------------------
 
