@@ -268,6 +268,9 @@ void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
   on_close_ = nullptr;
   busy_ = false;
   if (closed_) return;
+  // Being answered counts as activity (as in Redis), so the idle timeout starts again here
+  // and a client served after a long block is not closed right after its reply.
+  info_->last_active_ms = NowMs();
   write(writer_);
   Process();
 }
