@@ -12,7 +12,6 @@
 
 #include "storage/kv_store_impl.h"
 #include "storage/rocks_status.h"
-#include "storage/scoped_snapshot.h"
 
 namespace herald::storage {
 namespace {
@@ -210,12 +209,14 @@ Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(rocksdb::DB* db,
                                                        rocksdb::WriteOptions write_options) {
   std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cf, write_options));
   MutexLock lock(&kv->mu_);
-  HERALD_RETURN_IF_ERROR(kv->UpgradeElementRowLists());
-  HERALD_RETURN_IF_ERROR(kv->CountKeysLocked());
+  std::vector<std::pair<std::string, keys::KvMeta>> element_row_lists;
+  HERALD_RETURN_IF_ERROR(kv->CountKeysLocked(&element_row_lists));
+  HERALD_RETURN_IF_ERROR(kv->UpgradeElementRowLists(element_row_lists));
   return kv;
 }
 
-Status KvStoreImpl::CountKeysLocked() {
+Status KvStoreImpl::CountKeysLocked(
+    std::vector<std::pair<std::string, keys::KvMeta>>* element_row_lists) {
   std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
   rocksdb::Slice lower(keys::kKvMetaPrefix.data(), keys::kKvMetaPrefix.size());
   rocksdb::Slice upper(end);
@@ -225,14 +226,19 @@ Status KvStoreImpl::CountKeysLocked() {
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   std::uint64_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++n;
+    if (element_row_lists == nullptr) continue;
+    auto meta = keys::DecodeKvMeta(std::string_view(it->value().data(), it->value().size()));
+    if (!meta.ok() || !meta->element_rows) continue;
+    element_row_lists->emplace_back(it->key().ToString().substr(keys::kKvMetaPrefix.size()), *meta);
+  }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "count kv keys"));
   key_count_ = n;
   return Status::Ok();
 }
 
-Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row) {
-  if (auto found = pending_.find(row); found != pending_.end()) return found->second;
+Result<std::optional<std::string>> KvStoreImpl::GetFromDb(const std::string& row) const {
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -240,12 +246,26 @@ Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row
   return std::optional<std::string>(std::string(value.data(), value.size()));
 }
 
-Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> value, GetLocked(keys::KvMetaKey(key)));
-  if (!value) return keys::KvMeta{};
-  auto meta = keys::DecodeKvMeta(*value);
+Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row) {
+  if (auto found = pending_.find(row); found != pending_.end()) return found->second;
+  return GetFromDb(row);
+}
+
+namespace {
+
+// The header of `key` from its row (kNone when there is none).
+Result<keys::KvMeta> MetaOf(std::string_view key, const std::optional<std::string>& row) {
+  if (!row) return keys::KvMeta{};
+  auto meta = keys::DecodeKvMeta(*row);
   if (!meta.ok()) return meta.status().WithPrefix("key '" + std::string(key) + "'");
   return meta;
+}
+
+}  // namespace
+
+Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetLocked(keys::KvMetaKey(key)));
+  return MetaOf(key, row);
 }
 
 Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key) {
@@ -255,13 +275,8 @@ Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key) {
   }
   // Nothing pending: the database holds every write made so far (a write that becomes pending
   // meanwhile is not acknowledged yet, so reading around it is fine).
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, keys::KvMetaKey(key), &value);
-  if (s.IsNotFound()) return keys::KvMeta{};
-  HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
-  auto meta = keys::DecodeKvMeta(std::string_view(value.data(), value.size()));
-  if (!meta.ok()) return meta.status().WithPrefix("key '" + std::string(key) + "'");
-  return meta;
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetFromDb(keys::KvMetaKey(key)));
+  return MetaOf(key, row);
 }
 
 void KvStoreImpl::PutRow(rocksdb::WriteBatch* own, std::string row, std::string_view value) {
@@ -479,9 +494,8 @@ Status KvStoreImpl::WaitDurable(std::uint64_t ticket) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> KvStoreImpl::ReadElements(
-    std::string_view key, std::uint64_t from, std::uint64_t to, bool reverse,
-    const rocksdb::Snapshot* snapshot) const {
+Result<std::vector<std::string>> KvStoreImpl::ReadElements(std::string_view key, std::uint64_t from,
+                                                           std::uint64_t to) const {
   std::vector<std::string> out;
   if (to <= from) return out;
   std::string lower_key = keys::KvElementKey(key, from);
@@ -489,16 +503,11 @@ Result<std::vector<std::string>> KvStoreImpl::ReadElements(
   rocksdb::Slice lower(lower_key);
   rocksdb::Slice upper(upper_key);
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(to - from, 1 << 16)));
-  if (reverse) {
-    for (it->SeekToLast(); it->Valid(); it->Prev()) out.emplace_back(it->value().ToString());
-  } else {
-    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->value().ToString());
-  }
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->value().ToString());
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read list"));
   if (out.size() != to - from) {
     return Status::Corruption("list '" + std::string(key) + "' is missing elements");
@@ -705,12 +714,10 @@ Result<std::string*> KvStoreImpl::NodeForWrite(std::string_view key, std::uint64
   std::string row = keys::KvNodeKey(key, node_id);
   auto found = pending_.find(row);
   if (found == pending_.end()) {
-    rocksdb::PinnableSlice value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
-    if (s.IsNotFound()) return BrokenList(key);
-    HERALD_RETURN_IF_ERROR(FromRocks(s, "read list node"));
-    pending_bytes_ += row.size() + value.size();
-    found = pending_.emplace(std::move(row), std::string(value.data(), value.size())).first;
+    HERALD_ASSIGN_OR_RETURN(std::optional<std::string> stored, GetFromDb(row));
+    if (!stored) return BrokenList(key);
+    pending_bytes_ += row.size() + stored->size();
+    found = pending_.emplace(std::move(row), std::move(stored)).first;
   }
   if (!found->second || !NodeLooksValid(*found->second)) return BrokenList(key);
   return &*found->second;
@@ -914,27 +921,11 @@ Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std:
   }
 }
 
-Status KvStoreImpl::UpgradeElementRowLists() {
-  std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
-  rocksdb::Slice lower(keys::kKvMetaPrefix.data(), keys::kKvMetaPrefix.size());
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower;
-  ro.iterate_upper_bound = &upper;
-  std::vector<std::pair<std::string, keys::KvMeta>> old;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      auto meta = keys::DecodeKvMeta(std::string_view(it->value().data(), it->value().size()));
-      if (!meta.ok() || !meta->element_rows) continue;
-      old.emplace_back(it->key().ToString().substr(keys::kKvMetaPrefix.size()), *meta);
-    }
-    HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan kv keys"));
-  }
-  for (const auto& [key, old_meta] : old) {
-    HERALD_ASSIGN_OR_RETURN(
-        std::vector<std::string> values,
-        ReadElements(key, old_meta.head, old_meta.tail, /*reverse=*/false, nullptr));
+Status KvStoreImpl::UpgradeElementRowLists(
+    const std::vector<std::pair<std::string, keys::KvMeta>>& lists) {
+  for (const auto& [key, old_meta] : lists) {
+    HERALD_ASSIGN_OR_RETURN(std::vector<std::string> values,
+                            ReadElements(key, old_meta.head, old_meta.tail));
     keys::KvMeta meta;
     meta.type = KvType::kList;
     meta.head = meta.tail = keys::kListStart;

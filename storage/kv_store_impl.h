@@ -69,7 +69,7 @@ class KvStoreImpl final : public KvStore {
   Result<std::optional<std::string>> Index(std::string_view key, std::int64_t index) override;
 
  private:
-  // The pending batch is written out once it holds this many bytes, so a client's huge
+  // The pending rows are written out once they hold this many bytes, so a client's huge
   // pipeline does not pile up in memory.
   static constexpr std::size_t kMaxPendingBytes = std::size_t{4} << 20;
   // Failed WAL writes remembered for WaitDurable (a group commits soon after its writes).
@@ -82,8 +82,9 @@ class KvStoreImpl final : public KvStore {
   // The key's header; kNone type when absent. Sees pending writes.
   Result<keys::KvMeta> ReadMeta(std::string_view key) EXCLUDES(mu_);
   Result<keys::KvMeta> ReadMetaLocked(std::string_view key) REQUIRES(mu_);
-  // A row of the column family through the pending rows and the read-ahead; nullopt when
-  // absent.
+  // A row as the database holds it; nullopt when absent.
+  Result<std::optional<std::string>> GetFromDb(const std::string& row) const;
+  // A row of the column family through the pending rows; nullopt when absent.
   Result<std::optional<std::string>> GetLocked(const std::string& row) REQUIRES(mu_);
   // A list node to modify in place: in the pending rows (loaded there from the database
   // when needed). Corruption when it is missing or malformed.
@@ -93,8 +94,10 @@ class KvStoreImpl final : public KvStore {
   Status PushOne(std::string_view key, keys::KvMeta* meta, std::string_view value, bool left)
       REQUIRES(mu_);
   Result<std::string> PopOne(std::string_view key, keys::KvMeta* meta, bool left) REQUIRES(mu_);
-  // Rewrites the lists of the older one-row-per-element layout into nodes (at open).
-  Status UpgradeElementRowLists() REQUIRES(mu_);
+  // Rewrites `lists` (key, header), of the older one-row-per-element layout, into nodes (at
+  // open).
+  Status UpgradeElementRowLists(const std::vector<std::pair<std::string, keys::KvMeta>>& lists)
+      REQUIRES(mu_);
   // Where an operation puts its writes: the pending rows (`own` null), or, when `direct` (range
   // deletes, which rows cannot express), `own`, written by Finish after the pending rows.
   Result<rocksdb::WriteBatch*> Begin(bool direct, rocksdb::WriteBatch* own) REQUIRES(mu_);
@@ -107,16 +110,17 @@ class KvStoreImpl final : public KvStore {
   // written now. The returned ticket goes to WaitDurable (or the group) after unlocking.
   Result<std::uint64_t> Finish(bool direct, rocksdb::WriteBatch* own, KvWriteGroup* group,
                                std::string_view what) REQUIRES(mu_);
-  // Writes the pending batch to the WAL (no sync). Its tickets count as written either way;
+  // Writes the pending rows to the WAL (no sync). Its tickets count as written either way;
   // on failure they are remembered as failed and the key count is read again.
   Status FlushLocked() REQUIRES(mu_);
   void RememberFailure(std::uint64_t from, std::uint64_t to, const Status& status) REQUIRES(mu_);
-  Status CountKeysLocked() REQUIRES(mu_);
-  // Iterates `key`'s elements at positions [from, to) of the database (nothing may be
-  // pending), forward or backward.
+  // Counts the keys in the database; with `element_row_lists`, also collects the lists of the
+  // older one-row-per-element layout (the same scan, at open).
+  Status CountKeysLocked(
+      std::vector<std::pair<std::string, keys::KvMeta>>* element_row_lists = nullptr) REQUIRES(mu_);
+  // The element rows of an older-layout list at positions [from, to), in order.
   Result<std::vector<std::string>> ReadElements(std::string_view key, std::uint64_t from,
-                                                std::uint64_t to, bool reverse,
-                                                const rocksdb::Snapshot* snapshot) const;
+                                                std::uint64_t to) const;
   // Writes out whatever is pending, so that iterators over the database see everything.
   Status FlushForIteration() EXCLUDES(mu_);
   std::string NewScanCursor(std::string resume_key) EXCLUDES(cursor_mu_);
