@@ -23,28 +23,6 @@ constexpr std::int64_t kMaxDelayMs = 10LL * 365 * 24 * 3600 * 1000;
 
 }  // namespace
 
-const char* JobEventTypeName(JobEventType type) {
-  switch (type) {
-    case JobEventType::kAdded:
-      return "added";
-    case JobEventType::kActive:
-      return "active";
-    case JobEventType::kCompleted:
-      return "completed";
-    case JobEventType::kRetrying:
-      return "retrying";
-    case JobEventType::kFailed:
-      return "failed";
-    case JobEventType::kStalled:
-      return "stalled";
-    case JobEventType::kPromoted:
-      return "promoted";
-    case JobEventType::kRemoved:
-      return "removed";
-  }
-  return "unknown";
-}
-
 struct Broker::QueueState {
   QueuePolicy policy;
   std::shared_ptr<Handler> handler;
@@ -69,7 +47,8 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       clock_(clock),
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
       router_(config_.events),
-      records_(store) {}
+      records_(store),
+      events_(config_.event_queue_capacity, logger_) {}
 
 Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConfig config,
                                                Clock* clock,
@@ -79,6 +58,9 @@ Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConf
     if (policy.max_attempts == 0) {
       return Status::InvalidArgument("queue " + policy.name + ": attempts must be >= 1");
     }
+  }
+  if (config.event_queue_capacity == 0) {
+    return Status::InvalidArgument("event_queue_capacity must be >= 1");
   }
   std::unique_ptr<Broker> broker(new Broker(store, std::move(config), clock, std::move(logger)));
   for (const QueuePolicy& policy : broker->config_.queues) {
@@ -178,6 +160,8 @@ void Broker::Shutdown() {
     sched_cv_.notify_all();
     scheduler_ = std::jthread();
   }
+  // Last: the workers and the scheduler publish no more; subscribers get what they published.
+  events_.Stop();
 }
 
 // ---- Producing ---------------------------------------------------------------------------
@@ -237,8 +221,8 @@ Result<std::vector<AddedJob>> Broker::AddMany(
       earliest_due = std::min(earliest_due, now + jobs[i].second.delay_ms);
     }
     if (!events_.empty()) {
-      JobEvent event{JobEventType::kAdded, std::string(queue_name), result.id, 0, {}, now};
-      events_.Publish(event);
+      events_.Publish(
+          JobEvent{JobEventType::kAdded, std::string(queue_name), result.id, 0, {}, now});
     }
   }
   if (earliest_due != kNever) {

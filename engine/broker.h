@@ -94,6 +94,11 @@ class Broker {
   // ---- Set-up (before Start) ---------------------------------------------------------------
   // Local handler for a queue's jobs; creates the queue when new. InvalidArgument after Start.
   Status RegisterHandler(std::string_view queue, std::shared_ptr<Handler> handler);
+  // Job events, delivered on the bus's own thread (see JobEventBus). Subscribe at any time;
+  // Shutdown() delivers what is queued and stops it. Each event is published after its change
+  // is durable, by the thread that made it, so a job's events follow its state changes, except
+  // that another thread may report the next change first: a worker can take a new job, and
+  // publish `active`, before the adding thread has published `added`.
   JobEventBus& events() { return events_; }
   // Starts the scheduler thread (unless config.scheduler_thread is false) and the workers.
   Status Start();
@@ -158,6 +163,8 @@ class Broker {
   // thread calls this; tests with a fake clock call it by hand.
   std::int64_t Tick();
 
+  // Job events published, delivered and dropped so far (for INFO and tests).
+  JobEventStats event_stats() const { return events_.stats(); }
   // Handlers running right now (for tests and INFO).
   std::uint32_t running_handlers() const;
   std::uint32_t waiter_count() const;

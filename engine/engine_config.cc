@@ -7,6 +7,8 @@
 namespace herald::engine {
 namespace {
 
+constexpr std::int64_t kMaxEventQueueCapacity = 16777216;
+
 Status Bad(const std::string& source, const std::string& key, const std::string& problem) {
   return Status::InvalidArgument(source + ": " + key + " " + problem);
 }
@@ -56,6 +58,8 @@ Status ApplyTable(const toml::table& root, const std::string& source, EngineConf
                                        kMaxLeaseMs, &config->shutdown_grace_ms));
     HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "completed_retention", source + ": engine", 0,
                                        100000000, &config->completed_retention));
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "event_queue_capacity", source + ": engine", 1,
+                                       kMaxEventQueueCapacity, &config->event_queue_capacity));
   }
   if (const toml::node* queues_node = root.get("queues")) {
     const toml::table* queues = queues_node->as_table();

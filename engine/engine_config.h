@@ -1,7 +1,8 @@
 // EngineConfig: queues, their policies and the event routing table, from built-in defaults
 // overridden by the `[queues.*]`, `[events.*]` and `[engine]` tables of the TOML file.
 //
-//   [engine]               shutdown_grace_ms = 10000, completed_retention = 1000
+//   [engine]               shutdown_grace_ms = 10000, completed_retention = 1000,
+//                          event_queue_capacity = 65536
 //   [queues.emails]        attempts, backoff = "fixed"|"exponential", backoff_delay_ms,
 //                          concurrency, rate_limit = { max, duration_ms }, timeout_ms, lease_ms
 //   [events."x.y"]         queue = "emails", required = ["bookingId", ...]
@@ -31,6 +32,9 @@ struct EngineConfig {
   std::int64_t shutdown_grace_ms = 10000;
   // Completed jobs kept per queue. Default: 1000.
   std::uint32_t completed_retention = 1000;
+  // Job events that may wait for the subscribers' thread; more are dropped and counted (see
+  // JobEventBus). From 1 to 16777216. Default: 65536.
+  std::uint32_t event_queue_capacity = 65536;
   // Run the scheduler on its own thread; tests that drive it by hand turn this off.
   // Default: true.
   bool scheduler_thread = true;

@@ -455,26 +455,6 @@ TEST_F(BrokerTest, RestartRestoresWaitingDelayedActiveAndFailedJobs) {
   EXPECT_EQ(TakeOne("notifications").job.attempts_made, 2u);
 }
 
-TEST_F(BrokerTest, JobEventsAreReportedInOrder) {
-  broker_.reset();
-  EngineConfig config;
-  config.scheduler_thread = false;
-  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
-  std::vector<std::string> seen;
-  broker_->events().Subscribe([&](const JobEvent& event) {
-    seen.push_back(std::string(JobEventTypeName(event.type)) + ":" + event.id);
-  });
-  std::string id = AddJob("emails", "x");
-  TakeOne("emails");
-  ASSERT_TRUE(broker_->Fail(id, "no").ok());
-  clock_.Advance(2000);
-  broker_->Tick();
-  TakeOne("emails");
-  ASSERT_TRUE(broker_->Ack(id).ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"added:" + id, "active:" + id, "retrying:" + id,
-                                            "active:" + id, "completed:" + id}));
-}
-
 TEST_F(BrokerTest, CleanRemovesOldFinishedJobs) {
   JobOptions once;
   once.attempts = 1;

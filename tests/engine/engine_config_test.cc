@@ -25,6 +25,7 @@ TEST(EngineConfigTest, QueueSettingsOverrideDefaults) {
   Status status = LoadEngineConfigText(R"(
 [engine]
 shutdown_grace_ms = 2500
+event_queue_capacity = 1024
 [queues.emails]
 attempts = 7
 backoff = "fixed"
@@ -49,6 +50,7 @@ attempts = 2
   EXPECT_EQ(emails->timeout_ms, 900);
   EXPECT_EQ(emails->lease_ms, 5000);
   EXPECT_EQ(config.shutdown_grace_ms, 2500);
+  EXPECT_EQ(config.event_queue_capacity, 1024u);
   ASSERT_NE(FindPolicy(config, "sms"), nullptr);
   EXPECT_EQ(FindPolicy(config, "sms")->max_attempts, 2u);
 }
@@ -77,6 +79,7 @@ TEST(EngineConfigTest, BadValuesAreNamed) {
       {"[queues.\"bad name\"]\nattempts = 1\n", "invalid queue name"},
       {"[events.\"x\"]\nrequired = []\n", "queue is required"},
       {"[queues.emails\n", "test.toml:1"},
+      {"[engine]\nevent_queue_capacity = 0\n", "engine.event_queue_capacity"},
   };
   for (const Case& c : cases) {
     EngineConfig config;
