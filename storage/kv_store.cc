@@ -710,6 +710,25 @@ Result<std::uint64_t> KvStoreImpl::Count() {
   return key_count_;
 }
 
+Status KvStoreImpl::Clear() {
+  std::uint64_t ticket = 0;
+  {
+    MutexLock lock(&mu_);
+    // The pending rows reach the WAL first (Begin), so a reopen replays them before the range
+    // deletes that remove them. Two range deletes cover every row of the column family (keys.h:
+    // "k|" headers, "l|" list nodes of either layout) however many keys there are; the kv
+    // column family has no memtable insert hint, which range tombstones would upset.
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(/*direct=*/true, &own));
+    for (std::string_view prefix : {keys::kKvMetaPrefix, keys::kKvElementPrefix}) {
+      (void)batch->DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
+    }
+    key_count_ = 0;  // Finish counts the keys again if the write fails
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(/*direct=*/true, &own, nullptr, "flushdb"));
+  }
+  return WaitDurable(ticket);
+}
+
 Result<std::string*> KvStoreImpl::NodeForWrite(std::string_view key, std::uint64_t node_id) {
   std::string row = keys::KvNodeKey(key, node_id);
   auto found = pending_.find(row);

@@ -81,6 +81,11 @@ class KvStore {
                                                                         std::string_view pattern,
                                                                         std::uint32_t count) = 0;
   virtual Result<std::uint64_t> Count() = 0;  // DBSIZE
+  // Removes every key, strings and lists (FLUSHDB / FLUSHALL). Durable on return as a write
+  // without a group; writes made earlier with a group reach the WAL before it (so a reopen
+  // never brings them back), writes made later are kept. Known SCAN cursors stay valid and
+  // resume among the keys written since.
+  virtual Status Clear() = 0;
 
   // Lists. Push returns the new length.
   virtual Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values,

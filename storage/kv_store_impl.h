@@ -58,6 +58,7 @@ class KvStoreImpl final : public KvStore {
                                                                 std::string_view pattern,
                                                                 std::uint32_t count) override;
   Result<std::uint64_t> Count() override;
+  Status Clear() override;
 
   Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values, bool left,
                             KvWriteGroup* group) override;

@@ -57,6 +57,33 @@ class KvStoreTest : public ::testing::Test {
   }
   std::uint64_t Count() { return *kv().Count(); }
 
+  // The rows of the kv column family as the database holds them, read with the store closed
+  // (range deletes hide what they cover).
+  std::vector<std::string> RawKvRows() {
+    store_.reset();
+    rocksdb::DBOptions db_options;
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::Status opened =
+        rocksdb::DB::OpenForReadOnly(db_options, options_.data_dir, descriptors, &handles, &raw);
+    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    std::vector<std::string> rows;
+    if (!opened.ok()) return rows;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (auto* h : handles) {
+      if (h->GetName() != keys::kKvCf) continue;
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) rows.push_back(it->key().ToString());
+      EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    }
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    return rows;
+  }
+
   testing::TempDir dir_;
   StoreOptions options_;
   std::unique_ptr<Store> store_;
@@ -333,6 +360,18 @@ TEST_P(KvStoreModeTest, ConcurrentGroupsLoseNothing) {
   check();
 }
 
+TEST_P(KvStoreModeTest, ClearIsDurableInEveryMode) {
+  options_.fsync = GetParam();
+  Reopen();
+  Push("l", {"a", "b", "c"}, false);
+  ASSERT_TRUE(kv().Set("s", "x").ok());
+  ASSERT_TRUE(kv().Clear().ok());
+  ASSERT_TRUE(kv().Set("t", "y").ok());
+  Reopen();
+  EXPECT_EQ(*kv().Keys("*"), Strings{"t"});
+  EXPECT_EQ(Count(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, KvStoreModeTest,
                          ::testing::Values(FsyncMode::kNo, FsyncMode::kEverysec,
                                            FsyncMode::kAlways),
@@ -513,6 +552,80 @@ TEST_F(KvStoreTest, CountIsRebuiltAtOpen) {
   Reopen();
   EXPECT_EQ(Count(), 2u);
   EXPECT_EQ(Range("b", 0, -1), (Strings{"y", "x"}));
+}
+
+// ---- Clear ------------------------------------------------------------------------------------
+
+TEST_F(KvStoreTest, ClearRemovesEveryKeyAndNothingComesBackAfterAReopen) {
+  Strings many;
+  for (int i = 0; i < 1000; ++i) many.push_back(std::to_string(i));
+  Push("long", many, false);  // many nodes
+  Push("short", {"a", "b"}, true);
+  ASSERT_TRUE(kv().MSet({{"s1", "x"}, {"s2", "y"}, {"", "empty name"}}).ok());
+  ASSERT_EQ(*kv().IncrBy("n", 5), 5);
+  ASSERT_EQ(Count(), 6u);
+  ASSERT_TRUE(kv().Clear().ok());
+  EXPECT_EQ(Count(), 0u);
+  EXPECT_TRUE(kv().Keys("*")->empty());
+  EXPECT_EQ(kv().Scan("0", "*", 100)->second.size(), 0u);
+  EXPECT_FALSE(kv().Get("s1")->has_value());
+  EXPECT_EQ(*kv().Len("long"), 0);
+  EXPECT_TRUE(Range("short", 0, -1).empty());
+  EXPECT_EQ(*kv().Type("n"), KvType::kNone);
+  ASSERT_TRUE(kv().Clear().ok());  // an empty keyspace clears too
+  EXPECT_TRUE(RawKvRows().empty());
+  Reopen();
+  EXPECT_EQ(Count(), 0u);
+  EXPECT_TRUE(kv().Keys("*")->empty());
+  EXPECT_FALSE(kv().Get("")->has_value());
+}
+
+TEST_F(KvStoreTest, WritesAfterAClearAreKeptAndKeysReusedStartAfresh) {
+  Strings many;
+  for (int i = 0; i < 300; ++i) many.push_back(std::to_string(i));
+  Push("l", many, false);
+  ASSERT_TRUE(kv().Set("s", "old").ok());
+  ASSERT_TRUE(kv().Clear().ok());
+  EXPECT_EQ(Push("l", {"new"}, false), 1);  // a new list where a long one was
+  ASSERT_EQ(*kv().IncrBy("s", 1), 1);       // a new counter where a string was
+  EXPECT_EQ(Range("l", 0, -1), Strings{"new"});
+  EXPECT_EQ(Count(), 2u);
+  Reopen();
+  EXPECT_EQ(Count(), 2u);
+  EXPECT_EQ(Range("l", 0, -1), Strings{"new"});
+  EXPECT_EQ(**kv().Get("s"), "1");
+  EXPECT_EQ(RawKvRows().size(), 3u);  // "s", "l" and the one node of "l"
+}
+
+TEST_F(KvStoreTest, ClearTakesGroupWritesMadeBeforeItAndKeepsThoseMadeAfter) {
+  KvWriteGroup group(&kv());
+  ASSERT_TRUE(kv().Set("before", "1", &group).ok());
+  ASSERT_TRUE(kv().Push("list", {"a", "b"}, false, &group).ok());
+  ASSERT_TRUE(kv().Clear().ok());  // not in the group: durable on return
+  EXPECT_EQ(Count(), 0u);
+  EXPECT_FALSE(kv().Get("before")->has_value());
+  ASSERT_TRUE(kv().Set("after", "2", &group).ok());
+  ASSERT_TRUE(kv().Push("list", {"c"}, false, &group).ok());
+  ASSERT_TRUE(group.Commit().ok());
+  EXPECT_EQ(*kv().Keys("*"), (Strings{"after", "list"}));
+  Reopen();
+  EXPECT_EQ(*kv().Keys("*"), (Strings{"after", "list"}));
+  EXPECT_EQ(Range("list", 0, -1), Strings{"c"});
+  EXPECT_FALSE(kv().Get("before")->has_value());
+  EXPECT_EQ(Count(), 2u);
+}
+
+TEST_F(KvStoreTest, ScanCursorsHandedOutBeforeAClearStillWork) {
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(kv().Set("k" + std::to_string(10 + i), "x").ok());
+  auto page = kv().Scan("0", "*", 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_NE(page->first, "0");
+  ASSERT_TRUE(kv().Clear().ok());
+  ASSERT_TRUE(kv().Set("z", "x").ok());
+  auto rest = kv().Scan(page->first, "*", 100);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_EQ(rest->first, "0");
+  EXPECT_EQ(rest->second, Strings{"z"});
 }
 
 // ---- GlobMatch --------------------------------------------------------------------------------
