@@ -2,24 +2,14 @@
 // type/string.tcl, type/incr.tcl, keyspace.tcl) check byte for byte or by error text, against
 // the RESP server in-process on a free loopback port with a real store in a temp dir. Each
 // expectation was compared with a real redis-server sent the same commands.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "engine/broker.h"
-#include "net/client/client.h"
-#include "net/commands/builtin_commands.h"
-#include "net/resp_server.h"
-#include "net/server_state.h"
-#include "storage/store.h"
-#include "tests/support/temp_dir.h"
+#include "tests/net/server_fixture.h"
 
 namespace herald::net {
 namespace {
@@ -32,144 +22,7 @@ using resp::ReplyType;
 constexpr const char* kWrongType =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-// A plain socket for requests and replies compared as raw bytes.
-class RawConnection {
- public:
-  explicit RawConnection(std::uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~RawConnection() { close(fd_); }
-
-  void Send(const std::string& bytes) {
-    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-
-  // Reads until the bytes received end with `suffix` (or 5 s pass, or the server closes).
-  std::string ReadUntil(const std::string& suffix) {
-    std::string out;
-    char buffer[4096];
-    while (out.size() < suffix.size() ||
-           out.compare(out.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
-  // Sends `request` and returns exactly as many bytes as `expected` has (fewer on a timeout).
-  std::string Exchange(const std::string& request, const std::string& expected) {
-    Send(request);
-    std::string out;
-    char buffer[4096];
-    while (out.size() < expected.size()) {
-      ssize_t n = recv(fd_, buffer, std::min(sizeof(buffer), expected.size() - out.size()), 0);
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
-  // Everything until the server closes the connection (or 5 s pass).
-  std::string ReadToClose() {
-    std::string out;
-    char buffer[4096];
-    while (true) {
-      ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
- private:
-  int fd_;
-};
-
-class RedisCompatTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    storage::StoreOptions store_options;
-    store_options.data_dir = dir_.Sub("db");
-    store_options.fsync = storage::FsyncMode::kNo;
-    store_ = std::move(storage::Store::Open(store_options)).value();
-    engine::EngineConfig config;
-    broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
-    ASSERT_TRUE(broker_->Start().ok());
-    table_ = std::make_unique<CommandTable>();
-    AddBuiltinCommands(table_.get());
-    std::string error;
-    ASSERT_TRUE(table_->Freeze(&error)) << error;
-    ServerOptions options;
-    options.port = 0;
-    options.io_threads = 2;
-    state_ = std::make_unique<ServerState>(broker_.get(), table_.get(), options);
-    server_ = std::make_unique<RespServer>(state_.get(), nullptr);
-    Status status = server_->Start();
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    client_ = Connect();
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (server_) server_->Stop();
-    server_.reset();
-    state_.reset();
-    if (broker_) broker_->Shutdown();
-    broker_.reset();
-    store_.reset();
-  }
-
-  std::unique_ptr<Client> Connect() {
-    auto client = Client::Connect("127.0.0.1", server_->port(), 5s);
-    EXPECT_TRUE(client.ok()) << client.error().message;
-    return client.ok() ? std::move(client).value() : nullptr;
-  }
-
-  Reply Cmd(std::vector<std::string> args, Client* client = nullptr) {
-    Client* c = client != nullptr ? client : client_.get();
-    auto reply = c->Command(args);
-    EXPECT_TRUE(reply.ok()) << (reply.ok() ? "" : reply.error().message);
-    return reply.ok() ? std::move(reply).value() : Reply::Error("client error");
-  }
-
-  // Waits until the server counts `n` clients blocked in BLPOP/BRPOP/GETJOB (a sleep would
-  // race a slow machine). False after 10 s.
-  bool WaitForBlocked(int n) {
-    const std::string want = "blocked_clients:" + std::to_string(n) + "\r\n";
-    for (auto deadline = std::chrono::steady_clock::now() + 10s;
-         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
-      if (Cmd({"INFO", "clients"}).str.find(want) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  // The error text of a reply, or a description of what came instead.
-  std::string Err(std::vector<std::string> args) {
-    Reply reply = Cmd(std::move(args));
-    return reply.type == ReplyType::kError ? reply.str : "not an error: " + reply.ToString();
-  }
-
-  static Reply Bulk(std::string s) { return Reply::Bulk(std::move(s)); }
-  static Reply Int(std::int64_t i) { return Reply::Integer(i); }
-  static Reply Ok() { return Reply::SimpleString("OK"); }
-
-  testing::TempDir dir_;
-  engine::SystemClock clock_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<engine::Broker> broker_;
-  std::unique_ptr<CommandTable> table_;
-  std::unique_ptr<ServerState> state_;
-  std::unique_ptr<RespServer> server_;
-  std::unique_ptr<Client> client_;
-};
+class RedisCompatTest : public ServerFixture {};
 
 // ---- Strings (type/string.tcl, type/incr.tcl) --------------------------------------------
 
@@ -291,8 +144,7 @@ TEST_F(RedisCompatTest, BlockingPopTimeoutIsCheckedBeforeTheKeys) {
 
 TEST_F(RedisCompatTest, BlockingPopWithAVeryLongTimeoutWaitsAndWakes) {
   auto waiter = Connect();
-  waiter->Append({"BLPOP", "later", "9223372036854"});  // about 292 years
-  ASSERT_TRUE(waiter->ReadReplies(0).ok());             // sends it
+  SendOnly(waiter.get(), {"BLPOP", "later", "9223372036854"});  // about 292 years
   ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"RPUSH", "later", "v"}), Int(1));
   auto replies = waiter->ReadReplies(1);
@@ -303,8 +155,7 @@ TEST_F(RedisCompatTest, BlockingPopWithAVeryLongTimeoutWaitsAndWakes) {
 
 TEST_F(RedisCompatTest, BlockingPopServesAWaiterBeforeALaterPipelinedPop) {
   auto first = Connect();
-  first->Append({"BLPOP", "mylist", "0"});
-  ASSERT_TRUE(first->ReadReplies(0).ok());  // sends it
+  SendOnly(first.get(), {"BLPOP", "mylist", "0"});
   ASSERT_TRUE(WaitForBlocked(1));
   RawConnection second(server_->port());
   second.Send("LPUSH mylist 1\r\nBLPOP mylist 0\r\n");

@@ -2,24 +2,15 @@
 // by the project's client and by raw sockets for malformed input.
 #include "net/resp_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <set>
 #include <thread>
 
-#include "engine/broker.h"
-#include "net/client/client.h"
-#include "net/commands/builtin_commands.h"
-#include "net/server_state.h"
-#include "storage/store.h"
-#include "tests/support/temp_dir.h"
+#include "tests/net/server_fixture.h"
 
 namespace herald::net {
 namespace {
@@ -29,91 +20,7 @@ using client::Client;
 using resp::Reply;
 using resp::ReplyType;
 
-class RespServerTest : public ::testing::Test {
- protected:
-  void SetUp() override { StartServer(ServerOptions{}); }
-  void TearDown() override { StopServer(); }
-
-  void StartServer(ServerOptions options) {
-    storage::StoreOptions store_options;
-    store_options.data_dir = dir_.Sub("db");
-    store_options.fsync = storage::FsyncMode::kNo;
-    store_ = std::move(storage::Store::Open(store_options)).value();
-    engine::EngineConfig config;
-    broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
-    ASSERT_TRUE(broker_->Start().ok());
-    table_ = std::make_unique<CommandTable>();
-    AddBuiltinCommands(table_.get());
-    std::string error;
-    ASSERT_TRUE(table_->Freeze(&error)) << error;
-    options.port = 0;
-    options.io_threads = 2;
-    state_ = std::make_unique<ServerState>(broker_.get(), table_.get(), options);
-    server_ = std::make_unique<RespServer>(state_.get(), nullptr);
-    Status status = server_->Start();
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    client_ = Connect();
-  }
-
-  void StopServer() {
-    client_.reset();
-    if (server_) server_->Stop();
-    server_.reset();
-    state_.reset();
-    if (broker_) broker_->Shutdown();
-    broker_.reset();
-    store_.reset();
-  }
-
-  std::unique_ptr<Client> Connect() {
-    auto client = Client::Connect("127.0.0.1", server_->port(), 5s);
-    EXPECT_TRUE(client.ok()) << client.error().message;
-    return client.ok() ? std::move(client).value() : nullptr;
-  }
-
-  Reply Cmd(std::vector<std::string> args, Client* client = nullptr) {
-    Client* c = client != nullptr ? client : client_.get();
-    auto reply = c->Command(args);
-    EXPECT_TRUE(reply.ok()) << (reply.ok() ? "" : reply.error().message);
-    return reply.ok() ? std::move(reply).value() : Reply::Error("client error");
-  }
-
-  // Sends raw bytes on a new socket and returns everything the server sends until it closes
-  // the connection (or 2 s pass).
-  std::string Raw(const std::string& bytes, bool expect_close = true) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(server_->port());
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-    timeval tv{expect_close ? 2 : 0, expect_close ? 0 : 300000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    std::string out;
-    char buffer[4096];
-    while (true) {
-      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    close(fd);
-    return out;
-  }
-
-  static Reply Bulk(std::string s) { return Reply::Bulk(std::move(s)); }
-  static Reply Int(std::int64_t i) { return Reply::Integer(i); }
-
-  testing::TempDir dir_;
-  engine::SystemClock clock_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<engine::Broker> broker_;
-  std::unique_ptr<CommandTable> table_;
-  std::unique_ptr<ServerState> state_;
-  std::unique_ptr<RespServer> server_;
-  std::unique_ptr<Client> client_;
-};
+class RespServerTest : public ServerFixture {};
 
 // ---- Connection and server commands ------------------------------------------------------
 
@@ -288,8 +195,8 @@ TEST_F(RespServerTest, KeysAndScanFindEveryKey) {
 TEST_F(RespServerTest, BlpopIsWokenByAPushFromAnotherConnection) {
   auto pusher = Connect();
   auto waiter = Connect();
-  waiter->Append({"BLPOP", "jobs", "other", "5"});
-  std::this_thread::sleep_for(100ms);
+  SendOnly(waiter.get(), {"BLPOP", "jobs", "other", "5"});
+  ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"RPUSH", "jobs", "j1"}, pusher.get()), Int(1));
   auto replies = waiter->ReadReplies(1);
   ASSERT_TRUE(replies.ok()) << replies.error().message;
@@ -302,10 +209,10 @@ TEST_F(RespServerTest, BlpopIsWokenByAPushFromAnotherConnection) {
 TEST_F(RespServerTest, BlpopWaitersAreServedInArrivalOrder) {
   auto first = Connect();
   auto second = Connect();
-  first->Append({"BLPOP", "q", "0"});
-  std::this_thread::sleep_for(50ms);
-  second->Append({"BRPOP", "q", "0"});
-  std::this_thread::sleep_for(50ms);
+  SendOnly(first.get(), {"BLPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlocked(1));
+  SendOnly(second.get(), {"BRPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlocked(2));
   Cmd({"RPUSH", "q", "a", "b"});
   auto a = first->ReadReplies(1);
   auto b = second->ReadReplies(1);
@@ -326,10 +233,10 @@ TEST_F(RespServerTest, BlpopTimesOutWithNilAndRejectsBadTimeouts) {
 TEST_F(RespServerTest, DisconnectedBlpopDoesNotSwallowAnElement) {
   {
     auto waiter = Connect();
-    waiter->Append({"BLPOP", "gone", "0"});
-    std::this_thread::sleep_for(100ms);
+    SendOnly(waiter.get(), {"BLPOP", "gone", "0"});
+    ASSERT_TRUE(WaitForBlocked(1));
   }  // disconnects
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(WaitForBlocked(0));
   EXPECT_EQ(Cmd({"RPUSH", "gone", "kept"}), Int(1));
   EXPECT_EQ(Cmd({"LLEN", "gone"}), Int(1));
 }
@@ -424,8 +331,8 @@ TEST_F(RespServerTest, AddJobOptionsAndErrors) {
 
 TEST_F(RespServerTest, GetJobBlocksUntilAJobArrives) {
   auto worker = Connect();
-  worker->Append({"GETJOB", "TIMEOUT", "5000", "FROM", "a", "b"});
-  std::this_thread::sleep_for(100ms);
+  SendOnly(worker.get(), {"GETJOB", "TIMEOUT", "5000", "FROM", "a", "b"});
+  ASSERT_TRUE(WaitForBlocked(1));
   std::string id = Cmd({"ADDJOB", "b", "wake"}).str;
   auto replies = worker->ReadReplies(1);
   ASSERT_TRUE(replies.ok()) << replies.error().message;
@@ -582,9 +489,9 @@ TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOne
   auto active = Connect();
   auto blocked = Connect();
   EXPECT_EQ(Cmd({"PING"}, idle.get()), Reply::SimpleString("PONG"));
-  blocked->Append({"BLPOP", "wake", "0"});
-  ASSERT_TRUE(blocked->ReadReplies(0).ok());  // sends BLPOP; its reply comes later
-  for (int i = 0; i < 6; ++i) {               // 2.4 s: more than twice the timeout
+  SendOnly(blocked.get(), {"BLPOP", "wake", "0"});  // its reply comes later
+  ASSERT_TRUE(WaitForBlocked(1));
+  for (int i = 0; i < 6; ++i) {  // 2.4 s: more than twice the timeout
     std::this_thread::sleep_for(400ms);
     EXPECT_EQ(Cmd({"PING"}, active.get()), Reply::SimpleString("PONG")) << i;
   }
