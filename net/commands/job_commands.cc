@@ -140,11 +140,23 @@ void AckJob(CommandContext& ctx, Args args) {
   ctx.reply().Integer(acked);
 }
 
-// NACK id [reason]: a failed attempt; retried after the backoff, or failed when none are left.
+// NACK id [reason] [PERMANENT]: a failed attempt, retried after the backoff or failed when
+// none are left; with PERMANENT the job fails at once, whatever attempts are left (e.g. a mail
+// relay's 5xx). A lone word after the id is the flag when it is PERMANENT, the reason
+// otherwise.
 void Nack(CommandContext& ctx, Args args) {
-  if (args.size() > 3) return ctx.WrongArity("nack");
-  std::string reason = args.size() == 3 ? args[2] : "NACK from worker";
-  auto job = ctx.server().broker().Fail(args[1], reason);
+  if (args.size() > 4) return ctx.WrongArity("nack");
+  bool permanent = false;
+  std::string reason = "NACK from worker";
+  if (args.size() == 4) {
+    if (!EqualsIgnoreCase(args[3], "permanent")) return ctx.SyntaxError();
+    permanent = true;
+    reason = args[2];
+  } else if (args.size() == 3) {
+    permanent = EqualsIgnoreCase(args[2], "permanent");
+    if (!permanent) reason = args[2];
+  }
+  auto job = ctx.server().broker().Fail(args[1], reason, permanent);
   if (!job.ok()) return ctx.StatusError(job.status(), "NOJOB");
   ctx.reply().Integer(1);
 }
@@ -390,7 +402,8 @@ void AddJobCommands(CommandTable* table) {
               GetJob});
   table->Add({"ackjob", -2, w | f, 0, 0, 0, "jobs",
               "Complete active jobs: ACKJOB id [id ...] | ACKJOB id RESULT value", AckJob});
-  table->Add({"nack", -2, w | f, 0, 0, 0, "jobs", "Fail an active job: NACK id [reason]", Nack});
+  table->Add({"nack", -2, w | f, 0, 0, 0, "jobs",
+              "Fail an active job: NACK id [reason] [PERMANENT]", Nack});
   table->Add({"working", 2, w | f, 0, 0, 0, "jobs", "Extend the lease of an active job.", Working});
   table->Add({"show", 2, r, 0, 0, 0, "jobs", "Show a job.", Show});
   table->Add({"deljob", -2, w, 0, 0, 0, "jobs", "Delete jobs.", DelJob});

@@ -350,6 +350,26 @@ TEST_F(RespServerTest, GetJobTimesOutWithNilAndNohangAnswersAtOnce) {
   EXPECT_EQ(Cmd({"GETJOB", "NOHANG", "LEASE", "10", "FROM", "idle"}).type, ReplyType::kError);
 }
 
+TEST_F(RespServerTest, NackPermanentFailsTheJobWhateverAttemptsAreLeft) {
+  std::string a = Cmd({"ADDJOB", "q", "a", "ATTEMPTS", "5"}).str;
+  std::string b = Cmd({"ADDJOB", "q", "b", "ATTEMPTS", "5"}).str;
+  std::string c = Cmd({"ADDJOB", "q", "c", "ATTEMPTS", "5", "BACKOFF", "fixed", "60000"}).str;
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "COUNT", "3", "FROM", "q"}).elements.size(), 3u);
+  EXPECT_EQ(Cmd({"NACK", a, "550 5.1.1 no such user", "PERMANENT"}), Int(1));
+  EXPECT_EQ(broker_->Show(a)->state, storage::JobState::kFailed);
+  EXPECT_EQ(broker_->Show(a)->attempts_made, 1u);
+  EXPECT_EQ(broker_->Show(a)->last_error, "550 5.1.1 no such user");
+  EXPECT_EQ(Cmd({"NACK", b, "permanent"}), Int(1));  // the flag alone
+  EXPECT_EQ(broker_->Show(b)->state, storage::JobState::kFailed);
+  EXPECT_EQ(broker_->Show(b)->last_error, "NACK from worker");
+  EXPECT_EQ(Cmd({"NACK", c, "451 try later", "BOGUS"}).str, "ERR syntax error");
+  EXPECT_EQ(Cmd({"NACK", c, "x", "PERMANENT", "y"}).str,
+            "ERR wrong number of arguments for 'nack' command");
+  EXPECT_EQ(Cmd({"NACK", c, "451 try later"}), Int(1));  // an attempt: retried
+  EXPECT_EQ(broker_->Show(c)->state, storage::JobState::kDelayed);
+  EXPECT_EQ(Cmd({"NACK", a, "again", "PERMANENT"}).str.rfind("NOJOB", 0), 0u);
+}
+
 TEST_F(RespServerTest, NackRetriesWithBackoffAndFailsAtTheEnd) {
   std::string id = Cmd({"ADDJOB", "q", "x", "ATTEMPTS", "2", "BACKOFF", "fixed", "60000"}).str;
   Cmd({"GETJOB", "NOHANG", "FROM", "q"});

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "net/client/client.h"
 
@@ -13,6 +15,20 @@ namespace herald::tools {
 
 using client::Client;
 using resp::Reply;
+
+namespace {
+
+// Whether a NACK reason would read as the PERMANENT flag (a lone word after the id).
+bool IsPermanentWord(std::string_view reason) {
+  constexpr std::string_view kWord = "permanent";
+  if (reason.size() != kWord.size()) return false;
+  for (std::size_t i = 0; i < reason.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(reason[i])) != kWord[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status ParseHostPort(const std::string& text, std::string* host, std::uint16_t* port) {
   const size_t colon = text.rfind(':');
@@ -125,8 +141,14 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         recorded = client->AckJob(id, result);
         ++completed_;
       } else {
-        recorded =
-            client->Command({"NACK", id, outcome.text.empty() ? "handler failed" : outcome.text});
+        // A permanent failure (e.g. an SMTP 5xx) is not retried, as on the broker's own
+        // workers: NACK id reason PERMANENT.
+        const bool permanent = outcome.kind == engine::HandlerOutcome::Kind::kPermanent;
+        std::string reason = outcome.text.empty() ? "handler failed" : outcome.text;
+        if (!permanent && IsPermanentWord(reason)) reason = "handler failed: " + reason;
+        std::vector<std::string> nack = {"NACK", id, std::move(reason)};
+        if (permanent) nack.emplace_back("PERMANENT");
+        recorded = client->Command(nack);
         ++failed_;
       }
       if (!recorded.ok() || recorded->is_error()) {

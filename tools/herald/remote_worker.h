@@ -1,7 +1,8 @@
 // RemoteWorker: `herald worker --connect host:port` — runs the notification handlers in this
 // process against a broker elsewhere, over RESP: GETJOB (blocking, with a lease), the handler,
-// then ACKJOB (with the handler's return value as RESULT) or NACK. The same lifecycle as the
-// broker's own worker threads.
+// then ACKJOB (with the handler's return value as RESULT) or NACK (with PERMANENT when the
+// handler failed for good, so the job is not retried). The same lifecycle as the broker's own
+// worker threads.
 //
 // Thread safety: Run() from one thread; it starts `threads` worker threads of its own.
 #pragma once

@@ -1,0 +1,93 @@
+// `herald worker --connect` (RemoteWorker) in-process, against the RESP server in-process on a
+// free loopback port with a real store: what each handler outcome does to the job.
+#include "tools/herald/remote_worker.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tests/net/server_fixture.h"
+
+namespace herald::tools {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers every job with the same outcome and counts its runs.
+class FixedOutcomeHandler final : public engine::Handler {
+ public:
+  explicit FixedOutcomeHandler(engine::HandlerOutcome outcome) : outcome_(std::move(outcome)) {}
+  engine::HandlerOutcome Run(const engine::HandlerJob&) override {
+    ++runs;
+    return outcome_;
+  }
+  std::atomic<int> runs{0};
+
+ private:
+  engine::HandlerOutcome outcome_;
+};
+
+class RemoteWorkerTest : public net::ServerFixture {
+ protected:
+  // Runs a worker for `queue` with `handler` until the job `id` is in `state` (or 10 s pass),
+  // then stops it.
+  void RunUntil(const std::shared_ptr<engine::Handler>& handler, const std::string& queue,
+                const std::string& id, storage::JobState state) {
+    RemoteWorkerOptions options;
+    options.port = server_->port();
+    options.threads = 1;
+    options.poll_ms = 100;
+    options.lease_ms = 5000;
+    auto logger =
+        std::make_shared<spdlog::logger>("worker", std::make_shared<spdlog::sinks::null_sink_mt>());
+    worker_ = std::make_unique<RemoteWorker>(
+        options, std::map<std::string, std::shared_ptr<engine::Handler>>{{queue, handler}}, logger);
+    std::jthread runner([this](std::stop_token stop) { worker_->Run(stop); });
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
+      auto job = broker_->Show(id);
+      if (job.ok() && job->state == state) break;
+    }
+    runner.request_stop();
+  }
+
+  std::unique_ptr<RemoteWorker> worker_;
+};
+
+TEST_F(RemoteWorkerTest, APermanentFailureFailsTheJobWithoutRetrying) {
+  auto handler = std::make_shared<FixedOutcomeHandler>(
+      engine::HandlerOutcome::Permanent("550 5.1.1 mailbox unavailable"));
+  const std::string id =
+      Cmd({"ADDJOB", "mails", "x", "ATTEMPTS", "5", "BACKOFF", "fixed", "100"}).str;
+  RunUntil(handler, "mails", id, storage::JobState::kFailed);
+  auto job = broker_->Show(id);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->state, storage::JobState::kFailed);
+  EXPECT_EQ(job->attempts_made, 1u);
+  EXPECT_EQ(job->last_error, "550 5.1.1 mailbox unavailable");
+  EXPECT_EQ(handler->runs.load(), 1);
+  EXPECT_EQ(worker_->failed(), 1u);
+}
+
+TEST_F(RemoteWorkerTest, AFailedAttemptIsRetriedEvenWhenItsTextIsTheWordPermanent) {
+  auto handler =
+      std::make_shared<FixedOutcomeHandler>(engine::HandlerOutcome::Failure("permanent"));
+  const std::string id =
+      Cmd({"ADDJOB", "mails", "x", "ATTEMPTS", "2", "BACKOFF", "fixed", "100"}).str;
+  RunUntil(handler, "mails", id, storage::JobState::kFailed);
+  auto job = broker_->Show(id);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->state, storage::JobState::kFailed);
+  EXPECT_EQ(job->attempts_made, 2u);  // retried once, then out of attempts
+  EXPECT_EQ(job->last_error, "handler failed: permanent");
+  EXPECT_EQ(handler->runs.load(), 2);
+}
+
+}  // namespace
+}  // namespace herald::tools
