@@ -1,5 +1,5 @@
 // Connection and server commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT, COMMAND, INFO,
-// DBSIZE, TIME, CONFIG, SHUTDOWN.
+// DBSIZE, TIME, CONFIG, FUNCTION, SHUTDOWN.
 #include <unistd.h>
 
 #include <cctype>
@@ -464,6 +464,44 @@ void Config(CommandContext& ctx, Args args) {
             "'. Try CONFIG HELP.");
 }
 
+// FUNCTION: Herald has no scripting, so there are never functions. FUNCTION FLUSH [ASYNC|SYNC]
+// (which Redis's own test suite sends at setup) and FUNCTION LIST [WITHCODE] [LIBRARYNAME
+// pattern] answer as Redis does with none, with its argument checks; every other subcommand
+// is refused saying why.
+void Function(CommandContext& ctx, Args args) {
+  const std::string& sub = args[1];
+  if (EqualsIgnoreCase(sub, "flush")) {
+    if (args.size() > 3) {
+      return ctx.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                       sub.substr(0, 128) + "'. Try FUNCTION HELP.");
+    }
+    if (args.size() == 3 && !EqualsIgnoreCase(args[2], "sync") &&
+        !EqualsIgnoreCase(args[2], "async")) {
+      return ctx.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    }
+    return ctx.Ok();
+  }
+  if (EqualsIgnoreCase(sub, "list")) {
+    bool with_code = false, library_name = false;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (!with_code && EqualsIgnoreCase(args[i], "withcode")) {
+        with_code = true;
+      } else if (!library_name && EqualsIgnoreCase(args[i], "libraryname")) {
+        if (i + 1 >= args.size()) return ctx.Error("ERR library name argument was not given");
+        library_name = true;
+        ++i;
+      } else {
+        return ctx.Error("ERR Unknown argument " + args[i]);
+      }
+    }
+    return ctx.reply().ArrayHeader(0);
+  }
+  std::string upper = sub.substr(0, 128);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ctx.Error("ERR Herald has no scripting: FUNCTION " + upper +
+            " is not supported (there are no functions to load, call or inspect)");
+}
+
 void Shutdown(CommandContext& ctx, Args) {
   // As Redis: no reply on success; the connection closes as the server stops.
   if (ctx.server().request_shutdown) ctx.server().request_shutdown();
@@ -487,6 +525,8 @@ void AddConnectionCommands(CommandTable* table) {
   table->Add({"dbsize", 1, r | f, 0, 0, 0, "server", "Number of keys.", DbSize});
   table->Add({"time", 1, f, 0, 0, 0, "server", "The server time.", Time});
   table->Add({"config", -2, a, 0, 0, 0, "server", "Read the configuration.", Config});
+  table->Add({"function", -2, 0, 0, 0, 0, "scripting",
+              "FLUSH and LIST answer for no functions: Herald has no scripting.", Function});
   table->Add({"shutdown", -1, a, 0, 0, 0, "server", "Shut the server down.", Shutdown});
 }
 

@@ -241,6 +241,19 @@ void Scan(CommandContext& ctx, Args args) {
   for (const std::string& key : keys) ctx.reply().Bulk(key);
 }
 
+// FLUSHDB / FLUSHALL [ASYNC|SYNC]: every key goes (Herald has one database, so both are the
+// same). Jobs and queues are not keys and stay. The flush is durable when it answers, in
+// either mode; a client blocked in BLPOP/BRPOP stays blocked (there is nothing to pop).
+void Flush(CommandContext& ctx, Args args) {
+  if (args.size() > 2 || (args.size() == 2 && !EqualsIgnoreCase(args[1], "sync") &&
+                          !EqualsIgnoreCase(args[1], "async"))) {
+    return ctx.SyntaxError();
+  }
+  Status status = ctx.server().kv().Clear();
+  if (!status.ok()) return ctx.StatusError(status);
+  ctx.Ok();
+}
+
 // ---- Lists -------------------------------------------------------------------------------
 
 void Push(CommandContext& ctx, Args args, bool left) {
@@ -395,6 +408,10 @@ void AddKvCommands(CommandTable* table) {
   table->Add({"type", 2, r | f, 1, 1, 1, "generic", "The type of a key.", Type});
   table->Add({"keys", 2, r, 0, 0, 0, "generic", "Keys matching a pattern.", Keys});
   table->Add({"scan", -2, r, 0, 0, 0, "generic", "Iterate the keys.", Scan});
+  table->Add({"flushdb", -1, w, 0, 0, 0, "server",
+              "Remove every key (lists and strings; jobs stay).", Flush});
+  table->Add({"flushall", -1, w, 0, 0, 0, "server",
+              "Remove every key (lists and strings; jobs stay).", Flush});
   table->Add({"lpush", -3, w | f, 1, 1, 1, "list", "Prepend elements to a list.", LPush});
   table->Add({"rpush", -3, w | f, 1, 1, 1, "list", "Append elements to a list.", RPush});
   table->Add({"lpop", -2, w | f, 1, 1, 1, "list", "Remove and get the first elements.", LPop});

@@ -219,6 +219,44 @@ TEST_F(RedisCompatTest, WithoutAPasswordTheDefaultUserTakesAnyPassword) {
   EXPECT_EQ(Err({"AUTH", "x"}).rfind("ERR AUTH <password> called without any password", 0), 0u);
 }
 
+TEST_F(RedisCompatTest, FlushallAndFlushdbTakeAnOptionalAsyncOrSync) {
+  for (const char* command : {"FLUSHALL", "FLUSHDB"}) {
+    Cmd({"SET", "k", "v"});
+    EXPECT_EQ(Cmd({command}), Ok()) << command;
+    EXPECT_EQ(Cmd({"DBSIZE"}), Int(0)) << command;
+    EXPECT_EQ(Cmd({command, "ASYNC"}), Ok()) << command;
+    EXPECT_EQ(Cmd({command, "sync"}), Ok()) << command;
+    EXPECT_EQ(Err({command, "foo"}), "ERR syntax error") << command;
+    EXPECT_EQ(Err({command, "ASYNC", "SYNC"}), "ERR syntax error") << command;
+  }
+}
+
+TEST_F(RedisCompatTest, FunctionFlushAndListAnswerAsRedisDoesWithNoFunctions) {
+  EXPECT_EQ(Cmd({"FUNCTION", "FLUSH"}), Ok());
+  EXPECT_EQ(Cmd({"FUNCTION", "flush", "ASYNC"}), Ok());
+  EXPECT_EQ(Cmd({"FUNCTION", "FLUSH", "sync"}), Ok());
+  EXPECT_EQ(Err({"FUNCTION", "FLUSH", "foo"}),
+            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+  EXPECT_EQ(Err({"FUNCTION", "flush", "async", "sync"}),
+            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+  for (auto args : {std::vector<std::string>{"FUNCTION", "LIST"},
+                    std::vector<std::string>{"FUNCTION", "LIST", "WITHCODE"},
+                    std::vector<std::string>{"FUNCTION", "LIST", "LIBRARYNAME", "x", "withcode"}}) {
+    Reply list = Cmd(args);
+    EXPECT_EQ(list.type, ReplyType::kArray) << list.ToString();
+    EXPECT_TRUE(list.elements.empty()) << list.ToString();
+  }
+  EXPECT_EQ(Err({"FUNCTION", "LIST", "LIBRARYNAME"}), "ERR library name argument was not given");
+  EXPECT_EQ(Err({"FUNCTION", "LIST", "foo"}), "ERR Unknown argument foo");
+  EXPECT_EQ(Err({"FUNCTION", "LIST", "withcode", "withcode"}), "ERR Unknown argument withcode");
+  EXPECT_EQ(Err({"FUNCTION"}), "ERR wrong number of arguments for 'function' command");
+  // Herald has no scripting: the rest is refused saying so (Redis would run it).
+  EXPECT_EQ(Err({"FUNCTION", "load", "#!lua name=x\nreturn 1"}),
+            "ERR Herald has no scripting: FUNCTION LOAD is not supported (there are no functions "
+            "to load, call or inspect)");
+  EXPECT_EQ(Err({"FUNCTION", "STATS"}).rfind("ERR Herald has no scripting: FUNCTION STATS", 0), 0u);
+}
+
 // ---- Protocol (protocol.tcl) -------------------------------------------------------------
 
 TEST_F(RedisCompatTest, ProtocolSuiteRequestsGetRedisReplies) {

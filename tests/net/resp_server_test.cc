@@ -192,6 +192,63 @@ TEST_F(RespServerTest, KeysAndScanFindEveryKey) {
   EXPECT_EQ(seen.size(), 25u);
 }
 
+TEST_F(RespServerTest, FlushallRemovesEveryKeyForGoodButNoJob) {
+  Cmd({"SET", "s", "x"});
+  std::vector<std::string> push = {"RPUSH", "long"};
+  for (int i = 0; i < 500; ++i) push.push_back(std::to_string(i));
+  Cmd(push);
+  std::string job = Cmd({"ADDJOB", "emails", "payload"}).str;
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(2));
+  EXPECT_EQ(Cmd({"FLUSHALL"}), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(0));
+  EXPECT_TRUE(Cmd({"KEYS", "*"}).elements.empty());
+  Reply scan = Cmd({"SCAN", "0"});
+  ASSERT_EQ(scan.elements.size(), 2u) << scan.ToString();
+  EXPECT_TRUE(scan.elements[1].elements.empty());
+  EXPECT_EQ(Cmd({"LLEN", "long"}), Int(0));
+  EXPECT_NE(Cmd({"INFO", "keyspace"}).str.find("# Keyspace"), std::string::npos);
+  EXPECT_EQ(Cmd({"INFO", "keyspace"}).str.find("db0:"), std::string::npos);
+  // Jobs and queues are not keys.
+  EXPECT_EQ(Cmd({"QLEN", "emails"}), Int(1));
+  EXPECT_EQ(Cmd({"SHOW", job}).type, ReplyType::kArray);
+  // New writes work, and only they are there after a restart.
+  EXPECT_EQ(Cmd({"RPUSH", "long", "new"}), Int(1));
+  EXPECT_EQ(Cmd({"FLUSHDB", "ASYNC"}), Ok());
+  EXPECT_EQ(Cmd({"SET", "after", "1"}), Ok());
+  StopServer();
+  StartServer(ServerOptions{});
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(1));
+  EXPECT_EQ(Cmd({"KEYS", "*"}).elements, std::vector<Reply>{Bulk("after")});
+  EXPECT_EQ(Cmd({"QLEN", "emails"}), Int(1));
+}
+
+TEST_F(RespServerTest, FlushallInAPipelineTakesTheWritesBeforeItAndKeepsThoseAfter) {
+  const std::string expected = "+OK\r\n:1\r\n+OK\r\n:1\r\n+OK\r\n";
+  RawConnection raw(server_->port());
+  EXPECT_EQ(raw.Exchange("SET a 1\r\nRPUSH l x\r\nFLUSHALL\r\nRPUSH l y\r\nSET b 2\r\n", expected),
+            expected);
+  EXPECT_EQ(Cmd({"KEYS", "*"}).elements.size(), 2u);
+  Reply list = Cmd({"LRANGE", "l", "0", "-1"});
+  EXPECT_EQ(list.elements, std::vector<Reply>{Bulk("y")});
+  EXPECT_TRUE(Cmd({"GET", "a"}).is_null());
+}
+
+TEST_F(RespServerTest, FlushallLeavesBlockedClientsBlocked) {
+  auto waiter = Connect();
+  SendOnly(waiter.get(), {"BLPOP", "l", "0"});
+  ASSERT_TRUE(WaitForBlocked(1));
+  Cmd({"SET", "other", "x"});
+  EXPECT_EQ(Cmd({"FLUSHALL"}), Ok());
+  EXPECT_EQ(Cmd({"FLUSHDB"}), Ok());
+  EXPECT_NE(Cmd({"INFO", "clients"}).str.find("blocked_clients:1\r\n"), std::string::npos);
+  EXPECT_EQ(Cmd({"RPUSH", "l", "v"}), Int(1));
+  auto woken = waiter->ReadReplies(1);
+  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  ASSERT_EQ((*woken)[0].elements.size(), 2u) << (*woken)[0].ToString();
+  EXPECT_EQ((*woken)[0].elements[1], Bulk("v"));
+  EXPECT_EQ(Cmd({"LLEN", "l"}), Int(0));
+}
+
 TEST_F(RespServerTest, BlpopIsWokenByAPushFromAnotherConnection) {
   auto pusher = Connect();
   auto waiter = Connect();
