@@ -4,6 +4,11 @@
 //
 // Arity as Redis: N means exactly N words (the name included), -N at least N.
 //
+// A container command (CLIENT, CONFIG, COMMAND) lists its subcommands; the dispatcher checks
+// the subcommand and its arity too, and reports it as Redis 7 does ("config|get" in CLIENT
+// LIST's cmd= and in INFO commandstats). Every command and subcommand has a slot: its row of
+// counters in the server's statistics.
+//
 // Thread safety: built by the composition root, immutable after Freeze(); Find() may then be
 // called from any thread.
 #pragma once
@@ -33,6 +38,14 @@ using Args = std::span<const std::string>;
 // composition root) capture it.
 using CommandHandler = std::function<void(CommandContext& ctx, Args args)>;
 
+struct SubcommandSpec {
+  std::string name;  // lower-case
+  int arity = 0;     // as the command's, counting the command and the subcommand
+  // Set by Freeze():
+  std::string full_name = {};  // "config|get"
+  std::size_t slot = 0;
+};
+
 struct CommandSpec {
   std::string name;  // lower-case
   int arity = 0;
@@ -43,22 +56,38 @@ struct CommandSpec {
   std::string group;    // "connection", "server", "list", "string", "generic", "jobs", ...
   std::string summary;  // for COMMAND DOCS
   CommandHandler handler;
+  // A container's subcommands (the handler still sees args[1] and dispatches on it). A command
+  // that may also run alone (COMMAND) says so with its own arity. Empty for other commands.
+  std::vector<SubcommandSpec> subcommands = {};
+  std::size_t slot = 0;  // set by Freeze()
 };
 
 class CommandTable {
  public:
-  // Adds a row; names must be unique and lower-case (checked in Freeze()).
+  // Adds a row; names (and the names of its subcommands) must be unique and lower-case
+  // (checked in Freeze()).
   void Add(CommandSpec spec);
-  // Sorts the table and checks it; returns false (with `error`) on a duplicate or a name that
-  // is not lower-case.
+  // Sorts the table, checks it and numbers the slots; returns false (with `error`) on a
+  // duplicate, a name that is not lower-case or a row without a handler.
   bool Freeze(std::string* error);
   // Case-insensitive lookup; nullptr when unknown.
   const CommandSpec* Find(std::string_view name) const;
+  // Case-insensitive lookup of a subcommand of `spec`; nullptr when unknown.
+  static const SubcommandSpec* FindSubcommand(const CommandSpec& spec, std::string_view name);
   const std::vector<CommandSpec>& rows() const { return rows_; }
+  // Slots handed out by Freeze(): one per command and one per subcommand.
+  std::size_t slots() const { return slots_; }
 
  private:
   std::vector<CommandSpec> rows_;
+  std::size_t slots_ = 0;
 };
+
+// Whether `argc` words (the name included) fit `arity`, as Redis counts.
+inline bool ArityFits(int arity, std::size_t argc) {
+  const auto n = static_cast<long long>(argc);
+  return arity >= 0 ? n == arity : n >= -static_cast<long long>(arity);
+}
 
 // Flag names as Redis reports them in COMMAND INFO ("write", "readonly", ...).
 std::vector<std::string> FlagNames(std::uint32_t flags);

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cctype>
 #include <chrono>
 
 #include "net/status_reply.h"
@@ -22,11 +23,28 @@ std::int64_t NowMs() {
 // Output beyond this stops reading from the client until it takes its replies.
 constexpr std::size_t kOutputHighWater = 4 << 20;
 
-resp::ParserLimits LimitsOf(const ServerOptions& options) {
+resp::ParserLimits LimitsOf(const ServerConfig& config) {
   resp::ParserLimits limits;
-  limits.max_bulk_length = options.max_bulk_bytes;
-  limits.max_multibulk_length = options.max_args;
+  limits.max_bulk_length = config.max_bulk_bytes();
+  limits.max_multibulk_length = config.initial().max_args;
   return limits;
+}
+
+// Whether the reply written to `out` from `from` on is an error ("-..." or a RESP3 "!...").
+bool IsErrorReply(const std::string& out, std::size_t from) {
+  return from < out.size() && (out[from] == '-' || out[from] == '!');
+}
+
+std::uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - start)
+                                        .count());
+}
+
+void CountCall(CommandStats& stats, std::uint64_t usec, bool failed) {
+  stats.calls.fetch_add(1, std::memory_order_relaxed);
+  stats.usec.fetch_add(usec, std::memory_order_relaxed);
+  if (failed) stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -90,14 +108,16 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
       server_(server),
       write_pool_(write_pool),
       idle_timer_(socket_.get_executor()),
-      parser_(LimitsOf(server->options())),
+      parser_(LimitsOf(server->config())),
       writer_(&output_, 2) {
   boost::system::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
   std::string addr =
       ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   info_ = server_->RegisterClient(std::move(addr), NowMs());
-  authenticated_ = server_->options().requirepass.empty();
+  // As Redis: a client that connects while no password is set stays authenticated if one is
+  // set later.
+  authenticated_ = !server_->config().password_required();
   ++server_->connected_clients;
 }
 
@@ -109,6 +129,14 @@ Connection::~Connection() {
 void Connection::Start() {
   boost::system::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  {
+    MutexLock lock(&info_->mu);
+    info_->recheck_idle = [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        asio::post(self->socket_.get_executor(), [self] { self->ArmIdleTimer(); });
+      }
+    };
+  }
   ArmIdleTimer();
   DoRead();
 }
@@ -118,18 +146,25 @@ void Connection::Stop() {
 }
 
 void Connection::ArmIdleTimer() {
-  const std::uint32_t idle = server_->options().idle_timeout_s;
-  if (idle == 0 || closed_) return;
+  if (closed_) return;
+  // Also called when the timeout changed (CONFIG SET): a new wait replaces the pending one.
+  const std::uint32_t idle = server_->config().idle_timeout_s();
+  if (idle == 0) {
+    idle_timer_.cancel();
+    return;
+  }
   idle_timer_.expires_after(std::chrono::seconds(idle));
   idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_) return;
+    const std::uint32_t timeout = self->server_->config().idle_timeout_s();
+    if (timeout == 0) return;
     // Blocked clients are not idle (as in Redis).
     if (self->busy_) {
       self->ArmIdleTimer();
       return;
     }
     const std::int64_t idle_ms = NowMs() - self->info_->last_active_ms.load();
-    if (idle_ms >= static_cast<std::int64_t>(self->server_->options().idle_timeout_s) * 1000) {
+    if (idle_ms >= static_cast<std::int64_t>(timeout) * 1000) {
       self->Close();
     } else {
       self->ArmIdleTimer();
@@ -156,10 +191,11 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
   server_->net_input_bytes += n;
   info_->last_active_ms = NowMs();
   input_.append(read_chunk_.data(), n);
-  if (input_.size() - input_pos_ + parser_.buffered_bytes() > server_->options().max_query_buffer) {
+  const std::uint64_t max_query_buffer = server_->config().max_query_buffer();
+  if (input_.size() - input_pos_ + parser_.buffered_bytes() > max_query_buffer) {
     ++server_->protocol_errors;
     writer_.Error("ERR Protocol error: query buffer limit exceeded (" +
-                  std::to_string(server_->options().max_query_buffer) + " bytes)");
+                  std::to_string(max_query_buffer) + " bytes)");
     close_after_flush_ = true;
     input_.clear();
     input_pos_ = 0;
@@ -178,6 +214,13 @@ void Connection::Process() {
   // replies are sent only after the group commits.
   storage::KvWriteGroup kv_group(&server_->kv());
   const std::size_t replies_before = output_.size();
+  // proto-max-bulk-len may have changed (CONFIG SET).
+  if (const std::uint64_t max_bulk = server_->config().max_bulk_bytes();
+      parser_.limits().max_bulk_length != max_bulk) {
+    resp::ParserLimits limits = parser_.limits();
+    limits.max_bulk_length = max_bulk;
+    parser_.set_limits(limits);
+  }
   while (!busy_ && !closed_ && !close_after_flush_ && input_pos_ < input_.size()) {
     args_.clear();
     std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
@@ -221,44 +264,68 @@ void Connection::Execute(std::vector<std::string>& args, storage::KvWriteGroup* 
                   "', with args beginning with: " + rest);
     return;
   }
-  const int argc = static_cast<int>(args.size());
-  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    writer_.Error("ERR wrong number of arguments for '" + spec->name + "' command");
+  // The checks before a command runs, in Redis 7's order and wording; a refused call counts
+  // as rejected (an unknown command or subcommand has no counters to count it in, as in Redis).
+  const SubcommandSpec* sub = nullptr;
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    sub = CommandTable::FindSubcommand(*spec, args[1]);
+    if (sub == nullptr) {
+      std::string upper = spec->name;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      writer_.Error("ERR unknown subcommand '" + args[1].substr(0, 128) + "'. Try " + upper +
+                    " HELP.");
+      return;
+    }
+  }
+  // Known from here on: the client's last command even if refused (CLIENT LIST's cmd=).
+  const std::string& name = sub != nullptr ? sub->full_name : spec->name;
+  CommandStats* stats = &server_->command_stats(sub != nullptr ? sub->slot : spec->slot);
+  {
+    MutexLock lock(&info_->mu);
+    info_->last_command = name;
+  }
+  if (!ArityFits(sub != nullptr ? sub->arity : spec->arity, args.size())) {
+    stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    writer_.Error("ERR wrong number of arguments for '" + name + "' command");
     return;
   }
-  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+  if (!authenticated_ && !(spec->flags & kNoAuth) && server_->config().password_required()) {
+    stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
     writer_.Error("NOAUTH Authentication required.");
     return;
   }
-  {
-    MutexLock lock(&info_->mu);
-    info_->last_command = spec->name;
-  }
   if (write_pool_ != nullptr && (spec->flags & kWrite) && !(spec->flags & kBlocking)) {
-    RunOffloaded(spec, std::move(args));
+    RunOffloaded(spec, stats, std::move(args));
     return;
   }
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t reply_at = output_.size();
   CommandContext ctx(server_, this, &writer_, kv_group);
   spec->handler(ctx, Args(args));
+  CountCall(*stats, MicrosSince(start), IsErrorReply(output_, reply_at));
 }
 
-void Connection::RunOffloaded(const CommandSpec* spec, std::vector<std::string> args) {
+void Connection::RunOffloaded(const CommandSpec* spec, CommandStats* stats,
+                              std::vector<std::string> args) {
   // The write runs on the pool so that writes of many clients are in flight together and share
   // one WAL sync; this connection runs nothing else until the reply is back.
   busy_ = true;
   const int protocol = writer_.protocol();
-  asio::post(*write_pool_, [self = shared_from_this(), spec, args = std::move(args), protocol]() {
-    std::string reply;
-    resp::ReplyWriter writer(&reply, protocol);
-    CommandContext ctx(self->server_, self.get(), &writer);
-    spec->handler(ctx, Args(args));
-    asio::post(self->socket_.get_executor(), [self, reply = std::move(reply)]() {
-      self->output_ += reply;
-      self->busy_ = false;
-      if (self->closed_) return;
-      self->Process();
-    });
-  });
+  asio::post(*write_pool_,
+             [self = shared_from_this(), spec, stats, args = std::move(args), protocol]() {
+               const auto start = std::chrono::steady_clock::now();
+               std::string reply;
+               resp::ReplyWriter writer(&reply, protocol);
+               CommandContext ctx(self->server_, self.get(), &writer);
+               spec->handler(ctx, Args(args));
+               CountCall(*stats, MicrosSince(start), IsErrorReply(reply, 0));
+               asio::post(self->socket_.get_executor(), [self, reply = std::move(reply)]() {
+                 self->output_ += reply;
+                 self->busy_ = false;
+                 if (self->closed_) return;
+                 self->Process();
+               });
+             });
 }
 
 void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {

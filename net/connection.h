@@ -44,11 +44,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Runs the complete commands in the input, then flushes.
   void Process();
   void Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group);
-  void RunOffloaded(const CommandSpec* spec, std::vector<std::string> args);
+  void RunOffloaded(const CommandSpec* spec, CommandStats* stats, std::vector<std::string> args);
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);
   void Close();
   void Resume(std::function<void(resp::ReplyWriter&)> write);
+  // (Re)starts the idle timeout's wait, with the timeout in force now (none when 0).
   void ArmIdleTimer();
 
   boost::asio::ip::tcp::socket socket_;

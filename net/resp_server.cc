@@ -13,6 +13,35 @@ namespace herald::net {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Redis's protected-mode refusal, pointing at Herald's own flags.
+const std::string kProtectedModeDenial =
+    "-DENIED Herald is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from the "
+    "loopback interface. To accept connections from other computers, set a password (CONFIG "
+    "SET requirepass from the loopback interface, or --requirepass), or disable protected mode "
+    "(CONFIG SET protected-mode no, or --protected-mode no) if the network is trusted.\r\n";
+
+bool IsLoopback(const asio::ip::address& address) {
+  if (address.is_loopback()) return true;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return false;
+}
+
+}  // namespace
+
+bool RespServer::DeniedByProtectedMode(const asio::ip::tcp::socket& socket) const {
+  // Checked per connection, as Redis does, so that a password removed with CONFIG SET (or
+  // protected mode turned back on) holds for the next client at once.
+  if (!state_->config().protected_mode() || state_->config().password_required()) return false;
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return !ec && !IsLoopback(endpoint.address());
+}
+
 RespServer::RespServer(ServerState* state, std::shared_ptr<spdlog::logger> logger)
     : state_(state),
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
@@ -21,7 +50,7 @@ RespServer::RespServer(ServerState* state, std::shared_ptr<spdlog::logger> logge
 RespServer::~RespServer() { Stop(); }
 
 Status RespServer::Start() {
-  const ServerOptions& options = state_->options();
+  const ServerOptions& options = state_->config().initial();
   boost::system::error_code ec;
   auto address =
       asio::ip::make_address(options.bind == "localhost" ? "127.0.0.1" : options.bind, ec);
@@ -59,11 +88,15 @@ void RespServer::Accept() {
       return;
     }
     ++state_->connections_received;
-    if (state_->connected_clients.load() >= state_->options().max_clients) {
+    if (state_->connected_clients.load() >= state_->config().max_clients()) {
       ++state_->rejected_connections;
       static const std::string kFull = "-ERR max number of clients reached\r\n";
       boost::system::error_code ignored;
       asio::write(socket, asio::buffer(kFull), ignored);
+      socket.close(ignored);
+    } else if (DeniedByProtectedMode(socket)) {
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(kProtectedModeDenial), ignored);
       socket.close(ignored);
     } else {
       auto connection = std::make_shared<Connection>(std::move(socket), state_, write_pool_.get());

@@ -39,6 +39,9 @@ class RespServer {
 
  private:
   void Accept();
+  // Whether a client on `socket` is refused by protected mode: no password, protected mode on,
+  // and the client not on the loopback interface.
+  bool DeniedByProtectedMode(const boost::asio::ip::tcp::socket& socket) const;
 
   ServerState* state_;
   std::shared_ptr<spdlog::logger> logger_;

@@ -1,4 +1,5 @@
-// ServerOptions: how the RESP server listens and what it accepts.
+// ServerOptions: how the RESP server listens and what it accepts, as it starts. Some of them
+// can change while it runs (CONFIG SET): ServerConfig (server_config.h) holds the live values.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,9 @@ struct ServerOptions {
   std::uint32_t io_threads = 0;
   // Password for AUTH; "" = none. Default: none.
   std::string requirepass;
+  // Without a password, refuse clients that connect from other than the loopback interface
+  // (Redis's protected-mode). Default: true.
+  bool protected_mode = true;
   // Connections beyond this are refused with "-ERR max number of clients reached". Default: 10000.
   std::uint32_t max_clients = 10000;
   // Largest bulk string accepted (proto-max-bulk-len). Default: 512 MiB.

@@ -2,6 +2,38 @@
 
 namespace herald::net {
 
+Status ServerState::SetConfig(std::span<const std::string> name_values) {
+  const std::uint32_t idle_before = config_.idle_timeout_s();
+  HERALD_RETURN_IF_ERROR(config_.Set(name_values));
+  if (config_.idle_timeout_s() != idle_before) {
+    for (const auto& info : Clients()) {
+      std::function<void()> recheck;
+      {
+        MutexLock lock(&info->mu);
+        recheck = info->recheck_idle;
+      }
+      if (recheck) recheck();
+    }
+  }
+  return Status::Ok();
+}
+
+void ServerState::ResetStats() {
+  connections_received = 0;
+  commands_processed = 0;
+  rejected_connections = 0;
+  protocol_errors = 0;
+  net_input_bytes = 0;
+  net_output_bytes = 0;
+  for (std::size_t slot = 0; slot < table_->slots(); ++slot) {
+    CommandStats& stats = command_stats_[slot];
+    stats.calls = 0;
+    stats.usec = 0;
+    stats.rejected_calls = 0;
+    stats.failed_calls = 0;
+  }
+}
+
 std::shared_ptr<ClientInfo> ServerState::RegisterClient(std::string addr, std::int64_t now_ms) {
   auto info = std::make_shared<ClientInfo>();
   info->addr = std::move(addr);

@@ -1,6 +1,6 @@
 // ServerState: what every connection and command handler of one RESP server shares — the
-// broker, the command table, options, counters, the client registry and the waiters of
-// blocking list pops.
+// broker, the command table, the configuration, counters (per command too), the client
+// registry and the waiters of blocking list pops.
 //
 // Thread safety: thread-safe (atomics, or the mutex named by each field).
 #pragma once
@@ -12,11 +12,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "engine/broker.h"
 #include "net/command_table.h"
+#include "net/server_config.h"
 #include "net/server_options.h"
 #include "storage/kv_store.h"
 #include "storage/mutex.h"
@@ -32,7 +34,21 @@ struct ClientInfo {
   std::atomic<int> protocol{2};
   Mutex mu;
   std::string name GUARDED_BY(mu);
-  std::string last_command GUARDED_BY(mu);
+  std::string last_command GUARDED_BY(mu);  // "get", "config|set"; "" before the first
+  // Set by the connection: makes it look at the idle timeout again (it changed). Callable from
+  // any thread; does nothing once the connection is gone.
+  std::function<void()> recheck_idle GUARDED_BY(mu);
+};
+
+// INFO commandstats counters of one command or subcommand (Redis 7's meaning): calls that ran,
+// their time, calls refused before running (arity, authentication), calls that ran and
+// answered an error. A cache line each, so that threads counting different commands do not
+// contend.
+struct alignas(64) CommandStats {
+  std::atomic<std::uint64_t> calls{0};
+  std::atomic<std::uint64_t> usec{0};
+  std::atomic<std::uint64_t> rejected_calls{0};
+  std::atomic<std::uint64_t> failed_calls{0};
 };
 
 // A client parked in BLPOP/BRPOP. `deliver` runs at most once, from any thread, with the key
@@ -46,15 +62,22 @@ struct ListWaiter {
 
 class ServerState {
  public:
+  // `table` must be frozen; `broker` and `table` must outlive the state.
   ServerState(engine::Broker* broker, const CommandTable* table, ServerOptions options)
-      : broker_(broker), table_(table), options_(std::move(options)) {
+      : broker_(broker),
+        table_(table),
+        config_(std::move(options)),
+        command_stats_(std::make_unique<CommandStats[]>(table->slots())) {
     start_ = std::chrono::steady_clock::now();
   }
 
   engine::Broker& broker() { return *broker_; }
   storage::KvStore& kv() { return broker_->store().kv(); }
   const CommandTable& table() const { return *table_; }
-  const ServerOptions& options() const { return options_; }
+  // Options as started and the live values of those CONFIG SET changes.
+  const ServerConfig& config() const { return config_; }
+  // CONFIG SET (see ServerConfig::Set); connections look at a changed idle timeout at once.
+  Status SetConfig(std::span<const std::string> name_values);
 
   // Counters for INFO.
   std::atomic<std::uint64_t> connections_received{0};
@@ -66,6 +89,13 @@ class ServerState {
   std::atomic<std::uint64_t> net_input_bytes{0};
   std::atomic<std::uint64_t> net_output_bytes{0};
   std::uint16_t port = 0;  // the bound port, set once listening
+
+  // The counters of a command's or subcommand's slot (CommandTable).
+  CommandStats& command_stats(std::size_t slot) { return command_stats_[slot]; }
+  const CommandStats& command_stats(std::size_t slot) const { return command_stats_[slot]; }
+  // CONFIG RESETSTAT: zeroes the counters INFO shows as totals (not the gauges such as
+  // connected_clients) and every command's counters.
+  void ResetStats();
 
   double uptime_seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -89,7 +119,8 @@ class ServerState {
  private:
   engine::Broker* broker_;
   const CommandTable* table_;
-  ServerOptions options_;
+  ServerConfig config_;
+  std::unique_ptr<CommandStats[]> command_stats_;  // one per slot of the table
   std::chrono::steady_clock::time_point start_;
 
   mutable Mutex clients_mu_;

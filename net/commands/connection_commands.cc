@@ -4,8 +4,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
-#include <initializer_list>
 #include <sstream>
 
 #include "net/command_context.h"
@@ -37,15 +37,14 @@ void Echo(CommandContext& ctx, Args args) { ctx.reply().Bulk(args[1]); }
 // Herald has one user, "default"; without a password configured it takes any password, as
 // Redis's default user with "nopass" does.
 bool CheckPassword(CommandContext& ctx, const std::string& user, const std::string& password) {
-  const std::string& required = ctx.server().options().requirepass;
-  if (user == "default" && (required.empty() || password == required)) return true;
+  if (user == "default" && ctx.server().config().CheckPassword(password)) return true;
   ctx.Error("WRONGPASS invalid username-password pair or user is disabled.");
   return false;
 }
 
 void Auth(CommandContext& ctx, Args args) {
   if (args.size() > 3) return ctx.SyntaxError();
-  if (args.size() == 2 && ctx.server().options().requirepass.empty()) {
+  if (args.size() == 2 && !ctx.server().config().password_required()) {
     return ctx.Error(
         "ERR AUTH <password> called without any password configured for the default user. Are "
         "you sure your configuration is correct?");
@@ -132,35 +131,6 @@ void Quit(CommandContext& ctx, Args) {
   ctx.CloseAfterReply();
 }
 
-struct Subcommand {
-  std::string_view name;
-  int arity;  // as the command table's: N exact, -N at least N (counting the command itself)
-};
-
-// Redis 7's checks for a container command such as CLIENT, before its handler runs: "ERR
-// unknown subcommand 'x'. Try CLIENT HELP." or "ERR wrong number of arguments for
-// 'client|setname' command". Returns false after replying with the error.
-bool CheckSubcommand(CommandContext& ctx, Args args, std::string_view command,
-                     std::initializer_list<Subcommand> subcommands) {
-  const std::string& sub = args[1];
-  for (const Subcommand& known : subcommands) {
-    if (!EqualsIgnoreCase(sub, known.name)) continue;
-    const int argc = static_cast<int>(args.size());
-    if ((known.arity > 0 && argc != known.arity) || (known.arity < 0 && argc < -known.arity)) {
-      std::string full(command);
-      full += "|";
-      full += known.name;
-      ctx.WrongArity(full);
-      return false;
-    }
-    return true;
-  }
-  std::string upper(command);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  ctx.Error("ERR unknown subcommand '" + sub.substr(0, 128) + "'. Try " + upper + " HELP.");
-  return false;
-}
-
 std::string ClientLine(ClientInfo& info, std::int64_t now) {
   std::string name, command;
   {
@@ -179,19 +149,10 @@ std::string ClientLine(ClientInfo& info, std::int64_t now) {
   return line.str();
 }
 
+// The dispatcher has checked the subcommand and its arity (see AddConnectionCommands).
 void Client(CommandContext& ctx, Args args) {
-  if (!CheckSubcommand(ctx, args, "client",
-                       {{"setname", 3},
-                        {"getname", 2},
-                        {"id", 2},
-                        {"list", -2},
-                        {"info", 2},
-                        {"setinfo", 4},
-                        {"help", 2}})) {
-    return;
-  }
   const std::string& sub = args[1];
-  if (EqualsIgnoreCase(sub, "setname") && args.size() == 3) {
+  if (EqualsIgnoreCase(sub, "setname")) {
     if (!ValidClientName(args[2])) {
       return ctx.Error("ERR Client names cannot contain spaces, newlines or special characters.");
     }
@@ -201,7 +162,7 @@ void Client(CommandContext& ctx, Args args) {
     }
     return ctx.Ok();
   }
-  if (EqualsIgnoreCase(sub, "getname") && args.size() == 2) {
+  if (EqualsIgnoreCase(sub, "getname")) {
     std::string name;
     {
       MutexLock lock(&ctx.client().mu);
@@ -210,7 +171,7 @@ void Client(CommandContext& ctx, Args args) {
     if (name.empty()) return ctx.reply().Null();
     return ctx.reply().Bulk(name);
   }
-  if (EqualsIgnoreCase(sub, "id") && args.size() == 2) {
+  if (EqualsIgnoreCase(sub, "id")) {
     return ctx.reply().Integer(static_cast<std::int64_t>(ctx.client().id));
   }
   if (EqualsIgnoreCase(sub, "list")) {
@@ -219,42 +180,46 @@ void Client(CommandContext& ctx, Args args) {
     for (const auto& info : ctx.server().Clients()) out += ClientLine(*info, now);
     return ctx.reply().Verbatim("txt", out);
   }
-  if (EqualsIgnoreCase(sub, "info") && args.size() == 2) {
+  if (EqualsIgnoreCase(sub, "info")) {
     return ctx.reply().Verbatim("txt", ClientLine(ctx.client(), NowMs()));
   }
-  if (EqualsIgnoreCase(sub, "setinfo") && args.size() == 4) return ctx.Ok();
-  if (EqualsIgnoreCase(sub, "help")) {
-    static const char* kHelp[] = {"CLIENT <subcommand> [<arg> ...]. Subcommands are:",
-                                  "GETNAME",
-                                  "SETNAME <name>",
-                                  "ID",
-                                  "LIST",
-                                  "INFO",
-                                  "SETINFO <option> <value>",
-                                  "HELP"};
-    ctx.reply().ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) ctx.reply().SimpleString(line);
-    return;
-  }
-  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
-            "'. Try CLIENT HELP.");
+  if (EqualsIgnoreCase(sub, "setinfo")) return ctx.Ok();
+  // HELP
+  static const char* kHelp[] = {"CLIENT <subcommand> [<arg> ...]. Subcommands are:",
+                                "GETNAME",
+                                "SETNAME <name>",
+                                "ID",
+                                "LIST",
+                                "INFO",
+                                "SETINFO <option> <value>",
+                                "HELP"};
+  ctx.reply().ArrayHeader(std::size(kHelp));
+  for (const char* line : kHelp) ctx.reply().SimpleString(line);
 }
 
-void WriteCommandInfo(resp::ReplyWriter& reply, const CommandSpec& spec) {
+// One command's COMMAND INFO entry; a subcommand's when `sub` is set (named "config|get", with
+// its own arity and its command's flags, as Redis 7 lists them).
+void WriteCommandInfo(resp::ReplyWriter& reply, const CommandSpec& spec,
+                      const SubcommandSpec* sub = nullptr) {
   reply.ArrayHeader(10);
-  reply.Bulk(spec.name);
-  reply.Integer(spec.arity);
+  reply.Bulk(sub != nullptr ? sub->full_name : spec.name);
+  reply.Integer(sub != nullptr ? sub->arity : spec.arity);
   auto flags = FlagNames(spec.flags);
   reply.SetHeader(flags.size());
   for (const std::string& flag : flags) reply.SimpleString(flag);
-  reply.Integer(spec.first_key);
-  reply.Integer(spec.last_key);
-  reply.Integer(spec.key_step);
+  reply.Integer(sub != nullptr ? 0 : spec.first_key);
+  reply.Integer(sub != nullptr ? 0 : spec.last_key);
+  reply.Integer(sub != nullptr ? 0 : spec.key_step);
   reply.SetHeader(1);
   reply.SimpleString("@" + spec.group);
   reply.SetHeader(0);    // tips
   reply.ArrayHeader(0);  // key specs
-  reply.ArrayHeader(0);  // subcommands
+  if (sub != nullptr) {
+    reply.ArrayHeader(0);
+    return;
+  }
+  reply.ArrayHeader(spec.subcommands.size());
+  for (const SubcommandSpec& each : spec.subcommands) WriteCommandInfo(reply, spec, &each);
 }
 
 void Command(CommandContext& ctx, Args args) {
@@ -265,12 +230,8 @@ void Command(CommandContext& ctx, Args args) {
     for (const CommandSpec& spec : table.rows()) WriteCommandInfo(reply, spec);
     return;
   }
-  if (!CheckSubcommand(ctx, args, "command",
-                       {{"count", 2}, {"info", -2}, {"docs", -2}, {"list", -2}})) {
-    return;
-  }
   const std::string& sub = args[1];
-  if (EqualsIgnoreCase(sub, "count") && args.size() == 2) {
+  if (EqualsIgnoreCase(sub, "count")) {
     return reply.Integer(static_cast<std::int64_t>(table.rows().size()));
   }
   if (EqualsIgnoreCase(sub, "info")) {
@@ -312,13 +273,8 @@ void Command(CommandContext& ctx, Args args) {
     }
     return;
   }
-  if (EqualsIgnoreCase(sub, "list")) {
-    reply.ArrayHeader(table.rows().size());
-    for (const CommandSpec& spec : table.rows()) reply.Bulk(spec.name);
-    return;
-  }
-  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
-            "'. Try COMMAND HELP.");
+  reply.ArrayHeader(table.rows().size());  // LIST
+  for (const CommandSpec& spec : table.rows()) reply.Bulk(spec.name);
 }
 
 std::uint64_t ResidentBytes() {
@@ -328,12 +284,38 @@ std::uint64_t ResidentBytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// INFO commandstats, Redis 7's lines: the commands and subcommands called (or refused) since
+// the start or the last CONFIG RESETSTAT.
+void WriteCommandStats(const ServerState& server, std::ostream& out) {
+  auto line = [&](const std::string& name, std::size_t slot) {
+    const CommandStats& stats = server.command_stats(slot);
+    const std::uint64_t calls = stats.calls.load(std::memory_order_relaxed);
+    const std::uint64_t usec = stats.usec.load(std::memory_order_relaxed);
+    const std::uint64_t rejected = stats.rejected_calls.load(std::memory_order_relaxed);
+    const std::uint64_t failed = stats.failed_calls.load(std::memory_order_relaxed);
+    if (calls == 0 && rejected == 0 && failed == 0) return;
+    char per_call[32];
+    std::snprintf(per_call, sizeof(per_call), "%.2f",
+                  calls == 0 ? 0.0 : static_cast<double>(usec) / static_cast<double>(calls));
+    out << "cmdstat_" << name << ":calls=" << calls << ",usec=" << usec
+        << ",usec_per_call=" << per_call << ",rejected_calls=" << rejected
+        << ",failed_calls=" << failed << "\r\n";
+  };
+  for (const CommandSpec& spec : server.table().rows()) {
+    line(spec.name, spec.slot);
+    for (const SubcommandSpec& sub : spec.subcommands) line(sub.full_name, sub.slot);
+  }
+}
+
 std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted) {
+  // As Redis: no section named, or "default", is every section but commandstats; "all" and
+  // "everything" are every section.
   auto want = [&](std::string_view section) {
-    if (wanted.empty()) return true;
+    const bool in_default = section != "commandstats";
+    if (wanted.empty()) return in_default;
     for (const std::string& w : wanted) {
       if (EqualsIgnoreCase(w, section) || EqualsIgnoreCase(w, "all") ||
-          EqualsIgnoreCase(w, "everything") || EqualsIgnoreCase(w, "default")) {
+          EqualsIgnoreCase(w, "everything") || (in_default && EqualsIgnoreCase(w, "default"))) {
         return true;
       }
     }
@@ -353,7 +335,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   if (want("clients")) {
     out << "# Clients\r\nconnected_clients:" << server.connected_clients.load()
         << "\r\nblocked_clients:" << server.blocked_clients.load()
-        << "\r\nmaxclients:" << server.options().max_clients << "\r\n\r\n";
+        << "\r\nmaxclients:" << server.config().max_clients() << "\r\n\r\n";
   }
   if (want("memory")) {
     const std::uint64_t rss = ResidentBytes();
@@ -363,7 +345,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("persistence")) {
     out << "# Persistence\r\nloading:0\r\nstorage_engine:rocksdb\r\naof_enabled:1\r\nfsync:"
-        << server.options().fsync_mode << "\r\ndisk_bytes:" << broker.store().DiskBytes()
+        << server.config().initial().fsync_mode << "\r\ndisk_bytes:" << broker.store().DiskBytes()
         << "\r\nrecovered_active_jobs:" << broker.store().recovered_active() << "\r\n\r\n";
   }
   if (want("stats")) {
@@ -384,6 +366,11 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
           << ",delayed=" << counts->delayed << ",completed=" << counts->completed
           << ",failed=" << counts->failed << ",paused=" << (counts->paused ? 1 : 0) << "\r\n";
     }
+    out << "\r\n";
+  }
+  if (want("commandstats")) {
+    out << "# Commandstats\r\n";
+    WriteCommandStats(server, out);
     out << "\r\n";
   }
   if (want("keyspace")) {
@@ -417,51 +404,42 @@ void Time(CommandContext& ctx, Args) {
   ctx.reply().Bulk(std::to_string(now % 1000000));
 }
 
+// CONFIG GET / SET / RESETSTAT / HELP (the dispatcher has checked the subcommand and arity).
 void Config(CommandContext& ctx, Args args) {
-  if (!CheckSubcommand(ctx, args, "config", {{"get", -3}, {"set", -4}, {"resetstat", 2}})) {
-    return;
-  }
+  ServerState& server = ctx.server();
   const std::string& sub = args[1];
-  if (EqualsIgnoreCase(sub, "get") && args.size() >= 3) {
-    const ServerOptions& options = ctx.server().options();
-    const std::pair<std::string, std::string> params[] = {
-        {"appendfsync", options.fsync_mode},
-        {"appendonly", "yes"},
-        {"bind", options.bind},
-        {"databases", "1"},
-        {"maxclients", std::to_string(options.max_clients)},
-        {"maxmemory", "0"},
-        {"maxmemory-policy", "noeviction"},
-        {"port", std::to_string(ctx.server().port)},
-        {"proto-max-bulk-len", std::to_string(options.max_bulk_bytes)},
-        {"client-query-buffer-limit", std::to_string(options.max_query_buffer)},
-        {"requirepass", options.requirepass.empty() ? "" : "(set)"},
-        {"save", ""},
-        {"timeout", std::to_string(options.idle_timeout_s)},
-    };
-    std::vector<const std::pair<std::string, std::string>*> matched;
-    for (const auto& param : params) {
-      for (size_t i = 2; i < args.size(); ++i) {
-        if (storage::GlobMatch(args[i], param.first)) {
-          matched.push_back(&param);
-          break;
-        }
-      }
-    }
-    ctx.reply().MapHeader(matched.size());
-    for (const auto* param : matched) {
-      ctx.reply().Bulk(param->first);
-      ctx.reply().Bulk(param->second);
+  if (EqualsIgnoreCase(sub, "get")) {
+    auto params = server.config().Get(args.subspan(2), server.port);
+    ctx.reply().MapHeader(params.size());
+    for (const auto& [name, value] : params) {
+      ctx.reply().Bulk(name);
+      ctx.reply().Bulk(value);
     }
     return;
   }
-  if (EqualsIgnoreCase(sub, "resetstat") && args.size() == 2) return ctx.Ok();
   if (EqualsIgnoreCase(sub, "set")) {
-    return ctx.Error(
-        "ERR CONFIG SET is not supported: change the config file or flags and restart");
+    if (args.size() % 2 != 0) return ctx.SyntaxError();  // not name/value pairs
+    Status status = server.SetConfig(args.subspan(2));
+    if (!status.ok()) return ctx.StatusError(status);
+    return ctx.Ok();
   }
-  ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + sub +
-            "'. Try CONFIG HELP.");
+  if (EqualsIgnoreCase(sub, "resetstat")) {
+    server.ResetStats();
+    return ctx.Ok();
+  }
+  // HELP
+  static const char* kHelp[] = {
+      "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET <pattern>",
+      "    Return parameters matching the glob-like <pattern> and their values.",
+      "SET <directive> <value>",
+      "    Set the configuration <directive> to <value>.",
+      "RESETSTAT",
+      "    Reset statistics reported by the INFO command.",
+      "HELP",
+      "    Prints this help."};
+  ctx.reply().ArrayHeader(std::size(kHelp));
+  for (const char* line : kHelp) ctx.reply().SimpleString(line);
 }
 
 // FUNCTION: Herald has no scripting, so there are never functions. FUNCTION FLUSH [ASYNC|SYNC]
@@ -519,12 +497,20 @@ void AddConnectionCommands(CommandTable* table) {
   table->Add({"auth", -2, f | n, 0, 0, 0, "connection", "Authenticate the connection.", Auth});
   table->Add({"select", 2, f, 0, 0, 0, "connection", "Select database 0 (the only one).", Select});
   table->Add({"quit", -1, f | n, 0, 0, 0, "connection", "Close the connection.", Quit});
-  table->Add({"client", -2, 0, 0, 0, 0, "connection", "Client connection commands.", Client});
-  table->Add({"command", -1, 0, 0, 0, 0, "server", "Details about the commands.", Command});
+  CommandSpec client{"client", -2, 0, 0, 0, 0, "connection", "Client connection commands.", Client};
+  client.subcommands = {{"getname", 2}, {"help", 2},    {"id", 2},     {"info", 2},
+                        {"list", -2},   {"setinfo", 4}, {"setname", 3}};
+  table->Add(std::move(client));
+  CommandSpec command{"command", -1, 0, 0, 0, 0, "server", "Details about the commands.", Command};
+  command.subcommands = {{"count", 2}, {"docs", -2}, {"info", -2}, {"list", -2}};
+  table->Add(std::move(command));
   table->Add({"info", -1, 0, 0, 0, 0, "server", "Information and statistics.", Info});
   table->Add({"dbsize", 1, r | f, 0, 0, 0, "server", "Number of keys.", DbSize});
   table->Add({"time", 1, f, 0, 0, 0, "server", "The server time.", Time});
-  table->Add({"config", -2, a, 0, 0, 0, "server", "Read the configuration.", Config});
+  CommandSpec config{"config", -2, a, 0, 0, 0, "server", "Read and change the configuration.",
+                     Config};
+  config.subcommands = {{"get", -3}, {"help", 2}, {"resetstat", 2}, {"set", -4}};
+  table->Add(std::move(config));
   table->Add({"function", -2, 0, 0, 0, 0, "scripting",
               "FLUSH and LIST answer for no functions: Herald has no scripting.", Function});
   table->Add({"shutdown", -1, a, 0, 0, 0, "server", "Shut the server down.", Shutdown});

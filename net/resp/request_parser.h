@@ -63,6 +63,9 @@ class RequestParser {
   // Bytes held for the request in progress (finished arguments plus partial line or bulk).
   std::size_t buffered_bytes() const { return buffered_bytes_ + line_.buffered(); }
   const ParserLimits& limits() const { return limits_; }
+  // New limits, from the next header or inline line read (a bulk already announced keeps the
+  // limit it was accepted under).
+  void set_limits(const ParserLimits& limits) { limits_ = limits; }
 
  private:
   enum class State {

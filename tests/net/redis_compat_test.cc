@@ -4,6 +4,8 @@
 // expectation was compared with a real redis-server sent the same commands.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -23,6 +25,44 @@ constexpr const char* kWrongType =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 class RedisCompatTest : public ServerFixture {};
+
+// The counters of `name`'s line of INFO commandstats, as "calls=N,rejected_calls=N,
+// failed_calls=N", once its usec and usec_per_call have the shape Redis writes (an integer; a
+// number with two decimals). What is wrong otherwise.
+std::string CommandStatsOf(const std::string& info, const std::string& name) {
+  const std::string prefix = "cmdstat_" + name + ":";
+  std::size_t at = info.find(prefix);
+  while (at != std::string::npos && at > 0 && info[at - 1] != '\n') at = info.find(prefix, at + 1);
+  if (at == std::string::npos) return "no line for " + name;
+  at += prefix.size();
+  const std::string line = info.substr(at, info.find("\r\n", at) - at);
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (std::size_t start = 0; start <= line.size();) {
+    std::size_t end = line.find(',', start);
+    if (end == std::string::npos) end = line.size();
+    const std::string field = line.substr(start, end - start);
+    const std::size_t eq = field.find('=');
+    if (eq == std::string::npos) return "malformed: " + line;
+    fields.emplace_back(field.substr(0, eq), field.substr(eq + 1));
+    start = end + 1;
+  }
+  auto digits = [](const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
+  };
+  if (fields.size() != 5 || fields[0].first != "calls" || fields[1].first != "usec" ||
+      fields[2].first != "usec_per_call" || fields[3].first != "rejected_calls" ||
+      fields[4].first != "failed_calls" || !digits(fields[1].second)) {
+    return "malformed: " + line;
+  }
+  const std::string& per_call = fields[2].second;
+  const std::size_t dot = per_call.find('.');
+  if (dot == std::string::npos || dot + 3 != per_call.size() || !digits(per_call.substr(0, dot)) ||
+      !digits(per_call.substr(dot + 1))) {
+    return "malformed usec_per_call: " + line;
+  }
+  return "calls=" + fields[0].second + ",rejected_calls=" + fields[3].second +
+         ",failed_calls=" + fields[4].second;
+}
 
 // ---- Strings (type/string.tcl, type/incr.tcl) --------------------------------------------
 
@@ -255,6 +295,134 @@ TEST_F(RedisCompatTest, FunctionFlushAndListAnswerAsRedisDoesWithNoFunctions) {
             "ERR Herald has no scripting: FUNCTION LOAD is not supported (there are no functions "
             "to load, call or inspect)");
   EXPECT_EQ(Err({"FUNCTION", "STATS"}).rfind("ERR Herald has no scripting: FUNCTION STATS", 0), 0u);
+}
+
+TEST_F(RedisCompatTest, ConfigSetErrorsUseRedisWording) {
+  const std::string kFailed = "ERR CONFIG SET failed (possibly related to argument ";
+  EXPECT_EQ(Err({"CONFIG", "SET", "foo", "bar"}),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'");
+  EXPECT_EQ(Err({"CONFIG", "SET", "databases", "2"}),
+            kFailed + "'databases') - can't set immutable config");
+  EXPECT_EQ(Err({"CONFIG", "SET", "maxclients", "abc"}),
+            kFailed + "'maxclients') - argument couldn't be parsed into an integer");
+  EXPECT_EQ(Err({"CONFIG", "SET", "maxclients", "0"}),
+            kFailed + "'maxclients') - argument must be between 1 and 4294967295 inclusive");
+  EXPECT_EQ(Err({"CONFIG", "SET", "maxclients", "99999999999"}),
+            kFailed + "'maxclients') - argument must be between 1 and 4294967295 inclusive");
+  EXPECT_EQ(Err({"CONFIG", "SET", "TIMEOUT", "-1"}),
+            kFailed + "'timeout') - argument must be between 0 and 2147483647 inclusive");
+  for (const char* bad : {" 5", "5.0", "+5", "05"}) {
+    EXPECT_EQ(Err({"CONFIG", "SET", "timeout", bad}),
+              kFailed + "'timeout') - argument couldn't be parsed into an integer")
+        << bad;
+  }
+  EXPECT_EQ(Err({"CONFIG", "SET", "timeout"}),
+            "ERR wrong number of arguments for 'config|set' command");
+  EXPECT_EQ(Err({"CONFIG", "SET", "timeout", "1", "maxclients"}), "ERR syntax error");
+  EXPECT_EQ(Err({"CONFIG", "SET", "timeout", "5", "timeout", "6"}),
+            kFailed + "'timeout') - duplicate parameter");
+  EXPECT_EQ(Err({"CONFIG", "SET", "timeout", "5", "foo", "1"}),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'");
+  EXPECT_EQ(Err({"CONFIG", "SET", "foo", "1", "databases", "2"}),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'");
+  EXPECT_EQ(Err({"CONFIG", "SET", "databases", "2", "foo", "1"}),
+            kFailed + "'databases') - can't set immutable config");
+  EXPECT_EQ(Err({"CONFIG", "SET", "proto-max-bulk-len", "1000"}),
+            kFailed +
+                "'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 "
+                "inclusive");
+  for (const char* bad : {"abc", "1.5mb", "-1", "1 mb", "1tb"}) {
+    EXPECT_EQ(Err({"CONFIG", "SET", "proto-max-bulk-len", bad}),
+              kFailed + "'proto-max-bulk-len') - argument must be a memory value")
+        << bad;
+  }
+  EXPECT_EQ(Err({"CONFIG", "SET", "client-query-buffer-limit", "1"}),
+            kFailed +
+                "'client-query-buffer-limit') - argument must be between 1048576 and "
+                "9223372036854775807 inclusive");
+  EXPECT_EQ(Err({"CONFIG", "SET", "protected-mode", "maybe"}),
+            kFailed + "'protected-mode') - argument must be 'yes' or 'no'");
+  // Nothing of a failed CONFIG SET is applied, whichever pair failed.
+  EXPECT_EQ(Err({"CONFIG", "SET", "timeout", "5", "maxclients", "x"}),
+            kFailed + "'maxclients') - argument couldn't be parsed into an integer");
+  Reply timeout = Cmd({"CONFIG", "GET", "timeout"});
+  ASSERT_EQ(timeout.elements.size(), 2u) << timeout.ToString();
+  EXPECT_EQ(timeout.elements[1], Bulk("0"));
+}
+
+TEST_F(RedisCompatTest, ConfigSetAcceptsMemoryUnitsAsRedisReadsThem) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"2mb", "2097152"},      {"2MB", "2097152"},   {"2m", "2000000"},
+      {"1048576b", "1048576"}, {"1g", "1000000000"}, {"1gb", "1073741824"},
+      {"1048576", "1048576"},  {"2000k", "2000000"}, {"1024kb", "1048576"}};
+  for (const auto& [value, bytes] : cases) {
+    EXPECT_EQ(Cmd({"CONFIG", "SET", "proto-max-bulk-len", value}), Ok()) << value;
+    Reply got = Cmd({"CONFIG", "GET", "proto-max-bulk-len"});
+    ASSERT_EQ(got.elements.size(), 2u) << got.ToString();
+    EXPECT_EQ(got.elements[1], Bulk(bytes)) << value;
+  }
+}
+
+TEST_F(RedisCompatTest, ConfigGetAnswersExactNamesAsGivenAndMatchesPatternsCaseSensitively) {
+  Reply exact = Cmd({"CONFIG", "GET", "TIMEOUT"});
+  ASSERT_EQ(exact.elements.size(), 2u) << exact.ToString();
+  EXPECT_EQ(exact.elements[0], Bulk("TIMEOUT"));
+  EXPECT_EQ(exact.elements[1], Bulk("0"));
+  EXPECT_TRUE(Cmd({"CONFIG", "GET", "TIME*"}).elements.empty());
+  Reply pattern = Cmd({"CONFIG", "GET", "time*", "timeout"});
+  ASSERT_EQ(pattern.elements.size(), 2u) << pattern.ToString();  // each parameter once
+  EXPECT_EQ(pattern.elements[0], Bulk("timeout"));
+  EXPECT_TRUE(Cmd({"CONFIG", "GET", "nosuch"}).elements.empty());
+}
+
+TEST_F(RedisCompatTest, InfoCommandstatsCountsCallsRejectionsAndFailuresPerCommand) {
+  EXPECT_EQ(Cmd({"CONFIG", "RESETSTAT"}), Ok());
+  Cmd({"SET", "a", "1"});
+  Cmd({"GET", "a"});
+  Err({"GET"});                 // wrong arity: rejected, not called
+  Err({"SET", "a", "1", "x"});  // syntax error: called, failed
+  Cmd({"CONFIG", "GET", "x"});
+  Err({"CLIENT", "FOO"});  // unknown subcommand: counted nowhere
+  const std::string stats = Cmd({"INFO", "commandstats"}).str;
+  EXPECT_EQ(stats.rfind("# Commandstats\r\n", 0), 0u) << stats;
+  EXPECT_EQ(CommandStatsOf(stats, "get"), "calls=1,rejected_calls=1,failed_calls=0") << stats;
+  EXPECT_EQ(CommandStatsOf(stats, "set"), "calls=2,rejected_calls=0,failed_calls=1") << stats;
+  EXPECT_EQ(CommandStatsOf(stats, "config|get"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(CommandStatsOf(stats, "config|resetstat"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(stats.find("cmdstat_client"), std::string::npos) << stats;
+  EXPECT_EQ(stats.find("cmdstat_info"), std::string::npos) << stats;  // counted once it ran
+  // As Redis: in INFO all and everything, not in plain INFO or INFO default.
+  EXPECT_EQ(Cmd({"INFO"}).str.find("# Commandstats"), std::string::npos);
+  EXPECT_EQ(Cmd({"INFO", "default"}).str.find("# Commandstats"), std::string::npos);
+  EXPECT_EQ(CommandStatsOf(Cmd({"INFO", "all"}).str, "info"),
+            "calls=3,rejected_calls=0,failed_calls=0");
+  EXPECT_NE(Cmd({"INFO", "everything"}).str.find("# Commandstats"), std::string::npos);
+  // RESETSTAT zeroes them all; only the RESETSTAT itself is counted (after it ran).
+  EXPECT_EQ(Cmd({"CONFIG", "RESETSTAT"}), Ok());
+  const std::string reset = Cmd({"INFO", "commandstats"}).str;
+  EXPECT_EQ(CommandStatsOf(reset, "config|resetstat"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(std::count(reset.begin(), reset.end(), '\n'), 2) << reset;  // header and that line
+}
+
+TEST_F(RedisCompatTest, ClientListShowsEachConnectionsLastCommand) {
+  auto other = Connect();
+  EXPECT_TRUE(Cmd({"GET", "k"}, other.get()).is_null());
+  const std::string other_id = std::to_string(Cmd({"CLIENT", "ID"}, other.get()).integer);
+  Cmd({"GET", "k"}, other.get());
+  const std::string mine = std::to_string(Cmd({"CLIENT", "ID"}).integer);
+  const std::string list = Cmd({"CLIENT", "LIST"}).str;
+  auto line_of = [&](const std::string& id) {
+    const std::size_t at = list.find("id=" + id + " ");
+    return at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of(other_id).find(" cmd=get "), std::string::npos) << list;
+  EXPECT_NE(line_of(mine).find(" cmd=client|list "), std::string::npos) << list;
+  EXPECT_NE(Cmd({"CLIENT", "INFO"}).str.find(" cmd=client|info "), std::string::npos);
+  Err({"CONFIG", "GET"});  // refused for its arity, but it was the last command
+  EXPECT_NE(Cmd({"CLIENT", "INFO"}, other.get()).str.find(" cmd=client|info "), std::string::npos);
+  const std::string after = Cmd({"CLIENT", "LIST"}, other.get()).str;
+  EXPECT_NE(after.find("id=" + mine + " "), std::string::npos);
+  EXPECT_NE(after.find(" cmd=config|get "), std::string::npos) << after;
 }
 
 // ---- Protocol (protocol.tcl) -------------------------------------------------------------

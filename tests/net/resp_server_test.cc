@@ -2,12 +2,15 @@
 // by the project's client and by raw sockets for malformed input.
 #include "net/resp_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <memory>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "tests/net/server_fixture.h"
@@ -76,6 +79,19 @@ TEST_F(RespServerTest, CommandTableAnswersCountInfoAndDocs) {
   ASSERT_FALSE(docs.elements.empty() && docs.pairs.empty()) << docs.ToString();
   Reply all = Cmd({"COMMAND"});
   EXPECT_EQ(all.elements.size(), table_->rows().size());
+}
+
+TEST_F(RespServerTest, CommandInfoListsTheSubcommandsTheDispatcherChecks) {
+  Reply info = Cmd({"COMMAND", "INFO", "config"});
+  ASSERT_EQ(info.elements.size(), 1u) << info.ToString();
+  const Reply& subcommands = info.elements[0].elements.at(9);
+  std::vector<std::string> names;
+  for (const Reply& sub : subcommands.elements) names.push_back(sub.elements.at(0).str);
+  EXPECT_EQ(names, (std::vector<std::string>{"config|get", "config|help", "config|resetstat",
+                                             "config|set"}));
+  EXPECT_EQ(subcommands.elements[0].elements.at(1), Int(-3));
+  EXPECT_EQ(Cmd({"CONFIG", "HELP"}).elements.at(0).str.rfind("CONFIG <subcommand>", 0), 0u);
+  EXPECT_EQ(Cmd({"config", "Get", "timeout"}).elements.size(), 2u);  // any case
 }
 
 TEST_F(RespServerTest, CommandNamesAreUniqueAndLowerCase) {
@@ -580,6 +596,156 @@ TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOne
   ASSERT_EQ((*woken)[0].elements.size(), 2u) << (*woken)[0].ToString();
   EXPECT_EQ((*woken)[0].elements[1], Bulk("v"));
   EXPECT_EQ(Cmd({"PING"}, blocked.get()), Reply::SimpleString("PONG"));
+}
+
+// ---- CONFIG SET ---------------------------------------------------------------------------
+
+TEST_F(RespServerTest, ConfigGetStarListsEveryParameter) {
+  Reply all = Cmd({"CONFIG", "GET", "*"});
+  std::set<std::string> names;
+  for (size_t i = 0; i + 1 < all.elements.size(); i += 2) names.insert(all.elements[i].str);
+  std::set<std::string> want;
+  for (std::string_view name : ServerConfig::Names()) want.emplace(name);
+  EXPECT_EQ(names, want);
+  for (const char* name :
+       {"timeout", "maxclients", "requirepass", "proto-max-bulk-len", "client-query-buffer-limit",
+        "protected-mode", "appendfsync", "port", "bind", "io-threads", "databases", "save"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "port"}).elements.at(1), Bulk(std::to_string(server_->port())));
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "io-threads"}).elements.at(1), Bulk("2"));
+}
+
+TEST_F(RespServerTest, ConfigSetOfAnImmutableParameterIsRefusedAndChangesNothing) {
+  for (const char* name : {"port", "bind", "appendfsync", "io-threads", "save", "maxmemory"}) {
+    EXPECT_EQ(Cmd({"CONFIG", "SET", name, "1"}).str,
+              std::string("ERR CONFIG SET failed (possibly related to argument '") + name +
+                  "') - can't set immutable config");
+  }
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "maxclients", "5", "port", "1"}).type, ReplyType::kError);
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "maxclients"}).elements.at(1), Bulk("10000"));
+}
+
+TEST_F(RespServerTest, ConfigSetMaxclientsHoldsForTheNextConnection) {
+  auto second = Connect();
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "maxclients", "2"}), Ok());
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "maxclients"}).elements.at(1), Bulk("2"));
+  EXPECT_NE(Cmd({"INFO", "clients"}).str.find("maxclients:2\r\n"), std::string::npos);
+  EXPECT_EQ(Raw("PING\r\n"), "-ERR max number of clients reached\r\n");
+  EXPECT_EQ(Cmd({"PING"}, second.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "maxclients", "10"}), Ok());
+  EXPECT_EQ(Raw("PING\r\n", false), "+PONG\r\n");
+}
+
+TEST_F(RespServerTest, ConfigSetRequirepassHoldsAtOnceAndConnectedClientsStayIn) {
+  auto before = Connect();
+  EXPECT_EQ(Cmd({"PING"}, before.get()), Reply::SimpleString("PONG"));  // accepted by now
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "requirepass", "s3cret"}), Ok());
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "requirepass"}).elements.at(1), Bulk("s3cret"));
+  // As Redis: connected before the password was set, still authenticated.
+  EXPECT_EQ(Cmd({"PING"}, before.get()), Reply::SimpleString("PONG"));
+  auto after = Connect();
+  EXPECT_EQ(Cmd({"PING"}, after.get()).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(Cmd({"AUTH", "wrong"}, after.get()).str,
+            "WRONGPASS invalid username-password pair or user is disabled.");
+  auto late = Connect();
+  EXPECT_EQ(Cmd({"AUTH", "s3cret"}, late.get()), Ok());
+  EXPECT_EQ(Cmd({"PING"}, late.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "requirepass", "other"}, late.get()), Ok());
+  EXPECT_EQ(Cmd({"AUTH", "s3cret"}, after.get()).str,
+            "WRONGPASS invalid username-password pair or user is disabled.");
+  EXPECT_EQ(Cmd({"AUTH", "other"}, after.get()), Ok());
+  // No password again: every client may run commands, as with Redis's "nopass".
+  auto unauthenticated = Connect();
+  EXPECT_EQ(Cmd({"PING"}, unauthenticated.get()).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "requirepass", ""}), Ok());
+  EXPECT_EQ(Cmd({"PING"}, unauthenticated.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Cmd({"AUTH", "x"}).str.rfind("ERR AUTH <password> called without any password", 0), 0u);
+}
+
+TEST_F(RespServerTest, ConfigSetProtoMaxBulkLenHoldsForConnectedClients) {
+  RawConnection raw(server_->port());
+  EXPECT_EQ(raw.Exchange("PING\r\n", "+PONG\r\n"), "+PONG\r\n");
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "proto-max-bulk-len", "1mb"}), Ok());
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "proto-max-bulk-len"}).elements.at(1), Bulk("1048576"));
+  raw.Send("*2\r\n$3\r\nGET\r\n$1048577\r\n");
+  EXPECT_EQ(raw.ReadToClose(), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(Cmd({"SET", "k", std::string(1 << 20, 'x')}), Ok());
+}
+
+TEST_F(RespServerTest, ConfigSetClientQueryBufferLimitHoldsForConnectedClients) {
+  RawConnection raw(server_->port());
+  EXPECT_EQ(raw.Exchange("PING\r\n", "+PONG\r\n"), "+PONG\r\n");
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "client-query-buffer-limit", "1mb"}), Ok());
+  raw.Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n" + std::string(1200000, 'x'));
+  EXPECT_EQ(raw.ReadToClose(),
+            "-ERR Protocol error: query buffer limit exceeded (1048576 bytes)\r\n");
+}
+
+TEST_F(RespServerTest, ConfigSetTimeoutHoldsForConnectedClients) {
+  auto idle = Connect();
+  EXPECT_EQ(Cmd({"PING"}, idle.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "timeout", "1"}), Ok());
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "timeout"}).elements.at(1), Bulk("1"));
+  std::this_thread::sleep_for(2500ms);  // the timeout has to pass: nothing to poll
+  EXPECT_FALSE(idle->Command({"PING"}).ok()) << "a client connected before was not closed";
+  // Back to 0: a client whose wait was armed under the old timeout is not closed.
+  auto admin = Connect();
+  auto kept = Connect();
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "timeout", "0"}, admin.get()), Ok());
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(Cmd({"PING"}, kept.get()), Reply::SimpleString("PONG"));
+}
+
+TEST_F(RespServerTest, ConfigResetstatZeroesTheTotalsOfInfo) {
+  for (int i = 0; i < 5; ++i) Cmd({"PING"});
+  auto other = Connect();
+  EXPECT_EQ(Cmd({"PING"}, other.get()), Reply::SimpleString("PONG"));  // accepted by now
+  EXPECT_EQ(Cmd({"CONFIG", "RESETSTAT"}), Ok());
+  const std::string stats = Cmd({"INFO", "stats"}).str;
+  EXPECT_NE(stats.find("total_commands_processed:1\r\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("total_connections_received:0\r\n"), std::string::npos) << stats;
+  EXPECT_NE(Cmd({"INFO", "clients"}).str.find("connected_clients:2\r\n"), std::string::npos);
+}
+
+// The first IPv4 address of this machine that is not loopback; "" when there is none.
+std::string NonLoopbackAddress() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* it = list; it != nullptr && found.empty(); it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN];
+    const auto* addr = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
+    if (inet_ntop(AF_INET, &addr->sin_addr, text, sizeof(text)) == nullptr) continue;
+    if (std::string_view(text).rfind("127.", 0) != 0) found = text;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+TEST_F(RespServerTest, ProtectedModeRefusesOtherThanLoopbackWhileNoPasswordIsSet) {
+  const std::string address = NonLoopbackAddress();
+  if (address.empty()) GTEST_SKIP() << "no non-loopback IPv4 address to connect from";
+  StopServer();
+  ServerOptions options;
+  options.bind = "0.0.0.0";
+  options.requirepass = "s3cret";
+  StartServer(options);
+  EXPECT_EQ(Cmd({"AUTH", "s3cret"}), Ok());
+  auto from_outside = [&] {
+    auto c = client::Client::Connect(address, server_->port(), 5s);
+    if (!c.ok()) return std::string("connect failed: ") + c.error().message;
+    auto reply = (*c)->Command({"PING"});
+    return reply.ok() ? reply->str : "closed: " + reply.error().message;
+  };
+  EXPECT_EQ(from_outside(), "NOAUTH Authentication required.");
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "requirepass", ""}), Ok());
+  EXPECT_EQ(from_outside().rfind("DENIED Herald is running in protected mode", 0), 0u);
+  EXPECT_EQ(Cmd({"PING"}), Reply::SimpleString("PONG"));  // loopback: served
+  EXPECT_EQ(Cmd({"CONFIG", "SET", "protected-mode", "no"}), Ok());
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "protected-mode"}).elements.at(1), Bulk("no"));
+  EXPECT_EQ(from_outside(), "PONG");
 }
 
 TEST_F(RespServerTest, ThousandConcurrentConnectionsAreServed) {

@@ -251,6 +251,7 @@ int main(int argc, char** argv) {
   server_options.bind = config.bind;
   server_options.port = config.port;
   server_options.requirepass = config.requirepass;
+  server_options.protected_mode = config.protected_mode;
   server_options.idle_timeout_s = config.timeout_s;
   server_options.fsync_mode = config.fsync;
   server_options.offload_writes = config.fsync == "always";
