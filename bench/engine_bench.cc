@@ -4,6 +4,9 @@
 //   BM_EndToEnd_NoopHandler/<fsync>   jobs/s through 5 workers (items_per_second)
 //   BM_AddToStartLatency/<fsync>      p50/p99 from Add() to the handler starting, at a fixed
 //                                      1000 jobs/s (counters p50_us, p99_us)
+//   BM_EndToEnd_JobEvents/<n>         jobs/s as BM_EndToEnd_NoopHandler in fsync `no`, with n
+//                                      subscribers counting job events (0 or 1)
+//   BM_JobEventPublish/<n>            one Publish as the engine makes it, n subscribers
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -72,7 +76,9 @@ struct Rig {
   std::unique_ptr<Broker> broker;
   std::shared_ptr<NoopHandler> handler = std::make_shared<NoopHandler>();
 
-  explicit Rig(storage::FsyncMode mode) {
+  std::atomic<int64_t> events{0};  // seen by the counting subscribers
+
+  explicit Rig(storage::FsyncMode mode, int subscribers = 0) {
     storage::StoreOptions options;
     options.data_dir = dir.path;
     options.fsync = mode;
@@ -80,6 +86,10 @@ struct Rig {
     EngineConfig config;
     config.workers = 5;
     broker = std::move(Broker::Create(store.get(), config, &clock, nullptr)).value();
+    for (int i = 0; i < subscribers; ++i) {
+      (void)broker->events().Subscribe(
+          [this](const JobEvent&) { events.fetch_add(1, std::memory_order_relaxed); });
+    }
     (void)broker->RegisterHandler("bench", handler);
     (void)broker->Start();
   }
@@ -90,9 +100,9 @@ struct Rig {
   }
 };
 
-void BM_EndToEnd_NoopHandler(benchmark::State& state) {
-  Rig rig(ModeOf(state.range(0)));
-  state.SetLabel(ModeName(state.range(0)));
+// Adds batches of 1000 jobs through `rig`'s workers until the benchmark has enough; returns
+// how many were added (all of them completed).
+int64_t RunEndToEnd(benchmark::State& state, Rig& rig) {
   const int64_t batch = 1000;
   int64_t added = 0;
   for (auto _ : state) {
@@ -106,7 +116,13 @@ void BM_EndToEnd_NoopHandler(benchmark::State& state) {
   }
   while (rig.handler->done_.load() < added)
     std::this_thread::sleep_for(std::chrono::microseconds(50));
-  state.SetItemsProcessed(added);
+  return added;
+}
+
+void BM_EndToEnd_NoopHandler(benchmark::State& state) {
+  Rig rig(ModeOf(state.range(0)));
+  state.SetLabel(ModeName(state.range(0)));
+  state.SetItemsProcessed(RunEndToEnd(state, rig));
 }
 BENCHMARK(BM_EndToEnd_NoopHandler)
     ->Arg(0)
@@ -114,6 +130,58 @@ BENCHMARK(BM_EndToEnd_NoopHandler)
     ->Arg(2)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// The same with n subscribers that count events: each job publishes added, active and
+// completed; the subscribers run on the event dispatcher's thread, not on the workers.
+void BM_EndToEnd_JobEvents(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  Rig rig(storage::FsyncMode::kNo, subscribers);
+  state.SetLabel(subscribers == 0 ? "no, no subscriber" : "no, 1 counting subscriber");
+  const int64_t jobs = RunEndToEnd(state, rig);
+  rig.broker->Shutdown();  // delivers the events still queued
+  const JobEventStats stats = rig.broker->event_stats();
+  state.SetItemsProcessed(jobs);
+  state.counters["events_per_job"] =
+      static_cast<double>(rig.events.load()) / static_cast<double>(std::max<int64_t>(jobs, 1));
+  state.counters["dropped"] = static_cast<double>(stats.dropped);
+}
+BENCHMARK(BM_EndToEnd_JobEvents)
+    ->ArgName("subscribers")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// One Publish as Broker::Publish makes it (check empty(), then build and queue the event),
+// from 1 or 4 threads: with no subscriber it is a load of an atomic; with one, a lock and an
+// append. A tight loop publishes far faster than any engine does, so with 4 threads the
+// dispatcher falls behind and `dropped_pct` shows what the bound throws away.
+void BM_JobEventPublish(benchmark::State& state) {
+  static std::unique_ptr<JobEventBus> bus;
+  static std::atomic<int64_t> seen{0};
+  if (state.thread_index() == 0) {
+    bus = std::make_unique<JobEventBus>(65536, nullptr);
+    for (int64_t i = 0; i < state.range(0); ++i) {
+      (void)bus->Subscribe([](const JobEvent&) { seen.fetch_add(1, std::memory_order_relaxed); });
+    }
+  }
+  const std::string queue = "emails";
+  const std::string id = "1234567";  // generated ids are short decimals (no allocation)
+  for (auto _ : state) {
+    if (!bus->empty()) bus->Publish(JobEvent{JobEventType::kActive, queue, id, 1, {}, 0});
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    bus->Stop();
+    const JobEventStats stats = bus->stats();
+    state.counters["dropped_pct"] =
+        stats.published == 0
+            ? 0.0
+            : 100.0 * static_cast<double>(stats.dropped) / static_cast<double>(stats.published);
+    bus.reset();
+  }
+}
+BENCHMARK(BM_JobEventPublish)->ArgName("subscribers")->Arg(0)->Arg(1)->Threads(1)->Threads(4);
 
 void BM_AddToStartLatency(benchmark::State& state) {
   Rig rig(ModeOf(state.range(0)));
