@@ -103,10 +103,11 @@ void CommandContext::StatusError(const Status& status, std::string_view not_foun
 // ---- Connection --------------------------------------------------------------------------
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
-                       asio::thread_pool* write_pool)
+                       asio::thread_pool* write_pool, KvCommitter* committer)
     : socket_(std::move(socket)),
       server_(server),
       write_pool_(write_pool),
+      committer_(committer),
       idle_timer_(socket_.get_executor()),
       parser_(LimitsOf(server->config())),
       writer_(&output_, 2) {
@@ -202,7 +203,7 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
     Flush();
     return;
   }
-  if (busy_) {
+  if (busy_ || committing_) {
     DoRead();  // keep watching for a disconnect while parked
     return;
   }
@@ -236,20 +237,40 @@ void Connection::Process() {
     if (args_.empty()) continue;
     Execute(args_, &kv_group);
   }
-  if (Status committed = kv_group.Commit(); !committed.ok()) {
-    // Those writes may be lost: no reply of this batch may say otherwise.
-    output_.resize(replies_before);
-    writer_.Error(ErrorText(committed, "ERR"));
-    close_after_flush_ = true;
-  }
   // Drop parsed bytes so the buffer holds only what is still to come.
   if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
     input_.erase(0, input_pos_);
     input_pos_ = 0;
   }
-  Flush();
+  if (!kv_group.empty() && committer_ != nullptr && !busy_) {
+    // The replies wait for the commit, which the writes of other clients ready now join;
+    // nothing more runs here until then.
+    committing_ = true;
+    committer_->Enqueue(&kv_group, [self = shared_from_this(), replies_before](Status status) {
+      asio::post(self->socket_.get_executor(), [self, replies_before, status = std::move(status)] {
+        self->OnCommitted(status, replies_before);
+      });
+    });
+    DoRead();
+    return;
+  }
+  OnCommitted(kv_group.Commit(), replies_before, /*resume=*/false);
   // Also while parked: a pending read keeps the connection alive and notices a disconnect.
   DoRead();
+}
+
+void Connection::OnCommitted(const Status& committed, std::size_t replies_before, bool resume) {
+  committing_ = false;
+  if (!committed.ok()) {
+    // Those writes may be lost: no reply of this batch may say otherwise.
+    output_.resize(replies_before);
+    writer_.Error(ErrorText(committed, "ERR"));
+    close_after_flush_ = true;
+  }
+  if (closed_) return;
+  Flush();
+  // Requests that arrived while the replies waited.
+  if (resume) Process();
 }
 
 void Connection::Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group) {
@@ -343,7 +364,8 @@ void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
 }
 
 void Connection::Flush() {
-  if (write_in_flight_ || closed_) return;
+  // Replies waiting for a commit are not sent before it.
+  if (write_in_flight_ || closed_ || committing_) return;
   if (output_.empty()) {
     if (close_after_flush_) Close();
     return;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "net/command_context.h"
+#include "net/kv_committer.h"
 #include "net/resp/reply_writer.h"
 #include "net/resp/request_parser.h"
 #include "net/server_state.h"
@@ -26,9 +27,10 @@ namespace herald::net {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `write_pool` may be null (writes run on the strand). Both must outlive the connection.
+  // `write_pool` may be null (writes run on the strand); `committer` may be null (each batch
+  // commits its list and string writes itself). Both must outlive the connection.
   Connection(boost::asio::ip::tcp::socket socket, ServerState* server,
-             boost::asio::thread_pool* write_pool);
+             boost::asio::thread_pool* write_pool, KvCommitter* committer = nullptr);
   ~Connection();
 
   void Start();
@@ -44,6 +46,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Runs the complete commands in the input, then flushes.
   void Process();
   void Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group);
+  // The writes of the batch whose replies start at `replies_before` were committed (or not:
+  // the replies are replaced by the error); sends the replies, then (resume) goes on with the
+  // input that arrived meanwhile.
+  void OnCommitted(const Status& committed, std::size_t replies_before, bool resume = true);
   void RunOffloaded(const CommandSpec* spec, CommandStats* stats, std::vector<std::string> args);
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);
@@ -55,6 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::ip::tcp::socket socket_;
   ServerState* server_;
   boost::asio::thread_pool* write_pool_;
+  KvCommitter* committer_;
   boost::asio::steady_timer idle_timer_;
   std::shared_ptr<ClientInfo> info_;
   resp::RequestParser parser_;
@@ -67,7 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> args_;
   bool reading_ = false;
   bool write_in_flight_ = false;
-  bool busy_ = false;  // a command is parked or running on the write pool
+  bool busy_ = false;        // a command is parked or running on the write pool
+  bool committing_ = false;  // replies wait for the committer
   bool close_after_flush_ = false;
   bool closed_ = false;
   bool authenticated_ = false;

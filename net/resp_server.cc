@@ -69,6 +69,7 @@ Status RespServer::Start() {
   if (options.offload_writes) {
     write_pool_ = std::make_unique<asio::thread_pool>(options.write_threads);
   }
+  committer_ = std::make_unique<KvCommitter>(io_.get_executor(), &state_->kv());
   Accept();
   std::uint32_t threads = options.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -79,39 +80,40 @@ Status RespServer::Start() {
 }
 
 void RespServer::Accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
-                                                        asio::ip::tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      logger_->warn("accept failed: {}", ec.message());
-      if (acceptor_.is_open()) Accept();
-      return;
-    }
-    ++state_->connections_received;
-    if (state_->connected_clients.load() >= state_->config().max_clients()) {
-      ++state_->rejected_connections;
-      static const std::string kFull = "-ERR max number of clients reached\r\n";
-      boost::system::error_code ignored;
-      asio::write(socket, asio::buffer(kFull), ignored);
-      socket.close(ignored);
-    } else if (DeniedByProtectedMode(socket)) {
-      boost::system::error_code ignored;
-      asio::write(socket, asio::buffer(kProtectedModeDenial), ignored);
-      socket.close(ignored);
-    } else {
-      auto connection = std::make_shared<Connection>(std::move(socket), state_, write_pool_.get());
-      {
-        MutexLock lock(&mu_);
-        // Forget connections that are gone, now and then, so the list stays bounded.
-        if (connections_.size() > 1024 && connections_.size() % 1024 == 0) {
-          std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+  acceptor_.async_accept(
+      asio::make_strand(io_), [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          logger_->warn("accept failed: {}", ec.message());
+          if (acceptor_.is_open()) Accept();
+          return;
         }
-        connections_.push_back(connection);
-      }
-      connection->Start();
-    }
-    Accept();
-  });
+        ++state_->connections_received;
+        if (state_->connected_clients.load() >= state_->config().max_clients()) {
+          ++state_->rejected_connections;
+          static const std::string kFull = "-ERR max number of clients reached\r\n";
+          boost::system::error_code ignored;
+          asio::write(socket, asio::buffer(kFull), ignored);
+          socket.close(ignored);
+        } else if (DeniedByProtectedMode(socket)) {
+          boost::system::error_code ignored;
+          asio::write(socket, asio::buffer(kProtectedModeDenial), ignored);
+          socket.close(ignored);
+        } else {
+          auto connection = std::make_shared<Connection>(std::move(socket), state_,
+                                                         write_pool_.get(), committer_.get());
+          {
+            MutexLock lock(&mu_);
+            // Forget connections that are gone, now and then, so the list stays bounded.
+            if (connections_.size() > 1024 && connections_.size() % 1024 == 0) {
+              std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+            }
+            connections_.push_back(connection);
+          }
+          connection->Start();
+        }
+        Accept();
+      });
 }
 
 void RespServer::Stop() {

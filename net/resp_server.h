@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/kv_committer.h"
 #include "net/server_state.h"
 #include "storage/mutex.h"
 #include "storage/status.h"
@@ -48,6 +49,7 @@ class RespServer {
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::thread_pool> write_pool_;
+  std::unique_ptr<KvCommitter> committer_;  // list and string writes of many clients
   std::vector<std::jthread> threads_;
   std::uint16_t port_ = 0;
   Mutex mu_;

@@ -45,6 +45,14 @@ class KvWriteGroup {
   Status Commit();
   // Called by the store for each write made with the group.
   void Joined(std::uint64_t ticket) { ticket_ = ticket > ticket_ ? ticket : ticket_; }
+  // Whether writes made with the group wait for Commit().
+  bool empty() const { return ticket_ == 0; }
+  // Hands this group's writes over to `other` (same store), which then commits them; this
+  // group is left empty.
+  void MoveInto(KvWriteGroup* other) {
+    if (ticket_ != 0) other->Joined(ticket_);
+    ticket_ = 0;
+  }
 
  private:
   KvStore* store_;

@@ -7,6 +7,7 @@
 #include <ifaddrs.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -319,6 +320,37 @@ TEST_F(RespServerTest, PipelinedTenThousandCommandsAnswerInOrder) {
   auto replies = client_->ReadReplies(10000);
   ASSERT_TRUE(replies.ok()) << replies.error().message;
   for (int i = 0; i < 10000; ++i) ASSERT_EQ((*replies)[i], Int(i + 1));
+}
+
+TEST_F(RespServerTest, ManyClientsWritingAtOnceEachGetTheirOwnRepliesInOrder) {
+  // Their writes are committed together; each client's replies still answer its own
+  // requests, in order, and none is lost.
+  constexpr int kClients = 16;
+  constexpr int kPushes = 150;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int c = 0; c < kClients; ++c) clients.push_back(Connect());
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      Client* client = clients[c].get();
+      const std::string own = "own" + std::to_string(c);
+      for (int i = 0; i < kPushes; ++i) {
+        auto shared = client->Command({"RPUSH", "shared", std::to_string(c)});
+        auto mine = client->Command({"INCR", own});
+        if (!shared.ok() || shared->type != ReplyType::kInteger || !mine.ok() ||
+            *mine != Int(i + 1)) {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(Cmd({"LLEN", "shared"}), Int(kClients * kPushes));
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_EQ(Cmd({"GET", "own" + std::to_string(c)}), Bulk(std::to_string(kPushes)));
+  }
 }
 
 // ---- Jobs --------------------------------------------------------------------------------
