@@ -173,6 +173,37 @@ void BM_Cycle(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// The same cycle for a batch of jobs at a time, as pipelining producers and workers run it:
+// AddMany, TakeMany and CompleteMany of state.range(0) jobs, one write batch each (each job's
+// transition still atomic). Items are jobs.
+void BM_CycleBatch(benchmark::State& state, FsyncMode mode) {
+  BenchStore bench(mode);
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::vector<NewJob> jobs;
+    jobs.reserve(batch);
+    for (std::size_t i = 0; i < batch; ++i) jobs.push_back(MakeJob(payload));
+    if (!Check(state, bench.store->AddMany(kQueue, std::move(jobs), kNow).status())) break;
+    auto taken = bench.store->TakeMany(kQueue, batch, kNow);
+    if (!Check(state, taken.status())) break;
+    if (taken->size() != batch) {
+      state.SkipWithError("took fewer jobs than were added");
+      break;
+    }
+    std::vector<Completion> done;
+    done.reserve(batch);
+    for (const Job& job : *taken) done.push_back(Completion{job.id, ""});
+    bool ok = true;
+    for (const auto& result : bench.store->CompleteMany(std::move(done), kNow)) {
+      ok = ok && Check(state, result.status());
+    }
+    if (!ok) break;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+
 // ---- A big queue, and a queue that consumed a lot ------------------------------------------
 
 // Built once (minutes at 10^6) and shared by every run of the benchmark that uses it.
@@ -263,6 +294,14 @@ void RegisterAll() {
     std::string name(FsyncModeName(mode));
     benchmark::RegisterBenchmark(("BM_Add_" + name).c_str(), BM_Add, mode)->UseRealTime();
     benchmark::RegisterBenchmark(("BM_TakeComplete_" + name).c_str(), BM_TakeComplete, mode)
+        ->UseRealTime();
+  }
+  for (FsyncMode mode : {FsyncMode::kNo, FsyncMode::kEverysec, FsyncMode::kAlways}) {
+    std::string name(FsyncModeName(mode));
+    benchmark::RegisterBenchmark(("BM_CycleBatch_" + name).c_str(), BM_CycleBatch, mode)
+        ->Arg(4)
+        ->Arg(16)
+        ->Arg(64)
         ->UseRealTime();
   }
   benchmark::RegisterBenchmark("BM_Cycle_no", BM_Cycle)

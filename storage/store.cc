@@ -190,12 +190,21 @@ struct Change {
   bool removed = false;          // the job record goes away
 };
 
+// One job's transition as asked for: from state `from` (any when nullopt), `edit` applied,
+// or the job removed.
+struct TransitionRequest {
+  std::string id;
+  std::optional<JobState> from;
+  std::function<void(Job&)> edit;
+  bool remove = false;
+};
+
 // Old completed jobs claimed by one Complete for deletion in its batch.
 struct Prune {
   std::vector<IndexHead::Entry> claimed;
   std::vector<IndexHead::Entry> give_back;  // claimed, but busy or failed: back to the head
   std::vector<IdLocks::Guard> guards;
-  std::uint64_t deleted = 0;
+  std::vector<IndexHead::Entry> deleted;  // in the batch
 };
 
 }  // namespace
@@ -260,11 +269,14 @@ class Store::Impl {
   // ---- Transitions ----
   Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                          std::int64_t now_ms);
-  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
+  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
   // Reads job `id` under its lock, checks it is `from` (any state when nullopt), applies
   // `edit`, and writes one batch (removing the job when `remove`).
   Result<Job> Transition(std::string_view id, std::optional<JobState> from,
                          const std::function<void(Job&)>& edit, bool remove);
+  // Transition for many jobs in one batch: each request succeeds or fails on its own (unknown
+  // id, wrong state, an id given twice), and the ones that go ahead are written together.
+  std::vector<Result<Job>> TransitionMany(std::vector<TransitionRequest> requests);
   Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
   Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
                                    std::uint64_t limit);
@@ -344,8 +356,10 @@ class Store::Impl {
   void KeepDelayedHeadLoaded(QueueState* qs) REQUIRES(qs->mu);
   void ApplyLocked(QueueState* qs, const Change& c) REQUIRES(qs->mu);
   void AddToBatch(rocksdb::WriteBatch* batch, QueueState* qs, const Change& c) const;
-  // Claims old completed jobs beyond the retention and adds their deletion to `batch`.
-  void PlanPrune(QueueState* qs, rocksdb::WriteBatch* batch, Prune* prune);
+  // Claims old completed jobs beyond the retention (counting `completing` more) and adds their
+  // deletion to `batch`.
+  void PlanPrune(QueueState* qs, std::uint64_t completing, rocksdb::WriteBatch* batch,
+                 Prune* prune);
   void FinishPrune(QueueState* qs, Prune* prune, bool written) REQUIRES(qs->mu);
   // Up to `max` entries of an index in [start, end), ascending.
   Result<std::vector<IndexHead::Entry>> ScanIndex(QueueState* qs, std::string_view start,
@@ -872,15 +886,17 @@ void Store::Impl::AddToBatch(rocksdb::WriteBatch* batch, QueueState* qs, const C
   batch->Put(jobs_, c.job.id, EncodeJob(c.job));
 }
 
-void Store::Impl::PlanPrune(QueueState* qs, rocksdb::WriteBatch* batch, Prune* prune) {
+void Store::Impl::PlanPrune(QueueState* qs, std::uint64_t completing, rocksdb::WriteBatch* batch,
+                            Prune* prune) {
   {
     MutexLock lock(&qs->mu);
-    // Counting the job being completed now.
+    // Counting the jobs being completed now.
     auto retention = static_cast<std::int64_t>(options_.completed_retention);
-    std::int64_t excess = static_cast<std::int64_t>(qs->counts.completed) + 1 -
+    std::int64_t excess = static_cast<std::int64_t>(qs->counts.completed) +
+                          static_cast<std::int64_t>(completing) -
                           static_cast<std::int64_t>(qs->prune_claimed) - retention;
     if (excess <= std::min(retention / 16, kMaxPruneSlack)) return;
-    excess = std::min(excess, kMaxPrunePerComplete);
+    excess = std::min(excess, kMaxPrunePerComplete * static_cast<std::int64_t>(completing));
     while (static_cast<std::int64_t>(prune->claimed.size()) < excess) {
       if (!qs->completed.HasAhead()) {
         if (qs->completed.complete()) break;
@@ -891,39 +907,40 @@ void Store::Impl::PlanPrune(QueueState* qs, rocksdb::WriteBatch* batch, Prune* p
         }
         if (!qs->completed.HasAhead()) break;
       }
-      prune->claimed.push_back(qs->completed.PopFront());
+      prune->claimed.push_back(qs->completed.Claim());
     }
     qs->prune_claimed += prune->claimed.size();
   }
-  for (const auto& victim : prune->claimed) {
-    // Only try: this thread already holds the completing job's id.
-    std::optional<IdLocks::Guard> guard = id_locks_.TryLock(victim.id);
-    if (!guard) {
-      prune->give_back.push_back(victim);
+  // Only try: this thread already holds the completing jobs' ids. A victim whose claim is
+  // still valid once its id is held is a completed job at that key (every other change of it
+  // erases the key from the head first), so it is deleted without reading its record.
+  std::vector<std::optional<IdLocks::Guard>> held;
+  held.reserve(prune->claimed.size());
+  for (const auto& victim : prune->claimed) held.push_back(id_locks_.TryLock(victim.id));
+  MutexLock lock(&qs->mu);
+  for (std::size_t i = 0; i < prune->claimed.size(); ++i) {
+    const IndexHead::Entry& victim = prune->claimed[i];
+    bool still_there = qs->completed.EndClaim(victim.key);
+    if (!held[i]) {
+      if (still_there) prune->give_back.push_back(victim);
       continue;
     }
-    Result<Job> job = ReadJob(victim.id);
-    if (!job.ok()) {
-      if (!job.status().IsNotFound()) {
-        log_->error("store: queue {}: retention skips {}", qs->name, job.status().ToString());
-      }
-      continue;
-    }
-    if (job->state != JobState::kCompleted || keys::IndexKeyOf(*job) != victim.key) continue;
+    if (!still_there) continue;
     batch->Delete(qs->cf, victim.key);
     batch->Delete(jobs_, victim.id);
-    ++prune->deleted;
-    prune->guards.push_back(std::move(*guard));
+    prune->deleted.push_back(victim);
+    prune->guards.push_back(std::move(*held[i]));
   }
 }
 
 void Store::Impl::FinishPrune(QueueState* qs, Prune* prune, bool written) {
   qs->prune_claimed -= std::min<std::uint64_t>(qs->prune_claimed, prune->claimed.size());
   if (!written) {
-    for (auto& e : prune->claimed) qs->completed.Insert(std::move(e.key), std::move(e.id));
-    return;
+    // Claims are over: the victims that were to go are ahead again.
+    for (auto& e : prune->deleted) qs->completed.Insert(std::move(e.key), std::move(e.id));
+  } else {
+    qs->counts.completed -= std::min<std::uint64_t>(qs->counts.completed, prune->deleted.size());
   }
-  qs->counts.completed -= std::min(qs->counts.completed, prune->deleted);
   for (auto& e : prune->give_back) qs->completed.Insert(std::move(e.key), std::move(e.id));
 }
 
@@ -1071,112 +1088,246 @@ Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
   return results;
 }
 
-Result<std::optional<Job>> Store::Impl::Take(std::string_view queue, std::int64_t now_ms) {
+Result<std::vector<Job>> Store::Impl::TakeMany(std::string_view queue, std::size_t max,
+                                               std::int64_t now_ms) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
-  while (true) {
-    IndexHead::Entry claimed;
+  std::vector<Job> taken;
+  while (taken.size() < max) {
+    std::vector<IndexHead::Entry> claimed;
     {
       MutexLock lock(&qs->mu);
-      if (qs->counts.waiting == 0) return std::optional<Job>();
-      if (!qs->waiting.HasAhead()) {
-        // Complete and empty: every waiting job is claimed by a Take in flight.
-        if (qs->waiting.complete()) return std::optional<Job>();
-        HERALD_RETURN_IF_ERROR(Refill(qs, &qs->waiting, JobState::kWaiting));
-        if (!qs->waiting.HasAhead()) return std::optional<Job>();
+      while (taken.size() + claimed.size() < max && qs->counts.waiting > claimed.size()) {
+        if (!qs->waiting.HasAhead()) {
+          // Complete and empty: every waiting job is claimed by a Take in flight.
+          if (qs->waiting.complete()) break;
+          Status s = Refill(qs, &qs->waiting, JobState::kWaiting);
+          if (!s.ok()) {
+            if (claimed.empty() && taken.empty()) return s;
+            log_->error("store: queue {}: reading waiting jobs: {}", qs->name, s.ToString());
+            break;
+          }
+          if (!qs->waiting.HasAhead()) break;
+        }
+        // Claimed: no other Take sees this entry again (it is below the head's lower bound
+        // and no longer ahead).
+        claimed.push_back(qs->waiting.Claim());
       }
-      // Claimed: no other Take sees this entry again (it is below the head's lower bound and
-      // no longer ahead).
-      claimed = qs->waiting.Claim();
     }
-    IdLocks::Guard guard = id_locks_.Lock(claimed.id);
-    bool still_there = false;
-    {
-      MutexLock lock(&qs->mu);
-      still_there = qs->waiting.EndClaim(claimed.key);
-    }
-    if (!still_there) continue;  // deleted or cleaned before we held its id
-    Job job;
-    if (claimed.record) {
-      job = *claimed.record;
+    if (claimed.empty()) break;
+    IdLocks::Guard guard;
+    if (claimed.size() == 1) {
+      guard = id_locks_.Lock(claimed.front().id);
     } else {
-      Result<Job> read = ReadJob(claimed.id);
-      if (!read.ok()) {
-        if (read.status().IsNotFound()) continue;
-        // A record that can't be read stays where it is, skipped until the next open.
-        log_->error("store: queue {}: Take skips {}", qs->name, read.status().ToString());
-        return read.status();
-      }
-      job = std::move(*read);
+      std::vector<std::string> ids;
+      ids.reserve(claimed.size());
+      for (const auto& e : claimed) ids.push_back(e.id);
+      guard = id_locks_.LockMany(std::move(ids));
     }
-    if (job.state != JobState::kWaiting || keys::IndexKeyOf(job) != claimed.key) continue;
-    Change c;
-    c.from = JobState::kWaiting;
-    c.old_key = claimed.key;
-    c.job = std::move(job);
-    c.job.state = JobState::kActive;
-    c.job.attempts_made += 1;
-    c.job.processed_ms = now_ms;
-    c.new_key = keys::IndexKeyOf(c.job);
+    std::vector<bool> still_there(claimed.size());
+    {
+      MutexLock lock(&qs->mu);
+      for (std::size_t i = 0; i < claimed.size(); ++i) {
+        still_there[i] = qs->waiting.EndClaim(claimed[i].key);
+      }
+    }
+    std::vector<Change> changes;
+    std::vector<IndexHead::Entry*> sources;  // the claimed entry of each change
+    changes.reserve(claimed.size());
+    Status read_error;
+    for (std::size_t i = 0; i < claimed.size(); ++i) {
+      if (!still_there[i]) continue;  // deleted or cleaned before we held its id
+      IndexHead::Entry& e = claimed[i];
+      Job job;
+      if (e.record) {
+        job = *e.record;
+      } else {
+        Result<Job> read = ReadJob(e.id);
+        if (!read.ok()) {
+          if (read.status().IsNotFound()) continue;
+          // A record that can't be read stays where it is, skipped until the next open.
+          log_->error("store: queue {}: Take skips {}", qs->name, read.status().ToString());
+          read_error = read.status();
+          continue;
+        }
+        job = std::move(*read);
+      }
+      if (job.state != JobState::kWaiting || keys::IndexKeyOf(job) != e.key) continue;
+      Change c;
+      c.from = JobState::kWaiting;
+      c.old_key = e.key;
+      c.job = std::move(job);
+      c.job.state = JobState::kActive;
+      c.job.attempts_made += 1;
+      c.job.processed_ms = now_ms;
+      c.new_key = keys::IndexKeyOf(c.job);
+      changes.push_back(std::move(c));
+      sources.push_back(&e);
+    }
+    if (changes.empty()) {
+      if (!read_error.ok() && taken.empty()) return read_error;
+      if (!read_error.ok()) break;
+      continue;  // every claim was voided: claim again
+    }
     rocksdb::WriteBatch batch;
-    AddToBatch(&batch, qs, c);
+    for (const Change& c : changes) AddToBatch(&batch, qs, c);
     Status s = Write(&batch, "take from " + qs->name);
     {
       MutexLock lock(&qs->mu);
       if (!s.ok()) {
-        qs->waiting.Insert(std::move(claimed.key), std::move(claimed.id),
-                           std::move(claimed.record));
-        return s;
+        for (IndexHead::Entry* e : sources) {
+          qs->waiting.Insert(std::move(e->key), std::move(e->id), std::move(e->record));
+        }
+        if (taken.empty()) return s;
+        log_->error("store: queue {}: take: {}", qs->name, s.ToString());
+        break;
       }
-      ApplyLocked(qs, c);
+      for (const Change& c : changes) ApplyLocked(qs, c);
     }
-    active_jobs_.Put(std::make_shared<const Job>(c.job));
-    return std::optional<Job>(std::move(c.job));
+    for (Change& c : changes) {
+      active_jobs_.Put(std::make_shared<const Job>(c.job));
+      taken.push_back(std::move(c.job));
+    }
+    if (!read_error.ok()) break;
   }
+  return taken;
 }
 
 Result<Job> Store::Impl::Transition(std::string_view id, std::optional<JobState> from,
                                     const std::function<void(Job&)>& edit, bool remove) {
-  IdLocks::Guard guard = id_locks_.Lock(id);
-  // An active job's record as Take wrote it; put back unless this transition writes it.
-  std::shared_ptr<const Job> kept = active_jobs_.Remove(id);
-  Job job;
-  if (kept) {
-    job = *kept;
+  std::vector<TransitionRequest> one;
+  one.push_back(TransitionRequest{std::string(id), from, edit, remove});
+  return std::move(TransitionMany(std::move(one)).front());
+}
+
+std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionRequest> requests) {
+  std::vector<Result<Job>> results;
+  results.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    results.emplace_back(Status::Internal("transition not planned"));
+  }
+  if (requests.empty()) return results;
+  IdLocks::Guard guard;
+  if (requests.size() == 1) {
+    guard = id_locks_.Lock(requests.front().id);
   } else {
-    HERALD_ASSIGN_OR_RETURN(job, ReadJob(id));
+    std::vector<std::string> ids;
+    ids.reserve(requests.size());
+    for (const auto& r : requests) ids.push_back(r.id);
+    guard = id_locks_.LockMany(std::move(ids));
   }
-  auto keep_again = [&] {
-    if (kept) active_jobs_.Put(std::move(kept));
+
+  // Planned under the ids' locks: one Change per request that can go ahead.
+  struct Planned {
+    std::size_t index;
+    QueueState* qs;
+    Change change;
+    std::shared_ptr<const Job> kept;  // an active job's record as Take wrote it
   };
-  if (from && job.state != *from) {
-    keep_again();
-    return WrongState(job, *from);
+  std::vector<Planned> planned;
+  planned.reserve(requests.size());
+  std::unordered_map<std::string_view, std::size_t> seen;  // id -> request index
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    TransitionRequest& r = requests[i];
+    if (!seen.emplace(r.id, i).second) {
+      results[i] = Status::InvalidArgument("job " + r.id + " given twice");
+      continue;
+    }
+    // An active job's record as Take wrote it; put back unless this transition writes it.
+    std::shared_ptr<const Job> kept = active_jobs_.Remove(r.id);
+    Job job;
+    if (kept) {
+      job = *kept;
+    } else {
+      Result<Job> read = ReadJob(r.id);
+      if (!read.ok()) {
+        results[i] = read.status();
+        continue;
+      }
+      job = std::move(*read);
+    }
+    if (r.from && job.state != *r.from) {
+      results[i] = WrongState(job, *r.from);
+      if (kept) active_jobs_.Put(std::move(kept));
+      continue;
+    }
+    QueueState* qs = FindQueue(job.queue);
+    if (qs == nullptr) {
+      results[i] = Status::Corruption("job " + job.id + " names unknown queue " + Quote(job.queue));
+      if (kept) active_jobs_.Put(std::move(kept));
+      continue;
+    }
+    Change c;
+    c.from = job.state;
+    c.old_key = keys::IndexKeyOf(job);
+    r.edit(job);
+    c.removed = r.remove;
+    if (!r.remove) c.new_key = keys::IndexKeyOf(job);
+    c.job = std::move(job);
+    planned.push_back(Planned{i, qs, std::move(c), std::move(kept)});
   }
-  QueueState* qs = FindQueue(job.queue);
-  if (qs == nullptr) {
-    keep_again();
-    return Status::Corruption("job " + job.id + " names unknown queue " + Quote(job.queue));
-  }
-  Change c;
-  c.from = job.state;
-  c.old_key = keys::IndexKeyOf(job);
-  edit(job);
-  c.removed = remove;
-  if (!remove) c.new_key = keys::IndexKeyOf(job);
-  c.job = std::move(job);
+  if (planned.empty()) return results;
+
   rocksdb::WriteBatch batch;
-  AddToBatch(&batch, qs, c);
-  Prune prune;
-  bool prunes = !remove && c.job.state == JobState::kCompleted;
-  if (prunes) PlanPrune(qs, &batch, &prune);
-  Status s = Write(&batch, "update job " + c.job.id);
-  if (!s.ok()) keep_again();
-  MutexLock lock(&qs->mu);
-  if (prunes) FinishPrune(qs, &prune, s.ok());
-  if (!s.ok()) return s;
-  ApplyLocked(qs, c);
-  if (c.from == JobState::kDelayed || c.job.state == JobState::kDelayed) KeepDelayedHeadLoaded(qs);
-  return std::move(c.job);
+  // Completed jobs beyond the retention, per queue that completes jobs in this batch.
+  std::vector<std::pair<QueueState*, std::uint64_t>> completing;
+  for (const Planned& p : planned) {
+    AddToBatch(&batch, p.qs, p.change);
+    if (p.change.removed || p.change.job.state != JobState::kCompleted) continue;
+    auto it = std::find_if(completing.begin(), completing.end(),
+                           [&](const auto& e) { return e.first == p.qs; });
+    if (it == completing.end()) {
+      completing.emplace_back(p.qs, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::vector<Prune> prunes(completing.size());
+  for (std::size_t q = 0; q < completing.size(); ++q) {
+    PlanPrune(completing[q].first, completing[q].second, &batch, &prunes[q]);
+  }
+  Status s = Write(&batch, planned.size() == 1 ? "update job " + planned.front().change.job.id
+                                               : "update " + std::to_string(planned.size()) +
+                                                     " jobs");
+  for (std::size_t q = 0; q < completing.size(); ++q) {
+    QueueState* qs = completing[q].first;
+    MutexLock lock(&qs->mu);
+    FinishPrune(qs, &prunes[q], s.ok());
+  }
+  for (Planned& p : planned) {
+    if (!s.ok()) {
+      if (p.kept) active_jobs_.Put(std::move(p.kept));
+      results[p.index] = s;
+      continue;
+    }
+    Change& c = p.change;
+    {
+      MutexLock lock(&p.qs->mu);
+      ApplyLocked(p.qs, c);
+      if (c.from == JobState::kDelayed || c.job.state == JobState::kDelayed) {
+        KeepDelayedHeadLoaded(p.qs);
+      }
+    }
+    results[p.index] = std::move(c.job);
+  }
+  prunes.clear();  // releases the victims' ids
+  guard = IdLocks::Guard();
+  // A batch's own jobs can't be pruned in its batch: with a retention smaller than the batch,
+  // trim now rather than leave more than the retention (plus slack) until the next complete.
+  for (const auto& [qs, n] : completing) {
+    bool over;
+    {
+      MutexLock lock(&qs->mu);
+      auto retention = static_cast<std::int64_t>(options_.completed_retention);
+      over = static_cast<std::int64_t>(qs->counts.completed) >
+             retention + std::min(retention / 16, kMaxPruneSlack);
+    }
+    if (!over || !s.ok()) continue;
+    Status trimmed = TrimCompleted(qs);
+    if (!trimmed.ok()) {
+      log_->error("store: queue {}: completed retention: {}", qs->name, trimmed.ToString());
+    }
+  }
+  return results;
 }
 
 Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::int64_t now_ms) {
@@ -1455,20 +1606,39 @@ Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vecto
 }
 
 Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms) {
-  return impl_->Take(queue, now_ms);
+  HERALD_ASSIGN_OR_RETURN(std::vector<Job> taken, impl_->TakeMany(queue, 1, now_ms));
+  if (taken.empty()) return std::optional<Job>();
+  return std::optional<Job>(std::move(taken.front()));
+}
+
+Result<std::vector<Job>> Store::TakeMany(std::string_view queue, std::size_t max,
+                                         std::int64_t now_ms) {
+  return impl_->TakeMany(queue, max, now_ms);
 }
 
 Result<Job> Store::Complete(std::string_view id, std::string return_value, std::int64_t now_ms) {
+  std::vector<Completion> one;
+  one.push_back(Completion{std::string(id), std::move(return_value)});
+  return std::move(CompleteMany(std::move(one), now_ms).front());
+}
+
+std::vector<Result<Job>> Store::CompleteMany(std::vector<Completion> completions,
+                                             std::int64_t now_ms) {
   // With a retention of 0 a completed job is not kept at all.
   bool keep = impl_->options_.completed_retention > 0;
-  return impl_->Transition(
-      id, JobState::kActive,
-      [&](Job& job) {
-        job.state = JobState::kCompleted;
-        job.finished_ms = now_ms;
-        job.return_value = std::move(return_value);
-      },
-      /*remove=*/!keep);
+  std::vector<TransitionRequest> requests;
+  requests.reserve(completions.size());
+  for (Completion& done : completions) {
+    requests.push_back(TransitionRequest{
+        std::move(done.id), JobState::kActive,
+        [now_ms, value = std::move(done.return_value)](Job& job) mutable {
+          job.state = JobState::kCompleted;
+          job.finished_ms = now_ms;
+          job.return_value = std::move(value);
+        },
+        /*remove=*/!keep});
+  }
+  return impl_->TransitionMany(std::move(requests));
 }
 
 Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,

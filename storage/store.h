@@ -73,6 +73,12 @@ struct AddResult {
   JobState state = JobState::kWaiting;  // state of the (new or existing) job
 };
 
+// One job to complete, for CompleteMany.
+struct Completion {
+  std::string id;
+  std::string return_value;
+};
+
 struct QueueCounts {
   std::uint64_t waiting = 0;
   std::uint64_t active = 0;
@@ -118,9 +124,17 @@ class Store {
   // Corruption when the first job's record can't be read; that job is then skipped (left on
   // disk as it is) until the next open, so the queue moves on.
   Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
+  // Up to `max` Takes from one queue, written as one batch (GETJOB COUNT n, a worker taking
+  // several jobs): the first waiting jobs in Take order, fewer (or none) when fewer wait.
+  // An error only when nothing could be taken.
+  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
   // active -> completed (finished_ms = now, return value kept). NotFound / InvalidArgument
   // ("job 7 is waiting, not active").
   Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
+  // Many Completes (of any queues) in one batch (ACKJOB id id ...). One result per completion,
+  // in order: the completed job, or why that one was not completed (as Complete; also
+  // InvalidArgument for an id given twice). A failed write fails every one of them.
+  std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions, std::int64_t now_ms);
   // active -> delayed until due_ms, last_error kept (a retry with backoff). A due_ms <= now
   // makes it waiting at once, as Add does.
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,

@@ -439,6 +439,127 @@ TEST_F(StoreTest, ConcurrentTakersNeverGetTheSameJob) {
   EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(kJobs));
 }
 
+TEST_F(StoreTest, TakeManyTakesInTakeOrderAndStopsWhenTheQueueIsEmpty) {
+  for (int i = 0; i < 5; ++i) Add("low" + std::to_string(i), 1);
+  Add("high", 0);
+  auto taken = store_->TakeMany("q", 4, now_);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  ASSERT_EQ(taken->size(), 4u);
+  EXPECT_EQ((*taken)[0].payload, "high");
+  EXPECT_EQ((*taken)[1].payload, "low0");
+  EXPECT_EQ((*taken)[3].payload, "low2");
+  for (const Job& job : *taken) {
+    EXPECT_EQ(job.state, JobState::kActive);
+    EXPECT_EQ(job.attempts_made, 1u);
+    EXPECT_EQ(StateOf(job.id), JobState::kActive);
+  }
+  auto rest = store_->TakeMany("q", 10, now_);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[1].payload, "low4");
+  auto none = store_->TakeMany("q", 10, now_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.waiting, 0u);
+  EXPECT_EQ(counts.active, 6u);
+}
+
+TEST_F(StoreTest, TakeManyReadsPastOneHeadfulAndSurvivesReopenAsActive) {
+  constexpr int kJobs = 1500;  // more than the in-memory head holds
+  std::vector<NewJob> batch;
+  for (int i = 0; i < kJobs; ++i) {
+    batch.push_back(Payload(std::to_string(i)));
+    batch.back().max_attempts = 3;
+  }
+  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
+  Reopen();  // the head starts empty: every take reads the index
+  auto taken = store_->TakeMany("q", 1200, now_);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  ASSERT_EQ(taken->size(), 1200u);
+  for (int i = 0; i < 1200; ++i) ASSERT_EQ((*taken)[i].payload, std::to_string(i));
+  EXPECT_EQ(Counts().active, 1200u);
+  EXPECT_EQ(Counts().waiting, 300u);
+  Reopen();  // the 1200 active jobs are waiting again, ahead of the rest, attempt counted
+  EXPECT_EQ(Counts().active, 0u);
+  EXPECT_EQ(store_->recovered_active(), 1200u);
+  EXPECT_EQ(Counts().waiting, static_cast<std::uint64_t>(kJobs));
+  Job first = TakeOne();
+  EXPECT_EQ(first.payload, "0");
+  EXPECT_EQ(first.attempts_made, 2u);
+}
+
+TEST_F(StoreTest, ConcurrentTakeManyNeverHandsOutAJobTwice) {
+  constexpr int kJobs = 3000;
+  std::vector<NewJob> batch;
+  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload(std::to_string(i)));
+  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
+  std::mutex mu;
+  std::set<std::string> seen;
+  std::atomic<int> duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      while (true) {
+        auto taken = store_->TakeMany("q", static_cast<std::size_t>(1 + t * 7), now_);
+        if (!taken.ok() || taken->empty()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        for (const Job& job : *taken) {
+          if (!seen.insert(job.id).second) duplicates.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(duplicates.load(), 0);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(kJobs));
+}
+
+TEST_F(StoreTest, CompleteManyCompletesEachActiveJobAndReportsTheOthers) {
+  std::string a = Add("a");
+  std::string b = Add("b");
+  std::string waiting = Add("c", 5);  // taken last
+  auto taken = store_->TakeMany("q", 2, now_);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 2u);
+  now_ += 7;
+  std::vector<Completion> done{{a, "ra"}, {"nope", ""}, {waiting, ""}, {b, "rb"}, {a, "again"}};
+  auto results = store_->CompleteMany(std::move(done), now_);
+  ASSERT_EQ(results.size(), 5u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().ToString();
+  EXPECT_EQ(results[0]->return_value, "ra");
+  EXPECT_EQ(results[0]->finished_ms, kNow + 7);
+  EXPECT_TRUE(results[1].status().IsNotFound());
+  EXPECT_EQ(results[2].status().message(), "job " + waiting + " is waiting, not active");
+  ASSERT_TRUE(results[3].ok());
+  EXPECT_EQ(results[3]->state, JobState::kCompleted);
+  EXPECT_TRUE(results[4].status().IsInvalidArgument());
+  Reopen();
+  auto stored = store_->Get(b);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kCompleted);
+  EXPECT_EQ(stored->return_value, "rb");
+  EXPECT_EQ(store_->Get(a)->return_value, "ra");
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.completed, 2u);
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_EQ(counts.waiting, 1u);
+}
+
+TEST_F(StoreTest, CompleteManyAcrossQueues) {
+  ASSERT_TRUE(store_->EnsureQueue("other").ok());
+  std::string a = Add("a");
+  std::string b = Add(Payload("b"), "other");
+  TakeOne();
+  TakeOne("other");
+  auto results = store_->CompleteMany({{a, "1"}, {b, "2"}}, now_);
+  ASSERT_TRUE(results[0].ok());
+  ASSERT_TRUE(results[1].ok());
+  EXPECT_EQ(Counts().completed, 1u);
+  EXPECT_EQ(Counts("other").completed, 1u);
+}
+
 // ---- Transitions ------------------------------------------------------------------------------
 
 TEST_F(StoreTest, CompleteMovesActiveToCompletedWithReturnValue) {
@@ -790,6 +911,27 @@ TEST_F(RetentionTest, OnlyTheNewestCompletedJobsAreKept) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->jobs.size(), 3u);
   EXPECT_EQ(page->jobs[0].id, ids[9]);
+}
+
+TEST_F(RetentionTest, CompleteManyKeepsTheNewestAcrossBatches) {
+  std::vector<std::string> ids;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 5; ++i) ids.push_back(Add("j" + std::to_string(round * 5 + i)));
+    auto taken = store_->TakeMany("q", 5, now_);
+    ASSERT_TRUE(taken.ok());
+    std::vector<Completion> done;
+    for (const Job& job : *taken) done.push_back({job.id, ""});
+    for (const auto& result : store_->CompleteMany(std::move(done), ++now_)) {
+      ASSERT_TRUE(result.ok()) << result.status().ToString();
+    }
+  }
+  EXPECT_EQ(Counts().completed, 3u);
+  for (std::size_t i = 0; i + 3 < ids.size(); ++i) {
+    EXPECT_TRUE(store_->Get(ids[i]).status().IsNotFound()) << i;
+  }
+  for (std::size_t i = ids.size() - 3; i < ids.size(); ++i) EXPECT_TRUE(store_->Get(ids[i]).ok());
+  Reopen();
+  EXPECT_EQ(Counts().completed, 3u);
 }
 
 TEST_F(RetentionTest, ALowerRetentionIsAppliedAtOpen) {
