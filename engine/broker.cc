@@ -278,27 +278,42 @@ void Broker::UnreserveLocked(QueueState* queue, std::int64_t now) {
 }
 
 Result<std::optional<LeasedJob>> Broker::TakeOne(QueueState* queue, std::int64_t lease_ms) {
+  HERALD_ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs, TakeSome(queue, 1, lease_ms));
+  if (jobs.empty()) return std::optional<LeasedJob>();
+  return std::optional<LeasedJob>(std::move(jobs.front()));
+}
+
+Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t count,
+                                                std::int64_t lease_ms) {
   const std::int64_t now = clock_->NowMs();
+  std::uint32_t reserved = 0;
   {
     MutexLock lock(&mu_);
-    if (!ReserveLocked(queue, now)) return std::optional<LeasedJob>();
+    while (reserved < count && ReserveLocked(queue, now)) ++reserved;
   }
-  auto taken = store_->Take(queue->policy.name, now);
-  if (!taken.ok() || !taken->has_value()) {
+  if (reserved == 0) return std::vector<LeasedJob>();
+  // One batch for all of them (GETJOB COUNT n).
+  auto taken = store_->TakeMany(queue->policy.name, reserved, now);
+  const std::size_t got = taken.ok() ? taken->size() : 0;
+  if (got < reserved) {
     MutexLock lock(&mu_);
-    UnreserveLocked(queue, now);
-    if (!taken.ok()) return taken.status();
-    return std::optional<LeasedJob>();
+    for (std::size_t i = got; i < reserved; ++i) UnreserveLocked(queue, now);
   }
-  LeasedJob leased{std::move(**taken), now + lease_ms};
+  if (!taken.ok()) return taken.status();
+  std::vector<LeasedJob> leased;
+  leased.reserve(got);
   {
     MutexLock lock(&mu_);
-    leases_[leased.job.id] = Lease{queue->policy.name, leased.lease_until_ms, lease_ms};
-    lease_deadlines_.emplace(leased.lease_until_ms, leased.job.id);
-    WakeSchedulerLocked(leased.lease_until_ms);
+    for (Job& job : *taken) {
+      leased.push_back(LeasedJob{std::move(job), now + lease_ms});
+      const LeasedJob& l = leased.back();
+      leases_[l.job.id] = Lease{queue->policy.name, l.lease_until_ms, lease_ms};
+      lease_deadlines_.emplace(l.lease_until_ms, l.job.id);
+    }
+    if (!leased.empty()) WakeSchedulerLocked(now + lease_ms);
   }
-  Publish(JobEventType::kActive, leased.job);
-  return std::optional<LeasedJob>(std::move(leased));
+  for (const LeasedJob& l : leased) Publish(JobEventType::kActive, l.job);
+  return leased;
 }
 
 Result<std::vector<LeasedJob>> Broker::TakeFrom(const std::vector<QueueState*>& queues,
@@ -307,9 +322,11 @@ Result<std::vector<LeasedJob>> Broker::TakeFrom(const std::vector<QueueState*>& 
   for (QueueState* queue : queues) {
     const std::int64_t lease = lease_ms > 0 ? lease_ms : queue->policy.lease_ms;
     while (jobs.size() < count) {
-      HERALD_ASSIGN_OR_RETURN(std::optional<LeasedJob> job, TakeOne(queue, lease));
-      if (!job) break;
-      jobs.push_back(std::move(*job));
+      HERALD_ASSIGN_OR_RETURN(
+          std::vector<LeasedJob> some,
+          TakeSome(queue, count - static_cast<std::uint32_t>(jobs.size()), lease));
+      if (some.empty()) break;
+      for (LeasedJob& job : some) jobs.push_back(std::move(job));
     }
     if (jobs.size() >= count) break;
   }
@@ -455,6 +472,31 @@ Result<Job> Broker::Ack(std::string_view id, std::string return_value) {
   HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), clock_->NowMs()));
   Publish(JobEventType::kCompleted, job, job.return_value);
   return job;
+}
+
+std::vector<Result<Job>> Broker::AckMany(std::vector<storage::Completion> completions) {
+  std::vector<Result<Job>> results;
+  results.reserve(completions.size());
+  std::vector<storage::Completion> leased;
+  std::vector<std::size_t> where;  // index in results of each leased completion
+  for (std::size_t i = 0; i < completions.size(); ++i) {
+    Status released = ReleaseLease(completions[i].id).status();
+    if (!released.ok()) {
+      results.emplace_back(std::move(released));
+      continue;
+    }
+    results.emplace_back(Status::Internal("not completed"));
+    where.push_back(i);
+    leased.push_back(std::move(completions[i]));
+  }
+  if (leased.empty()) return results;
+  // One batch for all of them (ACKJOB id id ...).
+  std::vector<Result<Job>> done = store_->CompleteMany(std::move(leased), clock_->NowMs());
+  for (std::size_t k = 0; k < done.size(); ++k) {
+    if (done[k].ok()) Publish(JobEventType::kCompleted, *done[k], done[k]->return_value);
+    results[where[k]] = std::move(done[k]);
+  }
+  return results;
 }
 
 Result<Job> Broker::Fail(std::string_view id, std::string error, bool permanent) {

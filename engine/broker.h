@@ -129,6 +129,8 @@ class Broker {
   void CancelWaiter(WaiterId id);
   // active -> completed. NotFound when the job is not active under a lease.
   Result<Job> Ack(std::string_view id, std::string return_value = {});
+  // Many Acks written as one batch (ACKJOB id id ...): one result per completion, in order.
+  std::vector<Result<Job>> AckMany(std::vector<storage::Completion> completions);
   // A failed attempt: delayed for the backoff, or failed when attempts are used up or
   // `permanent`. NotFound when not active under a lease.
   Result<Job> Fail(std::string_view id, std::string error, bool permanent = false);
@@ -188,6 +190,9 @@ class Broker {
   void UnreserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
   // Takes one job of `queue` for a lease of `lease_ms`; nullopt when none can be taken.
   Result<std::optional<LeasedJob>> TakeOne(QueueState* queue, std::int64_t lease_ms);
+  // Up to `count` jobs of one queue (as its concurrency and rate limits allow), one batch.
+  Result<std::vector<LeasedJob>> TakeSome(QueueState* queue, std::uint32_t count,
+                                          std::int64_t lease_ms);
   Result<std::vector<LeasedJob>> TakeFrom(const std::vector<QueueState*>& queues,
                                           std::uint32_t count, std::int64_t lease_ms);
   // Removes the lease of an active job; the queue it belonged to, or NotFound.

@@ -129,13 +129,16 @@ void GetJob(CommandContext& ctx, Args args) {
 // another order); anywhere else it is an id as before. A broker without this form reads RESULT
 // and the value as unknown ids, acks the job and answers 1, so workers can send it to either.
 void AckJob(CommandContext& ctx, Args args) {
-  engine::Broker& broker = ctx.server().broker();
+  std::vector<storage::Completion> completions;
   if (args.size() == 4 && EqualsIgnoreCase(args[2], "result")) {
-    return ctx.reply().Integer(broker.Ack(args[1], args[3]).ok() ? 1 : 0);
+    completions.push_back(storage::Completion{args[1], args[3]});
+  } else {
+    for (size_t i = 1; i < args.size(); ++i) completions.push_back(storage::Completion{args[i], {}});
   }
+  // Every id in one write; ids not active under a lease are not counted.
   std::int64_t acked = 0;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (broker.Ack(args[i]).ok()) ++acked;
+  for (const auto& result : ctx.server().broker().AckMany(std::move(completions))) {
+    if (result.ok()) ++acked;
   }
   ctx.reply().Integer(acked);
 }

@@ -193,6 +193,53 @@ TEST_F(BrokerTest, AckOfAJobNotActiveIsNotFound) {
   EXPECT_TRUE(broker_->Ack(id).status().IsNotFound());
 }
 
+TEST_F(BrokerTest, TakeWithACountLeasesEachJobAndAckManyCompletesThemTogether) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(AddJob("emails", "m" + std::to_string(i)));
+  auto jobs = broker_->Take({{"emails"}, 3, 0});
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*jobs)[i].job.id, ids[i]);
+    EXPECT_GT((*jobs)[i].lease_until_ms, clock_.NowMs());
+  }
+  EXPECT_EQ(broker_->Counts("emails")->active, 3u);
+  auto results = broker_->AckMany({{ids[0], "r0"}, {ids[3], ""}, {ids[2], "r2"}, {"nope", ""}});
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().ToString();
+  EXPECT_EQ(results[0]->return_value, "r0");
+  EXPECT_TRUE(results[1].status().IsNotFound());  // waiting, never leased
+  ASSERT_TRUE(results[2].ok());
+  EXPECT_TRUE(results[3].status().IsNotFound());
+  EXPECT_EQ(broker_->Show(ids[2])->state, JobState::kCompleted);
+  EXPECT_EQ(broker_->Show(ids[2])->return_value, "r2");
+  EXPECT_EQ(broker_->Show(ids[1])->state, JobState::kActive);
+  // Acked leases are gone: a second ack of the same id finds nothing.
+  EXPECT_TRUE(broker_->Ack(ids[0]).status().IsNotFound());
+  EXPECT_TRUE(broker_->Ack(ids[1]).ok());
+  auto counts = broker_->Counts("emails");
+  EXPECT_EQ(counts->completed, 3u);
+  EXPECT_EQ(counts->waiting, 2u);
+  EXPECT_EQ(counts->active, 0u);
+}
+
+TEST_F(BrokerTest, TakeWithACountStaysWithinTheConcurrencyLimit) {
+  broker_.reset();
+  EngineConfig config;
+  config.scheduler_thread = false;
+  for (QueuePolicy& policy : config.queues) {
+    if (policy.name == "emails") policy.concurrency = 2;
+  }
+  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  for (int i = 0; i < 5; ++i) AddJob("emails", "x");
+  auto jobs = broker_->Take({{"emails"}, 10, 0});
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ(Available("emails"), 0u);
+  ASSERT_TRUE(broker_->Ack((*jobs)[0].job.id).ok());
+  EXPECT_EQ(Available("emails"), 1u);
+}
+
 TEST_F(BrokerTest, PausedQueueHandsOutNothingButAcceptsAdds) {
   ASSERT_TRUE(broker_->Pause("emails").ok());
   std::string id = AddJob("emails", "x");
