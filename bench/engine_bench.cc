@@ -111,8 +111,10 @@ int64_t RunEndToEnd(benchmark::State& state, Rig& rig) {
     if (!result.ok()) state.SkipWithError(result.status().ToString().c_str());
     added += batch;
     // Keep at most a few batches in flight, so the measurement is of throughput, not of
-    // queueing up.
-    while (added - rig.handler->done_.load() > 4 * batch) std::this_thread::yield();
+    // queueing up. Sleeping (not yielding in a loop) leaves both cores to the workers.
+    while (added - rig.handler->done_.load() > 4 * batch) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
   }
   while (rig.handler->done_.load() < added)
     std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -204,6 +204,30 @@ void BM_CycleBatch(benchmark::State& state, FsyncMode mode) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
 
+// The cycle as a local worker runs it: the completion of one job and the take of the next
+// are one batch (Store::CompleteAndTake), so a job costs two writes (add, complete+take).
+void BM_CycleCompleteAndTake(benchmark::State& state, FsyncMode mode) {
+  BenchStore bench(mode);
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  Store* store = bench.store.get();
+  if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) return;
+  auto first = store->Take(kQueue, kNow);
+  if (!Check(state, first.status()) || !first->has_value()) return;
+  std::string active = (*first)->id;
+  for (auto _ : state) {
+    if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
+    CompleteAndTakeResult result = store->CompleteAndTake({active, ""}, kQueue, kNow);
+    if (!Check(state, result.completed.status())) break;
+    if (!result.next) {
+      state.SkipWithError("queue unexpectedly empty");
+      break;
+    }
+    active = result.next->id;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 // ---- A big queue, and a queue that consumed a lot ------------------------------------------
 
 // Built once (minutes at 10^6) and shared by every run of the benchmark that uses it.
@@ -298,6 +322,9 @@ void RegisterAll() {
   }
   for (FsyncMode mode : {FsyncMode::kNo, FsyncMode::kEverysec, FsyncMode::kAlways}) {
     std::string name(FsyncModeName(mode));
+    benchmark::RegisterBenchmark(("BM_CycleCompleteAndTake_" + name).c_str(),
+                                 BM_CycleCompleteAndTake, mode)
+        ->UseRealTime();
     benchmark::RegisterBenchmark(("BM_CycleBatch_" + name).c_str(), BM_CycleBatch, mode)
         ->Arg(4)
         ->Arg(16)

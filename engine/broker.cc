@@ -791,6 +791,53 @@ void Broker::SchedulerLoop(std::stop_token stop) {
 
 // ---- Local workers -----------------------------------------------------------------------
 
+Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
+                                                        std::string return_value,
+                                                        std::uint32_t* cursor) {
+  HERALD_RETURN_IF_ERROR(ReleaseLease(id).status());
+  const std::int64_t now = clock_->NowMs();
+  // The queue a Take would pick next (the same rotation as TakeForWorker), when it has work.
+  const size_t n = handler_queues_.size();
+  QueueState* next_queue = nullptr;
+  size_t offset = 0;
+  for (size_t i = 0; i < n && next_queue == nullptr; ++i) {
+    QueueState* queue = handler_queues_[(*cursor + i) % n];
+    auto counts = store_->Counts(queue->policy.name);
+    if (!counts.ok() || counts->waiting == 0) continue;
+    MutexLock lock(&mu_);
+    if (ReserveLocked(queue, now)) {
+      next_queue = queue;
+      offset = i;
+    }
+  }
+  if (next_queue == nullptr) {
+    HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), now));
+    Publish(JobEventType::kCompleted, job, job.return_value);
+    return std::optional<LeasedJob>();
+  }
+  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
+      storage::Completion{std::string(id), std::move(return_value)}, next_queue->policy.name, now);
+  if (!result.next) {
+    MutexLock lock(&mu_);
+    UnreserveLocked(next_queue, now);
+  }
+  if (!result.completed.ok()) return result.completed.status();
+  Publish(JobEventType::kCompleted, *result.completed, result.completed->return_value);
+  if (!result.next) return std::optional<LeasedJob>();
+  const std::int64_t lease_ms = next_queue->policy.timeout_ms + kLocalLeaseGraceMs;
+  LeasedJob leased{std::move(*result.next), now + lease_ms};
+  {
+    MutexLock lock(&mu_);
+    leases_[leased.job.id] = Lease{next_queue->policy.name, leased.lease_until_ms, lease_ms};
+    lease_deadlines_.emplace(leased.lease_until_ms, leased.job.id);
+    WakeSchedulerLocked(leased.lease_until_ms);
+  }
+  Publish(JobEventType::kActive, leased.job);
+  // Next time start after this queue, so that one busy queue cannot starve the others.
+  *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);
+  return std::optional<LeasedJob>(std::move(leased));
+}
+
 Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t* cursor) {
   const size_t n = handler_queues_.size();
   for (size_t i = 0; i < n; ++i) {
@@ -830,16 +877,22 @@ void Broker::WorkerLoop(std::stop_token stop, std::uint32_t index) {
       });
       continue;
     }
-    QueueState* queue = nullptr;
-    {
-      MutexLock lock(&mu_);
-      queue = FindQueueLocked((*job)->job.queue);
+    // A job's completion and the take of the next are one write; run jobs back to back
+    // while that finds work.
+    std::optional<LeasedJob> next = std::move(*job);
+    while (next) {
+      QueueState* queue = nullptr;
+      {
+        MutexLock lock(&mu_);
+        queue = FindQueueLocked(next->job.queue);
+      }
+      next = RunHandler(queue, std::move(*next), stop, &cursor);
     }
-    RunHandler(queue, std::move(**job), stop);
   }
 }
 
-void Broker::RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop) {
+std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
+                                            std::stop_token stop, std::uint32_t* cursor) {
   {
     MutexLock lock(&mu_);
     ++running_;
@@ -863,8 +916,20 @@ void Broker::RunHandler(QueueState* queue, LeasedJob leased, std::stop_token sto
                                       std::to_string(queue->policy.timeout_ms) + " ms");
   }
   Status status;
+  std::optional<LeasedJob> next;
   if (outcome.kind == HandlerOutcome::Kind::kSuccess) {
-    status = Ack(job.id, std::move(outcome.text)).status();
+    bool take_next = false;
+    {
+      MutexLock lock(&mu_);
+      take_next = !stopping_ && !stop.stop_requested();
+    }
+    if (take_next) {
+      auto acked = AckAndTakeNext(job.id, std::move(outcome.text), cursor);
+      status = acked.status();
+      if (acked.ok()) next = std::move(*acked);
+    } else {
+      status = Ack(job.id, std::move(outcome.text)).status();
+    }
   } else {
     if (outcome.text.empty()) outcome.text = "handler failed";
     status = Fail(job.id, std::move(outcome.text), outcome.kind == HandlerOutcome::Kind::kPermanent)
@@ -878,6 +943,7 @@ void Broker::RunHandler(QueueState* queue, LeasedJob leased, std::stop_token sto
     --running_;
   }
   idle_cv_.notify_all();
+  return next;
 }
 
 }  // namespace herald::engine

@@ -204,7 +204,13 @@ class Broker {
   void Publish(JobEventType type, const Job& job, std::string detail = {});
   void WorkerLoop(std::stop_token stop, std::uint32_t index);
   void SchedulerLoop(std::stop_token stop);
-  void RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop);
+  // Runs the handler and records its outcome; after a success, returns the worker's next job
+  // when one was taken in the same write as the completion.
+  std::optional<LeasedJob> RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop,
+                                      std::uint32_t* cursor);
+  // Ack, and a Take for a local worker (TakeForWorker's rotation from *cursor) in one write.
+  Result<std::optional<LeasedJob>> AckAndTakeNext(std::string_view id, std::string return_value,
+                                                  std::uint32_t* cursor);
   Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
   Result<Job> FinishFailure(const Job& job, std::string error, bool permanent);
 

@@ -190,6 +190,14 @@ struct Change {
   bool removed = false;          // the job record goes away
 };
 
+// Takes planned under their ids' locks (TakeMany, CompleteAndTake).
+struct PlannedTakes {
+  std::vector<IndexHead::Entry> claimed;
+  std::vector<Change> changes;       // one per entry taken
+  std::vector<std::size_t> sources;  // the index in `claimed` of each change
+  Status read_error;                 // a record that could not be read (that entry skipped)
+};
+
 // One job's transition as asked for: from state `from` (any when nullopt), `edit` applied,
 // or the job removed.
 struct TransitionRequest {
@@ -249,6 +257,13 @@ struct QueueState {
   std::uint64_t prune_claimed GUARDED_BY(mu) = 0;
 };
 
+// A Take written in the batch of other transitions (CompleteAndTake).
+struct TakeAlong {
+  QueueState* qs;
+  std::int64_t now_ms;
+  std::vector<Job> taken;
+};
+
 class Store::Impl {
  public:
   explicit Impl(StoreOptions options) : options_(std::move(options)) {
@@ -270,13 +285,27 @@ class Store::Impl {
   Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                          std::int64_t now_ms);
   Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
+  // Up to `max` waiting entries of the queue, claimed (refilling the head as needed). An error
+  // only when nothing was claimed.
+  Result<std::vector<IndexHead::Entry>> ClaimWaiting(QueueState* qs, std::size_t max)
+      EXCLUDES(qs->mu);
+  // Ends plan->claimed's claims and plans the take of each entry still there whose id the
+  // caller holds (held[i]); an entry whose id it does not hold goes back to the head.
+  void PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int64_t now_ms,
+                 PlannedTakes* plan) EXCLUDES(qs->mu);
+  // After the batch with plan->changes was written (or failed: the claims go back).
+  void FinishTakes(QueueState* qs, PlannedTakes* plan, bool written, std::vector<Job>* taken)
+      EXCLUDES(qs->mu);
   // Reads job `id` under its lock, checks it is `from` (any state when nullopt), applies
   // `edit`, and writes one batch (removing the job when `remove`).
   Result<Job> Transition(std::string_view id, std::optional<JobState> from,
                          const std::function<void(Job&)>& edit, bool remove);
   // Transition for many jobs in one batch: each request succeeds or fails on its own (unknown
   // id, wrong state, an id given twice), and the ones that go ahead are written together.
-  std::vector<Result<Job>> TransitionMany(std::vector<TransitionRequest> requests);
+  // With `take_along`, the first waiting job of take_along->qs is taken in the same batch
+  // (when one is there and its id is free), into take_along->taken.
+  std::vector<Result<Job>> TransitionMany(std::vector<TransitionRequest> requests,
+                                          TakeAlong* take_along = nullptr);
   Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
   Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
                                    std::uint64_t limit);
@@ -1088,106 +1117,132 @@ Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
   return results;
 }
 
+Result<std::vector<IndexHead::Entry>> Store::Impl::ClaimWaiting(QueueState* qs, std::size_t max) {
+  std::vector<IndexHead::Entry> claimed;
+  MutexLock lock(&qs->mu);
+  while (claimed.size() < max && qs->counts.waiting > claimed.size()) {
+    if (!qs->waiting.HasAhead()) {
+      // Complete and empty: every waiting job is claimed by a Take in flight.
+      if (qs->waiting.complete()) break;
+      Status s = Refill(qs, &qs->waiting, JobState::kWaiting);
+      if (!s.ok()) {
+        if (claimed.empty()) return s;
+        log_->error("store: queue {}: reading waiting jobs: {}", qs->name, s.ToString());
+        break;
+      }
+      if (!qs->waiting.HasAhead()) break;
+    }
+    // Claimed: no other Take sees this entry again (it is below the head's lower bound and no
+    // longer ahead).
+    claimed.push_back(qs->waiting.Claim());
+  }
+  return claimed;
+}
+
+void Store::Impl::PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int64_t now_ms,
+                            PlannedTakes* plan) {
+  std::vector<bool> still_there(plan->claimed.size());
+  {
+    MutexLock lock(&qs->mu);
+    for (std::size_t i = 0; i < plan->claimed.size(); ++i) {
+      IndexHead::Entry& e = plan->claimed[i];
+      still_there[i] = qs->waiting.EndClaim(e.key);
+      // An id someone else holds: the entry stays waiting for a later Take.
+      if (!held[i] && still_there[i]) {
+        qs->waiting.Insert(std::move(e.key), std::move(e.id), std::move(e.record));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < plan->claimed.size(); ++i) {
+    if (!held[i] || !still_there[i]) continue;  // deleted or cleaned before we held its id
+    const IndexHead::Entry& e = plan->claimed[i];
+    Job job;
+    if (e.record) {
+      job = *e.record;
+    } else {
+      Result<Job> read = ReadJob(e.id);
+      if (!read.ok()) {
+        if (read.status().IsNotFound()) continue;
+        // A record that can't be read stays where it is, skipped until the next open.
+        log_->error("store: queue {}: Take skips {}", qs->name, read.status().ToString());
+        plan->read_error = read.status();
+        continue;
+      }
+      job = std::move(*read);
+    }
+    if (job.state != JobState::kWaiting || keys::IndexKeyOf(job) != e.key) continue;
+    Change c;
+    c.from = JobState::kWaiting;
+    c.old_key = e.key;
+    c.job = std::move(job);
+    c.job.state = JobState::kActive;
+    c.job.attempts_made += 1;
+    c.job.processed_ms = now_ms;
+    c.new_key = keys::IndexKeyOf(c.job);
+    plan->changes.push_back(std::move(c));
+    plan->sources.push_back(i);
+  }
+}
+
+void Store::Impl::FinishTakes(QueueState* qs, PlannedTakes* plan, bool written,
+                              std::vector<Job>* taken) {
+  {
+    MutexLock lock(&qs->mu);
+    if (!written) {
+      for (std::size_t i : plan->sources) {
+        IndexHead::Entry& e = plan->claimed[i];
+        qs->waiting.Insert(std::move(e.key), std::move(e.id), std::move(e.record));
+      }
+      return;
+    }
+    for (const Change& c : plan->changes) ApplyLocked(qs, c);
+  }
+  for (Change& c : plan->changes) {
+    active_jobs_.Put(std::make_shared<const Job>(c.job));
+    taken->push_back(std::move(c.job));
+  }
+}
+
 Result<std::vector<Job>> Store::Impl::TakeMany(std::string_view queue, std::size_t max,
                                                std::int64_t now_ms) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
   std::vector<Job> taken;
   while (taken.size() < max) {
-    std::vector<IndexHead::Entry> claimed;
+    PlannedTakes plan;
     {
-      MutexLock lock(&qs->mu);
-      while (taken.size() + claimed.size() < max && qs->counts.waiting > claimed.size()) {
-        if (!qs->waiting.HasAhead()) {
-          // Complete and empty: every waiting job is claimed by a Take in flight.
-          if (qs->waiting.complete()) break;
-          Status s = Refill(qs, &qs->waiting, JobState::kWaiting);
-          if (!s.ok()) {
-            if (claimed.empty() && taken.empty()) return s;
-            log_->error("store: queue {}: reading waiting jobs: {}", qs->name, s.ToString());
-            break;
-          }
-          if (!qs->waiting.HasAhead()) break;
-        }
-        // Claimed: no other Take sees this entry again (it is below the head's lower bound
-        // and no longer ahead).
-        claimed.push_back(qs->waiting.Claim());
+      auto claimed = ClaimWaiting(qs, max - taken.size());
+      if (!claimed.ok()) {
+        if (taken.empty()) return claimed.status();
+        break;
       }
+      plan.claimed = std::move(*claimed);
     }
-    if (claimed.empty()) break;
+    if (plan.claimed.empty()) break;
     IdLocks::Guard guard;
-    if (claimed.size() == 1) {
-      guard = id_locks_.Lock(claimed.front().id);
+    if (plan.claimed.size() == 1) {
+      guard = id_locks_.Lock(plan.claimed.front().id);
     } else {
       std::vector<std::string> ids;
-      ids.reserve(claimed.size());
-      for (const auto& e : claimed) ids.push_back(e.id);
+      ids.reserve(plan.claimed.size());
+      for (const auto& e : plan.claimed) ids.push_back(e.id);
       guard = id_locks_.LockMany(std::move(ids));
     }
-    std::vector<bool> still_there(claimed.size());
-    {
-      MutexLock lock(&qs->mu);
-      for (std::size_t i = 0; i < claimed.size(); ++i) {
-        still_there[i] = qs->waiting.EndClaim(claimed[i].key);
-      }
-    }
-    std::vector<Change> changes;
-    std::vector<IndexHead::Entry*> sources;  // the claimed entry of each change
-    changes.reserve(claimed.size());
-    Status read_error;
-    for (std::size_t i = 0; i < claimed.size(); ++i) {
-      if (!still_there[i]) continue;  // deleted or cleaned before we held its id
-      IndexHead::Entry& e = claimed[i];
-      Job job;
-      if (e.record) {
-        job = *e.record;
-      } else {
-        Result<Job> read = ReadJob(e.id);
-        if (!read.ok()) {
-          if (read.status().IsNotFound()) continue;
-          // A record that can't be read stays where it is, skipped until the next open.
-          log_->error("store: queue {}: Take skips {}", qs->name, read.status().ToString());
-          read_error = read.status();
-          continue;
-        }
-        job = std::move(*read);
-      }
-      if (job.state != JobState::kWaiting || keys::IndexKeyOf(job) != e.key) continue;
-      Change c;
-      c.from = JobState::kWaiting;
-      c.old_key = e.key;
-      c.job = std::move(job);
-      c.job.state = JobState::kActive;
-      c.job.attempts_made += 1;
-      c.job.processed_ms = now_ms;
-      c.new_key = keys::IndexKeyOf(c.job);
-      changes.push_back(std::move(c));
-      sources.push_back(&e);
-    }
-    if (changes.empty()) {
-      if (!read_error.ok() && taken.empty()) return read_error;
-      if (!read_error.ok()) break;
+    PlanTakes(qs, std::vector<bool>(plan.claimed.size(), true), now_ms, &plan);
+    if (plan.changes.empty()) {
+      if (!plan.read_error.ok() && taken.empty()) return plan.read_error;
+      if (!plan.read_error.ok()) break;
       continue;  // every claim was voided: claim again
     }
     rocksdb::WriteBatch batch;
-    for (const Change& c : changes) AddToBatch(&batch, qs, c);
+    for (const Change& c : plan.changes) AddToBatch(&batch, qs, c);
     Status s = Write(&batch, "take from " + qs->name);
-    {
-      MutexLock lock(&qs->mu);
-      if (!s.ok()) {
-        for (IndexHead::Entry* e : sources) {
-          qs->waiting.Insert(std::move(e->key), std::move(e->id), std::move(e->record));
-        }
-        if (taken.empty()) return s;
-        log_->error("store: queue {}: take: {}", qs->name, s.ToString());
-        break;
-      }
-      for (const Change& c : changes) ApplyLocked(qs, c);
+    FinishTakes(qs, &plan, s.ok(), &taken);
+    if (!s.ok()) {
+      if (taken.empty()) return s;
+      log_->error("store: queue {}: take: {}", qs->name, s.ToString());
+      break;
     }
-    for (Change& c : changes) {
-      active_jobs_.Put(std::make_shared<const Job>(c.job));
-      taken.push_back(std::move(c.job));
-    }
-    if (!read_error.ok()) break;
+    if (!plan.read_error.ok()) break;
   }
   return taken;
 }
@@ -1199,7 +1254,8 @@ Result<Job> Store::Impl::Transition(std::string_view id, std::optional<JobState>
   return std::move(TransitionMany(std::move(one)).front());
 }
 
-std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionRequest> requests) {
+std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionRequest> requests,
+                                                     TakeAlong* take_along) {
   std::vector<Result<Job>> results;
   results.reserve(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -1267,7 +1323,24 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
   }
   if (planned.empty()) return results;
 
+  // A take that goes along (CompleteAndTake): its ids are only tried, since this thread
+  // already holds the transitions' ids.
+  PlannedTakes takes;
+  std::vector<IdLocks::Guard> take_guards;
+  if (take_along != nullptr) {
+    auto claimed = ClaimWaiting(take_along->qs, 1);
+    if (claimed.ok()) takes.claimed = std::move(*claimed);
+    std::vector<bool> held;
+    for (const auto& e : takes.claimed) {
+      std::optional<IdLocks::Guard> g = id_locks_.TryLock(e.id);
+      held.push_back(g.has_value());
+      if (g) take_guards.push_back(std::move(*g));
+    }
+    PlanTakes(take_along->qs, held, take_along->now_ms, &takes);
+  }
+
   rocksdb::WriteBatch batch;
+  for (const Change& c : takes.changes) AddToBatch(&batch, take_along->qs, c);
   // Completed jobs beyond the retention, per queue that completes jobs in this batch.
   std::vector<std::pair<QueueState*, std::uint64_t>> completing;
   for (const Planned& p : planned) {
@@ -1285,14 +1358,15 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
   for (std::size_t q = 0; q < completing.size(); ++q) {
     PlanPrune(completing[q].first, completing[q].second, &batch, &prunes[q]);
   }
-  Status s = Write(&batch, planned.size() == 1 ? "update job " + planned.front().change.job.id
-                                               : "update " + std::to_string(planned.size()) +
-                                                     " jobs");
+  Status s =
+      Write(&batch, planned.size() == 1 ? "update job " + planned.front().change.job.id
+                                        : "update " + std::to_string(planned.size()) + " jobs");
   for (std::size_t q = 0; q < completing.size(); ++q) {
     QueueState* qs = completing[q].first;
     MutexLock lock(&qs->mu);
     FinishPrune(qs, &prunes[q], s.ok());
   }
+  if (take_along != nullptr) FinishTakes(take_along->qs, &takes, s.ok(), &take_along->taken);
   for (Planned& p : planned) {
     if (!s.ok()) {
       if (p.kept) active_jobs_.Put(std::move(p.kept));
@@ -1310,6 +1384,7 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
     results[p.index] = std::move(c.job);
   }
   prunes.clear();  // releases the victims' ids
+  take_guards.clear();
   guard = IdLocks::Guard();
   // A batch's own jobs can't be pruned in its batch: with a retention smaller than the batch,
   // trim now rather than leave more than the retention (plus slack) until the next complete.
@@ -1605,6 +1680,30 @@ Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vecto
   return impl_->AddMany(queue, std::move(jobs), now_ms);
 }
 
+namespace {
+
+std::vector<TransitionRequest> CompletionRequests(const StoreOptions& options,
+                                                  std::vector<Completion> completions,
+                                                  std::int64_t now_ms) {
+  // With a retention of 0 a completed job is not kept at all.
+  bool keep = options.completed_retention > 0;
+  std::vector<TransitionRequest> requests;
+  requests.reserve(completions.size());
+  for (Completion& done : completions) {
+    requests.push_back(
+        TransitionRequest{std::move(done.id), JobState::kActive,
+                          [now_ms, value = std::move(done.return_value)](Job& job) mutable {
+                            job.state = JobState::kCompleted;
+                            job.finished_ms = now_ms;
+                            job.return_value = std::move(value);
+                          },
+                          /*remove=*/!keep});
+  }
+  return requests;
+}
+
+}  // namespace
+
 Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms) {
   HERALD_ASSIGN_OR_RETURN(std::vector<Job> taken, impl_->TakeMany(queue, 1, now_ms));
   if (taken.empty()) return std::optional<Job>();
@@ -1622,23 +1721,27 @@ Result<Job> Store::Complete(std::string_view id, std::string return_value, std::
   return std::move(CompleteMany(std::move(one), now_ms).front());
 }
 
+CompleteAndTakeResult Store::CompleteAndTake(Completion done, std::string_view next_queue,
+                                             std::int64_t now_ms) {
+  CompleteAndTakeResult out{Status::Internal("not completed"), std::nullopt};
+  auto qs = impl_->RequireQueue(next_queue);
+  if (!qs.ok()) {
+    out.completed = Complete(done.id, std::move(done.return_value), now_ms);
+    return out;
+  }
+  TakeAlong take{*qs, now_ms, {}};
+  std::vector<Completion> one;
+  one.push_back(std::move(done));
+  out.completed = std::move(
+      impl_->TransitionMany(CompletionRequests(impl_->options_, std::move(one), now_ms), &take)
+          .front());
+  if (!take.taken.empty()) out.next = std::move(take.taken.front());
+  return out;
+}
+
 std::vector<Result<Job>> Store::CompleteMany(std::vector<Completion> completions,
                                              std::int64_t now_ms) {
-  // With a retention of 0 a completed job is not kept at all.
-  bool keep = impl_->options_.completed_retention > 0;
-  std::vector<TransitionRequest> requests;
-  requests.reserve(completions.size());
-  for (Completion& done : completions) {
-    requests.push_back(TransitionRequest{
-        std::move(done.id), JobState::kActive,
-        [now_ms, value = std::move(done.return_value)](Job& job) mutable {
-          job.state = JobState::kCompleted;
-          job.finished_ms = now_ms;
-          job.return_value = std::move(value);
-        },
-        /*remove=*/!keep});
-  }
-  return impl_->TransitionMany(std::move(requests));
+  return impl_->TransitionMany(CompletionRequests(impl_->options_, std::move(completions), now_ms));
 }
 
 Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,

@@ -79,6 +79,12 @@ struct Completion {
   std::string return_value;
 };
 
+// What CompleteAndTake did: the completion's outcome, and the job taken along with it.
+struct CompleteAndTakeResult {
+  Result<Job> completed;
+  std::optional<Job> next;  // nothing waiting, or the completion failed (then nothing taken)
+};
+
 struct QueueCounts {
   std::uint64_t waiting = 0;
   std::uint64_t active = 0;
@@ -135,6 +141,11 @@ class Store {
   // in order: the completed job, or why that one was not completed (as Complete; also
   // InvalidArgument for an id given twice). A failed write fails every one of them.
   std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions, std::int64_t now_ms);
+  // Complete and a Take of `next_queue` in one batch (a worker that finished a job and wants
+  // the next: one write instead of two). The take happens only when the completion does; it
+  // may find nothing (an empty queue, or its first job busy under another transition).
+  CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
+                                        std::int64_t now_ms);
   // active -> delayed until due_ms, last_error kept (a retry with backoff). A due_ms <= now
   // makes it waiting at once, as Add does.
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,

@@ -133,7 +133,8 @@ void AckJob(CommandContext& ctx, Args args) {
   if (args.size() == 4 && EqualsIgnoreCase(args[2], "result")) {
     completions.push_back(storage::Completion{args[1], args[3]});
   } else {
-    for (size_t i = 1; i < args.size(); ++i) completions.push_back(storage::Completion{args[i], {}});
+    for (size_t i = 1; i < args.size(); ++i)
+      completions.push_back(storage::Completion{args[i], {}});
   }
   // Every id in one write; ids not active under a lease are not counted.
   std::int64_t acked = 0;

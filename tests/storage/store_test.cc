@@ -547,6 +547,44 @@ TEST_F(StoreTest, CompleteManyCompletesEachActiveJobAndReportsTheOthers) {
   EXPECT_EQ(counts.waiting, 1u);
 }
 
+TEST_F(StoreTest, CompleteAndTakeCompletesAndTakesTheNextInOneGo) {
+  ASSERT_TRUE(store_->EnsureQueue("other").ok());
+  std::string a = Add("a");
+  NewJob job_b = Payload("b");
+  job_b.max_attempts = 3;  // survives the restart below as waiting, not failed
+  std::string b = Add(std::move(job_b), "other");
+  std::string c = Add(Payload("c"), "other");
+  TakeOne();
+  auto result = store_->CompleteAndTake({a, "done"}, "other", now_);
+  ASSERT_TRUE(result.completed.ok()) << result.completed.status().ToString();
+  EXPECT_EQ(result.completed->state, JobState::kCompleted);
+  EXPECT_EQ(result.completed->return_value, "done");
+  ASSERT_TRUE(result.next.has_value());
+  EXPECT_EQ(result.next->id, b);
+  EXPECT_EQ(result.next->state, JobState::kActive);
+  EXPECT_EQ(result.next->attempts_made, 1u);
+  Reopen();  // both halves were written
+  EXPECT_EQ(StateOf(a), JobState::kCompleted);
+  EXPECT_EQ(Counts("other").waiting, 2u);  // b was active: waiting again after the restart
+  EXPECT_EQ(store_->Get(b)->attempts_made, 1u);
+  EXPECT_EQ(TakeOne("other").id, b);
+  EXPECT_EQ(TakeOne("other").id, c);
+  // Nothing left to take: the completion still happens.
+  auto last = store_->CompleteAndTake({b, ""}, "other", now_);
+  ASSERT_TRUE(last.completed.ok());
+  EXPECT_FALSE(last.next.has_value());
+  EXPECT_EQ(Counts("other").active, 1u);
+}
+
+TEST_F(StoreTest, CompleteAndTakeTakesNothingWhenTheCompletionFails) {
+  std::string a = Add("a");
+  auto result = store_->CompleteAndTake({a, ""}, "q", now_);  // a is waiting, not active
+  EXPECT_TRUE(result.completed.status().IsInvalidArgument());
+  EXPECT_FALSE(result.next.has_value());
+  EXPECT_EQ(Counts().waiting, 1u);
+  EXPECT_EQ(Counts().active, 0u);
+}
+
 TEST_F(StoreTest, CompleteManyAcrossQueues) {
   ASSERT_TRUE(store_->EnsureQueue("other").ok());
   std::string a = Add("a");
