@@ -213,6 +213,7 @@ struct Prune {
   std::vector<IndexHead::Entry> give_back;  // claimed, but busy or failed: back to the head
   std::vector<IdLocks::Guard> guards;
   std::vector<IndexHead::Entry> deleted;  // in the batch
+  bool ran_out = false;  // fewer old jobs than the excess: the batch's own jobs are over it
 };
 
 }  // namespace
@@ -928,13 +929,19 @@ void Store::Impl::PlanPrune(QueueState* qs, std::uint64_t completing, rocksdb::W
     excess = std::min(excess, kMaxPrunePerComplete * static_cast<std::int64_t>(completing));
     while (static_cast<std::int64_t>(prune->claimed.size()) < excess) {
       if (!qs->completed.HasAhead()) {
-        if (qs->completed.complete()) break;
+        if (qs->completed.complete()) {
+          prune->ran_out = true;
+          break;
+        }
         Status s = Refill(qs, &qs->completed, JobState::kCompleted);
         if (!s.ok()) {
           log_->error("store: queue {}: reading completed jobs: {}", qs->name, s.ToString());
           break;
         }
-        if (!qs->completed.HasAhead()) break;
+        if (!qs->completed.HasAhead()) {
+          prune->ran_out = true;
+          break;
+        }
       }
       prune->claimed.push_back(qs->completed.Claim());
     }
@@ -1383,12 +1390,16 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
     }
     results[p.index] = std::move(c.job);
   }
+  std::vector<bool> ran_out;
+  for (const Prune& prune : prunes) ran_out.push_back(prune.ran_out);
   prunes.clear();  // releases the victims' ids
   take_guards.clear();
   guard = IdLocks::Guard();
   // A batch's own jobs can't be pruned in its batch: with a retention smaller than the batch,
   // trim now rather than leave more than the retention (plus slack) until the next complete.
-  for (const auto& [qs, n] : completing) {
+  for (std::size_t q = 0; q < completing.size(); ++q) {
+    QueueState* qs = completing[q].first;
+    if (!ran_out[q]) continue;
     bool over;
     {
       MutexLock lock(&qs->mu);
