@@ -355,7 +355,11 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
         << "\r\nprotocol_errors:" << server.protocol_errors.load()
         << "\r\ntotal_net_input_bytes:" << server.net_input_bytes.load()
         << "\r\ntotal_net_output_bytes:" << server.net_output_bytes.load()
-        << "\r\nrunning_handlers:" << broker.running_handlers() << "\r\n\r\n";
+        << "\r\nrunning_handlers:" << broker.running_handlers();
+    const engine::JobEventStats events = broker.event_stats();
+    out << "\r\njob_events_published:" << events.published
+        << "\r\njob_events_delivered:" << events.delivered
+        << "\r\njob_events_dropped:" << events.dropped << "\r\n\r\n";
   }
   if (want("queues")) {
     out << "# Queues\r\n";

@@ -105,6 +105,22 @@ TEST_F(RespServerTest, CommandNamesAreUniqueAndLowerCase) {
   }
 }
 
+TEST_F(RespServerTest, InfoStatsCountJobEventsForSubscribers) {
+  std::string stats = Cmd({"INFO", "stats"}).str;
+  EXPECT_NE(stats.find("job_events_published:0\r\n"), std::string::npos) << stats;
+  // Shared with the subscriber, which the broker keeps until the fixture tears it down.
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  ASSERT_TRUE(broker_->events().Subscribe([seen](const engine::JobEvent&) { ++*seen; }).ok());
+  ASSERT_FALSE(Cmd({"ADDJOB", "emails", "x"}).str.empty());
+  // Delivered by the dispatcher thread, a moment later.
+  for (int i = 0; i < 500 && seen->load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(seen->load(), 1);
+  stats = Cmd({"INFO", "stats"}).str;
+  EXPECT_NE(stats.find("job_events_published:1\r\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("job_events_delivered:1\r\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("job_events_dropped:0\r\n"), std::string::npos) << stats;
+}
+
 TEST_F(RespServerTest, InfoDbsizeTimeAndConfig) {
   std::string info = Cmd({"INFO"}).str;
   for (const char* section : {"# Server", "# Clients", "# Memory", "# Persistence", "# Stats",
