@@ -880,20 +880,23 @@ void Broker::WorkerLoop(std::stop_token stop, std::uint32_t index) {
     // A job's completion and the take of the next are one write; run jobs back to back
     // while that finds work.
     std::optional<LeasedJob> next = std::move(*job);
+    bool first = true;
     while (next) {
       QueueState* queue = nullptr;
       {
         MutexLock lock(&mu_);
         queue = FindQueueLocked(next->job.queue);
       }
-      next = RunHandler(queue, std::move(*next), stop, &cursor);
+      next = RunHandler(queue, std::move(*next), stop, &cursor, /*counted=*/!first);
+      first = false;
     }
   }
 }
 
 std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
-                                            std::stop_token stop, std::uint32_t* cursor) {
-  {
+                                            std::stop_token stop, std::uint32_t* cursor,
+                                            bool counted) {
+  if (!counted) {
     MutexLock lock(&mu_);
     ++running_;
   }
@@ -940,7 +943,9 @@ std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
   }
   {
     MutexLock lock(&mu_);
-    --running_;
+    // A next job taken with the completion counts as running from now on, so that Shutdown
+    // never sees no handler running while this worker is about to start one.
+    if (!next) --running_;
   }
   idle_cv_.notify_all();
   return next;

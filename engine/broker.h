@@ -205,9 +205,10 @@ class Broker {
   void WorkerLoop(std::stop_token stop, std::uint32_t index);
   void SchedulerLoop(std::stop_token stop);
   // Runs the handler and records its outcome; after a success, returns the worker's next job
-  // when one was taken in the same write as the completion.
+  // when one was taken in the same write as the completion (already counted as running: pass
+  // counted = true when running it).
   std::optional<LeasedJob> RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop,
-                                      std::uint32_t* cursor);
+                                      std::uint32_t* cursor, bool counted = false);
   // Ack, and a Take for a local worker (TakeForWorker's rotation from *cursor) in one write.
   Result<std::optional<LeasedJob>> AckAndTakeNext(std::string_view id, std::string return_value,
                                                   std::uint32_t* cursor);

@@ -84,6 +84,12 @@ void RespServer::Accept() {
       asio::make_strand(io_), [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
+          {
+            // Stop() closes the acceptor from another thread: an accept started just before
+            // that fails with a bad descriptor, which is no news.
+            MutexLock lock(&mu_);
+            if (stopped_) return;
+          }
           logger_->warn("accept failed: {}", ec.message());
           if (acceptor_.is_open()) Accept();
           return;
