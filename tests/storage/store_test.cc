@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -129,6 +130,35 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(counts.ok());
     return counts.ok() ? *counts : QueueCounts{};
   }
+  // Adds n jobs to "q", then 4 threads call take(thread) until it hands out nothing; every
+  // job must be handed out exactly once, and all of them end up active.
+  void ExpectConcurrentTakesHandOutEachJobOnce(
+      int n, const std::function<std::vector<Job>(int thread)>& take) {
+    std::vector<NewJob> batch;
+    for (int i = 0; i < n; ++i) batch.push_back(Payload(std::to_string(i)));
+    ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
+    std::mutex mu;
+    std::set<std::string> seen;
+    std::atomic<int> duplicates{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        while (true) {
+          std::vector<Job> jobs = take(t);
+          if (jobs.empty()) return;
+          std::lock_guard<std::mutex> lock(mu);
+          for (const Job& job : jobs) {
+            if (!seen.insert(job.id).second) duplicates.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(duplicates.load(), 0);
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(n));
+  }
+
   JobState StateOf(const std::string& id) {
     auto job = store_->Get(id);
     EXPECT_TRUE(job.ok()) << job.status().ToString();
@@ -415,28 +445,12 @@ TEST_F(StoreTest, TakeSkipsTombstonesAfterTwentyThousandConsumed) {
 }
 
 TEST_F(StoreTest, ConcurrentTakersNeverGetTheSameJob) {
-  constexpr int kJobs = 2000;
-  std::vector<NewJob> batch;
-  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload(std::to_string(i)));
-  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
-  std::mutex mu;
-  std::set<std::string> seen;
-  std::atomic<int> duplicates{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      while (true) {
-        auto taken = store_->Take("q", now_);
-        if (!taken.ok() || !taken->has_value()) return;
-        std::lock_guard<std::mutex> lock(mu);
-        if (!seen.insert((*taken)->id).second) duplicates.fetch_add(1);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(duplicates.load(), 0);
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kJobs));
-  EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(kJobs));
+  ExpectConcurrentTakesHandOutEachJobOnce(2000, [&](int) {
+    auto taken = store_->Take("q", now_);
+    std::vector<Job> jobs;
+    if (taken.ok() && taken->has_value()) jobs.push_back(std::move(**taken));
+    return jobs;
+  });
 }
 
 TEST_F(StoreTest, TakeManyTakesInTakeOrderAndStopsWhenTheQueueIsEmpty) {
@@ -490,30 +504,10 @@ TEST_F(StoreTest, TakeManyReadsPastOneHeadfulAndSurvivesReopenAsActive) {
 }
 
 TEST_F(StoreTest, ConcurrentTakeManyNeverHandsOutAJobTwice) {
-  constexpr int kJobs = 3000;
-  std::vector<NewJob> batch;
-  for (int i = 0; i < kJobs; ++i) batch.push_back(Payload(std::to_string(i)));
-  ASSERT_TRUE(store_->AddMany("q", std::move(batch), now_).ok());
-  std::mutex mu;
-  std::set<std::string> seen;
-  std::atomic<int> duplicates{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      while (true) {
-        auto taken = store_->TakeMany("q", static_cast<std::size_t>(1 + t * 7), now_);
-        if (!taken.ok() || taken->empty()) return;
-        std::lock_guard<std::mutex> lock(mu);
-        for (const Job& job : *taken) {
-          if (!seen.insert(job.id).second) duplicates.fetch_add(1);
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(duplicates.load(), 0);
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kJobs));
-  EXPECT_EQ(Counts().active, static_cast<std::uint64_t>(kJobs));
+  ExpectConcurrentTakesHandOutEachJobOnce(3000, [&](int thread) {
+    auto taken = store_->TakeMany("q", static_cast<std::size_t>(1 + thread * 7), now_);
+    return taken.ok() ? std::move(taken).value() : std::vector<Job>();
+  });
 }
 
 TEST_F(StoreTest, CompleteManyCompletesEachActiveJobAndReportsTheOthers) {
