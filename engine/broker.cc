@@ -596,7 +596,12 @@ Result<std::uint64_t> Broker::Clean(std::string_view queue, JobState state, std:
       return Status::NotFound("no such queue '" + std::string(queue) + "'");
     }
   }
-  return store_->Clean(queue, state, clock_->NowMs() - age_ms, limit);
+  std::vector<Job> removed;
+  HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
+                          store_->Clean(queue, state, clock_->NowMs() - age_ms, limit,
+                                        !events_.empty() ? &removed : nullptr));
+  for (const Job& job : removed) Publish(JobEventType::kRemoved, job, "cleaned");
+  return n;
 }
 
 Status Broker::Pause(std::string_view queue_name) {
@@ -681,12 +686,15 @@ std::int64_t Broker::Tick() {
     std::optional<std::int64_t> due = store_->NextDue(queue->policy.name);
     std::uint64_t promoted = 0;
     while (due && *due <= now) {
-      auto moved = store_->PromoteDue(queue->policy.name, now, kPromoteBatch);
+      std::vector<Job> jobs;
+      auto moved = store_->PromoteDue(queue->policy.name, now, kPromoteBatch,
+                                      !events_.empty() ? &jobs : nullptr);
       if (!moved.ok()) {
         logger_->error("promoting due jobs of {} failed: {}", queue->policy.name,
                        moved.status().message());
         break;
       }
+      for (const Job& job : jobs) Publish(JobEventType::kPromoted, job);
       promoted += *moved;
       if (*moved < kPromoteBatch) break;
       due = store_->NextDue(queue->policy.name);

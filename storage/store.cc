@@ -308,10 +308,10 @@ class Store::Impl {
   std::vector<Result<Job>> TransitionMany(std::vector<TransitionRequest> requests,
                                           TakeAlong* take_along = nullptr);
   Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
-  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
-                                   std::uint64_t limit);
+  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms, std::uint64_t limit,
+                                   std::vector<Job>* promoted);
   Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
-                              std::uint64_t limit);
+                              std::uint64_t limit, std::vector<Job>* cleaned);
   std::optional<std::int64_t> NextDue(std::string_view queue) const;
 
   // ---- Reads ----
@@ -397,9 +397,11 @@ class Store::Impl {
   // Applies `edit` (false = leave this job alone) to every entry whose job is still `from` at
   // that key, under the ids' locks, in one batch. `claimed` entries were popped from a head
   // and go back to it if the write fails.
+  // `changed` (may be null) receives each job as written (as it was, when removed).
   Result<std::uint64_t> ApplyToEntries(QueueState* qs, JobState from,
                                        const std::vector<IndexHead::Entry>& entries, bool claimed,
-                                       const std::function<bool(Job&)>& edit, bool remove);
+                                       const std::function<bool(Job&)>& edit, bool remove,
+                                       std::vector<Job>* changed = nullptr);
 };
 
 // ---- Open / close -------------------------------------------------------------------------------
@@ -1003,7 +1005,7 @@ Result<std::uint64_t> Store::Impl::ApplyToEntries(QueueState* qs, JobState from,
                                                   const std::vector<IndexHead::Entry>& entries,
                                                   bool claimed,
                                                   const std::function<bool(Job&)>& edit,
-                                                  bool remove) {
+                                                  bool remove, std::vector<Job>* changed) {
   if (entries.empty()) return std::uint64_t{0};
   std::vector<std::string> ids;
   ids.reserve(entries.size());
@@ -1043,6 +1045,9 @@ Result<std::uint64_t> Store::Impl::ApplyToEntries(QueueState* qs, JobState from,
   }
   for (const auto& c : changes) ApplyLocked(qs, c);
   KeepDelayedHeadLoaded(qs);
+  if (changed != nullptr) {
+    for (auto& c : changes) changed->push_back(std::move(c.job));
+  }
   return static_cast<std::uint64_t>(changes.size());
 }
 
@@ -1454,7 +1459,7 @@ Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::i
 }
 
 Result<std::uint64_t> Store::Impl::PromoteDue(std::string_view queue, std::int64_t now_ms,
-                                              std::uint64_t limit) {
+                                              std::uint64_t limit, std::vector<Job>* promoted) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
   std::uint64_t total = 0;
   std::uint64_t claimed_total = 0;
@@ -1481,7 +1486,7 @@ Result<std::uint64_t> Store::Impl::PromoteDue(std::string_view queue, std::int64
                                                    job.state = JobState::kWaiting;
                                                    return true;
                                                  },
-                                                 false));
+                                                 false, promoted));
     total += n;
   }
   return total;
@@ -1496,7 +1501,8 @@ std::optional<std::int64_t> Store::Impl::NextDue(std::string_view queue) const {
 }
 
 Result<std::uint64_t> Store::Impl::Clean(std::string_view queue, JobState state,
-                                         std::int64_t older_than_ms, std::uint64_t limit) {
+                                         std::int64_t older_than_ms, std::uint64_t limit,
+                                         std::vector<Job>* cleaned) {
   if (state == JobState::kActive) {
     return Status::InvalidArgument("active jobs can't be cleaned (they are being worked on)");
   }
@@ -1529,8 +1535,8 @@ Result<std::uint64_t> Store::Impl::Clean(std::string_view queue, JobState state,
       ++planned;
       return true;
     };
-    HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
-                            ApplyToEntries(qs, state, entries, false, edit, /*remove=*/true));
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n, ApplyToEntries(qs, state, entries, false, edit,
+                                                            /*remove=*/true, cleaned));
     removed += n;
   }
   return removed;
@@ -1816,8 +1822,8 @@ Result<Job> Store::Promote(std::string_view id, std::int64_t now_ms) {
 }
 
 Result<std::uint64_t> Store::PromoteDue(std::string_view queue, std::int64_t now_ms,
-                                        std::uint64_t limit) {
-  return impl_->PromoteDue(queue, now_ms, limit);
+                                        std::uint64_t limit, std::vector<Job>* promoted) {
+  return impl_->PromoteDue(queue, now_ms, limit, promoted);
 }
 
 std::optional<std::int64_t> Store::NextDue(std::string_view queue) const {
@@ -1831,8 +1837,9 @@ Status Store::Delete(std::string_view id) {
 }
 
 Result<std::uint64_t> Store::Clean(std::string_view queue, JobState state,
-                                   std::int64_t older_than_ms, std::uint64_t limit) {
-  return impl_->Clean(queue, state, older_than_ms, limit);
+                                   std::int64_t older_than_ms, std::uint64_t limit,
+                                   std::vector<Job>* cleaned) {
+  return impl_->Clean(queue, state, older_than_ms, limit, cleaned);
 }
 
 Result<Job> Store::Get(std::string_view id) const { return impl_->ReadJob(id); }

@@ -161,9 +161,9 @@ class Store {
   // delayed -> waiting now.
   Result<Job> Promote(std::string_view id, std::int64_t now_ms);
   // Every delayed job with due_ms <= now -> waiting, at most `limit` per call; returns how
-  // many moved.
-  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
-                                   std::uint64_t limit);
+  // many moved; `promoted` (may be null) receives the jobs moved.
+  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms, std::uint64_t limit,
+                                   std::vector<Job>* promoted = nullptr);
   // Earliest due_ms among delayed jobs, from memory (no I/O). nullopt when none.
   std::optional<std::int64_t> NextDue(std::string_view queue) const;
   // Removes a job in any state. NotFound when absent.
@@ -172,8 +172,9 @@ class Store {
   // than `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
   // waiting), at most `limit`. Returns the number removed. older_than_ms is a point in time
   // (ms since epoch), not an age. InvalidArgument for active.
+  // `cleaned` (may be null) receives the jobs removed.
   Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
-                              std::uint64_t limit);
+                              std::uint64_t limit, std::vector<Job>* cleaned = nullptr);
 
   // ---- Reads -------------------------------------------------------------------------------
   Result<Job> Get(std::string_view id) const;

@@ -336,24 +336,47 @@ TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
   TakeOne("tickets");
   ASSERT_TRUE(broker_->Fail(ticket, "helpdesk down").ok());
 
-  ASSERT_TRUE(recorder_.WaitFor(8));
+  ASSERT_TRUE(recorder_.WaitFor(9));
   EXPECT_EQ(recorder_.Names(),
             (std::vector<std::string>{"added:" + id, "active:" + id, "retrying:" + id,
-                                      "active:" + id, "completed:" + id, "added:" + ticket,
-                                      "active:" + ticket, "failed:" + ticket}));
+                                      "promoted:" + id, "active:" + id, "completed:" + id,
+                                      "added:" + ticket, "active:" + ticket, "failed:" + ticket}));
   std::vector<JobEvent> events = recorder_.events();
   EXPECT_EQ(events[0].queue, "emails");
   EXPECT_EQ(events[0].at_ms, start);
   EXPECT_EQ(events[2].attempts_made, 1u);
   EXPECT_EQ(events[2].detail, "smtp 451");
-  EXPECT_EQ(events[4].attempts_made, 2u);
-  EXPECT_EQ(events[4].detail, "250 queued");
-  EXPECT_EQ(events[4].at_ms, start + 2000);
-  EXPECT_EQ(events[7].queue, "tickets");
-  EXPECT_EQ(events[7].detail, "helpdesk down");
-  ASSERT_TRUE(Eventually([&] { return broker_->event_stats().delivered == 8; }));
-  EXPECT_EQ(broker_->event_stats().published, 8u);
+  EXPECT_EQ(events[3].at_ms, start + 2000);  // the scheduler's promotion after the backoff
+  EXPECT_EQ(events[5].attempts_made, 2u);
+  EXPECT_EQ(events[5].detail, "250 queued");
+  EXPECT_EQ(events[5].at_ms, start + 2000);
+  EXPECT_EQ(events[8].queue, "tickets");
+  EXPECT_EQ(events[8].detail, "helpdesk down");
+  ASSERT_TRUE(Eventually([&] { return broker_->event_stats().delivered == 9; }));
+  EXPECT_EQ(broker_->event_stats().published, 9u);
   EXPECT_EQ(broker_->event_stats().dropped, 0u);
+}
+
+TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
+  Create();
+  ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
+  JobOptions once;
+  once.attempts = 1;
+  std::string a = Add("emails", once);
+  std::string b = Add("emails", once);
+  TakeOne("emails");
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Fail(a, "no").ok());
+  ASSERT_TRUE(broker_->Fail(b, "no").ok());
+  clock_.Advance(10);
+  auto cleaned = broker_->Clean("emails", storage::JobState::kFailed, 0, 100);
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status().ToString();
+  EXPECT_EQ(*cleaned, 2u);
+  ASSERT_TRUE(recorder_.WaitFor(8));
+  std::vector<std::string> names = recorder_.Names();
+  EXPECT_EQ(std::vector<std::string>(names.begin() + 6, names.end()),
+            (std::vector<std::string>{"removed:" + a, "removed:" + b}));
+  EXPECT_EQ(recorder_.events()[7].detail, "cleaned");
 }
 
 TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
@@ -372,12 +395,12 @@ TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   ASSERT_TRUE(recorder_.WaitFor(3));
   clock_.Advance(2000);  // the emails queue's first backoff
   broker_->Tick();
-  ASSERT_TRUE(recorder_.WaitFor(5));
+  ASSERT_TRUE(recorder_.WaitFor(6));
   EXPECT_EQ(recorder_.Names(),
             (std::vector<std::string>{"added:" + id, "active:" + id, "retrying:" + id,
-                                      "active:" + id, "completed:" + id}));
+                                      "promoted:" + id, "active:" + id, "completed:" + id}));
   EXPECT_EQ(recorder_.events()[2].detail, "451 try later");
-  EXPECT_EQ(recorder_.events()[4].detail, "250 sent");
+  EXPECT_EQ(recorder_.events()[5].detail, "250 sent");
 }
 
 TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
