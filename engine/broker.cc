@@ -564,6 +564,7 @@ Status Broker::Delete(std::string_view id) {
 
 Result<Job> Broker::Retry(std::string_view id) {
   HERALD_ASSIGN_OR_RETURN(Job job, store_->Retry(id, clock_->NowMs()));
+  Publish(JobEventType::kRetried, job);
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(job.queue));
   OnWaiting(queue);
   return job;
@@ -571,7 +572,11 @@ Result<Job> Broker::Retry(std::string_view id) {
 
 Result<std::uint64_t> Broker::RetryAll(std::string_view queue_name) {
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
-  HERALD_ASSIGN_OR_RETURN(std::uint64_t moved, store_->RetryAllFailed(queue_name, clock_->NowMs()));
+  std::vector<Job> retried;
+  HERALD_ASSIGN_OR_RETURN(
+      std::uint64_t moved,
+      store_->RetryAllFailed(queue_name, clock_->NowMs(), !events_.empty() ? &retried : nullptr));
+  for (const Job& job : retried) Publish(JobEventType::kRetried, job);
   if (moved > 0) OnWaiting(queue);
   return moved;
 }

@@ -38,6 +38,8 @@ const char* JobEventTypeName(JobEventType type) {
       return "promoted";
     case JobEventType::kRemoved:
       return "removed";
+    case JobEventType::kRetried:
+      return "retried";
   }
   return "unknown";
 }

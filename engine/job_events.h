@@ -55,6 +55,7 @@ enum class JobEventType : std::uint8_t {
   kStalled,   // its lease expired; waiting again (or failed, reported as kFailed too)
   kPromoted,  // delayed -> waiting
   kRemoved,
+  kRetried,  // failed -> waiting (QRETRY), attempts counted afresh
 };
 
 const char* JobEventTypeName(JobEventType type);

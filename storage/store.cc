@@ -307,7 +307,8 @@ class Store::Impl {
   // (when one is there and its id is free), into take_along->taken.
   std::vector<Result<Job>> TransitionMany(std::vector<TransitionRequest> requests,
                                           TakeAlong* take_along = nullptr);
-  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
+  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms,
+                                       std::vector<Job>* retried);
   Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms, std::uint64_t limit,
                                    std::vector<Job>* promoted);
   Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
@@ -1421,7 +1422,8 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
   return results;
 }
 
-Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::int64_t now_ms) {
+Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::int64_t now_ms,
+                                                  std::vector<Job>* retried) {
   (void)now_ms;
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
   // Stop at the last failed job present now, so a stream of new failures can't keep this going.
@@ -1451,8 +1453,8 @@ Result<std::uint64_t> Store::Impl::RetryAllFailed(std::string_view queue, std::i
     HERALD_ASSIGN_OR_RETURN(auto entries, ScanIndex(qs, start, end, kBulkChunk));
     if (entries.empty()) break;
     start = keys::Successor(entries.back().key);
-    HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
-                            ApplyToEntries(qs, JobState::kFailed, entries, false, retry, false));
+    HERALD_ASSIGN_OR_RETURN(std::uint64_t n, ApplyToEntries(qs, JobState::kFailed, entries, false,
+                                                            retry, false, retried));
     total += n;
   }
   return total;
@@ -1811,8 +1813,9 @@ Result<Job> Store::Retry(std::string_view id, std::int64_t now_ms) {
       false);
 }
 
-Result<std::uint64_t> Store::RetryAllFailed(std::string_view queue, std::int64_t now_ms) {
-  return impl_->RetryAllFailed(queue, now_ms);
+Result<std::uint64_t> Store::RetryAllFailed(std::string_view queue, std::int64_t now_ms,
+                                            std::vector<Job>* retried) {
+  return impl_->RetryAllFailed(queue, now_ms, retried);
 }
 
 Result<Job> Store::Promote(std::string_view id, std::int64_t now_ms) {

@@ -156,8 +156,10 @@ class Store {
   Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms);
   // failed -> waiting, attempts_made reset to 0, last_error kept until the next attempt.
   Result<Job> Retry(std::string_view id, std::int64_t now_ms);
-  // Every failed job of the queue -> waiting; returns how many.
-  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms);
+  // Every failed job of the queue -> waiting; returns how many. `retried` (may be null)
+  // receives the jobs moved.
+  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms,
+                                       std::vector<Job>* retried = nullptr);
   // delayed -> waiting now.
   Result<Job> Promote(std::string_view id, std::int64_t now_ms);
   // Every delayed job with due_ms <= now -> waiting, at most `limit` per call; returns how

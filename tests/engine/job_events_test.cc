@@ -379,6 +379,28 @@ TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
   EXPECT_EQ(recorder_.events()[7].detail, "cleaned");
 }
 
+TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
+  Create();
+  ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
+  JobOptions once;
+  once.attempts = 1;
+  std::string a = Add("emails", once);
+  std::string b = Add("emails", once);
+  TakeOne("emails");
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Fail(a, "no").ok());
+  ASSERT_TRUE(broker_->Fail(b, "no").ok());
+  ASSERT_TRUE(broker_->Retry(a).ok());
+  // b is the only failed job left: QRETRY without ids retries it.
+  auto moved = broker_->RetryAll("emails");
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1u);
+  ASSERT_TRUE(recorder_.WaitFor(8));
+  std::vector<std::string> names = recorder_.Names();
+  EXPECT_EQ(std::vector<std::string>(names.begin() + 6, names.end()),
+            (std::vector<std::string>{"retried:" + a, "retried:" + b}));
+}
+
 TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   config_.workers = 2;
   Create();
