@@ -146,7 +146,7 @@ void Connection::Stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
 }
 
-void Connection::ArmIdleTimer() {
+void Connection::ArmIdleTimer(std::int64_t wait_ms) {
   if (closed_) return;
   // Also called when the timeout changed (CONFIG SET): a new wait replaces the pending one.
   const std::uint32_t idle = server_->config().idle_timeout_s();
@@ -154,7 +154,8 @@ void Connection::ArmIdleTimer() {
     idle_timer_.cancel();
     return;
   }
-  idle_timer_.expires_after(std::chrono::seconds(idle));
+  if (wait_ms < 0) wait_ms = static_cast<std::int64_t>(idle) * 1000;
+  idle_timer_.expires_after(std::chrono::milliseconds(wait_ms));
   idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_) return;
     const std::uint32_t timeout = self->server_->config().idle_timeout_s();
@@ -165,10 +166,12 @@ void Connection::ArmIdleTimer() {
       return;
     }
     const std::int64_t idle_ms = NowMs() - self->info_->last_active_ms.load();
-    if (idle_ms >= static_cast<std::int64_t>(timeout) * 1000) {
+    const std::int64_t timeout_ms = static_cast<std::int64_t>(timeout) * 1000;
+    if (idle_ms >= timeout_ms) {
       self->Close();
     } else {
-      self->ArmIdleTimer();
+      // Wait only for what is left, so the client goes at the timeout, not up to twice it.
+      self->ArmIdleTimer(timeout_ms - idle_ms);
     }
   });
 }

@@ -55,8 +55,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWritten(boost::system::error_code ec, std::size_t n);
   void Close();
   void Resume(std::function<void(resp::ReplyWriter&)> write);
-  // (Re)starts the idle timeout's wait, with the timeout in force now (none when 0).
-  void ArmIdleTimer();
+  // (Re)starts the idle timeout's wait: wait_ms, or (negative) the whole timeout in force now
+  // (none when the timeout is 0).
+  void ArmIdleTimer(std::int64_t wait_ms = -1);
 
   boost::asio::ip::tcp::socket socket_;
   ServerState* server_;

@@ -646,6 +646,22 @@ TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOne
   EXPECT_EQ(Cmd({"PING"}, blocked.get()), Reply::SimpleString("PONG"));
 }
 
+TEST_F(RespServerTest, AClientIdleSinceMidTimeoutIsClosedAtTheTimeoutNotTwiceIt) {
+  StopServer();
+  ServerOptions options;
+  options.idle_timeout_s = 2;
+  StartServer(options);
+  auto client = Connect();
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(Cmd({"PING"}, client.get()), Reply::SimpleString("PONG"));  // idle from 1.2 s
+  // Due at 3.2 s; a timer that waited a whole timeout again after its first check (at 2 s)
+  // would only close it at 4 s.
+  std::this_thread::sleep_until(start + 3700ms);
+  auto late = client->Command({"PING"});
+  EXPECT_FALSE(late.ok()) << "still open 2.5 s after its last command: " << late->ToString();
+}
+
 // ---- CONFIG SET ---------------------------------------------------------------------------
 
 TEST_F(RespServerTest, ConfigGetStarListsEveryParameter) {
