@@ -300,11 +300,16 @@ Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t
     for (std::size_t i = got; i < reserved; ++i) UnreserveLocked(queue, now);
   }
   if (!taken.ok()) return taken.status();
+  return LeaseTaken(queue, std::move(*taken), now, lease_ms);
+}
+
+std::vector<LeasedJob> Broker::LeaseTaken(QueueState* queue, std::vector<Job> taken,
+                                          std::int64_t now, std::int64_t lease_ms) {
   std::vector<LeasedJob> leased;
-  leased.reserve(got);
+  leased.reserve(taken.size());
   {
     MutexLock lock(&mu_);
-    for (Job& job : *taken) {
+    for (Job& job : taken) {
       leased.push_back(LeasedJob{std::move(job), now + lease_ms});
       const LeasedJob& l = leased.back();
       leases_[l.job.id] = Lease{queue->policy.name, l.lease_until_ms, lease_ms};
@@ -469,6 +474,10 @@ Result<Broker::QueueState*> Broker::ReleaseLease(std::string_view id) {
 
 Result<Job> Broker::Ack(std::string_view id, std::string return_value) {
   HERALD_RETURN_IF_ERROR(ReleaseLease(id).status());
+  return CompleteReleased(id, std::move(return_value));
+}
+
+Result<Job> Broker::CompleteReleased(std::string_view id, std::string return_value) {
   HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), clock_->NowMs()));
   Publish(JobEventType::kCompleted, job, job.return_value);
   return job;
@@ -824,8 +833,7 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
     }
   }
   if (next_queue == nullptr) {
-    HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), now));
-    Publish(JobEventType::kCompleted, job, job.return_value);
+    HERALD_RETURN_IF_ERROR(CompleteReleased(id, std::move(return_value)).status());
     return std::optional<LeasedJob>();
   }
   storage::CompleteAndTakeResult result = store_->CompleteAndTake(
@@ -837,18 +845,13 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
   if (!result.completed.ok()) return result.completed.status();
   Publish(JobEventType::kCompleted, *result.completed, result.completed->return_value);
   if (!result.next) return std::optional<LeasedJob>();
-  const std::int64_t lease_ms = next_queue->policy.timeout_ms + kLocalLeaseGraceMs;
-  LeasedJob leased{std::move(*result.next), now + lease_ms};
-  {
-    MutexLock lock(&mu_);
-    leases_[leased.job.id] = Lease{next_queue->policy.name, leased.lease_until_ms, lease_ms};
-    lease_deadlines_.emplace(leased.lease_until_ms, leased.job.id);
-    WakeSchedulerLocked(leased.lease_until_ms);
-  }
-  Publish(JobEventType::kActive, leased.job);
+  std::vector<Job> taken;
+  taken.push_back(std::move(*result.next));
+  std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(taken), now,
+                                             next_queue->policy.timeout_ms + kLocalLeaseGraceMs);
   // Next time start after this queue, so that one busy queue cannot starve the others.
   *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);
-  return std::optional<LeasedJob>(std::move(leased));
+  return std::optional<LeasedJob>(std::move(leased.front()));
 }
 
 Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t* cursor) {

@@ -193,6 +193,11 @@ class Broker {
   // Up to `count` jobs of one queue (as its concurrency and rate limits allow), one batch.
   Result<std::vector<LeasedJob>> TakeSome(QueueState* queue, std::uint32_t count,
                                           std::int64_t lease_ms);
+  // Leases jobs just taken from `queue` (each until now + lease_ms) and reports them active.
+  std::vector<LeasedJob> LeaseTaken(QueueState* queue, std::vector<Job> taken, std::int64_t now,
+                                    std::int64_t lease_ms);
+  // Completes an active job whose lease was released, and reports it.
+  Result<Job> CompleteReleased(std::string_view id, std::string return_value);
   Result<std::vector<LeasedJob>> TakeFrom(const std::vector<QueueState*>& queues,
                                           std::uint32_t count, std::int64_t lease_ms);
   // Removes the lease of an active job; the queue it belonged to, or NotFound.

@@ -1231,15 +1231,10 @@ Result<std::vector<Job>> Store::Impl::TakeMany(std::string_view queue, std::size
       plan.claimed = std::move(*claimed);
     }
     if (plan.claimed.empty()) break;
-    IdLocks::Guard guard;
-    if (plan.claimed.size() == 1) {
-      guard = id_locks_.Lock(plan.claimed.front().id);
-    } else {
-      std::vector<std::string> ids;
-      ids.reserve(plan.claimed.size());
-      for (const auto& e : plan.claimed) ids.push_back(e.id);
-      guard = id_locks_.LockMany(std::move(ids));
-    }
+    std::vector<std::string> ids;
+    ids.reserve(plan.claimed.size());
+    for (const auto& e : plan.claimed) ids.push_back(e.id);
+    IdLocks::Guard guard = id_locks_.LockMany(std::move(ids));
     PlanTakes(qs, std::vector<bool>(plan.claimed.size(), true), now_ms, &plan);
     if (plan.changes.empty()) {
       if (!plan.read_error.ok() && taken.empty()) return plan.read_error;
@@ -1275,15 +1270,10 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
     results.emplace_back(Status::Internal("transition not planned"));
   }
   if (requests.empty()) return results;
-  IdLocks::Guard guard;
-  if (requests.size() == 1) {
-    guard = id_locks_.Lock(requests.front().id);
-  } else {
-    std::vector<std::string> ids;
-    ids.reserve(requests.size());
-    for (const auto& r : requests) ids.push_back(r.id);
-    guard = id_locks_.LockMany(std::move(ids));
-  }
+  std::vector<std::string> ids;
+  ids.reserve(requests.size());
+  for (const auto& r : requests) ids.push_back(r.id);
+  IdLocks::Guard guard = id_locks_.LockMany(std::move(ids));
 
   // Planned under the ids' locks: one Change per request that can go ahead.
   struct Planned {

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/broker.h"
@@ -306,6 +307,19 @@ class BrokerEventsTest : public ::testing::Test {
     ASSERT_EQ(jobs->size(), 1u);
   }
 
+  // Two emails jobs with one attempt each, added, taken and failed for good.
+  std::pair<std::string, std::string> TwoFailedJobs() {
+    JobOptions once;
+    once.attempts = 1;
+    std::string a = Add("emails", once);
+    std::string b = Add("emails", once);
+    TakeOne("emails");
+    TakeOne("emails");
+    EXPECT_TRUE(broker_->Fail(a, "no").ok());
+    EXPECT_TRUE(broker_->Fail(b, "no").ok());
+    return {a, b};
+  }
+
   TempDir dir_;
   FakeClock clock_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
@@ -360,14 +374,7 @@ TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
 TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
   Create();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
-  JobOptions once;
-  once.attempts = 1;
-  std::string a = Add("emails", once);
-  std::string b = Add("emails", once);
-  TakeOne("emails");
-  TakeOne("emails");
-  ASSERT_TRUE(broker_->Fail(a, "no").ok());
-  ASSERT_TRUE(broker_->Fail(b, "no").ok());
+  auto [a, b] = TwoFailedJobs();  // six events so far
   clock_.Advance(10);
   auto cleaned = broker_->Clean("emails", storage::JobState::kFailed, 0, 100);
   ASSERT_TRUE(cleaned.ok()) << cleaned.status().ToString();
@@ -382,14 +389,7 @@ TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
 TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
   Create();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
-  JobOptions once;
-  once.attempts = 1;
-  std::string a = Add("emails", once);
-  std::string b = Add("emails", once);
-  TakeOne("emails");
-  TakeOne("emails");
-  ASSERT_TRUE(broker_->Fail(a, "no").ok());
-  ASSERT_TRUE(broker_->Fail(b, "no").ok());
+  auto [a, b] = TwoFailedJobs();  // six events so far
   ASSERT_TRUE(broker_->Retry(a).ok());
   // b is the only failed job left: QRETRY without ids retries it.
   auto moved = broker_->RetryAll("emails");
