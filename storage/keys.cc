@@ -17,6 +17,30 @@ std::optional<std::string_view> QueueOfCfName(std::string_view cf_name) {
   return cf_name.substr(kQueueCfPrefix.size());
 }
 
+std::string KvCfName(int db) {
+  if (db == 0) return std::string(kKvCf);
+  std::string out(kKvCfPrefix);
+  out.append(std::to_string(db));
+  return out;
+}
+
+std::optional<int> KvDatabaseOfCfName(std::string_view cf_name) {
+  if (cf_name == kKvCf) return 0;
+  if (!cf_name.starts_with(kKvCfPrefix)) return std::nullopt;
+  std::string_view digits = cf_name.substr(kKvCfPrefix.size());
+  // One or two digits, no leading zero: the names KvCfName writes.
+  if (digits.empty() || digits.size() > 2 || digits[0] < '1' || digits[0] > '9') {
+    return std::nullopt;
+  }
+  int db = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    db = db * 10 + (c - '0');
+  }
+  if (db >= kKvDatabases) return std::nullopt;
+  return db;
+}
+
 // ---- meta -------------------------------------------------------------------------------------
 
 std::string QueueRegistryKey(std::string_view queue) {

@@ -11,7 +11,11 @@
 //   meta                         format version, queue registry, sequence reservation
 //   jobs                         job records, keyed by job id (ids are unique across queues)
 //   q.<queue>                    one per queue: that queue's indexes and flags
-//   kv                           Redis strings and lists (KvStore)
+//   kv                           Redis strings and lists of database 0 (KvStore)
+//   kv.<n>                       the same for database n, 1 <= n < 16 (SELECT n; n in decimal,
+//                                no leading zero): created by the first write to database n,
+//                                found again at open, never dropped (FLUSHDB and FLUSHALL
+//                                delete its rows). Other "kv.*" names are not databases.
 //   prefs, inbox, sent, tickets  RecordTable rows
 //
 // meta
@@ -46,7 +50,7 @@
 //   "c|" be64 finished_ms be64 seq       completed  finish order (bounded retention)
 //   "m|paused"  -> u8 1, u8 0|1          pause flag
 //
-// kv
+// kv, kv.<n>   Every database has the same layout in its own column family.
 //   "k|" key                     -> u8 1, u8 type (KvType), then
 //                                     string: the value's bytes
 //                                     list:   be64 head, be64 tail, be64 head_node,
@@ -84,7 +88,8 @@ namespace herald::storage::keys {
 // ---- Column families ------------------------------------------------------------------------
 inline constexpr std::string_view kMetaCf = "meta";
 inline constexpr std::string_view kJobsCf = "jobs";
-inline constexpr std::string_view kKvCf = "kv";
+inline constexpr std::string_view kKvCf = "kv";  // database 0
+inline constexpr std::string_view kKvCfPrefix = "kv.";
 inline constexpr std::string_view kPrefsCf = "prefs";
 inline constexpr std::string_view kInboxCf = "inbox";
 inline constexpr std::string_view kSentCf = "sent";
@@ -95,6 +100,12 @@ inline constexpr std::string_view kQueueCfPrefix = "q.";
 std::string QueueCfName(std::string_view queue);
 // The queue of a "q.<queue>" column family name; nullopt for any other name.
 std::optional<std::string_view> QueueOfCfName(std::string_view cf_name);
+
+// The column family of database `db` (0 <= db < kKvDatabases): "kv" for 0, else "kv.<db>".
+std::string KvCfName(int db);
+// The database of a kv column family name; nullopt for any other name (including "kv.0",
+// "kv.07" and numbers from kKvDatabases on).
+std::optional<int> KvDatabaseOfCfName(std::string_view cf_name);
 
 // ---- Versions -------------------------------------------------------------------------------
 inline constexpr std::uint32_t kFormatVersion = 1;

@@ -194,9 +194,80 @@ Status KvWriteGroup::Commit() {
 
 // ---- KvStoreImpl ------------------------------------------------------------------------------
 
-KvStoreImpl::KvStoreImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteOptions wo)
-    : db_(db), cf_(cf), write_options_(wo), sync_(wo.sync) {
+namespace {
+
+// Database `db`'s KvStore: each call goes to the KvStoreImpl of every database, with `db`.
+class KvDatabase final : public KvStore {
+ public:
+  KvDatabase(KvStoreImpl* impl, int db) : impl_(impl), db_(db) {}
+
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    return impl_->Get(db_, key);
+  }
+  Status Set(std::string_view key, std::string_view value, KvWriteGroup* group) override {
+    return impl_->Set(db_, key, value, group);
+  }
+  Result<std::int64_t> IncrBy(std::string_view key, std::int64_t delta,
+                              KvWriteGroup* group) override {
+    return impl_->IncrBy(db_, key, delta, group);
+  }
+  Status MSet(const std::vector<std::pair<std::string, std::string>>& pairs,
+              KvWriteGroup* group) override {
+    return impl_->MSet(db_, pairs, group);
+  }
+  Result<std::int64_t> Del(const std::vector<std::string>& keys, KvWriteGroup* group) override {
+    return impl_->Del(db_, keys, group);
+  }
+  Result<std::int64_t> Exists(const std::vector<std::string>& keys) override {
+    return impl_->Exists(db_, keys);
+  }
+  Result<KvType> Type(std::string_view key) override { return impl_->Type(db_, key); }
+  Result<std::vector<std::string>> Keys(std::string_view pattern) override {
+    return impl_->Keys(db_, pattern);
+  }
+  Result<std::pair<std::string, std::vector<std::string>>> Scan(std::string_view cursor,
+                                                                std::string_view pattern,
+                                                                std::uint32_t count) override {
+    return impl_->Scan(db_, cursor, pattern, count);
+  }
+  Result<std::uint64_t> Count() override { return impl_->Count(db_); }
+  Status Clear() override { return impl_->Clear(db_); }
+  Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values, bool left,
+                            KvWriteGroup* group) override {
+    return impl_->Push(db_, key, values, left, group);
+  }
+  Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, bool left,
+                                       KvWriteGroup* group) override {
+    return impl_->Pop(db_, key, count, left, group);
+  }
+  Result<std::int64_t> Len(std::string_view key) override { return impl_->Len(db_, key); }
+  Result<std::vector<std::string>> Range(std::string_view key, std::int64_t start,
+                                         std::int64_t stop) override {
+    return impl_->Range(db_, key, start, stop);
+  }
+  Result<std::optional<std::string>> Index(std::string_view key, std::int64_t index) override {
+    return impl_->Index(db_, key, index);
+  }
+
+ private:
+  // Tickets count the writes of every database: any database's view commits a group.
+  Status WaitDurable(std::uint64_t ticket) override { return impl_->WaitDurable(ticket); }
+
+  KvStoreImpl* const impl_;
+  const int db_;
+};
+
+}  // namespace
+
+KvStoreImpl::KvStoreImpl(rocksdb::DB* db,
+                         const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
+                         rocksdb::WriteOptions wo, CreateCf create_cf)
+    : db_(db), write_options_(wo), sync_(wo.sync), create_cf_(std::move(create_cf)) {
   write_options_.sync = false;
+  for (int n = 0; n < kKvDatabases; ++n) {
+    cfs_[static_cast<std::size_t>(n)].store(cfs[static_cast<std::size_t>(n)]);
+    views_.push_back(std::make_unique<KvDatabase>(this, n));
+  }
 }
 
 KvStoreImpl::~KvStoreImpl() {
@@ -204,19 +275,38 @@ KvStoreImpl::~KvStoreImpl() {
   (void)FlushLocked();  // the store syncs the WAL after this
 }
 
-Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(rocksdb::DB* db,
-                                                       rocksdb::ColumnFamilyHandle* cf,
-                                                       rocksdb::WriteOptions write_options) {
-  std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cf, write_options));
+Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(
+    rocksdb::DB* db, const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
+    rocksdb::WriteOptions write_options, CreateCf create_cf) {
+  if (cfs[0] == nullptr) return Status::InvalidArgument("database 0 needs its column family");
+  std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cfs, write_options, std::move(create_cf)));
   MutexLock lock(&kv->mu_);
-  std::vector<std::pair<std::string, keys::KvMeta>> element_row_lists;
-  HERALD_RETURN_IF_ERROR(kv->CountKeysLocked(&element_row_lists));
-  HERALD_RETURN_IF_ERROR(kv->UpgradeElementRowLists(element_row_lists));
+  for (int n = 0; n < kKvDatabases; ++n) {
+    if (kv->Cf(n) == nullptr) continue;
+    std::vector<std::pair<std::string, keys::KvMeta>> element_row_lists;
+    HERALD_RETURN_IF_ERROR(kv->CountKeysLocked(n, &element_row_lists));
+    HERALD_RETURN_IF_ERROR(kv->UpgradeElementRowLists(n, element_row_lists));
+  }
   return kv;
 }
 
+Status KvStoreImpl::EnsureCf(int db) {
+  if (Cf(db) != nullptr) return Status::Ok();
+  MutexLock lock(&create_mu_);
+  if (Cf(db) != nullptr) return Status::Ok();
+  if (!create_cf_) return Status::Internal("no column family for database " + std::to_string(db));
+  HERALD_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, create_cf_(db));
+  // Published before the write that needed it takes mu_: a flush of that write finds it.
+  cfs_[static_cast<std::size_t>(db)].store(cf, std::memory_order_release);
+  return Status::Ok();
+}
+
 Status KvStoreImpl::CountKeysLocked(
-    std::vector<std::pair<std::string, keys::KvMeta>>* element_row_lists) {
+    int db, std::vector<std::pair<std::string, keys::KvMeta>>* element_row_lists) {
+  if (Cf(db) == nullptr) {
+    KeyCount(db) = 0;
+    return Status::Ok();
+  }
   std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
   rocksdb::Slice lower(keys::kKvMetaPrefix.data(), keys::kKvMetaPrefix.size());
   rocksdb::Slice upper(end);
@@ -224,7 +314,7 @@ Status KvStoreImpl::CountKeysLocked(
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Cf(db)));
   std::uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++n;
@@ -234,21 +324,22 @@ Status KvStoreImpl::CountKeysLocked(
     element_row_lists->emplace_back(it->key().ToString().substr(keys::kKvMetaPrefix.size()), *meta);
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "count kv keys"));
-  key_count_ = n;
+  KeyCount(db) = n;
   return Status::Ok();
 }
 
-Result<std::optional<std::string>> KvStoreImpl::GetFromDb(const std::string& row) const {
+Result<std::optional<std::string>> KvStoreImpl::GetFromDb(int db, const std::string& row) const {
+  if (Cf(db) == nullptr) return std::optional<std::string>();  // never written
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, row, &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Cf(db), row, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   HERALD_RETURN_IF_ERROR(FromRocks(s, "read kv key"));
   return std::optional<std::string>(std::string(value.data(), value.size()));
 }
 
-Result<std::optional<std::string>> KvStoreImpl::GetLocked(const std::string& row) {
-  if (auto found = pending_.find(row); found != pending_.end()) return found->second;
-  return GetFromDb(row);
+Result<std::optional<std::string>> KvStoreImpl::GetLocked(int db, const std::string& row) {
+  if (auto found = Pending(db).find(row); found != Pending(db).end()) return found->second;
+  return GetFromDb(db, row);
 }
 
 namespace {
@@ -263,49 +354,50 @@ Result<keys::KvMeta> MetaOf(std::string_view key, const std::optional<std::strin
 
 }  // namespace
 
-Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetLocked(keys::KvMetaKey(key)));
+Result<keys::KvMeta> KvStoreImpl::ReadMetaLocked(int db, std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetLocked(db, keys::KvMetaKey(key)));
   return MetaOf(key, row);
 }
 
-Result<keys::KvMeta> KvStoreImpl::ReadMeta(std::string_view key) {
+Result<keys::KvMeta> KvStoreImpl::ReadMeta(int db, std::string_view key) {
   if (has_pending_.load(std::memory_order_acquire)) {
     MutexLock lock(&mu_);
-    return ReadMetaLocked(key);
+    return ReadMetaLocked(db, key);
   }
   // Nothing pending: the database holds every write made so far (a write that becomes pending
   // meanwhile is not acknowledged yet, so reading around it is fine).
-  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetFromDb(keys::KvMetaKey(key)));
+  HERALD_ASSIGN_OR_RETURN(std::optional<std::string> row, GetFromDb(db, keys::KvMetaKey(key)));
   return MetaOf(key, row);
 }
 
-void KvStoreImpl::PutRow(rocksdb::WriteBatch* own, std::string row, std::string_view value) {
+void KvStoreImpl::PutRow(int db, rocksdb::WriteBatch* own, std::string row,
+                         std::string_view value) {
   if (own != nullptr) {
-    (void)own->Put(cf_, row, value);
+    (void)own->Put(Cf(db), row, value);
     return;
   }
   pending_bytes_ += row.size() + value.size();
-  pending_.insert_or_assign(std::move(row), std::string(value));
+  Pending(db).insert_or_assign(std::move(row), std::string(value));
 }
 
-void KvStoreImpl::DeleteRow(rocksdb::WriteBatch* own, std::string row) {
+void KvStoreImpl::DeleteRow(int db, rocksdb::WriteBatch* own, std::string row) {
   if (own != nullptr) {
-    (void)own->Delete(cf_, row);
+    (void)own->Delete(Cf(db), row);
     return;
   }
   pending_bytes_ += row.size();
-  pending_.insert_or_assign(std::move(row), std::nullopt);
+  Pending(db).insert_or_assign(std::move(row), std::nullopt);
 }
 
-void KvStoreImpl::DeleteElements(rocksdb::WriteBatch* own, std::string_view key,
+void KvStoreImpl::DeleteElements(int db, rocksdb::WriteBatch* own, std::string_view key,
                                  const keys::KvMeta& meta) {
   if (meta.type != KvType::kList) return;
   if (meta.head_node == meta.tail_node) {
-    DeleteRow(own, keys::KvNodeKey(key, meta.head_node));
+    DeleteRow(db, own, keys::KvNodeKey(key, meta.head_node));
     return;
   }
   std::string prefix = keys::KvElementPrefix(key);
-  (void)own->DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
+  (void)own->DeleteRange(Cf(db), prefix, keys::PrefixEnd(prefix));
 }
 
 namespace {
@@ -413,24 +505,34 @@ Status KvStoreImpl::FlushLocked() {
   const std::uint64_t from = written_ticket_ + 1;
   // Only the latest write of each row: a pipeline of pushes to one list rewrites its header
   // once per push, and a memtable insert is the dearest part of a write.
-  rocksdb::WriteBatch batch(pending_bytes_ + 32 * pending_.size());
-  for (const auto& [row, value] : pending_) {
-    if (value) {
-      (void)batch.Put(cf_, row, *value);
-    } else {
-      (void)batch.Delete(cf_, row);
+  // Every database's rows go in the one batch: the WAL keeps the writes in ticket order.
+  std::size_t rows = 0;
+  for (const PendingRows& pending : pending_) rows += pending.size();
+  rocksdb::WriteBatch batch(pending_bytes_ + 32 * rows);
+  for (int db = 0; db < kKvDatabases; ++db) {
+    rocksdb::ColumnFamilyHandle* cf = Cf(db);  // set before the database's first write
+    for (const auto& [row, value] : Pending(db)) {
+      if (value) {
+        (void)batch.Put(cf, row, *value);
+      } else {
+        (void)batch.Delete(cf, row);
+      }
     }
   }
   Status status = FromRocks(db_->Write(write_options_, &batch), "write kv");
   written_ticket_ = last_ticket_;
-  pending_.clear();
+  for (PendingRows& pending : pending_) pending.clear();
   pending_bytes_ = 0;
   has_pending_.store(false, std::memory_order_release);
   if (!status.ok()) {
     RememberFailure(from, written_ticket_, status);
-    (void)CountKeysLocked();
+    RecountAllLocked();
   }
   return status;
+}
+
+void KvStoreImpl::RecountAllLocked() {
+  for (int db = 0; db < kKvDatabases; ++db) (void)CountKeysLocked(db);
 }
 
 void KvStoreImpl::RememberFailure(std::uint64_t from, std::uint64_t to, const Status& status) {
@@ -459,7 +561,7 @@ Result<std::uint64_t> KvStoreImpl::Finish(bool direct, rocksdb::WriteBatch* own,
     written_ticket_ = ticket;
     if (!status.ok()) {
       RememberFailure(ticket, ticket, status);
-      (void)CountKeysLocked();
+      RecountAllLocked();
       return status;
     }
   } else {
@@ -494,7 +596,8 @@ Status KvStoreImpl::WaitDurable(std::uint64_t ticket) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> KvStoreImpl::ReadElements(std::string_view key, std::uint64_t from,
+Result<std::vector<std::string>> KvStoreImpl::ReadElements(int db, std::string_view key,
+                                                           std::uint64_t from,
                                                            std::uint64_t to) const {
   std::vector<std::string> out;
   if (to <= from) return out;
@@ -505,7 +608,7 @@ Result<std::vector<std::string>> KvStoreImpl::ReadElements(std::string_view key,
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Cf(db)));
   out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(to - from, 1 << 16)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->value().ToString());
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read list"));
@@ -515,37 +618,39 @@ Result<std::vector<std::string>> KvStoreImpl::ReadElements(std::string_view key,
   return out;
 }
 
-Result<std::optional<std::string>> KvStoreImpl::Get(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
+Result<std::optional<std::string>> KvStoreImpl::Get(int db, std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(db, key));
   if (meta.type == KvType::kNone) return std::optional<std::string>();
   if (meta.type != KvType::kString) return Status::WrongType(std::string(kWrongType));
   return std::optional<std::string>(std::move(meta.value));
 }
 
-Status KvStoreImpl::Set(std::string_view key, std::string_view value, KvWriteGroup* group) {
+Status KvStoreImpl::Set(int db, std::string_view key, std::string_view value, KvWriteGroup* group) {
   std::uint64_t ticket = 0;
+  HERALD_RETURN_IF_ERROR(EnsureCf(db));
   {
     MutexLock lock(&mu_);
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
     const bool direct = NeedsRangeDelete(meta);
     rocksdb::WriteBatch own;
     HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
-    DeleteElements(batch, key, meta);
-    PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
-    if (meta.type == KvType::kNone) ++key_count_;
+    DeleteElements(db, batch, key, meta);
+    PutRow(db, batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
+    if (meta.type == KvType::kNone) ++KeyCount(db);
     HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "set"));
   }
   if (group != nullptr) return Status::Ok();
   return WaitDurable(ticket);
 }
 
-Result<std::int64_t> KvStoreImpl::IncrBy(std::string_view key, std::int64_t delta,
+Result<std::int64_t> KvStoreImpl::IncrBy(int db, std::string_view key, std::int64_t delta,
                                          KvWriteGroup* group) {
   std::uint64_t ticket = 0;
+  HERALD_RETURN_IF_ERROR(EnsureCf(db));
   std::int64_t next = 0;
   {
     MutexLock lock(&mu_);
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
     if (meta.type == KvType::kList) return Status::WrongType(std::string(kWrongType));
     std::int64_t current = 0;
     if (meta.type == KvType::kString && !ParseRedisInt(meta.value, &current)) {
@@ -556,17 +661,18 @@ Result<std::int64_t> KvStoreImpl::IncrBy(std::string_view key, std::int64_t delt
       return Status::InvalidArgument(std::string(kOverflow));
     }
     next = current + delta;
-    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvString(std::to_string(next)));
-    if (meta.type == KvType::kNone) ++key_count_;
+    PutRow(db, nullptr, keys::KvMetaKey(key), keys::EncodeKvString(std::to_string(next)));
+    if (meta.type == KvType::kNone) ++KeyCount(db);
     HERALD_ASSIGN_OR_RETURN(ticket, Finish(/*direct=*/false, nullptr, group, "incrby"));
   }
   if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return next;
 }
 
-Status KvStoreImpl::MSet(const std::vector<std::pair<std::string, std::string>>& pairs,
+Status KvStoreImpl::MSet(int db, const std::vector<std::pair<std::string, std::string>>& pairs,
                          KvWriteGroup* group) {
   std::uint64_t ticket = 0;
+  HERALD_RETURN_IF_ERROR(EnsureCf(db));
   {
     MutexLock lock(&mu_);
     // Every read before the first write, so an error leaves nothing half-applied.
@@ -575,18 +681,18 @@ Status KvStoreImpl::MSet(const std::vector<std::pair<std::string, std::string>>&
     bool direct = false;
     for (const auto& [key, value] : pairs) {
       if (!seen.insert(key).second) continue;
-      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
       direct = direct || NeedsRangeDelete(meta);
       old.emplace_back(key, std::move(meta));
     }
     rocksdb::WriteBatch own;
     HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
     for (const auto& [key, meta] : old) {
-      DeleteElements(batch, key, meta);
-      if (meta.type == KvType::kNone) ++key_count_;
+      DeleteElements(db, batch, key, meta);
+      if (meta.type == KvType::kNone) ++KeyCount(db);
     }
     for (const auto& [key, value] : pairs) {
-      PutRow(batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
+      PutRow(db, batch, keys::KvMetaKey(key), keys::EncodeKvString(value));
     }
     HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "mset"));
   }
@@ -594,7 +700,8 @@ Status KvStoreImpl::MSet(const std::vector<std::pair<std::string, std::string>>&
   return WaitDurable(ticket);
 }
 
-Result<std::int64_t> KvStoreImpl::Del(const std::vector<std::string>& keys, KvWriteGroup* group) {
+Result<std::int64_t> KvStoreImpl::Del(int db, const std::vector<std::string>& keys,
+                                      KvWriteGroup* group) {
   std::uint64_t ticket = 0;
   std::int64_t removed = 0;
   {
@@ -604,7 +711,7 @@ Result<std::int64_t> KvStoreImpl::Del(const std::vector<std::string>& keys, KvWr
     bool direct = false;
     for (const auto& key : keys) {
       if (!seen.insert(key).second) continue;
-      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+      HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
       if (meta.type == KvType::kNone) continue;
       direct = direct || NeedsRangeDelete(meta);
       old.emplace_back(key, std::move(meta));
@@ -613,32 +720,33 @@ Result<std::int64_t> KvStoreImpl::Del(const std::vector<std::string>& keys, KvWr
     rocksdb::WriteBatch own;
     HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(direct, &own));
     for (const auto& [key, meta] : old) {
-      DeleteElements(batch, key, meta);
-      DeleteRow(batch, keys::KvMetaKey(key));
+      DeleteElements(db, batch, key, meta);
+      DeleteRow(db, batch, keys::KvMetaKey(key));
     }
     removed = static_cast<std::int64_t>(old.size());
-    key_count_ -= old.size();
+    KeyCount(db) -= old.size();
     HERALD_ASSIGN_OR_RETURN(ticket, Finish(direct, &own, group, "del"));
   }
   if (group == nullptr) HERALD_RETURN_IF_ERROR(WaitDurable(ticket));
   return removed;
 }
 
-Result<std::int64_t> KvStoreImpl::Exists(const std::vector<std::string>& keys) {
+Result<std::int64_t> KvStoreImpl::Exists(int db, const std::vector<std::string>& keys) {
   std::int64_t n = 0;
   for (const auto& key : keys) {  // Redis counts a key named twice twice
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(db, key));
     if (meta.type != KvType::kNone) ++n;
   }
   return n;
 }
 
-Result<KvType> KvStoreImpl::Type(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
+Result<KvType> KvStoreImpl::Type(int db, std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(db, key));
   return meta.type;
 }
 
-Result<std::vector<std::string>> KvStoreImpl::Keys(std::string_view pattern) {
+Result<std::vector<std::string>> KvStoreImpl::Keys(int db, std::string_view pattern) {
+  if (Cf(db) == nullptr) return std::vector<std::string>();  // never written
   HERALD_RETURN_IF_ERROR(FlushForIteration());
   std::string start = keys::KvMetaKey(LiteralPrefix(pattern));
   std::string end = keys::PrefixEnd(start);
@@ -647,7 +755,7 @@ Result<std::vector<std::string>> KvStoreImpl::Keys(std::string_view pattern) {
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower;
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Cf(db)));
   std::vector<std::string> out;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
@@ -659,15 +767,16 @@ Result<std::vector<std::string>> KvStoreImpl::Keys(std::string_view pattern) {
   return out;
 }
 
-std::string KvStoreImpl::NewScanCursor(std::string resume_key) {
+std::string KvStoreImpl::NewScanCursor(int db, std::string resume_key) {
   MutexLock lock(&cursor_mu_);
   std::uint64_t id = next_cursor_++;
-  cursors_.emplace(id, std::move(resume_key));
+  cursors_.emplace(id, ScanCursor{db, std::move(resume_key)});
   while (cursors_.size() > kMaxCursors) cursors_.erase(cursors_.begin());
   return std::to_string(id);
 }
 
-Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::string_view cursor,
+Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(int db,
+                                                                           std::string_view cursor,
                                                                            std::string_view pattern,
                                                                            std::uint32_t count) {
   std::string start;
@@ -679,10 +788,15 @@ Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::
     MutexLock lock(&cursor_mu_);
     auto found = cursors_.end();
     if (ec == std::errc() && ptr == cursor.data() + cursor.size()) found = cursors_.find(id);
-    if (found == cursors_.end()) return Status::InvalidArgument("invalid cursor");
-    start = found->second;
+    if (found == cursors_.end() || found->second.db != db) {
+      return Status::InvalidArgument("invalid cursor");
+    }
+    start = found->second.resume_key;
   }
   if (count == 0) count = 10;
+  if (Cf(db) == nullptr) {  // never written
+    return std::make_pair(std::string("0"), std::vector<std::string>());
+  }
   HERALD_RETURN_IF_ERROR(FlushForIteration());
   std::string end = keys::PrefixEnd(keys::kKvMetaPrefix);
   rocksdb::Slice lower(start);
@@ -690,7 +804,7 @@ Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Cf(db)));
   std::vector<std::string> out;
   std::uint32_t examined = 0;
   for (it->SeekToFirst(); it->Valid() && examined < count; it->Next(), ++examined) {
@@ -701,59 +815,85 @@ Result<std::pair<std::string, std::vector<std::string>>> KvStoreImpl::Scan(std::
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
   std::string next = "0";
-  if (it->Valid()) next = NewScanCursor(it->key().ToString());
+  if (it->Valid()) next = NewScanCursor(db, it->key().ToString());
   return std::make_pair(std::move(next), std::move(out));
 }
 
-Result<std::uint64_t> KvStoreImpl::Count() {
+Result<std::uint64_t> KvStoreImpl::Count(int db) {
   MutexLock lock(&mu_);
-  return key_count_;
+  return KeyCount(db);
 }
 
-Status KvStoreImpl::Clear() {
+bool KvStoreImpl::ClearRowsLocked(int first, int last, rocksdb::WriteBatch* batch) {
+  // Two range deletes cover every row of a database's column family (keys.h: "k|" headers,
+  // "l|" list nodes of either layout) however many keys there are; kv column families have no
+  // memtable insert hint, which range tombstones would upset.
+  bool any = false;
+  for (int db = first; db < last; ++db) {
+    rocksdb::ColumnFamilyHandle* cf = Cf(db);
+    if (cf == nullptr) continue;  // never written: nothing to delete
+    any = true;
+    for (std::string_view prefix : {keys::kKvMetaPrefix, keys::kKvElementPrefix}) {
+      (void)batch->DeleteRange(cf, prefix, keys::PrefixEnd(prefix));
+    }
+    KeyCount(db) = 0;  // Finish counts the keys again if the write fails
+  }
+  return any;
+}
+
+Status KvStoreImpl::Clear(int db) {
   std::uint64_t ticket = 0;
   {
     MutexLock lock(&mu_);
     // The pending rows reach the WAL first (Begin), so a reopen replays them before the range
-    // deletes that remove them. Two range deletes cover every row of the column family (keys.h:
-    // "k|" headers, "l|" list nodes of either layout) however many keys there are; the kv
-    // column family has no memtable insert hint, which range tombstones would upset.
+    // deletes that remove them.
     rocksdb::WriteBatch own;
     HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(/*direct=*/true, &own));
-    for (std::string_view prefix : {keys::kKvMetaPrefix, keys::kKvElementPrefix}) {
-      (void)batch->DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
-    }
-    key_count_ = 0;  // Finish counts the keys again if the write fails
+    if (!ClearRowsLocked(db, db + 1, batch)) return Status::Ok();
     HERALD_ASSIGN_OR_RETURN(ticket, Finish(/*direct=*/true, &own, nullptr, "flushdb"));
   }
   return WaitDurable(ticket);
 }
 
-Result<std::string*> KvStoreImpl::NodeForWrite(std::string_view key, std::uint64_t node_id) {
+Status KvStoreImpl::ClearAll() {
+  std::uint64_t ticket = 0;
+  {
+    MutexLock lock(&mu_);
+    // One batch for every database: FLUSHALL is atomic, as in Redis.
+    rocksdb::WriteBatch own;
+    HERALD_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, Begin(/*direct=*/true, &own));
+    (void)ClearRowsLocked(0, kKvDatabases, batch);  // database 0 always has its column family
+    HERALD_ASSIGN_OR_RETURN(ticket, Finish(/*direct=*/true, &own, nullptr, "flushall"));
+  }
+  return WaitDurable(ticket);
+}
+
+Result<std::string*> KvStoreImpl::NodeForWrite(int db, std::string_view key,
+                                               std::uint64_t node_id) {
   std::string row = keys::KvNodeKey(key, node_id);
-  auto found = pending_.find(row);
-  if (found == pending_.end()) {
-    HERALD_ASSIGN_OR_RETURN(std::optional<std::string> stored, GetFromDb(row));
+  auto found = Pending(db).find(row);
+  if (found == Pending(db).end()) {
+    HERALD_ASSIGN_OR_RETURN(std::optional<std::string> stored, GetFromDb(db, row));
     if (!stored) return BrokenList(key);
     pending_bytes_ += row.size() + stored->size();
-    found = pending_.emplace(std::move(row), std::move(stored)).first;
+    found = Pending(db).emplace(std::move(row), std::move(stored)).first;
   }
   if (!found->second || !NodeLooksValid(*found->second)) return BrokenList(key);
   return &*found->second;
 }
 
-Result<std::string> KvStoreImpl::NodeForRead(std::string_view key, std::uint64_t node_id) {
+Result<std::string> KvStoreImpl::NodeForRead(int db, std::string_view key, std::uint64_t node_id) {
   HERALD_ASSIGN_OR_RETURN(std::optional<std::string> node,
-                          GetLocked(keys::KvNodeKey(key, node_id)));
+                          GetLocked(db, keys::KvNodeKey(key, node_id)));
   if (!node || !NodeLooksValid(*node)) return BrokenList(key);
   return std::move(*node);
 }
 
-Status KvStoreImpl::PushOne(std::string_view key, keys::KvMeta* meta, std::string_view value,
-                            bool left) {
+Status KvStoreImpl::PushOne(int db, std::string_view key, keys::KvMeta* meta,
+                            std::string_view value, bool left) {
   const std::uint64_t end_node = left ? meta->head_node : meta->tail_node;
   if (end_node != 0) {
-    HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(key, end_node));
+    HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(db, key, end_node));
     if (RoomFor(*node, value)) {
       if (left) {
         NodePrepend(node, value);
@@ -770,7 +910,7 @@ Status KvStoreImpl::PushOne(std::string_view key, keys::KvMeta* meta, std::strin
   const std::uint64_t id = meta->next_node++;
   std::string fresh = left ? NewNode(0, end_node) : NewNode(end_node, 0);
   NodeAppend(&fresh, value);
-  PutRow(nullptr, keys::KvNodeKey(key, id), fresh);
+  PutRow(db, nullptr, keys::KvNodeKey(key, id), fresh);
   if (left) {
     meta->head_node = id;
     if (meta->tail_node == 0) meta->tail_node = id;
@@ -783,9 +923,10 @@ Status KvStoreImpl::PushOne(std::string_view key, keys::KvMeta* meta, std::strin
   return Status::Ok();
 }
 
-Result<std::string> KvStoreImpl::PopOne(std::string_view key, keys::KvMeta* meta, bool left) {
+Result<std::string> KvStoreImpl::PopOne(int db, std::string_view key, keys::KvMeta* meta,
+                                        bool left) {
   const std::uint64_t id = left ? meta->head_node : meta->tail_node;
-  HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(key, id));
+  HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(db, key, id));
   const std::uint32_t count = NodeCount(*node);
   std::size_t entry_at = 0;
   std::string_view bytes;
@@ -795,7 +936,7 @@ Result<std::string> KvStoreImpl::PopOne(std::string_view key, keys::KvMeta* meta
   std::string value(bytes);
   if (count == 1) {
     const std::uint64_t neighbour = left ? NodeNext(*node) : NodePrev(*node);
-    DeleteRow(nullptr, keys::KvNodeKey(key, id));  // `node` is gone from here on
+    DeleteRow(db, nullptr, keys::KvNodeKey(key, id));  // `node` is gone from here on
     if (left) {
       meta->head_node = neighbour;
     } else {
@@ -818,13 +959,15 @@ Result<std::string> KvStoreImpl::PopOne(std::string_view key, keys::KvMeta* meta
   return value;
 }
 
-Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<std::string>& values,
-                                       bool left, KvWriteGroup* group) {
+Result<std::int64_t> KvStoreImpl::Push(int db, std::string_view key,
+                                       const std::vector<std::string>& values, bool left,
+                                       KvWriteGroup* group) {
   std::uint64_t ticket = 0;
   std::int64_t length = 0;
+  HERALD_RETURN_IF_ERROR(EnsureCf(db));
   {
     MutexLock lock(&mu_);
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
     if (meta.type == KvType::kString) return Status::WrongType(std::string(kWrongType));
     bool created = meta.type == KvType::kNone;
     if (created) {
@@ -833,9 +976,9 @@ Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<s
       meta.head = meta.tail = keys::kListStart;
     }
     if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
-    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(key, &meta, v, left));
-    PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
-    if (created) ++key_count_;
+    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, left));
+    PutRow(db, nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
+    if (created) ++KeyCount(db);
     length = static_cast<std::int64_t>(meta.tail - meta.head);
     HERALD_ASSIGN_OR_RETURN(ticket,
                             Finish(/*direct=*/false, nullptr, group, left ? "lpush" : "rpush"));
@@ -844,27 +987,27 @@ Result<std::int64_t> KvStoreImpl::Push(std::string_view key, const std::vector<s
   return length;
 }
 
-Result<std::vector<std::string>> KvStoreImpl::Pop(std::string_view key, std::uint32_t count,
+Result<std::vector<std::string>> KvStoreImpl::Pop(int db, std::string_view key, std::uint32_t count,
                                                   bool left, KvWriteGroup* group) {
   std::uint64_t ticket = 0;
   std::vector<std::string> values;
   {
     MutexLock lock(&mu_);
-    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+    HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
     if (meta.type == KvType::kNone) return std::vector<std::string>();
     if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
     std::uint64_t n = std::min<std::uint64_t>(count, meta.tail - meta.head);
     if (n == 0) return std::vector<std::string>();
     values.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 16)));
     for (std::uint64_t i = 0; i < n; ++i) {
-      HERALD_ASSIGN_OR_RETURN(std::string value, PopOne(key, &meta, left));
+      HERALD_ASSIGN_OR_RETURN(std::string value, PopOne(db, key, &meta, left));
       values.push_back(std::move(value));
     }
     if (meta.head == meta.tail) {
-      DeleteRow(nullptr, keys::KvMetaKey(key));
-      --key_count_;
+      DeleteRow(db, nullptr, keys::KvMetaKey(key));
+      --KeyCount(db);
     } else {
-      PutRow(nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
+      PutRow(db, nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
     }
     HERALD_ASSIGN_OR_RETURN(ticket,
                             Finish(/*direct=*/false, nullptr, group, left ? "lpop" : "rpop"));
@@ -873,17 +1016,17 @@ Result<std::vector<std::string>> KvStoreImpl::Pop(std::string_view key, std::uin
   return values;
 }
 
-Result<std::int64_t> KvStoreImpl::Len(std::string_view key) {
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(key));
+Result<std::int64_t> KvStoreImpl::Len(int db, std::string_view key) {
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMeta(db, key));
   if (meta.type == KvType::kNone) return std::int64_t{0};
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   return static_cast<std::int64_t>(meta.tail - meta.head);
 }
 
-Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::int64_t start,
-                                                    std::int64_t stop) {
+Result<std::vector<std::string>> KvStoreImpl::Range(int db, std::string_view key,
+                                                    std::int64_t start, std::int64_t stop) {
   MutexLock lock(&mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
   if (meta.type == KvType::kNone) return std::vector<std::string>();
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
@@ -896,7 +1039,7 @@ Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::i
   std::vector<std::string_view> elements;
   for (std::uint64_t id = meta.head_node; out.size() < want;) {
     if (id == 0) return BrokenList(key);
-    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(key, id));
+    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(db, key, id));
     const std::uint32_t count = NodeCount(node);
     if (skip >= count) {
       skip -= count;
@@ -913,9 +1056,10 @@ Result<std::vector<std::string>> KvStoreImpl::Range(std::string_view key, std::i
   return out;
 }
 
-Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std::int64_t index) {
+Result<std::optional<std::string>> KvStoreImpl::Index(int db, std::string_view key,
+                                                      std::int64_t index) {
   MutexLock lock(&mu_);
-  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(key));
+  HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, ReadMetaLocked(db, key));
   if (meta.type == KvType::kNone) return std::optional<std::string>();
   if (meta.type != KvType::kList) return Status::WrongType(std::string(kWrongType));
   auto len = static_cast<std::int64_t>(meta.tail - meta.head);
@@ -926,7 +1070,7 @@ Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std:
   auto skip = static_cast<std::uint64_t>(from_head ? index : len - 1 - index);
   for (std::uint64_t id = from_head ? meta.head_node : meta.tail_node;;) {
     if (id == 0) return BrokenList(key);
-    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(key, id));
+    HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(db, key, id));
     const std::uint32_t count = NodeCount(node);
     if (skip < count) {
       auto at = static_cast<std::uint32_t>(from_head ? skip : count - 1 - skip);
@@ -941,21 +1085,21 @@ Result<std::optional<std::string>> KvStoreImpl::Index(std::string_view key, std:
 }
 
 Status KvStoreImpl::UpgradeElementRowLists(
-    const std::vector<std::pair<std::string, keys::KvMeta>>& lists) {
+    int db, const std::vector<std::pair<std::string, keys::KvMeta>>& lists) {
   for (const auto& [key, old_meta] : lists) {
     HERALD_ASSIGN_OR_RETURN(std::vector<std::string> values,
-                            ReadElements(key, old_meta.head, old_meta.tail));
+                            ReadElements(db, key, old_meta.head, old_meta.tail));
     keys::KvMeta meta;
     meta.type = KvType::kList;
     meta.head = meta.tail = keys::kListStart;
-    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(key, &meta, v, /*left=*/false));
+    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, /*left=*/false));
     // One batch per list: the old rows go, the nodes (now pending) and header come.
     rocksdb::WriteBatch batch;
     std::string prefix = keys::KvElementPrefix(key);
-    (void)batch.DeleteRange(cf_, prefix, keys::PrefixEnd(prefix));
-    for (const auto& [row, value] : pending_) (void)batch.Put(cf_, row, *value);
-    (void)batch.Put(cf_, keys::KvMetaKey(key), keys::EncodeKvList(meta));
-    pending_.clear();
+    (void)batch.DeleteRange(Cf(db), prefix, keys::PrefixEnd(prefix));
+    for (const auto& [row, value] : Pending(db)) (void)batch.Put(Cf(db), row, *value);
+    (void)batch.Put(Cf(db), keys::KvMetaKey(key), keys::EncodeKvList(meta));
+    Pending(db).clear();
     pending_bytes_ = 0;
     HERALD_RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch), "upgrade list"));
   }

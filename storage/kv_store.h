@@ -1,14 +1,17 @@
-// KvStore: plain persistent Redis lists and strings, in the "kv" column family.
+// KvStore: plain persistent Redis lists and strings of one database (SELECT n, as Redis with
+// "databases 16"): database 0 in the "kv" column family, database n in "kv.<n>".
 //
 // A key holds either a string or a list (Redis semantics: an operation of the other kind is
 // WrongType, "Operation against a key holding the wrong kind of value"). Lists push and pop in
 // O(1) at both ends (a head/tail pair in the key's metadata, elements keyed by a big-endian
 // position). An empty list is deleted, as in Redis. Every write is atomic. Without a
 // KvWriteGroup it is durable under the store's FsyncMode on return; with one, once the group's
-// Commit() returns OK.
+// Commit() returns OK. The databases of a store are independent keyspaces that share one
+// write order: writes reach the WAL in the order they were made, whatever their database.
 //
-// Thread safety: thread-safe (writes are serialised on one mutex, like Redis's single thread).
-// Obtained from Store::kv(); lives as long as the Store.
+// Thread safety: thread-safe (writes to every database of a store are serialised on one
+// mutex, like Redis's single thread). Obtained from Store::kv() (database 0) or
+// Store::kv(db); lives as long as the Store.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,9 @@ namespace herald::storage {
 
 enum class KvType : std::uint8_t { kNone = 0, kString = 1, kList = 2 };  // on disk: never renumber
 
+// Databases of the Redis keyspace: SELECT takes 0 .. kKvDatabases - 1 (Redis's default).
+inline constexpr int kKvDatabases = 16;
+
 class KvStore;
 
 // KvWriteGroup: lets the writes of a batch of commands (one pipelined read of a client) reach
@@ -31,7 +37,9 @@ class KvStore;
 // the group commits, when another writer without a group flushes, or when a read needs it on
 // disk. Commit() returns once every write made with the group is durable under the store's
 // FsyncMode; a caller must not acknowledge such a write before Commit() returned OK (a failed
-// Commit means those writes may be lost).
+// Commit means those writes may be lost). A group made with any database's KvStore takes
+// writes to every database of the same Store (one pipeline may SELECT another database
+// between its writes): they share one write order, so one Commit covers them all.
 //
 // Thread safety: confined to one thread. `store` is borrowed and must outlive the group.
 class KvWriteGroup {
@@ -47,8 +55,8 @@ class KvWriteGroup {
   void Joined(std::uint64_t ticket) { ticket_ = ticket > ticket_ ? ticket : ticket_; }
   // Whether writes made with the group wait for Commit().
   bool empty() const { return ticket_ == 0; }
-  // Hands this group's writes over to `other` (same store), which then commits them; this
-  // group is left empty.
+  // Hands this group's writes over to `other` (a group of the same Store, made with any of its
+  // databases), which then commits them; this group is left empty.
   void MoveInto(KvWriteGroup* other) {
     if (ticket_ != 0) other->Joined(ticket_);
     ticket_ = 0;
@@ -83,16 +91,17 @@ class KvStore {
   // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x).
   virtual Result<std::vector<std::string>> Keys(std::string_view pattern) = 0;
   // Cursor scan: cursor "0" starts; the returned cursor is "0" when done. Cursors are decimal
-  // numbers standing for a resume point kept in memory (the latest 4096; not across restarts);
-  // an unknown one is InvalidArgument "invalid cursor". count examines that many keys (0 = 10).
+  // numbers standing for a resume point kept in memory (the latest 4096 of all databases; not
+  // across restarts); an unknown one, or one of another database, is InvalidArgument "invalid
+  // cursor". count examines that many keys (0 = 10).
   virtual Result<std::pair<std::string, std::vector<std::string>>> Scan(std::string_view cursor,
                                                                         std::string_view pattern,
                                                                         std::uint32_t count) = 0;
   virtual Result<std::uint64_t> Count() = 0;  // DBSIZE
-  // Removes every key, strings and lists (FLUSHDB / FLUSHALL). Durable on return as a write
-  // without a group; writes made earlier with a group reach the WAL before it (so a reopen
-  // never brings them back), writes made later are kept. Known SCAN cursors stay valid and
-  // resume among the keys written since.
+  // Removes every key of this database, strings and lists (FLUSHDB; Store::ClearKv() is
+  // FLUSHALL). Durable on return as a write without a group; writes made earlier with a group
+  // reach the WAL before it (so a reopen never brings them back), writes made later are kept.
+  // Known SCAN cursors stay valid and resume among the keys written since.
   virtual Status Clear() = 0;
 
   // Lists. Push returns the new length.

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -338,13 +339,15 @@ class Store::Impl {
   rocksdb::WriteOptions sync_write_options_;
   std::shared_ptr<rocksdb::Cache> cache_;
   rocksdb::ColumnFamilyOptions queue_cf_options_;
+  rocksdb::ColumnFamilyOptions kv_cf_options_;
   std::unique_ptr<rocksdb::DB> db_;
   mutable Mutex registry_mu_;
   // Every open column family handle, destroyed before the database closes.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_ GUARDED_BY(registry_mu_);
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
-  rocksdb::ColumnFamilyHandle* kv_cf_ = nullptr;
+  // The column family of each database of lists and strings; null for those not yet written.
+  std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases> kv_cfs_{};
   rocksdb::ColumnFamilyHandle* prefs_ = nullptr;
   rocksdb::ColumnFamilyHandle* inbox_ = nullptr;
   rocksdb::ColumnFamilyHandle* sent_ = nullptr;
@@ -377,6 +380,8 @@ class Store::Impl {
   Status LoadQueue(QueueState* qs, std::int64_t now_ms);
   Status RecoverActive(QueueState* qs, std::vector<IndexHead::Entry> active, std::int64_t now_ms);
   Status TrimCompleted(QueueState* qs);
+  // Creates the column family of database `db` of lists and strings (KvStoreImpl::CreateCf).
+  Result<rocksdb::ColumnFamilyHandle*> CreateKvCf(int db);
 
   Result<std::uint64_t> AllocateSeqs(std::uint64_t n) EXCLUDES(seq_mu_);
 
@@ -419,7 +424,8 @@ Status Store::Impl::Open() {
   HERALD_RETURN_IF_ERROR(CheckFormat());
   HERALD_RETURN_IF_ERROR(LoadSequence());
   HERALD_RETURN_IF_ERROR(LoadQueues());
-  HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cf_, write_options_));
+  HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cfs_, write_options_,
+                                                 [this](int db) { return CreateKvCf(db); }));
 
   if (options_.fsync == FsyncMode::kEverysec) {
     syncer_ = std::jthread([this](std::stop_token stop) {
@@ -447,6 +453,7 @@ Status Store::Impl::Open() {
 Status Store::Impl::OpenDatabase() {
   cache_ = rocksdb::NewLRUCache(static_cast<std::size_t>(options_.block_cache_mb) << 20);
   queue_cf_options_ = QueueCfOptions(cache_);
+  kv_cf_options_ = KvCfOptions(cache_);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -476,15 +483,14 @@ Status Store::Impl::OpenDatabase() {
 
   rocksdb::ColumnFamilyOptions system_options = BaseCfOptions(cache_);
   rocksdb::ColumnFamilyOptions jobs_options = JobsCfOptions(cache_);
-  rocksdb::ColumnFamilyOptions kv_options = KvCfOptions(cache_);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) {
     if (keys::QueueOfCfName(name)) {
       descriptors.emplace_back(name, queue_cf_options_);
     } else if (name == keys::kJobsCf) {
       descriptors.emplace_back(name, jobs_options);
-    } else if (name == keys::kKvCf) {
-      descriptors.emplace_back(name, kv_options);
+    } else if (keys::KvDatabaseOfCfName(name)) {
+      descriptors.emplace_back(name, kv_cf_options_);
     } else {
       descriptors.emplace_back(name, system_options);
     }
@@ -502,7 +508,7 @@ Status Store::Impl::OpenDatabase() {
     const std::string& name = h->GetName();
     if (name == keys::kMetaCf) meta_ = h;
     if (name == keys::kJobsCf) jobs_ = h;
-    if (name == keys::kKvCf) kv_cf_ = h;
+    if (auto kv_db = keys::KvDatabaseOfCfName(name)) kv_cfs_[static_cast<std::size_t>(*kv_db)] = h;
     if (name == keys::kPrefsCf) prefs_ = h;
     if (name == keys::kInboxCf) inbox_ = h;
     if (name == keys::kSentCf) sent_ = h;
@@ -771,6 +777,20 @@ Store::Impl::~Impl() {
   s = db_->Close();
   if (!s.ok()) log_->error("store: close failed: {}", s.ToString());
   db_.reset();
+}
+
+Result<rocksdb::ColumnFamilyHandle*> Store::Impl::CreateKvCf(int db) {
+  const std::string name = keys::KvCfName(db);
+  MutexLock create(&create_mu_);
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  HERALD_RETURN_IF_ERROR(
+      FromRocks(db_->CreateColumnFamily(kv_cf_options_, name, &h), "create " + name));
+  {
+    MutexLock lock(&registry_mu_);
+    handles_.push_back(h);
+  }
+  log_->info("store: created column family {} (database {})", name, db);
+  return h;
 }
 
 // ---- Queues -----------------------------------------------------------------------------------
@@ -1894,7 +1914,14 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
   return impl_->ScanRecords(table, prefix, limit, newest_first);
 }
 
-KvStore& Store::kv() { return *impl_->kv_; }
+KvStore& Store::kv() { return impl_->kv_->database(0); }
+
+Result<KvStore*> Store::kv(int db) {
+  if (db < 0 || db >= kKvDatabases) return Status::InvalidArgument("DB index is out of range");
+  return &impl_->kv_->database(db);
+}
+
+Status Store::ClearKv() { return impl_->kv_->ClearAll(); }
 
 Status Store::SyncWal() { return FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "sync WAL"); }
 

@@ -3,7 +3,8 @@
 //   * Queues: one column family per queue ("q.<name>") holding that queue's indexes (waiting,
 //     delayed, active, failed, completed) and flags; job records live in the "jobs" column
 //     family keyed by job id, since ids are unique across queues (ACKJOB/SHOW take only an id).
-//   * Plain Redis lists and strings: KvStore (kv_store.h), column family "kv".
+//   * Plain Redis lists and strings: KvStore (kv_store.h), one per database (SELECT n): column
+//     family "kv" for database 0, "kv.<n>" for database n (created by its first write).
 //   * Records for the notification side: RecordTable (prefs, inbox, sent, tickets).
 //
 // Every state change of a job is one atomic WriteBatch, durable under the FsyncMode before the
@@ -206,7 +207,13 @@ class Store {
                                                                        bool newest_first) const;
 
   // ---- Lists and strings -------------------------------------------------------------------
+  // Database 0 (the one a client starts with).
   KvStore& kv();
+  // Database `db` (SELECT db), 0 <= db < kKvDatabases (kv_store.h). InvalidArgument "DB index
+  // is out of range" otherwise.
+  Result<KvStore*> kv(int db);
+  // Removes every key of every database in one write (FLUSHALL), durable on return; jobs stay.
+  Status ClearKv();
 
   // ---- Maintenance -------------------------------------------------------------------------
   Status SyncWal();  // forces the WAL to disk now

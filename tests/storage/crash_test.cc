@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/kv_store.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -62,33 +63,66 @@ void TakeLines(std::string* buffer, std::vector<std::string>* lines) {
   buffer->erase(0, start);
 }
 
-TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
-  testing::TempDir dir;
-  const std::string db = dir.Sub("db");
+// Runs in the forked child: a client's pipeline that writes database 0, then database 9, then
+// database 0 again, in one KvWriteGroup, over and over (round i sets "n" to i in each);
+// writes "<i>\n" to `fd` once the group committed. Never returns.
+[[noreturn]] void WriteTwoDatabasesUntilKilled(const std::string& dir, int fd) {
+  StoreOptions options;
+  options.data_dir = dir;
+  options.fsync = FsyncMode::kAlways;
+  options.logger = NullLogger();
+  auto store = Store::Open(options);
+  if (!store.ok()) _exit(2);
+  KvStore& zero = (*store)->kv();
+  auto nine = (*store)->kv(9);
+  if (!nine.ok()) _exit(3);
+  for (std::uint64_t i = 1;; ++i) {
+    const std::string value = std::to_string(i);
+    KvWriteGroup group(&zero);
+    if (!zero.Set("n", value, &group).ok()) _exit(4);
+    if (!(*nine)->Set("n", value, &group).ok()) _exit(4);
+    if (!zero.Set("m", value, &group).ok()) _exit(4);
+    if (!group.Commit().ok()) _exit(5);
+    std::string line = value + "\n";
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) _exit(6);
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+}
+
+// Forks a child that runs `child` (which writes a line per acknowledged write to the fd it is
+// given, until killed), reads `before_kill` lines, kills it with SIGKILL mid-stream and
+// returns every line it wrote.
+template <typename Child>
+std::vector<std::string> RunAndKill(const std::string& db, std::size_t before_kill, Child child) {
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  EXPECT_EQ(pipe(fds), 0);
   pid_t pid = fork();
-  ASSERT_GE(pid, 0);
+  EXPECT_GE(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    AddUntilKilled(db, fds[1]);
+    child(db, fds[1]);
   }
   close(fds[1]);
 
-  // Let it acknowledge a few hundred adds, then kill it mid-stream.
-  constexpr std::size_t kBeforeKill = 300;
   std::vector<std::string> acked;
   std::string buffer;
   char chunk[4096];
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (acked.size() < kBeforeKill && std::chrono::steady_clock::now() < deadline) {
+  while (acked.size() < before_kill && std::chrono::steady_clock::now() < deadline) {
     ssize_t n = read(fds[0], chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     buffer.append(chunk, static_cast<std::size_t>(n));
     TakeLines(&buffer, &acked);
   }
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_EQ(kill(pid, SIGKILL), 0);
   // Everything the child wrote before dying counts as acknowledged too.
   while (true) {
     ssize_t n = read(fds[0], chunk, sizeof chunk);
@@ -99,9 +133,19 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
   TakeLines(&buffer, &acked);
   close(fds[0]);
   int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_GE(acked.size(), before_kill);
+  return acked;
+}
+
+TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  // Let it acknowledge a few hundred adds, then kill it mid-stream.
+  constexpr std::size_t kBeforeKill = 300;
+  std::vector<std::string> acked = RunAndKill(db, kBeforeKill, AddUntilKilled);
   ASSERT_GE(acked.size(), kBeforeKill);
 
   StoreOptions options;
@@ -130,6 +174,36 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
   auto added = (*store)->Add("crash", NewJob{}, 1'700'000'000'000);
   ASSERT_TRUE(added.ok());
   EXPECT_GT((*store)->Get(added->id)->seq, max_seq);
+}
+
+// A group with writes to two databases: each acknowledged round is there after kill -9 in
+// both, and the writes reach the disk in the order they were made, across databases (database
+// 9 never holds a round that database 0 lacks, nor "m" one that database 9 lacks).
+TEST(CrashTest, KillNineLosesNoAcknowledgedWriteOfAGroupAcrossDatabases) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  constexpr std::size_t kBeforeKill = 300;
+  std::vector<std::string> acked = RunAndKill(db, kBeforeKill, WriteTwoDatabasesUntilKilled);
+  ASSERT_GE(acked.size(), kBeforeKill);
+  const std::uint64_t last_acked = std::stoull(acked.back());
+
+  StoreOptions options;
+  options.data_dir = db;
+  options.fsync = FsyncMode::kAlways;
+  options.logger = NullLogger();
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto read = [](KvStore& kv, const std::string& key) -> std::uint64_t {
+    auto value = kv.Get(key);
+    EXPECT_TRUE(value.ok() && value->has_value()) << key;
+    return value.ok() && value->has_value() ? std::stoull(**value) : 0;
+  };
+  const std::uint64_t n0 = read((*store)->kv(), "n");
+  const std::uint64_t n9 = read(*(*store)->kv(9).value(), "n");
+  const std::uint64_t m0 = read((*store)->kv(), "m");
+  EXPECT_GE(m0, last_acked);
+  EXPECT_GE(n0, n9);
+  EXPECT_GE(n9, m0);
 }
 
 }  // namespace

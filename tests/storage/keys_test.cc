@@ -88,6 +88,17 @@ TEST(KeysTest, ColumnFamilyNames) {
   EXPECT_EQ(QueueOfCfName("jobs"), std::nullopt);
 }
 
+TEST(KeysTest, KvDatabaseColumnFamilyNames) {
+  EXPECT_EQ(KvCfName(0), "kv");  // database 0 where lists and strings always were
+  EXPECT_EQ(KvCfName(9), "kv.9");
+  EXPECT_EQ(KvCfName(15), "kv.15");
+  for (int db = 0; db < kKvDatabases; ++db) EXPECT_EQ(KvDatabaseOfCfName(KvCfName(db)), db);
+  for (const char* other :
+       {"kv.0", "kv.07", "kv.16", "kv.99", "kv.", "kv.1x", "kv.-1", "kvx", "q.kv.1", "jobs"}) {
+    EXPECT_EQ(KvDatabaseOfCfName(other), std::nullopt) << other;
+  }
+}
+
 TEST(KeysTest, MetaRowsAndValues) {
   EXPECT_EQ(QueueRegistryKey("emails"), "queue|emails");
   EXPECT_EQ(MetaRecordKey("x"), "rec|x");

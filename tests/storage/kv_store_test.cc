@@ -39,6 +39,12 @@ class KvStoreTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
   KvStore& kv() { return store_->kv(); }
+  // Database `n` (SELECT n).
+  KvStore& Db(int n) {
+    auto db = store_->kv(n);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return *db.value();
+  }
 
   Strings Range(const std::string& key, std::int64_t start, std::int64_t stop) {
     auto r = kv().Range(key, start, stop);
@@ -56,6 +62,16 @@ class KvStoreTest : public ::testing::Test {
     return r.ok() ? *r : Strings{};
   }
   std::uint64_t Count() { return *kv().Count(); }
+
+  // The column families of the database, read with the store closed (then opened again).
+  std::set<std::string> ColumnFamilies() {
+    store_.reset();
+    std::vector<std::string> names;
+    EXPECT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.data_dir, &names).ok());
+    Reopen();
+    return std::set<std::string>(names.begin(), names.end());
+  }
 
   // The rows of the kv column family as the database holds them, read with the store closed
   // (range deletes hide what they cover).
@@ -626,6 +642,151 @@ TEST_F(KvStoreTest, ScanCursorsHandedOutBeforeAClearStillWork) {
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();
   EXPECT_EQ(rest->first, "0");
   EXPECT_EQ(rest->second, Strings{"z"});
+}
+
+// ---- Databases (SELECT n) ---------------------------------------------------------------------
+
+TEST_F(KvStoreTest, DatabasesAreSeparateKeyspaces) {
+  ASSERT_TRUE(kv().Set("k", "zero").ok());
+  ASSERT_TRUE(Db(9).Set("k", "nine").ok());
+  EXPECT_EQ(**kv().Get("k"), "zero");
+  EXPECT_EQ(**Db(9).Get("k"), "nine");
+  EXPECT_FALSE(Db(3).Get("k")->has_value());
+  EXPECT_EQ(*Db(9).Push("l", {"a", "b"}, false), 2);
+  EXPECT_EQ(Push("l", {"x"}, false), 1);
+  EXPECT_EQ(*Db(9).Range("l", 0, -1), (Strings{"a", "b"}));
+  EXPECT_EQ(Range("l", 0, -1), Strings{"x"});
+  EXPECT_EQ(*Db(15).IncrBy("k", 5), 5);  // a string of database 0 is no integer of 15
+  ASSERT_TRUE(Db(9).Set("only9", "1").ok());
+  EXPECT_EQ(*kv().Type("only9"), KvType::kNone);
+  EXPECT_EQ(*Db(9).Type("only9"), KvType::kString);
+  EXPECT_EQ(*kv().Exists({"only9", "k"}), 1);
+  EXPECT_EQ(Count(), 2u);
+  EXPECT_EQ(*Db(9).Count(), 3u);
+  EXPECT_EQ(*Db(3).Count(), 0u);
+  EXPECT_EQ(*kv().Keys("*"), (Strings{"k", "l"}));
+  EXPECT_EQ(*Db(9).Keys("*"), (Strings{"k", "l", "only9"}));
+  EXPECT_TRUE(Db(3).Keys("*")->empty());
+  // Deletes and pops touch their own database only.
+  EXPECT_EQ(*Db(9).Del({"k"}), 1);
+  EXPECT_EQ(**kv().Get("k"), "zero");
+  EXPECT_EQ(*Db(9).Pop("l", 1, true), Strings{"a"});
+  EXPECT_EQ(Range("l", 0, -1), Strings{"x"});
+  EXPECT_EQ(*Db(9).Index("l", 0), std::optional<std::string>("b"));
+  EXPECT_EQ(*kv().Len("l"), 1);
+}
+
+TEST_F(KvStoreTest, ScanCursorsBelongToTheirDatabase) {
+  ASSERT_TRUE(kv().Set("in-zero", "x").ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Db(9).Set("k" + std::to_string(10 + i), "x").ok());
+  auto page = Db(9).Scan("0", "*", 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_NE(page->first, "0");
+  EXPECT_TRUE(kv().Scan(page->first, "*", 10).status().IsInvalidArgument());
+  std::set<std::string> seen(page->second.begin(), page->second.end());
+  for (std::string cursor = page->first; cursor != "0";) {
+    auto next = Db(9).Scan(cursor, "*", 10);
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    seen.insert(next->second.begin(), next->second.end());
+    cursor = next->first;
+  }
+  EXPECT_EQ(seen.size(), 30u);
+  EXPECT_EQ(seen.count("in-zero"), 0u);
+  auto empty = Db(4).Scan("0", "*", 10);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->first, "0");
+  EXPECT_TRUE(empty->second.empty());
+}
+
+TEST_F(KvStoreTest, ADatabaseGetsItsColumnFamilyAtItsFirstWriteAndKeepsItsKeysAcrossAReopen) {
+  // Reads, and writes with nothing to do, leave a database that was never written alone.
+  EXPECT_FALSE(Db(9).Get("k")->has_value());
+  EXPECT_TRUE(Db(9).Pop("l", 1, true)->empty());
+  EXPECT_EQ(*Db(9).Del({"k"}), 0);
+  ASSERT_TRUE(Db(9).Clear().ok());
+  EXPECT_EQ(ColumnFamilies().count("kv.9"), 0u);
+
+  Strings many;
+  for (int i = 0; i < 500; ++i) many.push_back(std::to_string(i));
+  EXPECT_EQ(*Db(9).Push("long", many, false), 500);
+  ASSERT_TRUE(Db(9).Set("s", "nine").ok());
+  EXPECT_EQ(*Db(15).IncrBy("n", 15), 15);
+  ASSERT_TRUE(kv().Set("s", "zero").ok());
+  std::set<std::string> cfs = ColumnFamilies();  // reopens
+  EXPECT_EQ(cfs.count("kv"), 1u);
+  EXPECT_EQ(cfs.count("kv.9"), 1u);
+  EXPECT_EQ(cfs.count("kv.15"), 1u);
+  EXPECT_EQ(cfs.count("kv.3"), 0u);
+  EXPECT_EQ(*Db(9).Count(), 2u);
+  EXPECT_EQ(*Db(15).Count(), 1u);
+  EXPECT_EQ(Count(), 1u);
+  EXPECT_EQ(*Db(9).Range("long", 0, -1), many);
+  EXPECT_EQ(**Db(9).Get("s"), "nine");
+  EXPECT_EQ(**Db(15).Get("n"), "15");
+  EXPECT_EQ(**kv().Get("s"), "zero");
+  // Database 0 stays where it always was: the "kv" column family holds its one key only.
+  EXPECT_EQ(RawKvRows(), Strings{keys::KvMetaKey("s")});
+}
+
+TEST_F(KvStoreTest, ClearEmptiesItsDatabaseAndClearKvEveryDatabase) {
+  Strings many;
+  for (int i = 0; i < 300; ++i) many.push_back(std::to_string(i));
+  ASSERT_TRUE(kv().Set("a", "0").ok());
+  ASSERT_TRUE(Db(9).Set("a", "9").ok());
+  EXPECT_EQ(*Db(9).Push("long", many, true), 300);
+  ASSERT_TRUE(Db(5).Set("b", "5").ok());
+  ASSERT_TRUE(Db(9).Clear().ok());  // FLUSHDB in 9
+  EXPECT_EQ(*Db(9).Count(), 0u);
+  EXPECT_TRUE(Db(9).Keys("*")->empty());
+  EXPECT_EQ(*Db(9).Len("long"), 0);
+  EXPECT_EQ(**kv().Get("a"), "0");
+  EXPECT_EQ(**Db(5).Get("b"), "5");
+  Reopen();
+  EXPECT_EQ(*Db(9).Count(), 0u);
+  EXPECT_EQ(Count(), 1u);
+  EXPECT_EQ(*Db(5).Count(), 1u);
+
+  ASSERT_TRUE(Db(9).Set("c", "9").ok());
+  ASSERT_TRUE(store_->ClearKv().ok());  // FLUSHALL
+  for (int n = 0; n < kKvDatabases; ++n) {
+    EXPECT_EQ(*Db(n).Count(), 0u) << n;
+    EXPECT_TRUE(Db(n).Keys("*")->empty()) << n;
+  }
+  EXPECT_FALSE(Db(9).Get("c")->has_value());
+  Reopen();
+  for (int n = 0; n < kKvDatabases; ++n) EXPECT_TRUE(Db(n).Keys("*")->empty()) << n;
+  EXPECT_EQ(Push("l", {"after"}, false), 1);  // writes after a FLUSHALL are kept
+  Reopen();
+  EXPECT_EQ(Range("l", 0, -1), Strings{"after"});
+}
+
+TEST_F(KvStoreTest, AGroupTakesWritesToEveryDatabaseAndCommitsThemInOne) {
+  KvWriteGroup group(&kv());
+  ASSERT_TRUE(kv().Set("k", "zero", &group).ok());
+  ASSERT_TRUE(Db(9).Set("k", "nine", &group).ok());  // a pipeline that SELECTed 9
+  ASSERT_EQ(*Db(9).Push("l", {"a", "b"}, false, &group), 2);
+  ASSERT_EQ(*kv().IncrBy("n", 1, &group), 1);  // and back to 0
+  EXPECT_EQ(**Db(9).Get("k"), "nine");
+  EXPECT_EQ(**kv().Get("k"), "zero");
+  // A group made with another database's KvStore takes them over and commits them all.
+  KvWriteGroup other(&Db(9));
+  group.MoveInto(&other);
+  EXPECT_TRUE(group.empty());
+  ASSERT_TRUE(other.Commit().ok());
+  Reopen();
+  EXPECT_EQ(**kv().Get("k"), "zero");
+  EXPECT_EQ(**kv().Get("n"), "1");
+  EXPECT_EQ(**Db(9).Get("k"), "nine");
+  EXPECT_EQ(*Db(9).Range("l", 0, -1), (Strings{"a", "b"}));
+  EXPECT_EQ(Count(), 2u);
+  EXPECT_EQ(*Db(9).Count(), 2u);
+}
+
+TEST_F(KvStoreTest, OutOfRangeDatabasesAreRefused) {
+  EXPECT_TRUE(store_->kv(-1).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->kv(kKvDatabases).status().IsInvalidArgument());
+  EXPECT_EQ(store_->kv(kKvDatabases).status().message(), "DB index is out of range");
+  EXPECT_EQ(*store_->kv(0), &kv());
 }
 
 // ---- GlobMatch --------------------------------------------------------------------------------
