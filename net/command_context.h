@@ -54,6 +54,10 @@ class CommandContext {
   // Pass to every KvStore write: null (durable on return) or the read batch's group.
   storage::KvWriteGroup* kv_group() { return kv_group_; }
   ClientInfo& client();
+  // The database the connection has selected (SELECT), and its lists and strings.
+  int db() { return client().db.load(std::memory_order_relaxed); }
+  void set_db(int db) { client().db.store(db, std::memory_order_relaxed); }
+  storage::KvStore& kv() { return server_->kv(db()); }
   int protocol() const;
   void set_protocol(int protocol);
   bool authenticated() const;

@@ -5,6 +5,9 @@
 // so far with one WAL write (and, under `always`, one sync) and tells each connection.
 // This is Redis's "write the AOF before sleeping, then send the replies", for many clients.
 //
+// The groups may hold writes to any database of the store (a client that SELECTed another
+// one between its writes): one commit through `kv`, whichever database it is, covers them all.
+//
 // Thread safety: thread-safe. `executor` is where the commit runs (the I/O threads' context);
 // `kv` must outlive the committer, and the committer must outlive every connection using it.
 #pragma once

@@ -37,7 +37,7 @@ struct ParamInfo {
   bool live;  // CONFIG SET may change it
 };
 
-// Every parameter Herald knows, by name. The ones Herald fixes (it has one database, no
+// Every parameter Herald knows, by name. The ones Herald fixes (16 databases, no
 // eviction, no snapshots, its own WAL) or sets only at start are immutable.
 constexpr ParamInfo kParams[] = {
     {"appendfsync", Param::kAppendfsync, false},
@@ -173,7 +173,7 @@ std::vector<std::pair<std::string, std::string>> ServerConfig::Get(
       case Param::kClientQueryBufferLimit:
         return std::to_string(max_query_buffer());
       case Param::kDatabases:
-        return "1";
+        return std::to_string(storage::kKvDatabases);
       case Param::kIoThreads: {
         const std::uint32_t threads = initial_.io_threads != 0
                                           ? initial_.io_threads

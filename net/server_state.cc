@@ -61,7 +61,9 @@ std::vector<std::shared_ptr<ClientInfo>> ServerState::Clients() const {
 std::uint64_t ServerState::AddListWaiter(std::shared_ptr<ListWaiter> waiter) {
   MutexLock lock(&lists_mu_);
   std::uint64_t id = next_list_waiter_++;
-  for (const std::string& key : waiter->keys) list_waiters_by_key_[key].push_back(id);
+  for (const std::string& key : waiter->keys) {
+    list_waiters_by_key_[{waiter->db, key}].push_back(id);
+  }
   list_waiters_[id] = std::move(waiter);
   return id;
 }
@@ -71,14 +73,16 @@ void ServerState::CancelListWaiter(std::uint64_t id) {
   list_waiters_.erase(id);  // ids left in the per-key deques are skipped when met
 }
 
-void ServerState::ServeListWaiters(const std::string& key) {
+void ServerState::ServeListWaiters(int db, const std::string& key) {
+  const std::pair<int, std::string> where(db, key);
+  storage::KvStore& store = kv(db);
   MutexLock serve(&serve_mu_);
   while (true) {
     std::shared_ptr<ListWaiter> waiter;
     std::uint64_t id = 0;
     {
       MutexLock lock(&lists_mu_);
-      auto it = list_waiters_by_key_.find(key);
+      auto it = list_waiters_by_key_.find(where);
       if (it == list_waiters_by_key_.end()) return;
       while (!it->second.empty() && !waiter) {
         id = it->second.front();
@@ -94,19 +98,19 @@ void ServerState::ServeListWaiters(const std::string& key) {
         return;
       }
     }
-    auto popped = kv().Pop(key, 1, waiter->left);
+    auto popped = store.Pop(key, 1, waiter->left);
     if (!popped.ok() || popped->empty()) return;  // nothing left (or not a list): keep waiting
     {
       MutexLock lock(&lists_mu_);
       list_waiters_.erase(id);
-      auto it = list_waiters_by_key_.find(key);
+      auto it = list_waiters_by_key_.find(where);
       if (it != list_waiters_by_key_.end() && !it->second.empty() && it->second.front() == id) {
         it->second.pop_front();
       }
     }
     if (!waiter->deliver(key, popped->front())) {
       // The client left between parking and now: the element goes back where it was.
-      auto pushed = kv().Push(key, {popped->front()}, waiter->left);
+      auto pushed = store.Push(key, {popped->front()}, waiter->left);
       (void)pushed;
     }
   }

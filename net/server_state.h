@@ -5,6 +5,7 @@
 // Thread safety: thread-safe (atomics, or the mutex named by each field).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/broker.h"
@@ -32,6 +34,7 @@ struct ClientInfo {
   std::int64_t created_ms = 0;
   std::atomic<std::int64_t> last_active_ms{0};
   std::atomic<int> protocol{2};
+  std::atomic<int> db{0};  // selected with SELECT; 0 <= db < storage::kKvDatabases
   Mutex mu;
   std::string name GUARDED_BY(mu);
   std::string last_command GUARDED_BY(mu);  // "get", "config|set"; "" before the first
@@ -51,10 +54,11 @@ struct alignas(64) CommandStats {
   std::atomic<std::uint64_t> failed_calls{0};
 };
 
-// A client parked in BLPOP/BRPOP. `deliver` runs at most once, from any thread, with the key
-// and the popped element; it returns false when the client is gone (the element must then be
-// pushed back).
+// A client parked in BLPOP/BRPOP on `keys` of database `db`. `deliver` runs at most once, from
+// any thread, with the key and the popped element; it returns false when the client is gone
+// (the element must then be pushed back).
 struct ListWaiter {
+  int db = 0;
   std::vector<std::string> keys;
   bool left = true;
   std::function<bool(const std::string& key, const std::string& value)> deliver;
@@ -69,10 +73,15 @@ class ServerState {
         config_(std::move(options)),
         command_stats_(std::make_unique<CommandStats[]>(table->slots())) {
     start_ = std::chrono::steady_clock::now();
+    for (int db = 0; db < storage::kKvDatabases; ++db) {
+      kv_[static_cast<std::size_t>(db)] = broker_->store().kv(db).value();
+    }
   }
 
   engine::Broker& broker() { return *broker_; }
-  storage::KvStore& kv() { return broker_->store().kv(); }
+  // Lists and strings of database 0, and of database `db` (0 <= db < storage::kKvDatabases).
+  storage::KvStore& kv() { return *kv_[0]; }
+  storage::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }
   const CommandTable& table() const { return *table_; }
   // Options as started and the live values of those CONFIG SET changes.
   const ServerConfig& config() const { return config_; }
@@ -107,11 +116,13 @@ class ServerState {
   std::vector<std::shared_ptr<ClientInfo>> Clients() const;
 
   // ---- Blocking list pops ------------------------------------------------------------------
-  // Parks a waiter on its keys (FIFO per key); returns an id for CancelListWaiter.
+  // Parks a waiter on its keys of its database (FIFO per key); returns an id for
+  // CancelListWaiter.
   std::uint64_t AddListWaiter(std::shared_ptr<ListWaiter> waiter);
   void CancelListWaiter(std::uint64_t id);
-  // After a push to `key`: pops elements for waiters in FIFO order while both remain.
-  void ServeListWaiters(const std::string& key);
+  // After a push to `key` of database `db`: pops elements for the waiters on that key of that
+  // database, in FIFO order, while both remain.
+  void ServeListWaiters(int db, const std::string& key);
 
   // Asks the process to shut down (SHUTDOWN). Set by the composition root.
   std::function<void()> request_shutdown;
@@ -122,6 +133,7 @@ class ServerState {
   ServerConfig config_;
   std::unique_ptr<CommandStats[]> command_stats_;  // one per slot of the table
   std::chrono::steady_clock::time_point start_;
+  std::array<storage::KvStore*, storage::kKvDatabases> kv_{};  // owned by the store
 
   mutable Mutex clients_mu_;
   std::map<std::uint64_t, std::shared_ptr<ClientInfo>> clients_ GUARDED_BY(clients_mu_);
@@ -129,7 +141,9 @@ class ServerState {
 
   Mutex lists_mu_;
   std::map<std::uint64_t, std::shared_ptr<ListWaiter>> list_waiters_ GUARDED_BY(lists_mu_);
-  std::map<std::string, std::deque<std::uint64_t>> list_waiters_by_key_ GUARDED_BY(lists_mu_);
+  // (database, key) -> waiter ids in arrival order.
+  std::map<std::pair<int, std::string>, std::deque<std::uint64_t>> list_waiters_by_key_
+      GUARDED_BY(lists_mu_);
   std::uint64_t next_list_waiter_ GUARDED_BY(lists_mu_) = 1;
   // Serialises serving so that pops for waiters keep FIFO order across pushing threads.
   Mutex serve_mu_;

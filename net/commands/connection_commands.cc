@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "net/command_context.h"
@@ -119,10 +120,17 @@ void Hello(CommandContext& ctx, Args args) {
   reply.ArrayHeader(0);
 }
 
+// SELECT index, with Redis's checks in its order (getIntFromObjectOrReply, then selectDb).
 void Select(CommandContext& ctx, Args args) {
   auto index = ParseInt64(args[1]);
   if (!index) return ctx.Error("ERR value is not an integer or out of range");
-  if (*index != 0) return ctx.Error("ERR DB index is out of range");
+  if (*index < std::numeric_limits<int>::min() || *index > std::numeric_limits<int>::max()) {
+    return ctx.Error("ERR value is out of range, value must between -2147483648 and 2147483647");
+  }
+  if (*index < 0 || *index >= storage::kKvDatabases) {
+    return ctx.Error("ERR DB index is out of range");
+  }
+  ctx.set_db(static_cast<int>(*index));
   ctx.Ok();
 }
 
@@ -141,8 +149,8 @@ std::string ClientLine(ClientInfo& info, std::int64_t now) {
   std::ostringstream line;
   line << "id=" << info.id << " addr=" << info.addr << " laddr=? fd=-1 name=" << name
        << " age=" << (now - info.created_ms) / 1000
-       << " idle=" << (now - info.last_active_ms.load()) / 1000
-       << " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+       << " idle=" << (now - info.last_active_ms.load()) / 1000 << " flags=N db=" << info.db.load()
+       << " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
           "multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd="
        << (command.empty() ? "NULL" : command)
        << " user=default redir=-1 resp=" << info.protocol.load() << "\n";
@@ -379,8 +387,12 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("keyspace")) {
     out << "# Keyspace\r\n";
-    auto keys = server.kv().Count();
-    if (keys.ok() && *keys > 0) out << "db0:keys=" << *keys << ",expires=0,avg_ttl=0\r\n";
+    for (int db = 0; db < storage::kKvDatabases; ++db) {
+      auto keys = server.kv(db).Count();
+      if (keys.ok() && *keys > 0) {
+        out << "db" << db << ":keys=" << *keys << ",expires=0,avg_ttl=0\r\n";
+      }
+    }
     out << "\r\n";
   }
   std::string text = out.str();
@@ -394,7 +406,7 @@ void Info(CommandContext& ctx, Args args) {
 }
 
 void DbSize(CommandContext& ctx, Args) {
-  auto keys = ctx.server().kv().Count();
+  auto keys = ctx.kv().Count();
   if (!keys.ok()) return ctx.StatusError(keys.status());
   ctx.reply().Integer(static_cast<std::int64_t>(*keys));
 }
@@ -499,7 +511,8 @@ void AddConnectionCommands(CommandTable* table) {
   table->Add({"hello", -1, f | n, 0, 0, 0, "connection",
               "Handshake: protocol version, authentication, client name.", Hello});
   table->Add({"auth", -2, f | n, 0, 0, 0, "connection", "Authenticate the connection.", Auth});
-  table->Add({"select", 2, f, 0, 0, 0, "connection", "Select database 0 (the only one).", Select});
+  table->Add(
+      {"select", 2, f, 0, 0, 0, "connection", "Select the database of the connection.", Select});
   table->Add({"quit", -1, f | n, 0, 0, 0, "connection", "Close the connection.", Quit});
   CommandSpec client{"client", -2, 0, 0, 0, 0, "connection", "Client connection commands.", Client};
   client.subcommands = {{"getname", 2}, {"help", 2},    {"id", 2},     {"info", 2},
@@ -509,7 +522,8 @@ void AddConnectionCommands(CommandTable* table) {
   command.subcommands = {{"count", 2}, {"docs", -2}, {"info", -2}, {"list", -2}};
   table->Add(std::move(command));
   table->Add({"info", -1, 0, 0, 0, 0, "server", "Information and statistics.", Info});
-  table->Add({"dbsize", 1, r | f, 0, 0, 0, "server", "Number of keys.", DbSize});
+  table->Add(
+      {"dbsize", 1, r | f, 0, 0, 0, "server", "Number of keys of the selected database.", DbSize});
   table->Add({"time", 1, f, 0, 0, 0, "server", "The server time.", Time});
   CommandSpec config{"config", -2, a, 0, 0, 0, "server", "Read and change the configuration.",
                      Config};

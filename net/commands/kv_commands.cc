@@ -1,4 +1,5 @@
-// Plain Redis lists and strings, persistent (storage/kv_store.h does the work).
+// Plain Redis lists and strings, persistent (storage/kv_store.h does the work), in the
+// database the connection selected (SELECT).
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -29,7 +30,7 @@ std::vector<std::string> Tail(Args args, size_t from) {
 // ---- Strings -----------------------------------------------------------------------------
 
 void Get(CommandContext& ctx, Args args) {
-  auto value = ctx.server().kv().Get(args[1]);
+  auto value = ctx.kv().Get(args[1]);
   if (!value.ok()) return ctx.StatusError(value.status());
   if (!value->has_value()) return ctx.reply().Null();
   ctx.reply().Bulk(**value);
@@ -78,7 +79,7 @@ void Set(CommandContext& ctx, Args args) {
     if (relative && ms > kMax - NowMs()) return ctx.Error(kInvalidExpire);
     return ctx.Error("ERR keys do not expire in Herald: " + *expire_option + " is not supported");
   }
-  storage::KvStore& kv = ctx.server().kv();
+  storage::KvStore& kv = ctx.kv();
   std::optional<std::string> old;
   if (nx || xx || get) {
     auto type = kv.Type(args[1]);
@@ -107,7 +108,7 @@ void Set(CommandContext& ctx, Args args) {
 }
 
 void IncrBy(CommandContext& ctx, std::string_view key, std::int64_t delta) {
-  auto value = ctx.server().kv().IncrBy(key, delta, ctx.kv_group());
+  auto value = ctx.kv().IncrBy(key, delta, ctx.kv_group());
   if (!value.ok()) return ctx.StatusError(value.status());
   ctx.reply().Integer(*value);
 }
@@ -133,7 +134,7 @@ void DecrByCommand(CommandContext& ctx, Args args) {
 void MGet(CommandContext& ctx, Args args) {
   ctx.reply().ArrayHeader(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
-    auto value = ctx.server().kv().Get(args[i]);
+    auto value = ctx.kv().Get(args[i]);
     // As Redis: a key that is not a string reads as nil here, not as an error.
     if (!value.ok() || !value->has_value()) {
       ctx.reply().Null();
@@ -147,7 +148,7 @@ void MSet(CommandContext& ctx, Args args) {
   if (args.size() % 2 != 1) return ctx.WrongArity("mset");
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 1; i + 1 < args.size(); i += 2) pairs.emplace_back(args[i], args[i + 1]);
-  Status status = ctx.server().kv().MSet(pairs, ctx.kv_group());
+  Status status = ctx.kv().MSet(pairs, ctx.kv_group());
   if (!status.ok()) return ctx.StatusError(status);
   ctx.Ok();
 }
@@ -155,19 +156,19 @@ void MSet(CommandContext& ctx, Args args) {
 // ---- Any type ----------------------------------------------------------------------------
 
 void Del(CommandContext& ctx, Args args) {
-  auto removed = ctx.server().kv().Del(Tail(args, 1), ctx.kv_group());
+  auto removed = ctx.kv().Del(Tail(args, 1), ctx.kv_group());
   if (!removed.ok()) return ctx.StatusError(removed.status());
   ctx.reply().Integer(*removed);
 }
 
 void Exists(CommandContext& ctx, Args args) {
-  auto count = ctx.server().kv().Exists(Tail(args, 1));
+  auto count = ctx.kv().Exists(Tail(args, 1));
   if (!count.ok()) return ctx.StatusError(count.status());
   ctx.reply().Integer(*count);
 }
 
 void Type(CommandContext& ctx, Args args) {
-  auto type = ctx.server().kv().Type(args[1]);
+  auto type = ctx.kv().Type(args[1]);
   if (!type.ok()) return ctx.StatusError(type.status());
   switch (*type) {
     case storage::KvType::kString:
@@ -180,7 +181,7 @@ void Type(CommandContext& ctx, Args args) {
 }
 
 void Keys(CommandContext& ctx, Args args) {
-  auto keys = ctx.server().kv().Keys(args[1]);
+  auto keys = ctx.kv().Keys(args[1]);
   if (!keys.ok()) return ctx.StatusError(keys.status());
   ctx.reply().ArrayHeader(keys->size());
   for (const std::string& key : *keys) ctx.reply().Bulk(key);
@@ -215,9 +216,8 @@ void Scan(CommandContext& ctx, Args args) {
       return ctx.SyntaxError();
     }
   }
-  auto page =
-      ctx.server().kv().Scan(std::to_string(*cursor), pattern,
-                             static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 20)));
+  auto page = ctx.kv().Scan(std::to_string(*cursor), pattern,
+                            static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 20)));
   if (!page.ok() && page.status().code() == Status::Code::kInvalidArgument) {
     // Every cursor is valid in Redis; one this server did not hand out (or has forgotten)
     // ends the iteration rather than failing it.
@@ -230,7 +230,7 @@ void Scan(CommandContext& ctx, Args args) {
   std::vector<std::string> keys;
   for (std::string& key : page->second) {
     if (type_filter) {
-      auto type = ctx.server().kv().Type(key);
+      auto type = ctx.kv().Type(key);
       if (!type.ok() || *type != *type_filter) continue;
     }
     keys.push_back(std::move(key));
@@ -241,26 +241,30 @@ void Scan(CommandContext& ctx, Args args) {
   for (const std::string& key : keys) ctx.reply().Bulk(key);
 }
 
-// FLUSHDB / FLUSHALL [ASYNC|SYNC]: every key goes (Herald has one database, so both are the
-// same). Jobs and queues are not keys and stay. The flush is durable when it answers, in
-// either mode; a client blocked in BLPOP/BRPOP stays blocked (there is nothing to pop).
-void Flush(CommandContext& ctx, Args args) {
+// FLUSHDB / FLUSHALL [ASYNC|SYNC]: every key of the selected database goes (FLUSHDB), or of
+// every database, in one write (FLUSHALL). Jobs and queues are not keys and stay. The flush is
+// durable when it answers, in either mode; a client blocked in BLPOP/BRPOP stays blocked
+// (there is nothing to pop).
+void Flush(CommandContext& ctx, Args args, bool all) {
   if (args.size() > 2 || (args.size() == 2 && !EqualsIgnoreCase(args[1], "sync") &&
                           !EqualsIgnoreCase(args[1], "async"))) {
     return ctx.SyntaxError();
   }
-  Status status = ctx.server().kv().Clear();
+  Status status = all ? ctx.server().broker().store().ClearKv() : ctx.kv().Clear();
   if (!status.ok()) return ctx.StatusError(status);
   ctx.Ok();
 }
 
+void FlushDb(CommandContext& ctx, Args args) { Flush(ctx, args, /*all=*/false); }
+void FlushAll(CommandContext& ctx, Args args) { Flush(ctx, args, /*all=*/true); }
+
 // ---- Lists -------------------------------------------------------------------------------
 
 void Push(CommandContext& ctx, Args args, bool left) {
-  auto length = ctx.server().kv().Push(args[1], Tail(args, 2), left, ctx.kv_group());
+  auto length = ctx.kv().Push(args[1], Tail(args, 2), left, ctx.kv_group());
   if (!length.ok()) return ctx.StatusError(length.status());
   ctx.reply().Integer(*length);
-  ctx.server().ServeListWaiters(args[1]);
+  ctx.server().ServeListWaiters(ctx.db(), args[1]);
 }
 
 void LPush(CommandContext& ctx, Args args) { Push(ctx, args, true); }
@@ -276,7 +280,7 @@ void Pop(CommandContext& ctx, Args args, bool left) {
     count = *n;
   }
   if (with_count && count == 0) {
-    auto type = ctx.server().kv().Type(args[1]);
+    auto type = ctx.kv().Type(args[1]);
     if (!type.ok()) return ctx.StatusError(type.status());
     if (*type == storage::KvType::kString) {
       return ctx.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
@@ -284,9 +288,9 @@ void Pop(CommandContext& ctx, Args args, bool left) {
     if (*type == storage::KvType::kNone) return ctx.reply().NullArray();
     return ctx.reply().ArrayHeader(0);
   }
-  auto popped = ctx.server().kv().Pop(
-      args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)), left,
-      ctx.kv_group());
+  auto popped =
+      ctx.kv().Pop(args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)),
+                   left, ctx.kv_group());
   if (!popped.ok()) return ctx.StatusError(popped.status());
   if (!with_count) {
     if (popped->empty()) return ctx.reply().Null();
@@ -301,7 +305,7 @@ void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, true); }
 void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, false); }
 
 void LLen(CommandContext& ctx, Args args) {
-  auto length = ctx.server().kv().Len(args[1]);
+  auto length = ctx.kv().Len(args[1]);
   if (!length.ok()) return ctx.StatusError(length.status());
   ctx.reply().Integer(*length);
 }
@@ -310,7 +314,7 @@ void LRange(CommandContext& ctx, Args args) {
   auto start = ParseInt64(args[2]);
   auto stop = ParseInt64(args[3]);
   if (!start || !stop) return ctx.Error(kNotInteger);
-  auto values = ctx.server().kv().Range(args[1], *start, *stop);
+  auto values = ctx.kv().Range(args[1], *start, *stop);
   if (!values.ok()) return ctx.StatusError(values.status());
   ctx.reply().ArrayHeader(values->size());
   for (const std::string& value : *values) ctx.reply().Bulk(value);
@@ -321,13 +325,13 @@ void LIndex(CommandContext& ctx, Args args) {
   if (!index) {
     // As Redis, the key is looked at before the index: nil for a missing key, WRONGTYPE for a
     // string, whatever the index says.
-    auto type = ctx.server().kv().Type(args[1]);
+    auto type = ctx.kv().Type(args[1]);
     if (!type.ok()) return ctx.StatusError(type.status());
     if (*type == storage::KvType::kNone) return ctx.reply().Null();
     if (*type == storage::KvType::kString) return ctx.Error(kWrongTypeError);
     return ctx.Error(kNotInteger);
   }
-  auto value = ctx.server().kv().Index(args[1], *index);
+  auto value = ctx.kv().Index(args[1], *index);
   if (!value.ok()) return ctx.StatusError(value.status());
   if (!value->has_value()) return ctx.reply().Null();
   ctx.reply().Bulk(**value);
@@ -340,7 +344,8 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
     return ctx.Error(*error);
   }
   std::vector<std::string> keys(args.begin() + 1, args.end() - 1);
-  storage::KvStore& kv = ctx.server().kv();
+  const int db = ctx.db();
+  storage::KvStore& kv = ctx.kv();
   for (const std::string& key : keys) {
     auto popped = kv.Pop(key, 1, left, ctx.kv_group());
     if (!popped.ok()) return ctx.StatusError(popped.status());
@@ -359,6 +364,7 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
     timer->cancel();
   });
   auto waiter = std::make_shared<ListWaiter>();
+  waiter->db = db;
   waiter->keys = keys;
   waiter->left = left;
   waiter->deliver = [parker, timer](const std::string& key, const std::string& value) {
@@ -385,7 +391,7 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
     });
   }
   // A push may have landed between the pops above and the waiter's registration.
-  for (const std::string& key : keys) server->ServeListWaiters(key);
+  for (const std::string& key : keys) server->ServeListWaiters(db, key);
 }
 
 void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, true); }
@@ -409,9 +415,10 @@ void AddKvCommands(CommandTable* table) {
   table->Add({"keys", 2, r, 0, 0, 0, "generic", "Keys matching a pattern.", Keys});
   table->Add({"scan", -2, r, 0, 0, 0, "generic", "Iterate the keys.", Scan});
   table->Add({"flushdb", -1, w, 0, 0, 0, "server",
-              "Remove every key (lists and strings; jobs stay).", Flush});
+              "Remove every key of the selected database (lists and strings; jobs stay).",
+              FlushDb});
   table->Add({"flushall", -1, w, 0, 0, 0, "server",
-              "Remove every key (lists and strings; jobs stay).", Flush});
+              "Remove every key of every database (lists and strings; jobs stay).", FlushAll});
   table->Add({"lpush", -3, w | f, 1, 1, 1, "list", "Prepend elements to a list.", LPush});
   table->Add({"rpush", -3, w | f, 1, 1, 1, "list", "Append elements to a list.", RPush});
   table->Add({"lpop", -2, w | f, 1, 1, 1, "list", "Remove and get the first elements.", LPop});

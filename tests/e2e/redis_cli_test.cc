@@ -87,6 +87,26 @@ TEST_F(RedisCliTest, ListsAndStringsSurviveKillNine) {
   EXPECT_NE(Cli("SHOW " + id).find("durable"), std::string::npos);
 }
 
+TEST_F(RedisCliTest, DatabaseNineIsItsOwnKeyspaceAndSurvivesKillNine) {
+  EXPECT_EQ(Cli("-n 9 SET greeting nine"), "OK");
+  EXPECT_EQ(Cli("SET greeting zero"), "OK");
+  EXPECT_EQ(Cli("-n 9 RPUSH mylist a b"), "2");
+  EXPECT_EQ(Cli("-n 9 GET greeting"), "nine");
+  EXPECT_EQ(Cli("GET greeting"), "zero");
+  EXPECT_EQ(Cli("-n 9 DBSIZE"), "2");
+  EXPECT_EQ(Cli("DBSIZE"), "1");
+  Restart(SIGKILL);
+  EXPECT_EQ(Cli("-n 9 LRANGE mylist 0 -1"), "a\nb");
+  EXPECT_EQ(Cli("-n 9 GET greeting"), "nine");
+  EXPECT_EQ(Cli("GET greeting"), "zero");
+  EXPECT_EQ(Cli("LLEN mylist"), "0");
+  const std::string keyspace = Cli("INFO keyspace");
+  EXPECT_NE(keyspace.find("db0:keys=1,expires=0,avg_ttl=0"), std::string::npos) << keyspace;
+  EXPECT_NE(keyspace.find("db9:keys=2,expires=0,avg_ttl=0"), std::string::npos) << keyspace;
+  EXPECT_EQ(Cli("-n 9 FLUSHDB"), "OK");
+  EXPECT_EQ(Cli("GET greeting"), "zero");
+}
+
 // Polls a command until its output contains `needle` (the workers run on their own time).
 #define EXPECT_EVENTUALLY_CONTAINS(command, needle)                               \
   do {                                                                            \

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,38 @@ TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
   auto range = store_->kv().Range("list", 0, -1);
   ASSERT_TRUE(range.ok());
   EXPECT_EQ(*range, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_P(KvCommitterTest, AGroupWithWritesToSeveralDatabasesIsCommittedWhole) {
+  Open();
+  asio::io_context io;
+  KvCommitter committer(io.get_executor(), &store_->kv());
+  storage::KvStore& nine = *store_->kv(9).value();
+  std::vector<Status> outcomes;
+  asio::post(io, [&] {
+    // A connection's pipeline: SET in 0, SELECT 9, SET and RPUSH there, back to 0.
+    storage::KvWriteGroup group(&store_->kv());
+    ASSERT_TRUE(store_->kv().Set("k", "zero", &group).ok());
+    ASSERT_TRUE(nine.Set("k", "nine", &group).ok());
+    ASSERT_TRUE(nine.Push("l", {"a"}, false, &group).ok());
+    ASSERT_TRUE(store_->kv().Push("l", {"z"}, false, &group).ok());
+    committer.Enqueue(&group, [&](Status s) { outcomes.push_back(std::move(s)); });
+    // Another client's batch, in database 9 only.
+    storage::KvWriteGroup other(&nine);
+    ASSERT_TRUE(nine.Push("l", {"b"}, false, &other).ok());
+    committer.Enqueue(&other, [&](Status s) { outcomes.push_back(std::move(s)); });
+  });
+  io.run();
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const Status& s : outcomes) EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(committer.commits(), 1u);
+
+  store_.reset();
+  Open();
+  EXPECT_EQ(store_->kv().Get("k").value(), std::optional<std::string>("zero"));
+  EXPECT_EQ(store_->kv(9).value()->Get("k").value(), std::optional<std::string>("nine"));
+  EXPECT_EQ(store_->kv().Range("l", 0, -1).value(), std::vector<std::string>{"z"});
+  EXPECT_EQ(store_->kv(9).value()->Range("l", 0, -1).value(), (std::vector<std::string>{"a", "b"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, KvCommitterTest,

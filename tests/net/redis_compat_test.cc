@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -229,6 +230,225 @@ TEST_F(RedisCompatTest, ScanCursorIsReadLikeStrtoulAndUnknownCursorsEndTheIterat
     EXPECT_EQ(page.elements[0], Bulk("0")) << unknown;
     EXPECT_TRUE(page.elements[1].elements.empty()) << unknown;
   }
+}
+
+// ---- Databases (SELECT; the suite's external-server mode selects 9 on every client) -------
+
+// The Keyspace section of INFO as it reads from here.
+std::string KeyspaceInfo(const std::string& info) {
+  const std::size_t at = info.find("# Keyspace\r\n");
+  return at == std::string::npos ? "no Keyspace section" : info.substr(at);
+}
+
+TEST_F(RedisCompatTest, SelectRefusesWhatRedisRefusesWithItsWording) {
+  const std::string kOutOfRange = "ERR DB index is out of range";
+  const std::string kNotInteger = "ERR value is not an integer or out of range";
+  const std::string kNotInt32 =
+      "ERR value is out of range, value must between -2147483648 and 2147483647";
+  for (const char* index : {"16", "-1", "2147483647", "-2147483648"}) {
+    EXPECT_EQ(Err({"SELECT", index}), kOutOfRange) << index;
+  }
+  for (const char* index :
+       {"abc", "1.5", "09", "+9", "-0", "", " 9", "9 ", "0x1", "9223372036854775808"}) {
+    EXPECT_EQ(Err({"SELECT", index}), kNotInteger) << index;
+  }
+  for (const char* index : {"2147483648", "-2147483649", "9223372036854775807"}) {
+    EXPECT_EQ(Err({"SELECT", index}), kNotInt32) << index;
+  }
+  EXPECT_EQ(Err({"SELECT"}), "ERR wrong number of arguments for 'select' command");
+  EXPECT_EQ(Err({"SELECT", "9", "x"}), "ERR wrong number of arguments for 'select' command");
+  // A refused SELECT leaves the connection where it was.
+  EXPECT_EQ(Cmd({"SELECT", "15"}), Ok());
+  EXPECT_EQ(Cmd({"SET", "k", "in 15"}), Ok());
+  EXPECT_EQ(Err({"SELECT", "16"}), kOutOfRange);
+  EXPECT_EQ(Cmd({"GET", "k"}), Bulk("in 15"));
+  EXPECT_EQ(Cmd({"SELECT", "0"}), Ok());
+  EXPECT_TRUE(Cmd({"GET", "k"}).is_null());
+}
+
+TEST_F(RedisCompatTest, TheSameKeyInDatabaseZeroAndNineIsTwoKeys) {
+  auto nine = Connect();
+  EXPECT_EQ(Cmd({"SELECT", "9"}, nine.get()), Ok());
+  EXPECT_EQ(Cmd({"SET", "s", "zero"}), Ok());
+  EXPECT_EQ(Cmd({"SET", "s", "nine"}, nine.get()), Ok());
+  EXPECT_EQ(Cmd({"GET", "s"}), Bulk("zero"));
+  EXPECT_EQ(Cmd({"GET", "s"}, nine.get()), Bulk("nine"));
+  EXPECT_EQ(Cmd({"INCR", "n"}), Int(1));
+  EXPECT_EQ(Cmd({"INCRBY", "n", "10"}, nine.get()), Int(10));
+  EXPECT_EQ(Cmd({"DECRBY", "n", "3"}, nine.get()), Int(7));
+  EXPECT_EQ(Cmd({"DECR", "n"}), Int(0));
+  EXPECT_EQ(Cmd({"MSET", "a", "0", "b", "0"}), Ok());
+  EXPECT_EQ(Cmd({"MSET", "a", "9"}, nine.get()), Ok());
+  EXPECT_EQ(Cmd({"MGET", "a", "b"}, nine.get()).elements,
+            (std::vector<Reply>{Bulk("9"), Reply::Null()}));
+  EXPECT_EQ(Cmd({"RPUSH", "l", "a", "b"}), Int(2));
+  EXPECT_EQ(Cmd({"LPUSH", "l", "x"}, nine.get()), Int(1));
+  EXPECT_EQ(Cmd({"LRANGE", "l", "0", "-1"}).elements, (std::vector<Reply>{Bulk("a"), Bulk("b")}));
+  EXPECT_EQ(Cmd({"LRANGE", "l", "0", "-1"}, nine.get()).elements, std::vector<Reply>{Bulk("x")});
+  EXPECT_EQ(Cmd({"LLEN", "l"}, nine.get()), Int(1));
+  EXPECT_EQ(Cmd({"LINDEX", "l", "-1"}), Bulk("b"));
+  EXPECT_EQ(Cmd({"RPOP", "l"}, nine.get()), Bulk("x"));
+  EXPECT_EQ(Cmd({"LPOP", "l"}), Bulk("a"));
+  EXPECT_EQ(Cmd({"TYPE", "l"}), Reply::SimpleString("list"));
+  EXPECT_EQ(Cmd({"TYPE", "l"}, nine.get()), Reply::SimpleString("none"));  // emptied, deleted
+  EXPECT_EQ(Cmd({"RPUSH", "s", "v"}, nine.get()).str, kWrongType);
+  EXPECT_EQ(Cmd({"SET", "only9", "v"}, nine.get()), Ok());
+  EXPECT_EQ(Cmd({"EXISTS", "only9", "s"}), Int(1));
+  EXPECT_EQ(Cmd({"DEL", "s", "only9"}, nine.get()), Int(2));
+  EXPECT_EQ(Cmd({"GET", "s"}), Bulk("zero"));
+}
+
+TEST_F(RedisCompatTest, DbsizeKeysAndScanSeeTheSelectedDatabaseOnly) {
+  EXPECT_EQ(Cmd({"MSET", "z1", "x", "z2", "x"}), Ok());
+  EXPECT_EQ(Cmd({"SELECT", "9"}), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(0));
+  EXPECT_TRUE(Cmd({"KEYS", "*"}).elements.empty());
+  for (int i = 0; i < 25; ++i) Cmd({"SET", "k" + std::to_string(i), "x"});
+  Cmd({"RPUSH", "list", "x"});
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(26));
+  EXPECT_EQ(Cmd({"KEYS", "k2*"}).elements.size(), 6u);  // k2, k20 .. k24
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  do {
+    Reply page = Cmd({"SCAN", cursor, "COUNT", "7"});
+    ASSERT_EQ(page.elements.size(), 2u) << page.ToString();
+    cursor = page.elements[0].str;
+    for (const Reply& key : page.elements[1].elements) seen.insert(key.str);
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 26u);
+  EXPECT_EQ(seen.count("z1"), 0u);
+  EXPECT_EQ(Cmd({"SCAN", "0", "COUNT", "100", "TYPE", "list"}).elements.at(1).elements,
+            std::vector<Reply>{Bulk("list")});
+  EXPECT_EQ(Cmd({"SELECT", "0"}), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(2));
+  EXPECT_EQ(Cmd({"KEYS", "*"}).elements, (std::vector<Reply>{Bulk("z1"), Bulk("z2")}));
+  EXPECT_EQ(Cmd({"SELECT", "3"}), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(0));
+  Reply empty = Cmd({"SCAN", "0"});
+  ASSERT_EQ(empty.elements.size(), 2u) << empty.ToString();
+  EXPECT_EQ(empty.elements[0], Bulk("0"));
+  EXPECT_TRUE(empty.elements[1].elements.empty());
+}
+
+TEST_F(RedisCompatTest, FlushdbEmptiesTheSelectedDatabaseAndFlushallEveryOne) {
+  auto nine = Connect();
+  EXPECT_EQ(Cmd({"SELECT", "9"}, nine.get()), Ok());
+  Cmd({"SET", "k", "0"});
+  Cmd({"SET", "k", "9"}, nine.get());
+  Cmd({"RPUSH", "l", "a", "b"}, nine.get());
+  EXPECT_EQ(Cmd({"FLUSHDB"}, nine.get()), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}, nine.get()), Int(0));
+  EXPECT_EQ(Cmd({"GET", "k"}), Bulk("0"));
+  Cmd({"SET", "k", "9 again"}, nine.get());
+  EXPECT_EQ(Cmd({"FLUSHDB", "ASYNC"}), Ok());
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(0));
+  EXPECT_EQ(Cmd({"GET", "k"}, nine.get()), Bulk("9 again"));
+  Cmd({"SET", "k", "0 again"});
+  Cmd({"SELECT", "4"});
+  Cmd({"SET", "k", "4"});
+  EXPECT_EQ(Cmd({"FLUSHALL"}), Ok());
+  EXPECT_EQ(KeyspaceInfo(Cmd({"INFO", "keyspace"}).str), "# Keyspace\r\n");
+  EXPECT_TRUE(Cmd({"GET", "k"}, nine.get()).is_null());
+  EXPECT_EQ(Cmd({"SELECT", "0"}), Ok());
+  EXPECT_TRUE(Cmd({"GET", "k"}).is_null());
+}
+
+TEST_F(RedisCompatTest, BlockingPopIsWokenOnlyByAPushToItsDatabase) {
+  auto waiter = Connect();
+  EXPECT_EQ(Cmd({"SELECT", "9"}, waiter.get()), Ok());
+  SendOnly(waiter.get(), {"BLPOP", "x", "0"});
+  ASSERT_TRUE(WaitForBlocked(1));
+  EXPECT_EQ(Cmd({"RPUSH", "x", "in 0"}), Int(1));  // same key, database 0
+  EXPECT_EQ(Cmd({"SELECT", "3"}), Ok());
+  EXPECT_EQ(Cmd({"RPUSH", "x", "in 3"}), Int(1));
+  EXPECT_NE(Cmd({"INFO", "clients"}).str.find("blocked_clients:1\r\n"), std::string::npos);
+  EXPECT_EQ(Cmd({"SELECT", "9"}), Ok());
+  EXPECT_EQ(Cmd({"RPUSH", "x", "in 9"}), Int(1));
+  auto woken = waiter->ReadReplies(1);
+  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  EXPECT_EQ((*woken)[0].elements, (std::vector<Reply>{Bulk("x"), Bulk("in 9")}));
+  EXPECT_EQ(Cmd({"LLEN", "x"}), Int(0));
+  EXPECT_EQ(Cmd({"SELECT", "3"}), Ok());
+  EXPECT_EQ(Cmd({"LRANGE", "x", "0", "-1"}).elements, std::vector<Reply>{Bulk("in 3")});
+  EXPECT_EQ(Cmd({"SELECT", "0"}), Ok());
+  EXPECT_EQ(Cmd({"LRANGE", "x", "0", "-1"}).elements, std::vector<Reply>{Bulk("in 0")});
+  // BRPOP in 9 finds what is there at once, and nothing of the other databases.
+  Cmd({"RPUSH", "y", "a", "b"}, waiter.get());
+  EXPECT_EQ(Cmd({"BRPOP", "x", "y", "1"}, waiter.get()).elements,
+            (std::vector<Reply>{Bulk("y"), Bulk("b")}));
+}
+
+TEST_F(RedisCompatTest, InfoKeyspaceListsEachDatabaseThatHasKeys) {
+  EXPECT_EQ(KeyspaceInfo(Cmd({"INFO", "keyspace"}).str), "# Keyspace\r\n");
+  Cmd({"SET", "a", "1"});
+  Cmd({"SELECT", "9"});
+  Cmd({"RPUSH", "l", "x"});
+  Cmd({"SELECT", "3"});
+  Cmd({"MSET", "b", "1", "c", "2"});
+  EXPECT_EQ(KeyspaceInfo(Cmd({"INFO", "keyspace"}).str),
+            "# Keyspace\r\n"
+            "db0:keys=1,expires=0,avg_ttl=0\r\n"
+            "db3:keys=2,expires=0,avg_ttl=0\r\n"
+            "db9:keys=1,expires=0,avg_ttl=0\r\n");
+  Cmd({"SELECT", "0"});
+  Cmd({"DEL", "a"});
+  EXPECT_EQ(KeyspaceInfo(Cmd({"INFO"}).str),
+            "# Keyspace\r\n"
+            "db3:keys=2,expires=0,avg_ttl=0\r\n"
+            "db9:keys=1,expires=0,avg_ttl=0\r\n");
+}
+
+TEST_F(RedisCompatTest, ClientInfoAndListShowEachConnectionsDatabase) {
+  auto other = Connect();
+  EXPECT_EQ(Cmd({"SELECT", "9"}, other.get()), Ok());
+  const std::string other_id = std::to_string(Cmd({"CLIENT", "ID"}, other.get()).integer);
+  const std::string mine = std::to_string(Cmd({"CLIENT", "ID"}).integer);
+  EXPECT_NE(Cmd({"CLIENT", "INFO"}, other.get()).str.find(" db=9 "), std::string::npos);
+  EXPECT_NE(Cmd({"CLIENT", "INFO"}).str.find(" db=0 "), std::string::npos);
+  const std::string list = Cmd({"CLIENT", "LIST"}).str;
+  auto line_of = [&](const std::string& id) {
+    const std::size_t at = list.find("id=" + id + " ");
+    return at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of(other_id).find(" db=9 "), std::string::npos) << list;
+  EXPECT_NE(line_of(mine).find(" db=0 "), std::string::npos) << list;
+  // As Redis 7, HELLO does not report the database (its fields are these, whatever is selected).
+  Reply hello = Cmd({"HELLO", "3"}, other.get());
+  ASSERT_EQ(hello.type, ReplyType::kMap) << hello.ToString();
+  std::vector<std::string> fields;
+  for (const auto& entry : hello.pairs) fields.push_back(entry.first.str);
+  EXPECT_EQ(fields, (std::vector<std::string>{"server", "version", "proto", "id", "mode", "role",
+                                              "modules"}));
+  EXPECT_EQ(Cmd({"GET", "k"}, other.get()).type, ReplyType::kNull);  // still in 9
+  EXPECT_NE(Cmd({"CLIENT", "INFO"}, other.get()).str.find(" db=9 "), std::string::npos);
+}
+
+TEST_F(RedisCompatTest, ConfigGetDatabasesSaysSixteen) {
+  EXPECT_EQ(Cmd({"CONFIG", "GET", "databases"}).elements,
+            (std::vector<Reply>{Bulk("databases"), Bulk("16")}));
+}
+
+TEST_F(RedisCompatTest, APipelineAcrossDatabasesIsAnsweredInOrderAndKeptAfterARestart) {
+  const std::string expected = "+OK\r\n+OK\r\n+OK\r\n:2\r\n+OK\r\n:1\r\n$4\r\nzero\r\n";
+  {
+    RawConnection raw(server_->port());
+    EXPECT_EQ(raw.Exchange("SET k zero\r\nSELECT 9\r\nSET k nine\r\nRPUSH l a b\r\n"
+                           "SELECT 0\r\nRPUSH l z\r\nGET k\r\n",
+                           expected),
+              expected);
+  }
+  StopServer();
+  StartServer(ServerOptions{});
+  EXPECT_EQ(Cmd({"GET", "k"}), Bulk("zero"));
+  EXPECT_EQ(Cmd({"LRANGE", "l", "0", "-1"}).elements, std::vector<Reply>{Bulk("z")});
+  EXPECT_EQ(Cmd({"SELECT", "9"}), Ok());
+  EXPECT_EQ(Cmd({"GET", "k"}), Bulk("nine"));
+  EXPECT_EQ(Cmd({"LRANGE", "l", "0", "-1"}).elements, (std::vector<Reply>{Bulk("a"), Bulk("b")}));
+  EXPECT_EQ(Cmd({"DBSIZE"}), Int(2));
+  EXPECT_EQ(KeyspaceInfo(Cmd({"INFO", "keyspace"}).str),
+            "# Keyspace\r\n"
+            "db0:keys=2,expires=0,avg_ttl=0\r\n"
+            "db9:keys=2,expires=0,avg_ttl=0\r\n");
 }
 
 // ---- Connection and server commands ------------------------------------------------------

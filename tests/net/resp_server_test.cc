@@ -40,7 +40,7 @@ TEST_F(RespServerTest, UnknownCommandAndArityErrorsUseRedisWording) {
             "ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' ");
   EXPECT_EQ(Cmd({"GET"}).str, "ERR wrong number of arguments for 'get' command");
   EXPECT_EQ(Cmd({"ADDJOB", "q"}).str, "ERR wrong number of arguments for 'addjob' command");
-  EXPECT_EQ(Cmd({"SELECT", "1"}).str, "ERR DB index is out of range");
+  EXPECT_EQ(Cmd({"SELECT", "16"}).str, "ERR DB index is out of range");
   EXPECT_EQ(Cmd({"SELECT", "0"}), Reply::SimpleString("OK"));
 }
 
