@@ -13,31 +13,59 @@ ActiveJobs::Shard& ActiveJobs::ShardOf(std::string_view id) {
   return shards_[std::hash<std::string_view>{}(id) % kShards];
 }
 
+const ActiveJobs::Shard& ActiveJobs::ShardOf(std::string_view id) const {
+  return shards_[std::hash<std::string_view>{}(id) % kShards];
+}
+
 void ActiveJobs::Put(std::shared_ptr<const Job> job) {
   Shard& shard = ShardOf(job->id);
   MutexLock lock(&shard.mu);
   auto old = shard.jobs.find(job->id);
   if (old != shard.jobs.end()) {
-    shard.bytes -= Cost(*old->second);
+    shard.bytes -= Cost(*old->second.job);
     shard.jobs.erase(old);
   }
-  std::size_t cost = Cost(*job);
-  if (job->payload.size() > kMaxPayloadBytes || shard.bytes + cost > kMaxBytes / kShards) return;
-  shard.bytes += cost;
-  std::string id = job->id;
-  shard.jobs.emplace(std::move(id), std::move(job));
+  Found entry{std::move(job), true};
+  if (entry.job->payload.size() > kMaxPayloadBytes ||
+      shard.bytes + Cost(*entry.job) > kMaxBytes / kShards) {
+    auto bare = std::make_shared<Job>(*entry.job);
+    bare->payload.clear();
+    bare->payload.shrink_to_fit();
+    entry = Found{std::move(bare), false};
+  }
+  shard.bytes += Cost(*entry.job);
+  std::string id = entry.job->id;
+  shard.jobs.emplace(std::move(id), std::move(entry));
 }
 
-std::shared_ptr<const Job> ActiveJobs::Remove(std::string_view id) {
+std::optional<ActiveJobs::Found> ActiveJobs::Find(std::string_view id) const {
+  const Shard& shard = ShardOf(id);
+  MutexLock lock(&shard.mu);
+  if (shard.jobs.empty()) return std::nullopt;
+  auto it = shard.jobs.find(std::string(id));
+  if (it == shard.jobs.end()) return std::nullopt;
+  return it->second;
+}
+
+void ActiveJobs::Erase(std::string_view id) {
   Shard& shard = ShardOf(id);
   MutexLock lock(&shard.mu);
-  if (shard.jobs.empty()) return nullptr;
+  if (shard.jobs.empty()) return;
   auto it = shard.jobs.find(std::string(id));
-  if (it == shard.jobs.end()) return nullptr;
-  std::shared_ptr<const Job> job = std::move(it->second);
-  shard.bytes -= Cost(*job);
+  if (it == shard.jobs.end()) return;
+  shard.bytes -= Cost(*it->second.job);
   shard.jobs.erase(it);
-  return job;
+}
+
+std::vector<ActiveJobs::Found> ActiveJobs::OfQueue(std::string_view queue) const {
+  std::vector<Found> out;
+  for (const Shard& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    for (const auto& [id, found] : shard.jobs) {
+      if (found.job->queue == queue) out.push_back(found);
+    }
+  }
+  return out;
 }
 
 }  // namespace herald::storage

@@ -1,19 +1,23 @@
-// Internal to storage/. ActiveJobs: the records of active jobs as Take wrote them, so that the
-// Complete / FailRetry / FailFinal / Requeue that follows needs no read from the database.
+// Internal to storage/. ActiveJobs: every active job, as Take made it active. The job's record
+// on disk still reads as it was when waiting (Take writes only a lease into the waiting index,
+// see keys.h), so this is where an active job's state, attempt count and processed time live
+// while the process runs; reads and transitions of the job go through it.
 //
-// Coherent because a job's record is only written under its id lock (IdLocks), and every
-// writer of an active job's record either is Take (which Puts the record it wrote) or first
-// Removes the entry. Bounded: jobs whose payload is large are not kept, and beyond the budget
-// nothing more is kept (those jobs are read from the database instead).
+// Coherent because a job becomes active and stops being active only under its id lock
+// (IdLocks): Take Puts after writing the lease, and a transition out of active Erases after
+// writing the record. Memory: a job whose payload is large, or beyond the byte budget, is kept
+// without its payload (the payload on disk is the same; the caller reads it from there).
 //
 // Thread safety: thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "storage/job.h"
 #include "storage/mutex.h"
@@ -25,26 +29,35 @@ class ActiveJobs {
   static constexpr std::size_t kMaxPayloadBytes = 16 << 10;
   static constexpr std::size_t kMaxBytes = 32 << 20;
 
+  struct Found {
+    std::shared_ptr<const Job> job;
+    bool payload_kept = true;  // false: job->payload is empty; the record on disk has it
+  };
+
   ActiveJobs() = default;
   ActiveJobs(const ActiveJobs&) = delete;
   ActiveJobs& operator=(const ActiveJobs&) = delete;
 
-  // Keeps `job` (replacing any record of that id), unless it is too big or over budget.
-  // Call while holding the job's id lock, after its record was written.
+  // Keeps `job` as active (replacing any entry of that id). Call while holding the job's id
+  // lock, after its lease was written.
   void Put(std::shared_ptr<const Job> job);
-  // The kept record of `id`, removed from here; nullptr when none. Call while holding the
-  // job's id lock, before writing its record.
-  std::shared_ptr<const Job> Remove(std::string_view id);
+  // The active job `id`; nullopt when it is not active.
+  std::optional<Found> Find(std::string_view id) const;
+  // Forgets `id`. Call while holding the job's id lock, after the write that ended its lease.
+  void Erase(std::string_view id);
+  // Every active job of `queue` (payloads as kept), in no particular order.
+  std::vector<Found> OfQueue(std::string_view queue) const;
 
  private:
   static constexpr std::size_t kShards = 16;
   static std::size_t Cost(const Job& job);
   struct Shard {
-    Mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<const Job>> jobs GUARDED_BY(mu);
+    mutable Mutex mu;
+    std::unordered_map<std::string, Found> jobs GUARDED_BY(mu);
     std::size_t bytes GUARDED_BY(mu) = 0;
   };
   Shard& ShardOf(std::string_view id);
+  const Shard& ShardOf(std::string_view id) const;
 
   Shard shards_[kShards];
 };

@@ -166,6 +166,32 @@ std::string CompletedKey(std::int64_t finished_ms, std::uint64_t seq) {
   return out;
 }
 
+std::string EncodeLease(std::string_view id, std::uint32_t attempts_made,
+                        std::int64_t processed_ms) {
+  std::string out;
+  out.reserve(id.size() + 16);
+  out.push_back('\0');
+  out.push_back(static_cast<char>(kLeaseVersion));
+  PutVarint(&out, attempts_made);
+  PutZigzag(&out, processed_ms);
+  out.append(id);
+  return out;
+}
+
+std::optional<Lease> DecodeLease(std::string_view value) {
+  if (value.size() < 2 || value[0] != '\0') return std::nullopt;
+  Reader in(value.substr(1));
+  std::uint8_t version = 0;
+  Lease lease;
+  if (!in.GetU8(&version) || version != kLeaseVersion || !in.GetVarint32(&lease.attempts_made) ||
+      !in.GetZigzag(&lease.processed_ms)) {
+    return std::nullopt;
+  }
+  lease.id = in.rest();
+  if (lease.id.empty()) return std::nullopt;
+  return lease;
+}
+
 std::string TimeIndexBound(JobState state, std::int64_t time_ms) {
   std::string out(IndexPrefix(state));
   PutTime(&out, time_ms);
@@ -179,7 +205,7 @@ std::string IndexKeyOf(const Job& job) {
     case JobState::kDelayed:
       return DelayedKey(job.due_ms, job.seq);
     case JobState::kActive:
-      return ActiveKey(job.seq);
+      return WaitingKey(job.priority, job.seq);
     case JobState::kFailed:
       return FailedKey(job.finished_ms, job.seq);
     case JobState::kCompleted:

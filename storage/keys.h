@@ -40,15 +40,26 @@
 //     u8 flags        bit 0: custom_id; other bits 0
 //   and nothing after it.
 //
-// q.<queue>   Every index value is the job id. A job is in exactly one index, the one of its
-//             state, at the key computed from its record (so a transition knows the key to
-//             delete without a lookup).
-//   "w|" be32 priority be64 seq          waiting    Take order: priority, then add order
+// q.<queue>   Every index value is the job id, except a lease (below). A job is in exactly one
+//             index, the one of its state, at the key computed from its record (so a
+//             transition knows the key to delete without a lookup).
+//   "w|" be32 priority be64 seq          waiting    Take order: priority, then add order;
+//                                                   also active (a lease, below)
 //   "d|" be64 due_ms be64 seq            delayed    due order
-//   "a|" be64 seq                        active
+//   "a|" be64 seq                        active, as older builds wrote it (recovery only)
 //   "f|" be64 finished_ms be64 seq       failed     finish order
 //   "c|" be64 finished_ms be64 seq       completed  finish order (bounded retention)
 //   "m|paused"  -> u8 1, u8 0|1          pause flag
+//
+//   Active jobs keep their waiting key; Take only overwrites its value with a lease:
+//     u8 0, u8 1 (lease version), varint attempts_made, zz processed_ms, then the id's bytes
+//   and leaves the job record as it was when waiting (so a take is one small write). The
+//   record's state and attempt count are then those of the lease; the store keeps every
+//   active job in memory, so reads see it active. A job leaving the active state rewrites its
+//   record; going back to waiting (a lost lease, a retry due now) writes the plain id again at
+//   the same key, so it keeps its place. Ids never start with a 0 byte, so a lease can't be
+//   mistaken for an id. Open() turns each lease it finds (the job was active at a crash) and
+//   each "a|" entry of an older build back into a waiting job (or a failed one, attempts used).
 //
 // kv, kv.<n>   Every database has the same layout in its own column family.
 //   "k|" key                     -> u8 1, u8 type (KvType), then
@@ -111,6 +122,7 @@ std::optional<int> KvDatabaseOfCfName(std::string_view cf_name);
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint8_t kValueVersion = 1;  // first byte of meta, flag and kv values
 inline constexpr std::uint8_t kJobRecordVersion = 1;
+inline constexpr std::uint8_t kLeaseVersion = 1;
 
 // ---- meta -----------------------------------------------------------------------------------
 inline constexpr std::string_view kFormatKey = "format";
@@ -142,8 +154,19 @@ std::string CompletedKey(std::int64_t finished_ms, std::uint64_t seq);
 // The smallest possible key of a time-ordered index ("d|", "f|", "c|") at `time_ms`:
 // every key of an entry older than time_ms sorts before it.
 std::string TimeIndexBound(JobState state, std::int64_t time_ms);
-// The key of `job` in the index of job.state.
+// The key of `job` in the index of job.state (an active job: its waiting key, see leases).
 std::string IndexKeyOf(const Job& job);
+
+// A waiting-index value that marks the job active (see leases above).
+struct Lease {
+  std::string_view id;
+  std::uint32_t attempts_made = 0;
+  std::int64_t processed_ms = 0;
+};
+std::string EncodeLease(std::string_view id, std::uint32_t attempts_made,
+                        std::int64_t processed_ms);
+// nullopt when `value` is a plain id. The id views into `value`.
+std::optional<Lease> DecodeLease(std::string_view value);
 // The time in a "d|", "f|" or "c|" key; nullopt when the key is too short.
 std::optional<std::int64_t> TimeOfIndexKey(std::string_view key);
 

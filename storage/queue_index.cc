@@ -38,8 +38,10 @@ bool IndexHead::EndClaim(const std::string& key) {
   return valid;
 }
 
-void IndexHead::AppendScanned(std::vector<Entry> entries, bool reached_end) {
+void IndexHead::AppendScanned(std::vector<Entry> entries, bool reached_end,
+                              std::string_view scanned_to) {
   if (!entries.empty()) lower_ = keys::Successor(entries.back().key);
+  if (!scanned_to.empty() && scanned_to >= lower_) lower_ = keys::Successor(scanned_to);
   for (auto& e : entries) ahead_.push_back(std::move(e));
   complete_ = reached_end;
   Trim();

@@ -66,8 +66,10 @@ class IndexHead {
   bool EndClaim(const std::string& key);
 
   // Entries read by a scan that started at lower(), ascending, all >= lower(); lower() moves
-  // just past the last one. `reached_end`: the scan saw the end of the index.
-  void AppendScanned(std::vector<Entry> entries, bool reached_end);
+  // just past the last one, or past `scanned_to` (the last key the scan looked at, which it
+  // may have skipped) when that is further. `reached_end`: the scan saw the end of the index.
+  void AppendScanned(std::vector<Entry> entries, bool reached_end,
+                     std::string_view scanned_to = {});
 
   // A writer put `key` into the index (or a claimer gives an entry back after a failed write);
   // call after the write is visible. Keys at or above lower() need nothing unless complete():

@@ -101,6 +101,8 @@ Status ValidateNewJob(const NewJob& job) {
       return Status::InvalidArgument("job id " + Quote(job.id) +
                                      " is a plain number; those are reserved for generated ids");
     }
+    // A waiting-index value starting with 0 is a lease (keys.h).
+    if (job.id.front() == '\0') return Status::InvalidArgument("job id starts with a NUL byte");
   }
   if (job.max_attempts == 0) return Status::InvalidArgument("attempts must be at least 1");
   if (job.backoff_ms < 0) return Status::InvalidArgument("backoff must not be negative");
@@ -189,6 +191,17 @@ struct Change {
   std::string old_key;           // index key before ("" for an add)
   std::string new_key;           // index key after ("" when removed)
   bool removed = false;          // the job record goes away
+};
+
+// An active entry found by Open(): a lease in the waiting index, or an older build's "a|" entry.
+struct StalledEntry {
+  struct LeaseInfo {
+    std::uint32_t attempts_made;
+    std::int64_t processed_ms;
+  };
+  std::string key;
+  std::string id;
+  std::optional<LeaseInfo> lease;  // nullopt: an "a|" entry
 };
 
 // Takes planned under their ids' locks (TakeMany, CompleteAndTake).
@@ -317,9 +330,14 @@ class Store::Impl {
   std::optional<std::int64_t> NextDue(std::string_view queue) const;
 
   // ---- Reads ----
+  // Job `id` as it is now (an active job as its lease made it).
   Result<Job> ReadJob(std::string_view id) const;
+  // Job `id`'s record as written (an active job's reads as waiting).
+  Result<Job> ReadStoredJob(std::string_view id) const;
   Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                        std::uint32_t count) const;
+  Result<JobPage> ListActive(std::string_view queue, std::string_view cursor,
+                             std::uint32_t count) const;
 
   // ---- Records ----
   rocksdb::ColumnFamilyHandle* RecordCf(RecordTable table) const;
@@ -378,7 +396,7 @@ class Store::Impl {
   Status LoadSequence();
   Status LoadQueues();
   Status LoadQueue(QueueState* qs, std::int64_t now_ms);
-  Status RecoverActive(QueueState* qs, std::vector<IndexHead::Entry> active, std::int64_t now_ms);
+  Status RecoverActive(QueueState* qs, std::vector<StalledEntry> active, std::int64_t now_ms);
   Status TrimCompleted(QueueState* qs);
   // Creates the column family of database `db` of lists and strings (KvStoreImpl::CreateCf).
   Result<rocksdb::ColumnFamilyHandle*> CreateKvCf(int db);
@@ -639,7 +657,7 @@ Status Store::Impl::LoadQueues() {
 Status Store::Impl::LoadQueue(QueueState* qs, std::int64_t now_ms) {
   // One pass over the column family: counters, the pause flag, and the active entries.
   QueueCounts counts;
-  std::vector<IndexHead::Entry> active;
+  std::vector<StalledEntry> active;
   {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
@@ -649,7 +667,14 @@ Status Store::Impl::LoadQueue(QueueState* qs, std::int64_t now_ms) {
       if (k.size() < 2 || k[1] != '|') continue;
       switch (k[0]) {
         case 'w':
-          ++counts.waiting;
+          if (auto lease = keys::DecodeLease(it->value().ToStringView())) {
+            ++counts.active;
+            active.push_back(
+                StalledEntry{k.ToString(), std::string(lease->id),
+                             StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms}});
+          } else {
+            ++counts.waiting;
+          }
           break;
         case 'd':
           ++counts.delayed;
@@ -662,7 +687,7 @@ Status Store::Impl::LoadQueue(QueueState* qs, std::int64_t now_ms) {
           break;
         case 'a':
           ++counts.active;
-          active.push_back({k.ToString(), it->value().ToString(), nullptr});
+          active.push_back(StalledEntry{k.ToString(), it->value().ToString(), std::nullopt});
           break;
         case 'm':
           if (k.ToStringView() == keys::kPausedKey) {
@@ -688,49 +713,65 @@ Status Store::Impl::LoadQueue(QueueState* qs, std::int64_t now_ms) {
   return Status::Ok();
 }
 
-Status Store::Impl::RecoverActive(QueueState* qs, std::vector<IndexHead::Entry> active,
+Status Store::Impl::RecoverActive(QueueState* qs, std::vector<StalledEntry> active,
                                   std::int64_t now_ms) {
-  // Leases live in memory: after a restart nobody works on an active job. Put each back, or
-  // fail it when its attempts are used up (attempts_made was persisted by Take, so a job that
-  // kills its worker every time still ends).
-  auto edit = [now_ms](Job& job) {
-    job.last_error = std::string(kStalledError);
-    if (job.attempts_made >= job.max_attempts) {
-      job.state = JobState::kFailed;
-      job.finished_ms = now_ms;
-    } else {
-      job.state = JobState::kWaiting;
-    }
-    return true;
-  };
-  // An index entry whose record is gone (a bug or a damaged disk) is dropped, so that the
-  // counters stay true.
-  rocksdb::WriteBatch orphans;
-  std::uint64_t orphan_count = 0;
-  std::erase_if(active, [&](const IndexHead::Entry& e) {
-    if (!ReadJob(e.id).status().IsNotFound()) return false;
-    orphans.Delete(qs->cf, e.key);
-    ++orphan_count;
-    return true;
-  });
-  if (orphan_count > 0) {
-    log_->warn("store: queue {}: dropping {} active entries without a job record", qs->name,
-               orphan_count);
-    HERALD_RETURN_IF_ERROR(Write(&orphans, "drop orphan entries"));
-    MutexLock lock(&qs->mu);
-    qs->counts.active -= std::min(qs->counts.active, orphan_count);
-  }
+  // Leases live in memory: after a restart nobody works on an active job. Put each back at its
+  // waiting key, or fail it when its attempts are used up (the attempt count was persisted by
+  // Take, so a job that kills its worker every time still ends). An entry whose record is
+  // gone or doesn't match (a bug or a damaged disk) is dropped, so that the counters stay true.
+  std::uint64_t dropped = 0;
   for (std::size_t i = 0; i < active.size(); i += kBulkChunk) {
-    std::vector<IndexHead::Entry> chunk(
-        active.begin() + static_cast<std::ptrdiff_t>(i),
-        active.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBulkChunk, active.size())));
-    HERALD_ASSIGN_OR_RETURN(std::uint64_t n, ApplyToEntries(qs, JobState::kActive, chunk,
-                                                            /*claimed=*/false, edit, false));
-    recovered_active_ += n;
+    rocksdb::WriteBatch batch;
+    std::vector<Change> changes;
+    std::uint64_t dropped_here = 0;
+    for (std::size_t j = i; j < std::min(i + kBulkChunk, active.size()); ++j) {
+      const StalledEntry& e = active[j];
+      Result<Job> read = ReadStoredJob(e.id);
+      if (!read.ok() && !read.status().IsNotFound()) return read.status();
+      bool matches = false;
+      if (read.ok()) {
+        if (e.lease) {  // the record reads as waiting, at this key
+          matches = read->state == JobState::kWaiting && keys::IndexKeyOf(*read) == e.key;
+          read->attempts_made = e.lease->attempts_made;
+          read->processed_ms = e.lease->processed_ms;
+        } else {  // an older build's "a|" entry: the record reads as active
+          matches = read->state == JobState::kActive && keys::ActiveKey(read->seq) == e.key;
+        }
+      }
+      if (!matches) {
+        batch.Delete(qs->cf, e.key);
+        ++dropped_here;
+        continue;
+      }
+      Change c;
+      c.from = JobState::kActive;
+      c.old_key = e.key;
+      c.job = std::move(*read);
+      c.job.last_error = std::string(kStalledError);
+      if (c.job.attempts_made >= c.job.max_attempts) {
+        c.job.state = JobState::kFailed;
+        c.job.finished_ms = now_ms;
+      } else {
+        c.job.state = JobState::kWaiting;
+      }
+      c.new_key = keys::IndexKeyOf(c.job);
+      AddToBatch(&batch, qs, c);
+      changes.push_back(std::move(c));
+    }
+    HERALD_RETURN_IF_ERROR(Write(&batch, "recover active jobs of " + qs->name));
+    MutexLock lock(&qs->mu);
+    for (const Change& c : changes) ApplyLocked(qs, c);
+    qs->counts.active -= std::min(qs->counts.active, dropped_here);
+    recovered_active_ += changes.size();
+    dropped += dropped_here;
+  }
+  if (dropped > 0) {
+    log_->warn("store: queue {}: dropped {} active entries without a matching job record", qs->name,
+               dropped);
   }
   if (!active.empty()) {
     log_->warn("store: queue {}: {} jobs were active when the store closed; put back", qs->name,
-               active.size());
+               active.size() - dropped);
   }
   return FromRocks(db_->FlushWAL(/*sync=*/true), "sync recovery");
 }
@@ -873,10 +914,17 @@ Status Store::Impl::Refill(QueueState* qs, IndexHead* head, JobState state) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
   std::vector<IndexHead::Entry> entries;
   entries.reserve(kRefillBatch);
+  std::string last_scanned;
   for (it->Seek(lower); it->Valid() && entries.size() < kRefillBatch; it->Next()) {
+    // A lease: that job is active, not waiting (keys.h); the head moves past it.
+    if (state == JobState::kWaiting && keys::DecodeLease(it->value().ToStringView())) {
+      last_scanned = it->key().ToString();
+      continue;
+    }
     entries.push_back({it->key().ToString(), it->value().ToString(), nullptr});
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + qs->name));
+  bool reached_end = !it->Valid();
   if (state == JobState::kWaiting && !entries.empty()) {
     // Takes of these jobs come next: read their records in one batched lookup (consecutive
     // ids share blocks) instead of one Get each.
@@ -899,8 +947,8 @@ Status Store::Impl::Refill(QueueState* qs, IndexHead* head, JobState state) {
       entries[i].record = std::make_shared<const Job>(std::move(*job));
     }
   }
-  bool reached_end = entries.size() < kRefillBatch;
-  head->AppendScanned(std::move(entries), reached_end);
+  if (!entries.empty() && entries.back().key > last_scanned) last_scanned = entries.back().key;
+  head->AppendScanned(std::move(entries), reached_end, last_scanned);
   return Status::Ok();
 }
 
@@ -930,7 +978,13 @@ void Store::Impl::ApplyLocked(QueueState* qs, const Change& c) {
 }
 
 void Store::Impl::AddToBatch(rocksdb::WriteBatch* batch, QueueState* qs, const Change& c) const {
-  if (!c.old_key.empty()) batch->Delete(qs->cf, c.old_key);
+  if (c.from == JobState::kWaiting && c.job.state == JobState::kActive) {
+    // A take: the lease at the job's waiting key; the record stays as it was (keys.h).
+    batch->Put(qs->cf, c.old_key,
+               keys::EncodeLease(c.job.id, c.job.attempts_made, c.job.processed_ms));
+    return;
+  }
+  if (!c.old_key.empty() && c.old_key != c.new_key) batch->Delete(qs->cf, c.old_key);
   if (c.removed) {
     batch->Delete(jobs_, c.job.id);
     return;
@@ -1016,6 +1070,7 @@ Result<std::vector<IndexHead::Entry>> Store::Impl::ScanIndex(QueueState* qs, std
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, qs->cf));
   std::vector<IndexHead::Entry> out;
   for (it->Seek(lower); it->Valid() && out.size() < max; it->Next()) {
+    if (keys::DecodeLease(it->value().ToStringView())) continue;  // an active job
     out.push_back({it->key().ToString(), it->value().ToString(), nullptr});
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan " + qs->name));
@@ -1045,7 +1100,6 @@ Result<std::uint64_t> Store::Impl::ApplyToEntries(QueueState* qs, JobState from,
     }
     if (job->state != from || keys::IndexKeyOf(*job) != e.key) continue;  // moved meanwhile
     if (!edit(*job)) continue;
-    if (from == JobState::kActive) active_jobs_.Remove(e.id);
     Change c;
     c.from = from;
     c.old_key = e.key;
@@ -1300,7 +1354,6 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
     std::size_t index;
     QueueState* qs;
     Change change;
-    std::shared_ptr<const Job> kept;  // an active job's record as Take wrote it
   };
   std::vector<Planned> planned;
   planned.reserve(requests.size());
@@ -1311,28 +1364,19 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
       results[i] = Status::InvalidArgument("job " + r.id + " given twice");
       continue;
     }
-    // An active job's record as Take wrote it; put back unless this transition writes it.
-    std::shared_ptr<const Job> kept = active_jobs_.Remove(r.id);
-    Job job;
-    if (kept) {
-      job = *kept;
-    } else {
-      Result<Job> read = ReadJob(r.id);
-      if (!read.ok()) {
-        results[i] = read.status();
-        continue;
-      }
-      job = std::move(*read);
+    Result<Job> read = ReadJob(r.id);
+    if (!read.ok()) {
+      results[i] = read.status();
+      continue;
     }
+    Job job = std::move(*read);
     if (r.from && job.state != *r.from) {
       results[i] = WrongState(job, *r.from);
-      if (kept) active_jobs_.Put(std::move(kept));
       continue;
     }
     QueueState* qs = FindQueue(job.queue);
     if (qs == nullptr) {
       results[i] = Status::Corruption("job " + job.id + " names unknown queue " + Quote(job.queue));
-      if (kept) active_jobs_.Put(std::move(kept));
       continue;
     }
     Change c;
@@ -1342,7 +1386,7 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
     c.removed = r.remove;
     if (!r.remove) c.new_key = keys::IndexKeyOf(job);
     c.job = std::move(job);
-    planned.push_back(Planned{i, qs, std::move(c), std::move(kept)});
+    planned.push_back(Planned{i, qs, std::move(c)});
   }
   if (planned.empty()) return results;
 
@@ -1392,11 +1436,11 @@ std::vector<Result<Job>> Store::Impl::TransitionMany(std::vector<TransitionReque
   if (take_along != nullptr) FinishTakes(take_along->qs, &takes, s.ok(), &take_along->taken);
   for (Planned& p : planned) {
     if (!s.ok()) {
-      if (p.kept) active_jobs_.Put(std::move(p.kept));
       results[p.index] = s;
       continue;
     }
     Change& c = p.change;
+    if (c.from == JobState::kActive) active_jobs_.Erase(c.job.id);
     {
       MutexLock lock(&p.qs->mu);
       ApplyLocked(p.qs, c);
@@ -1557,6 +1601,18 @@ Result<std::uint64_t> Store::Impl::Clean(std::string_view queue, JobState state,
 // ---- Reads ------------------------------------------------------------------------------------
 
 Result<Job> Store::Impl::ReadJob(std::string_view id) const {
+  // An active job: its record on disk still reads as waiting (keys.h, leases).
+  if (std::optional<ActiveJobs::Found> active = active_jobs_.Find(id)) {
+    if (active->payload_kept) return Job(*active->job);
+    HERALD_ASSIGN_OR_RETURN(Job stored, ReadStoredJob(id));
+    Job job(*active->job);
+    job.payload = std::move(stored.payload);
+    return job;
+  }
+  return ReadStoredJob(id);
+}
+
+Result<Job> Store::Impl::ReadStoredJob(std::string_view id) const {
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), jobs_, id, &value);
   if (s.IsNotFound()) return Status::NotFound("job " + std::string(id) + " not found");
@@ -1570,6 +1626,7 @@ Result<JobPage> Store::Impl::List(std::string_view queue, JobState state, std::s
                                   std::uint32_t count) const {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
   count = std::clamp<std::uint32_t>(count, 1, 10000);
+  if (state == JobState::kActive) return ListActive(queue, cursor, count);
   std::string prefix(keys::IndexPrefix(state));
   std::string scan_start = prefix;
   {
@@ -1605,6 +1662,7 @@ Result<JobPage> Store::Impl::List(std::string_view queue, JobState state, std::s
     }
   } else {
     for (it->SeekToFirst(); it->Valid() && entries.size() <= count; it->Next()) {
+      if (keys::DecodeLease(it->value().ToStringView())) continue;  // an active job
       entries.push_back({it->key().ToString(), it->value().ToString(), nullptr});
     }
   }
@@ -1620,6 +1678,39 @@ Result<JobPage> Store::Impl::List(std::string_view queue, JobState state, std::s
       if (job.status().IsNotFound()) continue;  // removed since the scan
       return job.status();
     }
+    page.jobs.push_back(std::move(*job));
+  }
+  return page;
+}
+
+Result<JobPage> Store::Impl::ListActive(std::string_view queue, std::string_view cursor,
+                                        std::uint32_t count) const {
+  // Active jobs live in memory (keys.h, leases); the cursor is the next job's be64 seq.
+  std::uint64_t from_seq = 0;
+  if (!cursor.empty()) {
+    std::optional<std::string> raw = keys::FromHex(cursor);
+    if (!raw || raw->size() != 8) return Status::InvalidArgument("invalid cursor");
+    from_seq = keys::LoadBe64(raw->data());
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  for (const ActiveJobs::Found& found : active_jobs_.OfQueue(queue)) {
+    if (found.job->seq >= from_seq) ids.emplace_back(found.job->seq, found.job->id);
+  }
+  std::sort(ids.begin(), ids.end());
+  JobPage page;
+  if (ids.size() > count) {
+    std::string raw;
+    keys::PutBe64(&raw, ids[count].first);
+    page.next_cursor = keys::ToHex(raw);
+    ids.resize(count);
+  }
+  for (const auto& [seq, id] : ids) {
+    Result<Job> job = ReadJob(id);
+    if (!job.ok()) {
+      if (job.status().IsNotFound()) continue;  // removed since
+      return job.status();
+    }
+    if (job->state != JobState::kActive) continue;  // moved on since
     page.jobs.push_back(std::move(*job));
   }
   return page;

@@ -1,8 +1,10 @@
 // Store: the durable state of Herald, in one embedded RocksDB database.
 //
 //   * Queues: one column family per queue ("q.<name>") holding that queue's indexes (waiting,
-//     delayed, active, failed, completed) and flags; job records live in the "jobs" column
-//     family keyed by job id, since ids are unique across queues (ACKJOB/SHOW take only an id).
+//     delayed, failed, completed) and flags; job records live in the "jobs" column family keyed
+//     by job id, since ids are unique across queues (ACKJOB/SHOW take only an id). An active
+//     job keeps its waiting key, whose value Take turns into a lease (attempt count, processed
+//     time): a take is one small write, and the job's state while active is kept in memory.
 //   * Plain Redis lists and strings: KvStore (kv_store.h), one per database (SELECT n): column
 //     family "kv" for database 0, "kv.<n>" for database n (created by its first write).
 //   * Records for the notification side: RecordTable (prefs, inbox, sent, tickets).
@@ -57,7 +59,8 @@ struct StoreOptions {
 };
 
 // A job to add. Ids: empty = generated (a decimal number, unique for the life of the store);
-// a caller's id must be 1..256 bytes and not a plain decimal number (those are ours).
+// a caller's id must be 1..256 bytes, not a plain decimal number (those are ours), and not
+// start with a NUL byte.
 struct NewJob {
   std::string id;
   std::string payload;

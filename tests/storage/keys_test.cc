@@ -59,12 +59,32 @@ TEST(KeysTest, IndexKeyOfFollowsTheState) {
   EXPECT_EQ(IndexKeyOf(job), WaitingKey(2, 9));
   job.state = JobState::kDelayed;
   EXPECT_EQ(IndexKeyOf(job), DelayedKey(50, 9));
-  job.state = JobState::kActive;
-  EXPECT_EQ(IndexKeyOf(job), ActiveKey(9));
+  job.state = JobState::kActive;  // keeps its waiting key (a lease)
+  EXPECT_EQ(IndexKeyOf(job), WaitingKey(2, 9));
   job.state = JobState::kFailed;
   EXPECT_EQ(IndexKeyOf(job), FailedKey(60, 9));
   job.state = JobState::kCompleted;
   EXPECT_EQ(IndexKeyOf(job), CompletedKey(60, 9));
+}
+
+TEST(KeysTest, LeaseRoundTripsAndIsNeverAPlainId) {
+  std::string value = EncodeLease("job-7", 3, 1'700'000'000'123);
+  EXPECT_EQ(value[0], '\0');
+  std::optional<Lease> lease = DecodeLease(value);
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->id, "job-7");
+  EXPECT_EQ(lease->attempts_made, 3u);
+  EXPECT_EQ(lease->processed_ms, 1'700'000'000'123);
+
+  EXPECT_FALSE(DecodeLease("job-7").has_value());
+  EXPECT_FALSE(DecodeLease("12345").has_value());
+  EXPECT_FALSE(DecodeLease("").has_value());
+  // Malformed leases are not leases: no id, a wrong version, a cut-off number.
+  EXPECT_FALSE(DecodeLease(EncodeLease("", 1, 1)).has_value());
+  std::string wrong_version = value;
+  wrong_version[1] = 9;
+  EXPECT_FALSE(DecodeLease(wrong_version).has_value());
+  EXPECT_FALSE(DecodeLease(std::string("\0\1\x80", 3)).has_value());
 }
 
 TEST(KeysTest, IndexPrefixesAndEnds) {

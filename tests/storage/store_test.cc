@@ -281,13 +281,21 @@ TEST_F(StoreTest, AddRejectsBadCallerIds) {
   NewJob too_long = Payload("x");
   too_long.id = std::string(257, 'a');
   EXPECT_TRUE(store_->Add("q", too_long, now_).status().IsInvalidArgument());
+  NewJob nul_first = Payload("x");
+  nul_first.id = std::string("\0abc", 4);
+  Status nul = store_->Add("q", nul_first, now_).status();
+  EXPECT_TRUE(nul.IsInvalidArgument());
+  EXPECT_NE(nul.ToString().find("NUL"), std::string::npos) << nul.ToString();
+  NewJob nul_inside = Payload("x");
+  nul_inside.id = std::string("a\0b", 3);
+  EXPECT_TRUE(store_->Add("q", nul_inside, now_).ok());
   NewJob longest = Payload("x");
   longest.id = std::string(256, 'a');
   EXPECT_TRUE(store_->Add("q", longest, now_).ok());
   NewJob zero_attempts = Payload("x");
   zero_attempts.max_attempts = 0;
   EXPECT_TRUE(store_->Add("q", zero_attempts, now_).status().IsInvalidArgument());
-  EXPECT_EQ(Counts().waiting, 1u);
+  EXPECT_EQ(Counts().waiting, 2u);
 }
 
 TEST_F(StoreTest, AddWithExistingIdCreatesNothing) {
@@ -1131,6 +1139,150 @@ TEST_F(StoreTest, ActiveJobsAreWaitingAgainAfterReopenWithAttemptsKept) {
   Job again = TakeOne();
   EXPECT_EQ(again.id, id);  // back at its place, ahead of y
   EXPECT_EQ(again.attempts_made, 2u);
+}
+
+TEST_F(StoreTest, TakeWritesALeaseAndLeavesTheRecordAsItWas) {
+  NewJob job = Payload("x");
+  job.max_attempts = 4;
+  std::string id = Add(job);
+  Job taken = TakeOne();
+  auto shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->state, JobState::kActive);
+  EXPECT_EQ(shown->attempts_made, 1u);
+  EXPECT_EQ(shown->processed_ms, now_);
+  EXPECT_EQ(shown->payload, "x");
+  // On disk: the record still reads as waiting, the waiting key holds the lease.
+  std::string key = keys::WaitingKey(0, taken.seq);
+  auto read_raw = [&](RawDb& raw, const std::string& cf, const std::string& k) {
+    std::string value;
+    rocksdb::Status s = raw.db()->Get(rocksdb::ReadOptions(), raw.Cf(cf), k, &value);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return value;
+  };
+  // A second handle can't open a live store: inspect a checkpoint of it.
+  std::string copy = dir_.Sub("copy");
+  ASSERT_TRUE(store_->Checkpoint(copy).ok());
+  {
+    RawDb raw(copy);
+    auto record = DecodeJob(read_raw(raw, "jobs", id));
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(record->state, JobState::kWaiting);
+    EXPECT_EQ(record->attempts_made, 0u);
+    std::string lease_value = read_raw(raw, "q.q", key);
+    std::optional<keys::Lease> lease = keys::DecodeLease(lease_value);
+    ASSERT_TRUE(lease.has_value());
+    EXPECT_EQ(lease->id, id);
+    EXPECT_EQ(lease->attempts_made, 1u);
+    EXPECT_EQ(lease->processed_ms, now_);
+  }
+  // Completing rewrites the record and removes the waiting key.
+  ASSERT_TRUE(store_->Complete(id, "done", now_).ok());
+  std::string copy2 = dir_.Sub("copy2");
+  ASSERT_TRUE(store_->Checkpoint(copy2).ok());
+  RawDb raw(copy2);
+  auto record = DecodeJob(read_raw(raw, "jobs", id));
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->state, JobState::kCompleted);
+  EXPECT_EQ(record->attempts_made, 1u);
+  std::string gone;
+  EXPECT_TRUE(raw.db()->Get(rocksdb::ReadOptions(), raw.Cf("q.q"), key, &gone).IsNotFound());
+}
+
+TEST_F(StoreTest, ActiveEntryOfAnOlderBuildIsRecoveredAtOpen) {
+  NewJob job = Payload("old");
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  Add("next");
+  auto waiting = store_->Get(id);
+  ASSERT_TRUE(waiting.ok());
+  Close();
+  {
+    // What an older build wrote for an active job: the record says active, attempt counted,
+    // and the job sits in an "a|" index.
+    RawDb raw(options_.data_dir);
+    Job active = *waiting;
+    active.state = JobState::kActive;
+    active.attempts_made = 1;
+    active.processed_ms = kNow;
+    raw.Put("jobs", id, EncodeJob(active));
+    raw.Delete("q.q", keys::WaitingKey(0, active.seq));
+    raw.Put("q.q", keys::ActiveKey(active.seq), id);
+  }
+  Open();
+  EXPECT_EQ(store_->recovered_active(), 1u);
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_EQ(counts.waiting, 2u);
+  Job again = TakeOne();
+  EXPECT_EQ(again.id, id);  // back at its place
+  EXPECT_EQ(again.attempts_made, 2u);
+  EXPECT_EQ(again.last_error, "stalled: worker lost (process restarted)");
+  ASSERT_TRUE(store_->Complete(id, "", now_).ok());
+  Reopen();
+  EXPECT_EQ(StateOf(id), JobState::kCompleted);
+  EXPECT_EQ(Counts().waiting, 1u);
+}
+
+TEST_F(StoreTest, TakeReadsPastTheLeasesOfManyActiveJobs) {
+  // 300 jobs, 200 of them taken: their leases sit in the waiting index. Then 700 jobs that go
+  // first (priority 0) overflow the in-memory head, whose next scans start below the leases
+  // and must step over all 200 of them (more than one scan's worth) to reach the rest.
+  std::vector<NewJob> later;
+  for (int i = 0; i < 300; ++i) later.push_back(Payload("p5-" + std::to_string(i), 5));
+  ASSERT_TRUE(store_->AddMany("q", std::move(later), now_).ok());
+  Reopen();
+  auto first = store_->TakeMany("q", 200, now_);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 200u);
+  std::vector<NewJob> sooner;
+  for (int i = 0; i < 700; ++i) sooner.push_back(Payload("p0-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->AddMany("q", std::move(sooner), now_).ok());
+  std::set<std::string> seen;
+  for (const Job& job : *first) seen.insert(job.id);
+  std::vector<std::string> order;
+  while (true) {
+    auto taken = store_->Take("q", now_);
+    ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+    if (!taken->has_value()) break;
+    EXPECT_TRUE(seen.insert((*taken)->id).second) << "taken twice: " << (*taken)->id;
+    order.push_back((*taken)->payload);
+  }
+  ASSERT_EQ(order.size(), 800u);
+  for (int i = 0; i < 700; ++i) EXPECT_EQ(order[i], "p0-" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[700 + i], "p5-" + std::to_string(200 + i));
+  QueueCounts counts = Counts();
+  EXPECT_EQ(counts.active, 1000u);
+  EXPECT_EQ(counts.waiting, 0u);
+  auto listed = store_->List("q", JobState::kWaiting, "", 10);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->jobs.empty());
+}
+
+TEST_F(StoreTest, ListPagesThroughActiveJobsInAddOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Add("a" + std::to_string(i)));
+  Add("still waiting");
+  for (int i = 0; i < 5; ++i) TakeOne();
+  std::vector<std::string> listed;
+  std::string cursor;
+  do {
+    auto page = store_->List("q", JobState::kActive, cursor, 2);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_LE(page->jobs.size(), 2u);
+    for (const Job& job : page->jobs) {
+      EXPECT_EQ(job.state, JobState::kActive);
+      EXPECT_EQ(job.attempts_made, 1u);
+      listed.push_back(job.id);
+    }
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  EXPECT_EQ(listed, ids);
+  EXPECT_FALSE(store_->List("q", JobState::kActive, "zz", 2).ok());
+  auto waiting = store_->List("q", JobState::kWaiting, "", 10);
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_EQ(waiting->jobs.size(), 1u);
+  EXPECT_EQ(waiting->jobs[0].payload, "still waiting");
 }
 
 TEST_F(StoreTest, ActiveJobWithAttemptsUsedUpFailsAtReopen) {
