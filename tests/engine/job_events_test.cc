@@ -17,32 +17,14 @@
 #include <vector>
 
 #include "engine/broker.h"
-#include "storage/store.h"
-#include "tests/support/fake_clock.h"
+#include "tests/engine/broker_fixture.h"
 #include "tests/support/recording_handler.h"
-#include "tests/support/temp_dir.h"
 
 namespace herald::engine {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
 using testing::RecordingHandler;
-using testing::TempDir;
-
-// How long a test waits for something that should take microseconds.
-constexpr auto kDeadline = 10s;
-
-// Polls `done` until it holds or the deadline passes.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return done();
-}
 
 // What a subscriber received; tests wait for a count.
 class EventRecorder {
@@ -59,7 +41,7 @@ class EventRecorder {
   }
   bool WaitFor(size_t count) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] { return events_.size() >= count; });
+    return cv_.wait_for(lock, kTestDeadline, [&] { return events_.size() >= count; });
   }
   std::vector<JobEvent> events() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,17 +65,17 @@ class EventRecorder {
 // Holds the dispatcher inside a subscriber until Open(), so that later events stay queued.
 class Gate {
  public:
-  // In the subscriber: says it is inside, then waits for Open() (at most kDeadline, so that a
+  // In the subscriber: says it is inside, then waits for Open() (at most kTestDeadline, so that a
   // broken test fails instead of hanging).
   void Pass() {
     std::unique_lock<std::mutex> lock(mu_);
     entered_ = true;
     cv_.notify_all();
-    cv_.wait_for(lock, kDeadline, [&] { return open_; });
+    cv_.wait_for(lock, kTestDeadline, [&] { return open_; });
   }
   bool WaitEntered() {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] { return entered_; });
+    return cv_.wait_for(lock, kTestDeadline, [&] { return entered_; });
   }
   void Open() {
     {
@@ -109,6 +91,16 @@ class Gate {
   bool entered_ = false;
   bool open_ = false;
 };
+
+// Subscribes `recorder` behind `gate`: the dispatcher stops at the event of job `gated_id`
+// until the gate opens, so that later events stay queued. Both must outlive the bus.
+Status SubscribeGated(JobEventBus& bus, const std::string& gated_id, Gate* gate,
+                      EventRecorder* recorder) {
+  return bus.Subscribe([gated_id, gate, recorder](const JobEvent& event) {
+    if (event.id == gated_id) gate->Pass();
+    recorder->Record(event);
+  });
+}
 
 JobEvent Event(std::string id, std::uint32_t attempts_made = 0) {
   return JobEvent{JobEventType::kAdded, "emails", std::move(id), attempts_made, {}, 0};
@@ -179,18 +171,14 @@ TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
   Gate gate;  // declared before the bus, which is stopped first
   EventRecorder recorder;
   JobEventBus bus(8, nullptr);
-  ASSERT_TRUE(bus.Subscribe([&](const JobEvent& event) {
-                   if (event.id == "0") gate.Pass();
-                   recorder.Record(event);
-                 })
-                  .ok());
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   bus.Publish(Event("0"));
   ASSERT_TRUE(gate.WaitEntered());
   // The dispatcher is stuck in the subscriber: 8 events fit in the queue, 5 are dropped, and
   // no Publish waits for the gate (it would open only at the deadline).
   const auto started = std::chrono::steady_clock::now();
   for (int i = 1; i <= 13; ++i) bus.Publish(Event(std::to_string(i)));
-  EXPECT_LT(std::chrono::steady_clock::now() - started, kDeadline / 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kTestDeadline / 2);
   JobEventStats stats = bus.stats();
   EXPECT_EQ(stats.published, 14u);
   EXPECT_EQ(stats.dropped, 5u);
@@ -233,11 +221,7 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
   Gate gate;
   EventRecorder recorder;
   JobEventBus bus(1024, nullptr);
-  ASSERT_TRUE(bus.Subscribe([&](const JobEvent& event) {
-                   if (event.id == "0") gate.Pass();
-                   recorder.Record(event);
-                 })
-                  .ok());
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   for (int i = 0; i <= 100; ++i) bus.Publish(Event(std::to_string(i)));
   ASSERT_TRUE(gate.WaitEntered());
   std::thread stopper([&] { bus.Stop(); });
@@ -259,34 +243,17 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
 
 // ---- Through the Broker ------------------------------------------------------------------
 
-class BrokerEventsTest : public ::testing::Test {
+class BrokerEventsTest : public BrokerFixture {
  protected:
-  void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("db");
-    options.fsync = storage::FsyncMode::kNo;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    config_.scheduler_thread = false;  // Tick() by hand, with the fake clock
-  }
+  BrokerEventsTest() { logger_ = std::make_shared<spdlog::logger>("broker", sink_); }
 
   void TearDown() override {
-    gate_.Open();  // a failed test may have left the dispatcher at the gate
-    broker_.reset();
-    store_.reset();
+    gate_.Open();               // a failed test may have left the dispatcher at the gate
+    BrokerFixture::TearDown();  // stops the dispatcher before gate_ and recorder_ go
   }
 
-  void Create() {
-    auto broker = Broker::Create(store_.get(), config_, &clock_, logger_);
-    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
-    broker_ = std::move(broker).value();
-  }
-
-  std::string Add(const std::string& queue, JobOptions options = {}) {
-    auto added = broker_->Add(queue, "payload", options);
-    EXPECT_TRUE(added.ok()) << added.status().ToString();
-    return added.ok() ? added->id : "";
+  std::string Add(const std::string& queue, const JobOptions& options = {}) {
+    return AddJob(queue, "payload", options);
   }
 
   // Adds jobs "job-<from>" .. "job-<to - 1>" to emails in one batch.
@@ -301,10 +268,10 @@ class BrokerEventsTest : public ::testing::Test {
     ASSERT_TRUE(added.ok()) << added.status().ToString();
   }
 
-  void TakeOne(const std::string& queue) {
-    auto jobs = broker_->Take({{queue}, 1, 0});
-    ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
-    ASSERT_EQ(jobs->size(), 1u);
+  // Subscribes recorder_ behind gate_: the dispatcher stops at the event of job `gated_id`
+  // until the gate opens, so that later events stay queued.
+  void SubscribeGatedAt(const std::string& gated_id) {
+    ASSERT_TRUE(SubscribeGated(broker_->events(), gated_id, &gate_, &recorder_).ok());
   }
 
   // Two emails jobs with one attempt each, added, taken and failed for good.
@@ -320,21 +287,14 @@ class BrokerEventsTest : public ::testing::Test {
     return {a, b};
   }
 
-  TempDir dir_;
-  FakeClock clock_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
       std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
-  std::shared_ptr<spdlog::logger> logger_ = std::make_shared<spdlog::logger>("broker", sink_);
-  EngineConfig config_;
-  // Used by subscribers: declared before the broker, which stops its dispatcher first.
-  Gate gate_;
+  Gate gate_;  // used by subscribers
   EventRecorder recorder_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   const std::int64_t start = clock_.NowMs();
   std::string id = Add("emails");
@@ -372,7 +332,7 @@ TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
 }
 
 TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   auto [a, b] = TwoFailedJobs();  // six events so far
   clock_.Advance(10);
@@ -387,7 +347,7 @@ TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
 }
 
 TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   auto [a, b] = TwoFailedJobs();  // six events so far
   ASSERT_TRUE(broker_->Retry(a).ok());
@@ -403,7 +363,7 @@ TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
 
 TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   config_.workers = 2;
-  Create();
+  CreateBroker();
   auto handler = std::make_shared<RecordingHandler>();
   handler->script = [](const HandlerJob& job) {
     if (job.attempts_made == 1) return HandlerOutcome::Failure("451 try later");
@@ -427,13 +387,8 @@ TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
 
 TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
   config_.event_queue_capacity = 4;
-  Create();
-  ASSERT_TRUE(broker_->events()
-                  .Subscribe([&](const JobEvent& event) {
-                    if (event.id == "job-0") gate_.Pass();
-                    recorder_.Record(event);
-                  })
-                  .ok());
+  CreateBroker();
+  SubscribeGatedAt("job-0");
   AddBatch(0, 1);
   ASSERT_TRUE(gate_.WaitEntered());
   AddBatch(1, 11);  // returns although the subscriber is stuck: 4 queued, 6 dropped
@@ -450,7 +405,7 @@ TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
 }
 
 TEST_F(BrokerEventsTest, ThrowingSubscriberIsLoggedWithTheBrokersLogger) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events()
                   .Subscribe([](const JobEvent& event) {
                     if (event.id == "job-0") throw std::runtime_error("dashboard gone");
@@ -466,13 +421,8 @@ TEST_F(BrokerEventsTest, ThrowingSubscriberIsLoggedWithTheBrokersLogger) {
 }
 
 TEST_F(BrokerEventsTest, ShutdownDeliversQueuedEvents) {
-  Create();
-  ASSERT_TRUE(broker_->events()
-                  .Subscribe([&](const JobEvent& event) {
-                    if (event.id == "job-0") gate_.Pass();
-                    recorder_.Record(event);
-                  })
-                  .ok());
+  CreateBroker();
+  SubscribeGatedAt("job-0");
   AddBatch(0, 1);
   ASSERT_TRUE(gate_.WaitEntered());
   AddBatch(1, 51);
