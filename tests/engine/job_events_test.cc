@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -39,9 +41,9 @@ class EventRecorder {
   JobEventBus::Subscriber AsSubscriber() {
     return [this](const JobEvent& event) { Record(event); };
   }
-  bool WaitFor(size_t count) {
+  bool WaitFor(size_t count, std::chrono::milliseconds timeout = kTestDeadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kTestDeadline, [&] { return events_.size() >= count; });
+    return cv_.wait_for(lock, timeout, [&] { return events_.size() >= count; });
   }
   std::vector<JobEvent> events() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,6 +103,17 @@ Status SubscribeGated(JobEventBus& bus, const std::string& gated_id, Gate* gate,
     recorder->Record(event);
   });
 }
+
+// Says when it is destroyed: captured by a subscriber, when the bus and its dispatcher thread
+// have let go of the subscriber.
+class OnDestroy {
+ public:
+  ~OnDestroy() { destroyed_.set_value(); }
+  std::future<void> Future() { return destroyed_.get_future(); }
+
+ private:
+  std::promise<void> destroyed_;
+};
 
 JobEvent Event(std::string id, std::uint32_t attempts_made = 0) {
   return JobEvent{JobEventType::kAdded, "emails", std::move(id), attempts_made, {}, 0};
@@ -195,6 +208,69 @@ TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
   EXPECT_EQ(recorder.events().back().id, "14");
 }
 
+TEST(JobEventBusTest, ReservedPlaceHoldsBackLaterEventsUntilFilled) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  JobEventBus::Slot first = bus.Reserve();
+  ASSERT_FALSE(first.empty());
+  bus.Publish(Event("2"));
+  JobEventBus::Slot third = bus.Reserve();
+  third.Fill(Event("3"));
+  // Nothing goes out while the first place is open.
+  EXPECT_FALSE(recorder.WaitFor(1, 100ms));
+  first.Fill({Event("1a"), Event("1b")});
+  ASSERT_TRUE(recorder.WaitFor(4));
+  EXPECT_EQ(recorder.Names(),
+            (std::vector<std::string>{"added:1a", "added:1b", "added:2", "added:3"}));
+  first.Fill(Event("again"));  // a slot is filled once
+  ASSERT_TRUE(Eventually([&] { return bus.stats().delivered == 4; }));
+  EXPECT_EQ(bus.stats().published, 4u);
+}
+
+TEST(JobEventBusTest, SlotReleasedUnfilledLetsLaterEventsGo) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  {
+    JobEventBus::Slot unused = bus.Reserve();
+    JobEventBus::Slot moved = bus.Reserve();
+    JobEventBus::Slot owner = std::move(moved);
+    EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move): a moved-from slot is empty
+    bus.Publish(Event("2"));     // behind owner's place
+    owner.Fill(Event("1"));
+  }
+  ASSERT_TRUE(recorder.WaitFor(2));
+  EXPECT_EQ(recorder.Names(), AddedNames(1, 3));
+  EXPECT_EQ(bus.stats().published, 2u);
+}
+
+TEST(JobEventBusTest, SlotWithoutSubscribersIsEmptyAndCountsNothing) {
+  JobEventBus bus(4, nullptr);
+  JobEventBus::Slot slot = bus.Reserve();
+  EXPECT_TRUE(slot.empty());
+  slot.Fill(Event("1"));
+  EXPECT_EQ(bus.stats().published, 0u);
+  EXPECT_EQ(bus.stats().dropped, 0u);
+}
+
+TEST(JobEventBusTest, FillingASlotDropsWhatTheQueueHasNoRoomFor) {
+  Gate gate;
+  EventRecorder recorder;
+  JobEventBus bus(3, nullptr);
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
+  bus.Publish(Event("0"));
+  ASSERT_TRUE(gate.WaitEntered());
+  JobEventBus::Slot slot = bus.Reserve();
+  bus.Publish(Event("4"));  // behind the place: one of the 3 the queue holds
+  slot.Fill({Event("1"), Event("2"), Event("3")});
+  EXPECT_EQ(bus.stats().dropped, 1u);
+  gate.Open();
+  ASSERT_TRUE(recorder.WaitFor(4));
+  EXPECT_EQ(recorder.Names(),
+            (std::vector<std::string>{"added:0", "added:1", "added:2", "added:4"}));
+}
+
 TEST(JobEventBusTest, ThrowingSubscriberIsLoggedAndDeliveryGoesOn) {
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
   auto logger = std::make_shared<spdlog::logger>("events", sink);
@@ -241,6 +317,64 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
   bus.Stop();  // idempotent
 }
 
+TEST(JobEventBusTest, StopWaitsForAReservedPlaceToBeFilled) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  JobEventBus::Slot slot = bus.Reserve();
+  bus.Publish(Event("2"));
+  std::thread stopper([&] { bus.Stop(); });
+  ASSERT_TRUE(Eventually([&] { return bus.Subscribe([](const JobEvent&) {}).IsShuttingDown(); }));
+  slot.Fill(Event("1"));
+  stopper.join();
+  EXPECT_EQ(recorder.Names(), AddedNames(1, 3));
+  // Reserved after Stop: dropped.
+  bus.Reserve().Fill(Event("late"));
+  JobEventStats stats = bus.stats();
+  EXPECT_EQ(stats.published, 3u);
+  EXPECT_EQ(stats.delivered, 2u);
+  EXPECT_EQ(stats.dropped, 1u);
+}
+
+TEST(JobEventBusTest, StopAbandonsASubscriberThatDoesNotReturnWithinTheGrace) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto logger = std::make_shared<spdlog::logger>("events", sink);
+  auto gate = std::make_shared<Gate>();
+  auto released = std::make_shared<OnDestroy>();
+  std::future<void> subscribers_gone = released->Future();
+  EventRecorder recorder;  // outlives the dispatcher: the test waits for subscribers_gone
+  {
+    JobEventBus bus(16, logger, 200ms);
+    ASSERT_TRUE(bus.Subscribe([gate, released](const JobEvent&) { gate->Pass(); }, "metrics").ok());
+    ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+    released.reset();  // the bus's subscribers hold the last share
+    bus.Publish(Event("1"));
+    ASSERT_TRUE(gate->WaitEntered());
+    bus.Publish(Event("2"));
+    const auto started = std::chrono::steady_clock::now();
+    bus.Stop();
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 200ms);
+    EXPECT_LT(took, kTestDeadline / 2);  // the gate opens by itself only at the deadline
+    const std::string logged = Logged(sink);
+    EXPECT_NE(logged.find("subscriber 'metrics' still running 200 ms after stop began"),
+              std::string::npos)
+        << logged;
+    JobEventStats stats = bus.stats();
+    EXPECT_EQ(stats.published, 2u);
+    EXPECT_EQ(stats.dropped, 1u);  // "2"; "1" is with the stuck subscriber
+    bus.Publish(Event("3"));
+    EXPECT_EQ(bus.stats().dropped, 2u);
+  }
+  // The bus is gone; the stuck call returns into the dispatcher, which calls nobody else and
+  // ends, releasing the subscribers.
+  gate->Open();
+  ASSERT_EQ(subscribers_gone.wait_for(kTestDeadline), std::future_status::ready);
+  EXPECT_TRUE(recorder.events().empty());
+  // And the rest of what the dispatcher held, the logger last.
+  EXPECT_TRUE(Eventually([&] { return logger.use_count() == 1; }));
+}
+
 // ---- Through the Broker ------------------------------------------------------------------
 
 class BrokerEventsTest : public BrokerFixture {
@@ -272,6 +406,18 @@ class BrokerEventsTest : public BrokerFixture {
   // until the gate opens, so that later events stay queued.
   void SubscribeGatedAt(const std::string& gated_id) {
     ASSERT_TRUE(SubscribeGated(broker_->events(), gated_id, &gate_, &recorder_).ok());
+  }
+
+  // Registers a handler for emails that fails the first attempt of each job ("451 try later")
+  // and completes the second ("250 sent"), and subscribes recorder_.
+  void HandleEmailsFailingFirstAttempts() {
+    auto handler = std::make_shared<RecordingHandler>();
+    handler->script = [](const HandlerJob& job) {
+      if (job.attempts_made == 1) return HandlerOutcome::Failure("451 try later");
+      return HandlerOutcome::Success("250 sent");
+    };
+    ASSERT_TRUE(broker_->RegisterHandler("emails", handler).ok());
+    ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   }
 
   // Two emails jobs with one attempt each, added, taken and failed for good.
@@ -364,14 +510,7 @@ TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
 TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   config_.workers = 2;
   CreateBroker();
-  auto handler = std::make_shared<RecordingHandler>();
-  handler->script = [](const HandlerJob& job) {
-    if (job.attempts_made == 1) return HandlerOutcome::Failure("451 try later");
-    return HandlerOutcome::Success("250 sent");
-  };
-  ASSERT_TRUE(broker_->RegisterHandler("emails", handler).ok());
-  ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
-  // Added before the workers start, so that no worker can take it before "added" is published.
+  ASSERT_NO_FATAL_FAILURE(HandleEmailsFailingFirstAttempts());
   std::string id = Add("emails");
   ASSERT_TRUE(broker_->Start().ok());
   ASSERT_TRUE(recorder_.WaitFor(3));
@@ -383,6 +522,63 @@ TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
                                       "promoted:" + id, "active:" + id, "completed:" + id}));
   EXPECT_EQ(recorder_.events()[2].detail, "451 try later");
   EXPECT_EQ(recorder_.events()[5].detail, "250 sent");
+}
+
+// Jobs taken by five workers the moment they are added, failed once and retried by another
+// worker: each job's events arrive in the order of its state changes, whichever thread made
+// each change. Half of the jobs have no backoff (the failure makes them waiting at once), the
+// others 1 ms (the scheduler thread promotes them).
+TEST_F(BrokerEventsTest, EachJobsEventsFollowItsStateChangesAcrossThreads) {
+  UseSystemClock();
+  config_.workers = 5;
+  CreateBroker();
+  ASSERT_NO_FATAL_FAILURE(HandleEmailsFailingFirstAttempts());
+  StartBroker();
+
+  // Each producer adds batches whose last job has the highest priority: a worker takes it
+  // right after the batch's write, while the producer has yet to report most of the batch.
+  constexpr int kProducers = 2, kBatches = 20, kBatch = 50;
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([this, p] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::pair<std::string, JobOptions>> batch;
+        for (int i = 0; i < kBatch; ++i) {
+          JobOptions options;
+          options.id = "job-" + std::to_string(p) + "-" + std::to_string(b * kBatch + i);
+          options.priority = kBatch - 1 - i;
+          options.backoff_type = storage::BackoffType::kFixed;
+          options.backoff_ms = i % 2;
+          batch.emplace_back("payload", std::move(options));
+        }
+        auto added = broker_->AddMany("emails", std::move(batch));
+        EXPECT_TRUE(added.ok()) << added.status().ToString();
+      }
+    });
+  }
+  for (std::thread& producer : producers) producer.join();
+
+  const std::vector<std::string> at_once = {"added", "active", "retrying", "active", "completed"};
+  const std::vector<std::string> promoted = {"added",    "active", "retrying",
+                                             "promoted", "active", "completed"};
+  constexpr size_t kJobs = kProducers * kBatches * kBatch;
+  ASSERT_TRUE(recorder_.WaitFor(kJobs / 2 * (at_once.size() + promoted.size()), 60s))
+      << recorder_.events().size() << " events";
+  std::map<std::string, std::vector<std::string>> by_job;
+  for (const JobEvent& event : recorder_.events()) {
+    by_job[event.id].push_back(JobEventTypeName(event.type));
+  }
+  ASSERT_EQ(by_job.size(), kJobs);
+  size_t out_of_order = 0;
+  for (const auto& [id, types] : by_job) {
+    const bool no_backoff = (std::stoi(id.substr(id.rfind('-') + 1)) % 2) == 0;
+    if (types == (no_backoff ? at_once : promoted)) continue;
+    if (++out_of_order <= 3) {
+      EXPECT_EQ(types, no_backoff ? at_once : promoted) << id;
+    }
+  }
+  EXPECT_EQ(out_of_order, 0u) << "of " << kJobs << " jobs";
+  EXPECT_EQ(broker_->event_stats().dropped, 0u);
 }
 
 TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
@@ -437,6 +633,40 @@ TEST_F(BrokerEventsTest, ShutdownDeliversQueuedEvents) {
   EXPECT_EQ(stats.published, 51u);
   EXPECT_EQ(stats.delivered, 51u);
   EXPECT_EQ(stats.dropped, 0u);
+}
+
+TEST_F(BrokerEventsTest, ShutdownGivesUpOnASubscriberThatDoesNotReturn) {
+  config_.shutdown_grace_ms = 300;
+  CreateBroker();
+  auto gate = std::make_shared<Gate>();
+  auto released = std::make_shared<OnDestroy>();
+  std::future<void> subscribers_gone = released->Future();
+  ASSERT_TRUE(broker_->events()
+                  .Subscribe([gate, released](const JobEvent&) { gate->Pass(); }, "dashboard feed")
+                  .ok());
+  released.reset();
+  AddBatch(0, 3);
+  ASSERT_TRUE(gate->WaitEntered());
+  auto shutdown = std::async(std::launch::async, [this] { broker_->Shutdown(); });
+  const auto started = std::chrono::steady_clock::now();
+  const bool returned = shutdown.wait_for(kTestDeadline / 2) == std::future_status::ready;
+  const auto took = std::chrono::steady_clock::now() - started;
+  gate->Open();  // a Shutdown still waiting returns now
+  shutdown.wait();
+  ASSERT_TRUE(returned) << "Shutdown waited for the stuck subscriber";
+  EXPECT_LT(took, 3s);
+  const std::string logged = Logged(sink_);
+  EXPECT_NE(logged.find("subscriber 'dashboard feed' still running 300 ms"), std::string::npos)
+      << logged;
+  // The stuck call returned: the first event counts as delivered, the other two as dropped.
+  ASSERT_TRUE(Eventually([&] {
+    JobEventStats stats = broker_->event_stats();
+    return stats.delivered + stats.dropped == 3;
+  }));
+  EXPECT_EQ(broker_->event_stats().delivered, 1u);
+  EXPECT_EQ(broker_->event_stats().dropped, 2u);
+  CloseBroker();
+  EXPECT_EQ(subscribers_gone.wait_for(kTestDeadline), std::future_status::ready);
 }
 
 TEST_F(BrokerEventsTest, ZeroEventQueueCapacityIsRefused) {
