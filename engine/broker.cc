@@ -48,7 +48,8 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
       router_(config_.events),
       records_(store),
-      events_(config_.event_queue_capacity, logger_) {}
+      events_(config_.event_queue_capacity, logger_,
+              std::chrono::milliseconds(config_.shutdown_grace_ms)) {}
 
 Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConfig config,
                                                Clock* clock,
@@ -191,11 +192,14 @@ Status CheckOptions(const JobOptions& options) {
 Result<std::vector<AddedJob>> Broker::AddMany(
     std::string_view queue_name, std::vector<std::pair<std::string, JobOptions>> jobs) {
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
+  for (const auto& [payload, options] : jobs) HERALD_RETURN_IF_ERROR(CheckOptions(options));
+  // "added" has its place before the jobs can be taken, and before `now` is read (see "Job
+  // events" below).
+  JobEventBus::Slot slot = events_.Reserve();
   const std::int64_t now = clock_->NowMs();
   std::vector<storage::NewJob> batch;
   batch.reserve(jobs.size());
   for (auto& [payload, options] : jobs) {
-    HERALD_RETURN_IF_ERROR(CheckOptions(options));
     storage::NewJob job;
     job.id = options.id;
     job.payload = std::move(payload);
@@ -210,6 +214,7 @@ Result<std::vector<AddedJob>> Broker::AddMany(
                           store_->AddMany(queue_name, std::move(batch), now));
   std::vector<AddedJob> added;
   added.reserve(results.size());
+  std::vector<JobEvent> events;
   bool any_waiting = false;
   std::int64_t earliest_due = kNever;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -220,11 +225,12 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     if (result.state == JobState::kDelayed) {
       earliest_due = std::min(earliest_due, now + jobs[i].second.delay_ms);
     }
-    if (!events_.empty()) {
-      events_.Publish(
+    if (!slot.empty()) {
+      events.push_back(
           JobEvent{JobEventType::kAdded, std::string(queue_name), result.id, 0, {}, now});
     }
   }
+  slot.Fill(std::move(events));
   if (earliest_due != kNever) {
     MutexLock lock(&mu_);
     WakeSchedulerLocked(earliest_due);
@@ -305,6 +311,8 @@ Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t
 
 std::vector<LeasedJob> Broker::LeaseTaken(QueueState* queue, std::vector<Job> taken,
                                           std::int64_t now, std::int64_t lease_ms) {
+  // "active" goes first: the lease is what any next change of the job needs (see "Job events").
+  for (const Job& job : taken) Publish(JobEventType::kActive, job);
   std::vector<LeasedJob> leased;
   leased.reserve(taken.size());
   {
@@ -317,7 +325,6 @@ std::vector<LeasedJob> Broker::LeaseTaken(QueueState* queue, std::vector<Job> ta
     }
     if (!leased.empty()) WakeSchedulerLocked(now + lease_ms);
   }
-  for (const LeasedJob& l : leased) Publish(JobEventType::kActive, l.job);
   return leased;
 }
 
@@ -478,8 +485,9 @@ Result<Job> Broker::Ack(std::string_view id, std::string return_value) {
 }
 
 Result<Job> Broker::CompleteReleased(std::string_view id, std::string return_value) {
+  JobEventBus::Slot slot = events_.Reserve();
   HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), clock_->NowMs()));
-  Publish(JobEventType::kCompleted, job, job.return_value);
+  Fill(slot, JobEventType::kCompleted, job, job.return_value);
   return job;
 }
 
@@ -500,11 +508,16 @@ std::vector<Result<Job>> Broker::AckMany(std::vector<storage::Completion> comple
   }
   if (leased.empty()) return results;
   // One batch for all of them (ACKJOB id id ...).
+  JobEventBus::Slot slot = events_.Reserve();
   std::vector<Result<Job>> done = store_->CompleteMany(std::move(leased), clock_->NowMs());
+  std::vector<JobEvent> events;
   for (std::size_t k = 0; k < done.size(); ++k) {
-    if (done[k].ok()) Publish(JobEventType::kCompleted, *done[k], done[k]->return_value);
+    if (done[k].ok() && !slot.empty()) {
+      events.push_back(EventOf(JobEventType::kCompleted, *done[k], done[k]->return_value));
+    }
     results[where[k]] = std::move(done[k]);
   }
+  slot.Fill(std::move(events));
   return results;
 }
 
@@ -515,10 +528,12 @@ Result<Job> Broker::Fail(std::string_view id, std::string error, bool permanent)
 }
 
 Result<Job> Broker::FinishFailure(const Job& job, std::string error, bool permanent) {
+  // Before `now` is read: the scheduler may promote the job when the backoff is over.
+  JobEventBus::Slot slot = events_.Reserve();
   const std::int64_t now = clock_->NowMs();
   if (permanent || job.attempts_made >= job.max_attempts) {
     HERALD_ASSIGN_OR_RETURN(Job failed, store_->FailFinal(job.id, std::move(error), now));
-    Publish(JobEventType::kFailed, failed, failed.last_error);
+    Fill(slot, JobEventType::kFailed, failed, failed.last_error);
     return failed;
   }
   const std::int64_t due =
@@ -528,7 +543,7 @@ Result<Job> Broker::FinishFailure(const Job& job, std::string error, bool perman
     MutexLock lock(&mu_);
     WakeSchedulerLocked(due);
   }
-  Publish(JobEventType::kRetrying, delayed, delayed.last_error);
+  Fill(slot, JobEventType::kRetrying, delayed, delayed.last_error);
   return delayed;
 }
 
@@ -566,36 +581,40 @@ Status Broker::Delete(std::string_view id) {
     }
   }
   auto job = store_->Get(id);
+  JobEventBus::Slot slot = events_.Reserve();
   HERALD_RETURN_IF_ERROR(store_->Delete(id));
-  if (job.ok()) Publish(JobEventType::kRemoved, *job);
+  if (job.ok()) Fill(slot, JobEventType::kRemoved, *job);
   return Status::Ok();
 }
 
-Result<Job> Broker::Retry(std::string_view id) {
-  HERALD_ASSIGN_OR_RETURN(Job job, store_->Retry(id, clock_->NowMs()));
-  Publish(JobEventType::kRetried, job);
+template <typename Write>
+Result<Job> Broker::MakeWaiting(JobEventType type, Write write) {
+  JobEventBus::Slot slot = events_.Reserve();
+  HERALD_ASSIGN_OR_RETURN(Job job, write());
+  Fill(slot, type, job);
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(job.queue));
   OnWaiting(queue);
   return job;
+}
+
+Result<Job> Broker::Retry(std::string_view id) {
+  return MakeWaiting(JobEventType::kRetried, [&] { return store_->Retry(id, clock_->NowMs()); });
 }
 
 Result<std::uint64_t> Broker::RetryAll(std::string_view queue_name) {
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
   std::vector<Job> retried;
+  JobEventBus::Slot slot = events_.Reserve();
   HERALD_ASSIGN_OR_RETURN(
       std::uint64_t moved,
-      store_->RetryAllFailed(queue_name, clock_->NowMs(), !events_.empty() ? &retried : nullptr));
-  for (const Job& job : retried) Publish(JobEventType::kRetried, job);
+      store_->RetryAllFailed(queue_name, clock_->NowMs(), !slot.empty() ? &retried : nullptr));
+  FillAll(slot, JobEventType::kRetried, retried);
   if (moved > 0) OnWaiting(queue);
   return moved;
 }
 
 Result<Job> Broker::Promote(std::string_view id) {
-  HERALD_ASSIGN_OR_RETURN(Job job, store_->Promote(id, clock_->NowMs()));
-  HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(job.queue));
-  Publish(JobEventType::kPromoted, job);
-  OnWaiting(queue);
-  return job;
+  return MakeWaiting(JobEventType::kPromoted, [&] { return store_->Promote(id, clock_->NowMs()); });
 }
 
 Result<std::uint64_t> Broker::Clean(std::string_view queue, JobState state, std::int64_t age_ms,
@@ -611,10 +630,11 @@ Result<std::uint64_t> Broker::Clean(std::string_view queue, JobState state, std:
     }
   }
   std::vector<Job> removed;
+  JobEventBus::Slot slot = events_.Reserve();
   HERALD_ASSIGN_OR_RETURN(std::uint64_t n,
                           store_->Clean(queue, state, clock_->NowMs() - age_ms, limit,
-                                        !events_.empty() ? &removed : nullptr));
-  for (const Job& job : removed) Publish(JobEventType::kRemoved, job, "cleaned");
+                                        !slot.empty() ? &removed : nullptr));
+  FillAll(slot, JobEventType::kRemoved, removed, "cleaned");
   return n;
 }
 
@@ -670,10 +690,40 @@ std::uint32_t Broker::waiter_count() const {
   return static_cast<std::uint32_t>(waiters_.size());
 }
 
+// ---- Job events --------------------------------------------------------------------------
+//
+// Each job's events are delivered in the order of its changes in the store, whichever threads
+// made them. A change that another thread may act on next reserves its event's place on the
+// bus before its write and fills it after: the next change can be made only after that write,
+// and its event is queued later still, so behind the place. A take cannot reserve ahead, as it
+// does not know which job it will get (a place taken before the job was added would put
+// "active" before "added"); it publishes "active" after its write, but before it registers the
+// lease that every next change of an active job needs (ack, fail, lease expiry). The scheduler
+// promotes a delayed job without being told by the thread that added or failed it: that thread
+// reads the clock after reserving and the scheduler before, so a promotion whose place comes
+// first cannot see the job due yet (with a clock that does not go back). Left out: a DELJOB,
+// QRETRY, PROMOTE or QCLEAN of a job that another thread changes at the same moment (within
+// the time of one write) may be reported before that change although it came after.
+
+JobEvent Broker::EventOf(JobEventType type, const Job& job, std::string detail) {
+  return JobEvent{type, job.queue, job.id, job.attempts_made, std::move(detail), clock_->NowMs()};
+}
+
 void Broker::Publish(JobEventType type, const Job& job, std::string detail) {
-  if (events_.empty()) return;
-  events_.Publish(
-      JobEvent{type, job.queue, job.id, job.attempts_made, std::move(detail), clock_->NowMs()});
+  if (!events_.empty()) events_.Publish(EventOf(type, job, std::move(detail)));
+}
+
+void Broker::Fill(JobEventBus::Slot& slot, JobEventType type, const Job& job, std::string detail) {
+  if (!slot.empty()) slot.Fill(EventOf(type, job, std::move(detail)));
+}
+
+void Broker::FillAll(JobEventBus::Slot& slot, JobEventType type, const std::vector<Job>& jobs,
+                     std::string_view detail) {
+  if (slot.empty()) return;
+  std::vector<JobEvent> events;
+  events.reserve(jobs.size());
+  for (const Job& job : jobs) events.push_back(EventOf(type, job, std::string(detail)));
+  slot.Fill(std::move(events));
 }
 
 // ---- Time --------------------------------------------------------------------------------
@@ -701,14 +751,15 @@ std::int64_t Broker::Tick() {
     std::uint64_t promoted = 0;
     while (due && *due <= now) {
       std::vector<Job> jobs;
+      JobEventBus::Slot slot = events_.Reserve();
       auto moved = store_->PromoteDue(queue->policy.name, now, kPromoteBatch,
-                                      !events_.empty() ? &jobs : nullptr);
+                                      !slot.empty() ? &jobs : nullptr);
       if (!moved.ok()) {
         logger_->error("promoting due jobs of {} failed: {}", queue->policy.name,
                        moved.status().message());
         break;
       }
-      for (const Job& job : jobs) Publish(JobEventType::kPromoted, job);
+      FillAll(slot, JobEventType::kPromoted, jobs);
       promoted += *moved;
       if (*moved < kPromoteBatch) break;
       due = store_->NextDue(queue->policy.name);
@@ -741,13 +792,14 @@ std::int64_t Broker::Tick() {
     const std::string reason = "lease expired: no ACKJOB or WORKING in time";
     logger_->warn("job {} of {}: {} (attempt {} of {})", id, job->queue, reason, job->attempts_made,
                   job->max_attempts);
+    JobEventBus::Slot slot = events_.Reserve();
     if (job->attempts_made >= job->max_attempts) {
       auto failed = store_->FailFinal(id, reason, now);
-      if (failed.ok()) Publish(JobEventType::kFailed, *failed, reason);
+      if (failed.ok()) Fill(slot, JobEventType::kFailed, *failed, reason);
     } else {
       auto requeued = store_->Requeue(id, reason, now);
       if (requeued.ok()) {
-        Publish(JobEventType::kStalled, *requeued, reason);
+        Fill(slot, JobEventType::kStalled, *requeued, reason);
         auto queue = EnsureQueue(requeued->queue);
         if (queue.ok()) OnWaiting(*queue);
       }
@@ -836,6 +888,7 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
     HERALD_RETURN_IF_ERROR(CompleteReleased(id, std::move(return_value)).status());
     return std::optional<LeasedJob>();
   }
+  JobEventBus::Slot slot = events_.Reserve();
   storage::CompleteAndTakeResult result = store_->CompleteAndTake(
       storage::Completion{std::string(id), std::move(return_value)}, next_queue->policy.name, now);
   if (!result.next) {
@@ -843,7 +896,7 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
     UnreserveLocked(next_queue, now);
   }
   if (!result.completed.ok()) return result.completed.status();
-  Publish(JobEventType::kCompleted, *result.completed, result.completed->return_value);
+  Fill(slot, JobEventType::kCompleted, *result.completed, result.completed->return_value);
   if (!result.next) return std::optional<LeasedJob>();
   std::vector<Job> taken;
   taken.push_back(std::move(*result.next));

@@ -95,16 +95,18 @@ class Broker {
   // Local handler for a queue's jobs; creates the queue when new. InvalidArgument after Start.
   Status RegisterHandler(std::string_view queue, std::shared_ptr<Handler> handler);
   // Job events, delivered on the bus's own thread (see JobEventBus). Subscribe at any time;
-  // Shutdown() delivers what is queued and stops it. Each event is published after its change
-  // is durable, by the thread that made it, so a job's events follow its state changes, except
-  // that another thread may report the next change first: a worker can take a new job, and
-  // publish `active`, before the adding thread has published `added`.
+  // Shutdown() delivers what is queued, for up to shutdown_grace_ms, and stops it. Each event
+  // is reported once its change is durable, and a job's events arrive in the order of its
+  // state changes, whichever threads made them (broker.cc says how). One exception: a DELJOB,
+  // QRETRY, PROMOTE or QCLEAN of a job that another thread changes at the same moment (within
+  // the time of one write) may be reported before that change although it came after.
   JobEventBus& events() { return events_; }
   // Starts the scheduler thread (unless config.scheduler_thread is false) and the workers.
   Status Start();
   // Stops handing out work, waits up to shutdown_grace_ms for running handlers (their results
-  // are recorded), stops the threads. Jobs still active stay active on disk and are waiting
-  // again at the next start. Idempotent.
+  // are recorded), stops the threads, then gives the job events still queued up to
+  // shutdown_grace_ms more (a subscriber stuck past that is abandoned: see JobEventBus). Jobs
+  // still active stay active on disk and are waiting again at the next start. Idempotent.
   void Shutdown();
 
   // ---- Producing -----------------------------------------------------------------------------
@@ -206,7 +208,13 @@ class Broker {
   void OnWaiting(QueueState* queue);
   void ServeWaiters(QueueState* queue);
   void WakeSchedulerLocked(std::int64_t at_ms) REQUIRES(mu_);
+  // Job events (see "Job events" in broker.cc): an event of `job` stamped now; published at
+  // once, or filled into a place reserved before the change (nothing when the slot is empty).
+  JobEvent EventOf(JobEventType type, const Job& job, std::string detail = {});
   void Publish(JobEventType type, const Job& job, std::string detail = {});
+  void Fill(JobEventBus::Slot& slot, JobEventType type, const Job& job, std::string detail = {});
+  void FillAll(JobEventBus::Slot& slot, JobEventType type, const std::vector<Job>& jobs,
+               std::string_view detail = {});
   void WorkerLoop(std::stop_token stop, std::uint32_t index);
   void SchedulerLoop(std::stop_token stop);
   // Runs the handler and records its outcome; after a success, returns the worker's next job
@@ -219,6 +227,10 @@ class Broker {
                                                   std::uint32_t* cursor);
   Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
   Result<Job> FinishFailure(const Job& job, std::string error, bool permanent);
+  // Makes one job waiting with `write` (a Result<Job>() callable: QRETRY, PROMOTE), reports
+  // it as `type`, and hands it to whoever waits for work.
+  template <typename Write>
+  Result<Job> MakeWaiting(JobEventType type, Write write);
 
   storage::Store* store_;
   EngineConfig config_;

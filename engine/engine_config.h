@@ -28,7 +28,8 @@ struct EngineConfig {
   std::vector<EventContract> events = DefaultEventContracts();
   // Worker threads running handlers; 0 leaves every job to remote workers. Default: 5.
   std::uint32_t workers = 5;
-  // How long shutdown waits for running handlers. Default: 10000.
+  // How long shutdown waits for running handlers, and then as long again for the job events
+  // still queued (see JobEventBus). Default: 10000.
   std::int64_t shutdown_grace_ms = 10000;
   // Completed jobs kept per queue. Default: 1000.
   std::uint32_t completed_retention = 1000;

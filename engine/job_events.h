@@ -2,7 +2,7 @@
 //
 // Publish never blocks and never calls a subscriber: it appends the event to a bounded queue
 // and returns. One dispatcher thread (started by the first Subscribe) takes the queued events
-// in batches and calls every subscriber with each, in publish order. Woken from idle, the
+// in batches and calls every subscriber with each, in queue order. Woken from idle, the
 // dispatcher first lets events gather for up to 2 ms (or 1024 events), so that a busy engine
 // wakes it hundreds of times a second rather than once per event; subscribers see an event up
 // to ~2 ms after it happened. When `capacity` events are already waiting, Publish drops the
@@ -10,9 +10,15 @@
 // a slow subscriber loses events, it never slows the engine. With no subscriber Publish returns
 // at once; callers check empty() before building an event.
 //
-// Ordering: every subscriber sees the events in one order, the order in which their Publish
-// calls took the bus's lock; the events of one publishing thread keep the order they were
-// published in. (Broker::events() says what that means for the events of one job.)
+// Ordering: every subscriber sees the events in one order, the order of their places in the
+// queue. Publish takes its place when it is called. Reserve takes a place ahead of time, as a
+// Slot: a thread reserves one before it makes a change that another thread may act on, and
+// fills it with the change's events once the change is made; whatever is queued behind the
+// place waits until it is filled (or released empty), so that the events of what other
+// threads did next come after it. A slot must be filled soon (it holds back every later
+// event). The events of one publishing thread keep the order of their places.
+// (broker.cc says how the broker uses slots to keep each job's events in the order of its
+// changes.)
 //
 // Subscribers run on the dispatcher thread, one event at a time, and should be quick (count,
 // update a snapshot, or hand the event to a queue of their own): a slow one delays the others
@@ -20,24 +26,27 @@
 // Broker::Shutdown(), which wait for the dispatcher. One that throws is logged; the event
 // still counts as delivered, and the next event is delivered as usual.
 //
-// Thread safety: thread-safe; Subscribe may come at any time. Stop() (or the destructor)
-// delivers the events already queued, waiting for the subscribers to return, then joins the
-// dispatcher.
+// Stopping: Stop() (or the destructor) delivers what is queued, waiting for reserved places
+// to be filled, for up to `stop_grace`. A dispatcher not done by then is abandoned: what is
+// still queued is dropped, an error names the subscriber it is stuck in, and its thread is left
+// to finish that call on its own, after which it ends without calling anything else. It owns a
+// share of the state it uses, so nothing it touches goes away with the bus.
 //
-// Lifetime: whatever a subscriber borrows must outlive Stop() (or the bus).
+// Thread safety: thread-safe; Subscribe may come at any time. A Slot is used by one thread.
+//
+// Lifetime: whatever a subscriber borrows must outlive Stop() (or the bus); an abandoned
+// subscriber's borrowings must outlive its stuck call. A Slot must not outlive its bus.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "storage/mutex.h"
 #include "storage/status.h"
 
 namespace spdlog {
@@ -71,63 +80,79 @@ struct JobEvent {
 
 // Counts since the bus was made. Once the queue is empty, published == delivered + dropped.
 struct JobEventStats {
-  std::uint64_t published = 0;  // Publish calls while there was a subscriber
+  std::uint64_t published = 0;  // events published (or filled into slots) with a subscriber
   std::uint64_t delivered = 0;  // events handed to the subscribers (each counted once)
   std::uint64_t dropped = 0;    // refused: the queue was full, or the bus was stopped
 };
 
 class JobEventBus {
+  class EventQueue;
+
  public:
   using Subscriber = std::function<void(const JobEvent&)>;
 
+  // A place in the delivery order, reserved by Reserve() and filled once: Fill, or released
+  // empty when destroyed unfilled. Empty (no place: Fill does nothing) when the bus had no
+  // subscriber, and once filled or moved from. Move-only; used by one thread.
+  class Slot {
+   public:
+    Slot() = default;
+    ~Slot() { Release(); }
+    Slot(Slot&& other) noexcept;
+    Slot& operator=(Slot&& other) noexcept;
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+    // True when there is nothing to fill (skip building events).
+    bool empty() const { return queue_ == nullptr; }
+    // Puts `events` (in order) in the place and releases it; as Publish, each is dropped when
+    // the queue is full. Once: later calls do nothing.
+    void Fill(std::vector<JobEvent> events);
+    void Fill(JobEvent event);
+
+   private:
+    friend class JobEventBus;
+    Slot(EventQueue* queue, std::uint64_t place) : queue_(queue), place_(place) {}
+    void Release();
+
+    EventQueue* queue_ = nullptr;
+    std::uint64_t place_ = 0;
+  };
+
+  // Default of `stop_grace`: how long Stop() waits for the queued events to be delivered.
+  static constexpr std::chrono::milliseconds kDefaultStopGrace{10000};
+
   // `capacity` (>= 1): events that may wait for the dispatcher; the batch it is delivering
-  // does not count. `logger` may be null (spdlog's default).
-  JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> logger);
+  // does not count. `logger` may be null (spdlog's default). `stop_grace`: see Stop().
+  JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
+              std::chrono::milliseconds stop_grace = kDefaultStopGrace);
   ~JobEventBus();  // Stop()
   JobEventBus(const JobEventBus&) = delete;
   JobEventBus& operator=(const JobEventBus&) = delete;
 
   // Adds a subscriber; it receives the events dispatched from now on. The first one starts the
-  // dispatcher thread. ShuttingDown after Stop().
-  Status Subscribe(Subscriber subscriber);
+  // dispatcher thread. `name` identifies it in logs ("" = "subscriber <n>", 1 for the first).
+  // ShuttingDown after Stop().
+  Status Subscribe(Subscriber subscriber, std::string name = {});
   // True while nobody subscribed: Publish would do nothing. No lock.
   bool empty() const { return !has_subscribers_.load(std::memory_order_acquire); }
   // Queues `event` for the subscribers, or drops it (see the class comment). Never blocks on a
   // subscriber; holds the bus's lock only to append.
   void Publish(JobEvent event);
-  // Delivers what is queued, then stops and joins the dispatcher. Later events are dropped.
-  // Idempotent.
+  // Reserves the next place in the delivery order (see the class comment). Holds the bus's
+  // lock only to append. After Stop(), what the slot is filled with is dropped.
+  Slot Reserve();
+  // Delivers what is queued for up to the stop grace, then stops the dispatcher (joined, or
+  // abandoned inside a subscriber that does not return). Later events are dropped. Idempotent.
   void Stop();
 
   JobEventStats stats() const;
 
  private:
-  using Subscribers = std::vector<Subscriber>;
-
-  void DispatchLoop(std::stop_token stop);
-  void Deliver(const std::vector<JobEvent>& batch, const Subscribers& subscribers);
-
-  // What the dispatcher is doing, so that Publish notifies it only when it must.
-  enum class DispatcherState : std::uint8_t {
-    kBusy,       // delivering, or about to take the queue
-    kIdle,       // asleep on an empty queue: the next Publish wakes it
-    kGathering,  // woken, letting a batch gather: a queue of wake_size_ wakes it
-  };
-
-  const std::size_t capacity_;
-  const std::size_t wake_size_;
-  const std::shared_ptr<spdlog::logger> logger_;
+  const std::chrono::milliseconds stop_grace_;
   std::atomic<bool> has_subscribers_{false};
-
-  mutable Mutex mu_;
-  // Copied on Subscribe, so the dispatcher calls a snapshot without holding mu_.
-  std::shared_ptr<const Subscribers> subscribers_ GUARDED_BY(mu_);
-  std::vector<JobEvent> queue_ GUARDED_BY(mu_);  // swapped with the dispatcher's batch
-  DispatcherState state_ GUARDED_BY(mu_) = DispatcherState::kBusy;
-  bool stopped_ GUARDED_BY(mu_) = false;
-  JobEventStats stats_ GUARDED_BY(mu_);
-  std::condition_variable_any cv_;
-  std::jthread dispatcher_ GUARDED_BY(mu_);  // started by the first Subscribe; joined by Stop
+  // Shared with the dispatcher thread, which may outlive the bus when abandoned.
+  const std::shared_ptr<EventQueue> queue_;
 };
 
 }  // namespace herald::engine

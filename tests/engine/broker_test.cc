@@ -7,66 +7,19 @@
 #include <atomic>
 #include <memory>
 
-#include "storage/store.h"
-#include "tests/support/fake_clock.h"
-#include "tests/support/temp_dir.h"
+#include "tests/engine/broker_fixture.h"
 
 namespace herald::engine {
 namespace {
 
 using storage::JobState;
-using testing::FakeClock;
-using testing::TempDir;
 
-class BrokerTest : public ::testing::Test {
+class BrokerTest : public BrokerFixture {
  protected:
-  void SetUp() override { Open(); }
-  void TearDown() override { Close(); }
-
-  void Open() {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("db");
-    options.fsync = storage::FsyncMode::kNo;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    EngineConfig config;
-    config.scheduler_thread = false;
-    auto broker = Broker::Create(store_.get(), config, &clock_, nullptr);
-    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
-    broker_ = std::move(broker).value();
-    ASSERT_TRUE(broker_->Start().ok());
-  }
-
-  void Close() {
-    broker_.reset();
-    store_.reset();
-  }
-
-  void Reopen() {
-    Close();
-    Open();
-  }
-
-  std::string AddJob(const std::string& queue, const std::string& payload,
-                     JobOptions options = {}) {
-    auto added = broker_->Add(queue, payload, options);
-    EXPECT_TRUE(added.ok()) << added.status().ToString();
-    return added.ok() ? added->id : "";
-  }
-
-  // Takes exactly one job of `queue` or fails the test.
-  LeasedJob TakeOne(const std::string& queue, std::int64_t lease_ms = 0) {
-    auto jobs = broker_->Take({{queue}, 1, lease_ms});
-    EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
-    EXPECT_EQ(jobs.ok() ? jobs->size() : 0u, 1u);
-    return jobs.ok() && !jobs->empty() ? (*jobs)[0] : LeasedJob{};
-  }
-
-  size_t Available(const std::string& queue) {
-    auto jobs = broker_->Take({{queue}, 100, 0});
-    EXPECT_TRUE(jobs.ok());
-    return jobs.ok() ? jobs->size() : 0;
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(BrokerFixture::SetUp());
+    ASSERT_NO_FATAL_FAILURE(CreateBroker());
+    StartBroker();
   }
 
   // Fails the active job and checks when it is due again.
@@ -76,11 +29,6 @@ class BrokerTest : public ::testing::Test {
     EXPECT_EQ(failed->state, JobState::kDelayed);
     EXPECT_EQ(failed->due_ms, clock_.NowMs() + delay_ms);
   }
-
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(BrokerTest, EmailsBackoffWaitsTwoFourEightSixteenSecondsThenFails) {
@@ -224,13 +172,8 @@ TEST_F(BrokerTest, TakeWithACountLeasesEachJobAndAckManyCompletesThemTogether) {
 }
 
 TEST_F(BrokerTest, TakeWithACountStaysWithinTheConcurrencyLimit) {
-  broker_.reset();
-  EngineConfig config;
-  config.scheduler_thread = false;
-  for (QueuePolicy& policy : config.queues) {
-    if (policy.name == "emails") policy.concurrency = 2;
-  }
-  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  Policy("emails").concurrency = 2;
+  CreateBroker();
   for (int i = 0; i < 5; ++i) AddJob("emails", "x");
   auto jobs = broker_->Take({{"emails"}, 10, 0});
   ASSERT_TRUE(jobs.ok());
@@ -423,13 +366,8 @@ TEST_F(BrokerTest, WaiterOnSeveralQueuesIsServedByAnyOfThem) {
 }
 
 TEST_F(BrokerTest, ConcurrencyLimitOfOneGivesStrictFifo) {
-  broker_.reset();
-  EngineConfig config;
-  config.scheduler_thread = false;
-  for (QueuePolicy& policy : config.queues) {
-    if (policy.name == "emails") policy.concurrency = 1;
-  }
-  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  Policy("emails").concurrency = 1;
+  CreateBroker();
   std::string a = AddJob("emails", "a");
   std::string b = AddJob("emails", "b");
   EXPECT_EQ(TakeOne("emails").job.id, a);
@@ -439,16 +377,9 @@ TEST_F(BrokerTest, ConcurrencyLimitOfOneGivesStrictFifo) {
 }
 
 TEST_F(BrokerTest, RateLimitStartsAtMostNJobsPerWindow) {
-  broker_.reset();
-  EngineConfig config;
-  config.scheduler_thread = false;
-  for (QueuePolicy& policy : config.queues) {
-    if (policy.name == "emails") {
-      policy.rate_max = 2;
-      policy.rate_duration_ms = 1000;
-    }
-  }
-  broker_ = std::move(Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  Policy("emails").rate_max = 2;
+  Policy("emails").rate_duration_ms = 1000;
+  CreateBroker();
   for (int i = 0; i < 5; ++i) AddJob("emails", "x");
   EXPECT_EQ(Available("emails"), 2u);
   clock_.Advance(999);

@@ -3,13 +3,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/broker.h"
-#include "storage/store.h"
+#include "tests/engine/broker_fixture.h"
 #include "tests/support/recording_handler.h"
-#include "tests/support/temp_dir.h"
 
 namespace herald::engine {
 namespace {
@@ -17,61 +19,25 @@ namespace {
 using namespace std::chrono_literals;
 using storage::JobState;
 using testing::RecordingHandler;
-using testing::TempDir;
 
-class BrokerWorkersTest : public ::testing::Test {
+class BrokerWorkersTest : public BrokerFixture {
  protected:
-  void TearDown() override {
-    if (broker_) broker_->Shutdown();
-  }
-
-  void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("db");
-    options.fsync = storage::FsyncMode::kNo;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+  BrokerWorkersTest() {
+    UseSystemClock();
     config_.shutdown_grace_ms = 5000;
   }
 
+  // Creates the broker with a RecordingHandler for each of `queues` (not started yet).
   void Start(std::vector<std::string> queues = {"emails"}) {
-    auto broker = Broker::Create(store_.get(), config_, &clock_, nullptr);
-    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
-    broker_ = std::move(broker).value();
+    ASSERT_NO_FATAL_FAILURE(CreateBroker());
     for (const std::string& queue : queues) {
       handlers_[queue] = std::make_shared<RecordingHandler>();
       ASSERT_TRUE(broker_->RegisterHandler(queue, handlers_[queue]).ok());
     }
   }
 
-  void Run() { ASSERT_TRUE(broker_->Start().ok()); }
+  void Run() { StartBroker(); }
 
-  QueuePolicy& Policy(const std::string& name) {
-    for (QueuePolicy& policy : config_.queues) {
-      if (policy.name == name) return policy;
-    }
-    config_.queues.push_back(QueuePolicy{});
-    config_.queues.back().name = name;
-    return config_.queues.back();
-  }
-
-  // Polls until the job reaches `state` (worker threads finish on their own time).
-  bool WaitForState(const std::string& id, JobState state, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto job = broker_->Show(id);
-      if (job.ok() && job->state == state) return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
-  }
-
-  TempDir dir_;
-  SystemClock clock_;
-  EngineConfig config_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Broker> broker_;
   std::map<std::string, std::shared_ptr<RecordingHandler>> handlers_;
 };
 

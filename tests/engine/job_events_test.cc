@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -17,32 +19,14 @@
 #include <vector>
 
 #include "engine/broker.h"
-#include "storage/store.h"
-#include "tests/support/fake_clock.h"
+#include "tests/engine/broker_fixture.h"
 #include "tests/support/recording_handler.h"
-#include "tests/support/temp_dir.h"
 
 namespace herald::engine {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
 using testing::RecordingHandler;
-using testing::TempDir;
-
-// How long a test waits for something that should take microseconds.
-constexpr auto kDeadline = 10s;
-
-// Polls `done` until it holds or the deadline passes.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return done();
-}
 
 // What a subscriber received; tests wait for a count.
 class EventRecorder {
@@ -57,9 +41,9 @@ class EventRecorder {
   JobEventBus::Subscriber AsSubscriber() {
     return [this](const JobEvent& event) { Record(event); };
   }
-  bool WaitFor(size_t count) {
+  bool WaitFor(size_t count, std::chrono::milliseconds timeout = kTestDeadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] { return events_.size() >= count; });
+    return cv_.wait_for(lock, timeout, [&] { return events_.size() >= count; });
   }
   std::vector<JobEvent> events() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,17 +67,17 @@ class EventRecorder {
 // Holds the dispatcher inside a subscriber until Open(), so that later events stay queued.
 class Gate {
  public:
-  // In the subscriber: says it is inside, then waits for Open() (at most kDeadline, so that a
+  // In the subscriber: says it is inside, then waits for Open() (at most kTestDeadline, so that a
   // broken test fails instead of hanging).
   void Pass() {
     std::unique_lock<std::mutex> lock(mu_);
     entered_ = true;
     cv_.notify_all();
-    cv_.wait_for(lock, kDeadline, [&] { return open_; });
+    cv_.wait_for(lock, kTestDeadline, [&] { return open_; });
   }
   bool WaitEntered() {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] { return entered_; });
+    return cv_.wait_for(lock, kTestDeadline, [&] { return entered_; });
   }
   void Open() {
     {
@@ -108,6 +92,27 @@ class Gate {
   std::condition_variable cv_;
   bool entered_ = false;
   bool open_ = false;
+};
+
+// Subscribes `recorder` behind `gate`: the dispatcher stops at the event of job `gated_id`
+// until the gate opens, so that later events stay queued. Both must outlive the bus.
+Status SubscribeGated(JobEventBus& bus, const std::string& gated_id, Gate* gate,
+                      EventRecorder* recorder) {
+  return bus.Subscribe([gated_id, gate, recorder](const JobEvent& event) {
+    if (event.id == gated_id) gate->Pass();
+    recorder->Record(event);
+  });
+}
+
+// Says when it is destroyed: captured by a subscriber, when the bus and its dispatcher thread
+// have let go of the subscriber.
+class OnDestroy {
+ public:
+  ~OnDestroy() { destroyed_.set_value(); }
+  std::future<void> Future() { return destroyed_.get_future(); }
+
+ private:
+  std::promise<void> destroyed_;
 };
 
 JobEvent Event(std::string id, std::uint32_t attempts_made = 0) {
@@ -179,18 +184,14 @@ TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
   Gate gate;  // declared before the bus, which is stopped first
   EventRecorder recorder;
   JobEventBus bus(8, nullptr);
-  ASSERT_TRUE(bus.Subscribe([&](const JobEvent& event) {
-                   if (event.id == "0") gate.Pass();
-                   recorder.Record(event);
-                 })
-                  .ok());
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   bus.Publish(Event("0"));
   ASSERT_TRUE(gate.WaitEntered());
   // The dispatcher is stuck in the subscriber: 8 events fit in the queue, 5 are dropped, and
   // no Publish waits for the gate (it would open only at the deadline).
   const auto started = std::chrono::steady_clock::now();
   for (int i = 1; i <= 13; ++i) bus.Publish(Event(std::to_string(i)));
-  EXPECT_LT(std::chrono::steady_clock::now() - started, kDeadline / 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kTestDeadline / 2);
   JobEventStats stats = bus.stats();
   EXPECT_EQ(stats.published, 14u);
   EXPECT_EQ(stats.dropped, 5u);
@@ -205,6 +206,69 @@ TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
   bus.Publish(Event("14"));
   ASSERT_TRUE(recorder.WaitFor(10));
   EXPECT_EQ(recorder.events().back().id, "14");
+}
+
+TEST(JobEventBusTest, ReservedPlaceHoldsBackLaterEventsUntilFilled) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  JobEventBus::Slot first = bus.Reserve();
+  ASSERT_FALSE(first.empty());
+  bus.Publish(Event("2"));
+  JobEventBus::Slot third = bus.Reserve();
+  third.Fill(Event("3"));
+  // Nothing goes out while the first place is open.
+  EXPECT_FALSE(recorder.WaitFor(1, 100ms));
+  first.Fill({Event("1a"), Event("1b")});
+  ASSERT_TRUE(recorder.WaitFor(4));
+  EXPECT_EQ(recorder.Names(),
+            (std::vector<std::string>{"added:1a", "added:1b", "added:2", "added:3"}));
+  first.Fill(Event("again"));  // a slot is filled once
+  ASSERT_TRUE(Eventually([&] { return bus.stats().delivered == 4; }));
+  EXPECT_EQ(bus.stats().published, 4u);
+}
+
+TEST(JobEventBusTest, SlotReleasedUnfilledLetsLaterEventsGo) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  {
+    JobEventBus::Slot unused = bus.Reserve();
+    JobEventBus::Slot moved = bus.Reserve();
+    JobEventBus::Slot owner = std::move(moved);
+    EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move): a moved-from slot is empty
+    bus.Publish(Event("2"));     // behind owner's place
+    owner.Fill(Event("1"));
+  }
+  ASSERT_TRUE(recorder.WaitFor(2));
+  EXPECT_EQ(recorder.Names(), AddedNames(1, 3));
+  EXPECT_EQ(bus.stats().published, 2u);
+}
+
+TEST(JobEventBusTest, SlotWithoutSubscribersIsEmptyAndCountsNothing) {
+  JobEventBus bus(4, nullptr);
+  JobEventBus::Slot slot = bus.Reserve();
+  EXPECT_TRUE(slot.empty());
+  slot.Fill(Event("1"));
+  EXPECT_EQ(bus.stats().published, 0u);
+  EXPECT_EQ(bus.stats().dropped, 0u);
+}
+
+TEST(JobEventBusTest, FillingASlotDropsWhatTheQueueHasNoRoomFor) {
+  Gate gate;
+  EventRecorder recorder;
+  JobEventBus bus(3, nullptr);
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
+  bus.Publish(Event("0"));
+  ASSERT_TRUE(gate.WaitEntered());
+  JobEventBus::Slot slot = bus.Reserve();
+  bus.Publish(Event("4"));  // behind the place: one of the 3 the queue holds
+  slot.Fill({Event("1"), Event("2"), Event("3")});
+  EXPECT_EQ(bus.stats().dropped, 1u);
+  gate.Open();
+  ASSERT_TRUE(recorder.WaitFor(4));
+  EXPECT_EQ(recorder.Names(),
+            (std::vector<std::string>{"added:0", "added:1", "added:2", "added:4"}));
 }
 
 TEST(JobEventBusTest, ThrowingSubscriberIsLoggedAndDeliveryGoesOn) {
@@ -233,11 +297,7 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
   Gate gate;
   EventRecorder recorder;
   JobEventBus bus(1024, nullptr);
-  ASSERT_TRUE(bus.Subscribe([&](const JobEvent& event) {
-                   if (event.id == "0") gate.Pass();
-                   recorder.Record(event);
-                 })
-                  .ok());
+  ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   for (int i = 0; i <= 100; ++i) bus.Publish(Event(std::to_string(i)));
   ASSERT_TRUE(gate.WaitEntered());
   std::thread stopper([&] { bus.Stop(); });
@@ -257,36 +317,77 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
   bus.Stop();  // idempotent
 }
 
+TEST(JobEventBusTest, StopWaitsForAReservedPlaceToBeFilled) {
+  EventRecorder recorder;
+  JobEventBus bus(16, nullptr);
+  ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+  JobEventBus::Slot slot = bus.Reserve();
+  bus.Publish(Event("2"));
+  std::thread stopper([&] { bus.Stop(); });
+  ASSERT_TRUE(Eventually([&] { return bus.Subscribe([](const JobEvent&) {}).IsShuttingDown(); }));
+  slot.Fill(Event("1"));
+  stopper.join();
+  EXPECT_EQ(recorder.Names(), AddedNames(1, 3));
+  // Reserved after Stop: dropped.
+  bus.Reserve().Fill(Event("late"));
+  JobEventStats stats = bus.stats();
+  EXPECT_EQ(stats.published, 3u);
+  EXPECT_EQ(stats.delivered, 2u);
+  EXPECT_EQ(stats.dropped, 1u);
+}
+
+TEST(JobEventBusTest, StopAbandonsASubscriberThatDoesNotReturnWithinTheGrace) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto logger = std::make_shared<spdlog::logger>("events", sink);
+  auto gate = std::make_shared<Gate>();
+  auto released = std::make_shared<OnDestroy>();
+  std::future<void> subscribers_gone = released->Future();
+  EventRecorder recorder;  // outlives the dispatcher: the test waits for subscribers_gone
+  {
+    JobEventBus bus(16, logger, 200ms);
+    ASSERT_TRUE(bus.Subscribe([gate, released](const JobEvent&) { gate->Pass(); }, "metrics").ok());
+    ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
+    released.reset();  // the bus's subscribers hold the last share
+    bus.Publish(Event("1"));
+    ASSERT_TRUE(gate->WaitEntered());
+    bus.Publish(Event("2"));
+    const auto started = std::chrono::steady_clock::now();
+    bus.Stop();
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 200ms);
+    EXPECT_LT(took, kTestDeadline / 2);  // the gate opens by itself only at the deadline
+    const std::string logged = Logged(sink);
+    EXPECT_NE(logged.find("subscriber 'metrics' still running 200 ms after stop began"),
+              std::string::npos)
+        << logged;
+    JobEventStats stats = bus.stats();
+    EXPECT_EQ(stats.published, 2u);
+    EXPECT_EQ(stats.dropped, 1u);  // "2"; "1" is with the stuck subscriber
+    bus.Publish(Event("3"));
+    EXPECT_EQ(bus.stats().dropped, 2u);
+  }
+  // The bus is gone; the stuck call returns into the dispatcher, which calls nobody else and
+  // ends, releasing the subscribers.
+  gate->Open();
+  ASSERT_EQ(subscribers_gone.wait_for(kTestDeadline), std::future_status::ready);
+  EXPECT_TRUE(recorder.events().empty());
+  // And the rest of what the dispatcher held, the logger last.
+  EXPECT_TRUE(Eventually([&] { return logger.use_count() == 1; }));
+}
+
 // ---- Through the Broker ------------------------------------------------------------------
 
-class BrokerEventsTest : public ::testing::Test {
+class BrokerEventsTest : public BrokerFixture {
  protected:
-  void SetUp() override {
-    storage::StoreOptions options;
-    options.data_dir = dir_.Sub("db");
-    options.fsync = storage::FsyncMode::kNo;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    config_.scheduler_thread = false;  // Tick() by hand, with the fake clock
-  }
+  BrokerEventsTest() { logger_ = std::make_shared<spdlog::logger>("broker", sink_); }
 
   void TearDown() override {
-    gate_.Open();  // a failed test may have left the dispatcher at the gate
-    broker_.reset();
-    store_.reset();
+    gate_.Open();               // a failed test may have left the dispatcher at the gate
+    BrokerFixture::TearDown();  // stops the dispatcher before gate_ and recorder_ go
   }
 
-  void Create() {
-    auto broker = Broker::Create(store_.get(), config_, &clock_, logger_);
-    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
-    broker_ = std::move(broker).value();
-  }
-
-  std::string Add(const std::string& queue, JobOptions options = {}) {
-    auto added = broker_->Add(queue, "payload", options);
-    EXPECT_TRUE(added.ok()) << added.status().ToString();
-    return added.ok() ? added->id : "";
+  std::string Add(const std::string& queue, const JobOptions& options = {}) {
+    return AddJob(queue, "payload", options);
   }
 
   // Adds jobs "job-<from>" .. "job-<to - 1>" to emails in one batch.
@@ -301,10 +402,22 @@ class BrokerEventsTest : public ::testing::Test {
     ASSERT_TRUE(added.ok()) << added.status().ToString();
   }
 
-  void TakeOne(const std::string& queue) {
-    auto jobs = broker_->Take({{queue}, 1, 0});
-    ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
-    ASSERT_EQ(jobs->size(), 1u);
+  // Subscribes recorder_ behind gate_: the dispatcher stops at the event of job `gated_id`
+  // until the gate opens, so that later events stay queued.
+  void SubscribeGatedAt(const std::string& gated_id) {
+    ASSERT_TRUE(SubscribeGated(broker_->events(), gated_id, &gate_, &recorder_).ok());
+  }
+
+  // Registers a handler for emails that fails the first attempt of each job ("451 try later")
+  // and completes the second ("250 sent"), and subscribes recorder_.
+  void HandleEmailsFailingFirstAttempts() {
+    auto handler = std::make_shared<RecordingHandler>();
+    handler->script = [](const HandlerJob& job) {
+      if (job.attempts_made == 1) return HandlerOutcome::Failure("451 try later");
+      return HandlerOutcome::Success("250 sent");
+    };
+    ASSERT_TRUE(broker_->RegisterHandler("emails", handler).ok());
+    ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   }
 
   // Two emails jobs with one attempt each, added, taken and failed for good.
@@ -320,21 +433,14 @@ class BrokerEventsTest : public ::testing::Test {
     return {a, b};
   }
 
-  TempDir dir_;
-  FakeClock clock_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
       std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
-  std::shared_ptr<spdlog::logger> logger_ = std::make_shared<spdlog::logger>("broker", sink_);
-  EngineConfig config_;
-  // Used by subscribers: declared before the broker, which stops its dispatcher first.
-  Gate gate_;
+  Gate gate_;  // used by subscribers
   EventRecorder recorder_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   const std::int64_t start = clock_.NowMs();
   std::string id = Add("emails");
@@ -372,7 +478,7 @@ TEST_F(BrokerEventsTest, JobLifeIsReportedInOrderWithItsDetails) {
 }
 
 TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   auto [a, b] = TwoFailedJobs();  // six events so far
   clock_.Advance(10);
@@ -387,7 +493,7 @@ TEST_F(BrokerEventsTest, CleanedJobsAreReportedRemoved) {
 }
 
 TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
   auto [a, b] = TwoFailedJobs();  // six events so far
   ASSERT_TRUE(broker_->Retry(a).ok());
@@ -403,15 +509,8 @@ TEST_F(BrokerEventsTest, RetriedFailedJobsAreReported) {
 
 TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   config_.workers = 2;
-  Create();
-  auto handler = std::make_shared<RecordingHandler>();
-  handler->script = [](const HandlerJob& job) {
-    if (job.attempts_made == 1) return HandlerOutcome::Failure("451 try later");
-    return HandlerOutcome::Success("250 sent");
-  };
-  ASSERT_TRUE(broker_->RegisterHandler("emails", handler).ok());
-  ASSERT_TRUE(broker_->events().Subscribe(recorder_.AsSubscriber()).ok());
-  // Added before the workers start, so that no worker can take it before "added" is published.
+  CreateBroker();
+  ASSERT_NO_FATAL_FAILURE(HandleEmailsFailingFirstAttempts());
   std::string id = Add("emails");
   ASSERT_TRUE(broker_->Start().ok());
   ASSERT_TRUE(recorder_.WaitFor(3));
@@ -425,15 +524,67 @@ TEST_F(BrokerEventsTest, WorkerThreadsReportTheRetryAndTheCompletion) {
   EXPECT_EQ(recorder_.events()[5].detail, "250 sent");
 }
 
+// Jobs taken by five workers the moment they are added, failed once and retried by another
+// worker: each job's events arrive in the order of its state changes, whichever thread made
+// each change. Half of the jobs have no backoff (the failure makes them waiting at once), the
+// others 1 ms (the scheduler thread promotes them).
+TEST_F(BrokerEventsTest, EachJobsEventsFollowItsStateChangesAcrossThreads) {
+  UseSystemClock();
+  config_.workers = 5;
+  CreateBroker();
+  ASSERT_NO_FATAL_FAILURE(HandleEmailsFailingFirstAttempts());
+  StartBroker();
+
+  // Each producer adds batches whose last job has the highest priority: a worker takes it
+  // right after the batch's write, while the producer has yet to report most of the batch.
+  constexpr int kProducers = 2, kBatches = 20, kBatch = 50;
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([this, p] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::pair<std::string, JobOptions>> batch;
+        for (int i = 0; i < kBatch; ++i) {
+          JobOptions options;
+          options.id = "job-" + std::to_string(p) + "-" + std::to_string(b * kBatch + i);
+          options.priority = kBatch - 1 - i;
+          options.backoff_type = storage::BackoffType::kFixed;
+          options.backoff_ms = i % 2;
+          batch.emplace_back("payload", std::move(options));
+        }
+        auto added = broker_->AddMany("emails", std::move(batch));
+        EXPECT_TRUE(added.ok()) << added.status().ToString();
+      }
+    });
+  }
+  for (std::thread& producer : producers) producer.join();
+
+  const std::vector<std::string> at_once = {"added", "active", "retrying", "active", "completed"};
+  const std::vector<std::string> promoted = {"added",    "active", "retrying",
+                                             "promoted", "active", "completed"};
+  constexpr size_t kJobs = kProducers * kBatches * kBatch;
+  ASSERT_TRUE(recorder_.WaitFor(kJobs / 2 * (at_once.size() + promoted.size()), 60s))
+      << recorder_.events().size() << " events";
+  std::map<std::string, std::vector<std::string>> by_job;
+  for (const JobEvent& event : recorder_.events()) {
+    by_job[event.id].push_back(JobEventTypeName(event.type));
+  }
+  ASSERT_EQ(by_job.size(), kJobs);
+  size_t out_of_order = 0;
+  for (const auto& [id, types] : by_job) {
+    const bool no_backoff = (std::stoi(id.substr(id.rfind('-') + 1)) % 2) == 0;
+    if (types == (no_backoff ? at_once : promoted)) continue;
+    if (++out_of_order <= 3) {
+      EXPECT_EQ(types, no_backoff ? at_once : promoted) << id;
+    }
+  }
+  EXPECT_EQ(out_of_order, 0u) << "of " << kJobs << " jobs";
+  EXPECT_EQ(broker_->event_stats().dropped, 0u);
+}
+
 TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
   config_.event_queue_capacity = 4;
-  Create();
-  ASSERT_TRUE(broker_->events()
-                  .Subscribe([&](const JobEvent& event) {
-                    if (event.id == "job-0") gate_.Pass();
-                    recorder_.Record(event);
-                  })
-                  .ok());
+  CreateBroker();
+  SubscribeGatedAt("job-0");
   AddBatch(0, 1);
   ASSERT_TRUE(gate_.WaitEntered());
   AddBatch(1, 11);  // returns although the subscriber is stuck: 4 queued, 6 dropped
@@ -450,7 +601,7 @@ TEST_F(BrokerEventsTest, SlowSubscriberMakesEventsDropAndEventStatsCountThem) {
 }
 
 TEST_F(BrokerEventsTest, ThrowingSubscriberIsLoggedWithTheBrokersLogger) {
-  Create();
+  CreateBroker();
   ASSERT_TRUE(broker_->events()
                   .Subscribe([](const JobEvent& event) {
                     if (event.id == "job-0") throw std::runtime_error("dashboard gone");
@@ -466,13 +617,8 @@ TEST_F(BrokerEventsTest, ThrowingSubscriberIsLoggedWithTheBrokersLogger) {
 }
 
 TEST_F(BrokerEventsTest, ShutdownDeliversQueuedEvents) {
-  Create();
-  ASSERT_TRUE(broker_->events()
-                  .Subscribe([&](const JobEvent& event) {
-                    if (event.id == "job-0") gate_.Pass();
-                    recorder_.Record(event);
-                  })
-                  .ok());
+  CreateBroker();
+  SubscribeGatedAt("job-0");
   AddBatch(0, 1);
   ASSERT_TRUE(gate_.WaitEntered());
   AddBatch(1, 51);
@@ -487,6 +633,40 @@ TEST_F(BrokerEventsTest, ShutdownDeliversQueuedEvents) {
   EXPECT_EQ(stats.published, 51u);
   EXPECT_EQ(stats.delivered, 51u);
   EXPECT_EQ(stats.dropped, 0u);
+}
+
+TEST_F(BrokerEventsTest, ShutdownGivesUpOnASubscriberThatDoesNotReturn) {
+  config_.shutdown_grace_ms = 300;
+  CreateBroker();
+  auto gate = std::make_shared<Gate>();
+  auto released = std::make_shared<OnDestroy>();
+  std::future<void> subscribers_gone = released->Future();
+  ASSERT_TRUE(broker_->events()
+                  .Subscribe([gate, released](const JobEvent&) { gate->Pass(); }, "dashboard feed")
+                  .ok());
+  released.reset();
+  AddBatch(0, 3);
+  ASSERT_TRUE(gate->WaitEntered());
+  auto shutdown = std::async(std::launch::async, [this] { broker_->Shutdown(); });
+  const auto started = std::chrono::steady_clock::now();
+  const bool returned = shutdown.wait_for(kTestDeadline / 2) == std::future_status::ready;
+  const auto took = std::chrono::steady_clock::now() - started;
+  gate->Open();  // a Shutdown still waiting returns now
+  shutdown.wait();
+  ASSERT_TRUE(returned) << "Shutdown waited for the stuck subscriber";
+  EXPECT_LT(took, 3s);
+  const std::string logged = Logged(sink_);
+  EXPECT_NE(logged.find("subscriber 'dashboard feed' still running 300 ms"), std::string::npos)
+      << logged;
+  // The stuck call returned: the first event counts as delivered, the other two as dropped.
+  ASSERT_TRUE(Eventually([&] {
+    JobEventStats stats = broker_->event_stats();
+    return stats.delivered + stats.dropped == 3;
+  }));
+  EXPECT_EQ(broker_->event_stats().delivered, 1u);
+  EXPECT_EQ(broker_->event_stats().dropped, 2u);
+  CloseBroker();
+  EXPECT_EQ(subscribers_gone.wait_for(kTestDeadline), std::future_status::ready);
 }
 
 TEST_F(BrokerEventsTest, ZeroEventQueueCapacityIsRefused) {
