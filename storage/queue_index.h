@@ -44,8 +44,11 @@ class IndexHead {
   };
 
   // Entries kept in ahead() at most; beyond that the largest are forgotten and lower() moves
-  // down to them (they are found again by the next scan).
-  static constexpr std::size_t kMaxAhead = 512;
+  // down to them (they are found again by the next scan). Enough for a burst of adds (a
+  // pipelining producer, a batch of events) to stay in memory until taken, rather than be
+  // scanned for again; with the records kept for small payloads (under 4 KiB), at most ~16 MiB
+  // per queue.
+  static constexpr std::size_t kMaxAhead = 4096;
 
   // `prefix` is the index's key prefix ("w|"): the initial lower bound.
   explicit IndexHead(std::string_view prefix) : lower_(prefix) {}

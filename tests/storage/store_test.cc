@@ -19,6 +19,7 @@
 
 #include "storage/keys.h"
 #include "storage/kv_store.h"
+#include "storage/queue_index.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::storage {
@@ -1225,9 +1226,11 @@ TEST_F(StoreTest, ActiveEntryOfAnOlderBuildIsRecoveredAtOpen) {
 }
 
 TEST_F(StoreTest, TakeReadsPastTheLeasesOfManyActiveJobs) {
-  // 300 jobs, 200 of them taken: their leases sit in the waiting index. Then 700 jobs that go
-  // first (priority 0) overflow the in-memory head, whose next scans start below the leases
-  // and must step over all 200 of them (more than one scan's worth) to reach the rest.
+  // 300 jobs, 200 of them taken: their leases sit in the waiting index. Then more jobs that go
+  // first (priority 0) than the in-memory head keeps overflow it, so its next scans start
+  // below the leases and must step over all 200 of them (more than one scan's worth) to reach
+  // the rest.
+  const int sooner_count = static_cast<int>(IndexHead::kMaxAhead) + 188;
   std::vector<NewJob> later;
   for (int i = 0; i < 300; ++i) later.push_back(Payload("p5-" + std::to_string(i), 5));
   ASSERT_TRUE(store_->AddMany("q", std::move(later), now_).ok());
@@ -1236,7 +1239,9 @@ TEST_F(StoreTest, TakeReadsPastTheLeasesOfManyActiveJobs) {
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->size(), 200u);
   std::vector<NewJob> sooner;
-  for (int i = 0; i < 700; ++i) sooner.push_back(Payload("p0-" + std::to_string(i), 0));
+  for (int i = 0; i < sooner_count; ++i) {
+    sooner.push_back(Payload("p0-" + std::to_string(i), 0));
+  }
   ASSERT_TRUE(store_->AddMany("q", std::move(sooner), now_).ok());
   std::set<std::string> seen;
   for (const Job& job : *first) seen.insert(job.id);
@@ -1248,11 +1253,13 @@ TEST_F(StoreTest, TakeReadsPastTheLeasesOfManyActiveJobs) {
     EXPECT_TRUE(seen.insert((*taken)->id).second) << "taken twice: " << (*taken)->id;
     order.push_back((*taken)->payload);
   }
-  ASSERT_EQ(order.size(), 800u);
-  for (int i = 0; i < 700; ++i) EXPECT_EQ(order[i], "p0-" + std::to_string(i));
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[700 + i], "p5-" + std::to_string(200 + i));
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(sooner_count) + 100);
+  for (int i = 0; i < sooner_count; ++i) EXPECT_EQ(order[i], "p0-" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(order[sooner_count + i], "p5-" + std::to_string(200 + i));
+  }
   QueueCounts counts = Counts();
-  EXPECT_EQ(counts.active, 1000u);
+  EXPECT_EQ(counts.active, static_cast<std::uint64_t>(sooner_count) + 300);
   EXPECT_EQ(counts.waiting, 0u);
   auto listed = store_->List("q", JobState::kWaiting, "", 10);
   ASSERT_TRUE(listed.ok());
