@@ -1153,41 +1153,44 @@ TEST_F(StoreTest, TakeWritesALeaseAndLeavesTheRecordAsItWas) {
   EXPECT_EQ(shown->attempts_made, 1u);
   EXPECT_EQ(shown->processed_ms, now_);
   EXPECT_EQ(shown->payload, "x");
-  // On disk: the record still reads as waiting, the waiting key holds the lease.
-  std::string key = keys::WaitingKey(0, taken.seq);
-  auto read_raw = [&](RawDb& raw, const std::string& cf, const std::string& k) {
-    std::string value;
-    rocksdb::Status s = raw.db()->Get(rocksdb::ReadOptions(), raw.Cf(cf), k, &value);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return value;
+  // On disk: the record still reads as waiting, the waiting key holds the lease. A second
+  // handle can't open a live store: each look is at a checkpoint of it.
+  const std::string key = keys::WaitingKey(0, taken.seq);
+  struct OnDisk {
+    Job record;
+    std::optional<std::string> index_value;  // at the job's waiting key; nullopt: none
   };
-  // A second handle can't open a live store: inspect a checkpoint of it.
-  std::string copy = dir_.Sub("copy");
-  ASSERT_TRUE(store_->Checkpoint(copy).ok());
-  {
+  int looks = 0;
+  auto on_disk = [&]() {
+    std::string copy = dir_.Sub("copy" + std::to_string(++looks));
+    EXPECT_TRUE(store_->Checkpoint(copy).ok());
     RawDb raw(copy);
-    auto record = DecodeJob(read_raw(raw, "jobs", id));
-    ASSERT_TRUE(record.ok());
-    EXPECT_EQ(record->state, JobState::kWaiting);
-    EXPECT_EQ(record->attempts_made, 0u);
-    std::string lease_value = read_raw(raw, "q.q", key);
-    std::optional<keys::Lease> lease = keys::DecodeLease(lease_value);
-    ASSERT_TRUE(lease.has_value());
-    EXPECT_EQ(lease->id, id);
-    EXPECT_EQ(lease->attempts_made, 1u);
-    EXPECT_EQ(lease->processed_ms, now_);
-  }
+    OnDisk out;
+    std::string value;
+    EXPECT_TRUE(raw.db()->Get(rocksdb::ReadOptions(), raw.Cf("jobs"), id, &value).ok());
+    auto record = DecodeJob(value);
+    EXPECT_TRUE(record.ok()) << record.status().ToString();
+    if (record.ok()) out.record = *record;
+    if (raw.db()->Get(rocksdb::ReadOptions(), raw.Cf("q.q"), key, &value).ok()) {
+      out.index_value = value;
+    }
+    return out;
+  };
+  OnDisk taken_state = on_disk();
+  EXPECT_EQ(taken_state.record.state, JobState::kWaiting);
+  EXPECT_EQ(taken_state.record.attempts_made, 0u);
+  ASSERT_TRUE(taken_state.index_value.has_value());
+  std::optional<keys::Lease> lease = keys::DecodeLease(*taken_state.index_value);
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->id, id);
+  EXPECT_EQ(lease->attempts_made, 1u);
+  EXPECT_EQ(lease->processed_ms, now_);
   // Completing rewrites the record and removes the waiting key.
   ASSERT_TRUE(store_->Complete(id, "done", now_).ok());
-  std::string copy2 = dir_.Sub("copy2");
-  ASSERT_TRUE(store_->Checkpoint(copy2).ok());
-  RawDb raw(copy2);
-  auto record = DecodeJob(read_raw(raw, "jobs", id));
-  ASSERT_TRUE(record.ok());
-  EXPECT_EQ(record->state, JobState::kCompleted);
-  EXPECT_EQ(record->attempts_made, 1u);
-  std::string gone;
-  EXPECT_TRUE(raw.db()->Get(rocksdb::ReadOptions(), raw.Cf("q.q"), key, &gone).IsNotFound());
+  OnDisk completed = on_disk();
+  EXPECT_EQ(completed.record.state, JobState::kCompleted);
+  EXPECT_EQ(completed.record.attempts_made, 1u);
+  EXPECT_FALSE(completed.index_value.has_value());
 }
 
 TEST_F(StoreTest, ActiveEntryOfAnOlderBuildIsRecoveredAtOpen) {
