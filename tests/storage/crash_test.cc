@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,32 +26,43 @@ std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
-// Runs in the forked child: adds jobs forever, writing "<id>\n" to `fd` after each one is
-// durable. Never returns.
-[[noreturn]] void AddUntilKilled(const std::string& dir, int fd) {
+// In the forked child: opens an `always` store in `dir`, or exits with status 2.
+std::unique_ptr<Store> OpenInChild(const std::string& dir) {
   StoreOptions options;
   options.data_dir = dir;
   options.fsync = FsyncMode::kAlways;
   options.logger = NullLogger();
   auto store = Store::Open(options);
   if (!store.ok()) _exit(2);
-  if (!(*store)->EnsureQueue("crash").ok()) _exit(3);
+  return std::move(store).value();
+}
+
+// In the forked child: writes `line` and a newline to `fd`, all of it, or exits with status 5.
+void WriteLineInChild(int fd, const std::string& line) {
+  const std::string out = line + "\n";
+  const char* p = out.data();
+  std::size_t left = out.size();
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(5);
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+// Runs in the forked child: adds jobs forever, writing "<id>\n" to `fd` after each one is
+// durable. Never returns.
+[[noreturn]] void AddUntilKilled(const std::string& dir, int fd) {
+  std::unique_ptr<Store> store = OpenInChild(dir);
+  if (!store->EnsureQueue("crash").ok()) _exit(3);
   for (std::uint64_t i = 0;; ++i) {
     NewJob job;
     job.payload = "payload-" + std::to_string(i);
     if (i % 3 == 0) job.id = "evt-" + std::to_string(i);  // some caller ids too
-    auto added = (*store)->Add("crash", std::move(job), 1'700'000'000'000);
+    auto added = store->Add("crash", std::move(job), 1'700'000'000'000);
     if (!added.ok()) _exit(4);
-    std::string line = added->id + "\n";
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-      ssize_t n = write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) _exit(5);
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    WriteLineInChild(fd, added->id);
   }
 }
 
@@ -67,14 +79,9 @@ void TakeLines(std::string* buffer, std::vector<std::string>* lines) {
 // database 0 again, in one KvWriteGroup, over and over (round i sets "n" to i in each);
 // writes "<i>\n" to `fd` once the group committed. Never returns.
 [[noreturn]] void WriteTwoDatabasesUntilKilled(const std::string& dir, int fd) {
-  StoreOptions options;
-  options.data_dir = dir;
-  options.fsync = FsyncMode::kAlways;
-  options.logger = NullLogger();
-  auto store = Store::Open(options);
-  if (!store.ok()) _exit(2);
-  KvStore& zero = (*store)->kv();
-  auto nine = (*store)->kv(9);
+  std::unique_ptr<Store> store = OpenInChild(dir);
+  KvStore& zero = store->kv();
+  auto nine = store->kv(9);
   if (!nine.ok()) _exit(3);
   for (std::uint64_t i = 1;; ++i) {
     const std::string value = std::to_string(i);
@@ -82,17 +89,8 @@ void TakeLines(std::string* buffer, std::vector<std::string>* lines) {
     if (!zero.Set("n", value, &group).ok()) _exit(4);
     if (!(*nine)->Set("n", value, &group).ok()) _exit(4);
     if (!zero.Set("m", value, &group).ok()) _exit(4);
-    if (!group.Commit().ok()) _exit(5);
-    std::string line = value + "\n";
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-      ssize_t n = write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) _exit(6);
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    if (!group.Commit().ok()) _exit(6);
+    WriteLineInChild(fd, value);
   }
 }
 
