@@ -26,13 +26,18 @@ std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
-// In the forked child: opens an `always` store in `dir`, or exits with status 2.
-std::unique_ptr<Store> OpenInChild(const std::string& dir) {
+// A store in `dir` that syncs every write before returning.
+StoreOptions AlwaysOptions(const std::string& dir) {
   StoreOptions options;
   options.data_dir = dir;
   options.fsync = FsyncMode::kAlways;
   options.logger = NullLogger();
-  auto store = Store::Open(options);
+  return options;
+}
+
+// In the forked child: opens an `always` store in `dir`, or exits with status 2.
+std::unique_ptr<Store> OpenInChild(const std::string& dir) {
+  auto store = Store::Open(AlwaysOptions(dir));
   if (!store.ok()) _exit(2);
   return std::move(store).value();
 }
@@ -146,11 +151,7 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
   std::vector<std::string> acked = RunAndKill(db, kBeforeKill, AddUntilKilled);
   ASSERT_GE(acked.size(), kBeforeKill);
 
-  StoreOptions options;
-  options.data_dir = db;
-  options.fsync = FsyncMode::kAlways;
-  options.logger = NullLogger();
-  auto store = Store::Open(options);
+  auto store = Store::Open(AlwaysOptions(db));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   std::size_t missing = 0;
   std::uint64_t max_seq = 0;
@@ -185,11 +186,7 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedWriteOfAGroupAcrossDatabases) {
   ASSERT_GE(acked.size(), kBeforeKill);
   const std::uint64_t last_acked = std::stoull(acked.back());
 
-  StoreOptions options;
-  options.data_dir = db;
-  options.fsync = FsyncMode::kAlways;
-  options.logger = NullLogger();
-  auto store = Store::Open(options);
+  auto store = Store::Open(AlwaysOptions(db));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto read = [](KvStore& kv, const std::string& key) -> std::uint64_t {
     auto value = kv.Get(key);
