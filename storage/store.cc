@@ -342,6 +342,8 @@ class Store::Impl {
   Result<Job> ReadJob(std::string_view id) const;
   // Job `id`'s record as written (an active job's reads as waiting).
   Result<Job> ReadStoredJob(std::string_view id) const;
+  // An active job as kept in memory, with its payload read from its record when not kept.
+  Result<Job> ActiveJob(const ActiveJobs::Found& active) const;
   Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                        std::uint32_t count) const;
   Result<JobPage> ListActive(std::string_view queue, std::string_view cursor,
@@ -955,7 +957,6 @@ Status Store::Impl::Refill(QueueState* qs, IndexHead* head, JobState state) {
       entries[i].record = std::make_shared<const Job>(std::move(*job));
     }
   }
-  if (!entries.empty() && entries.back().key > last_scanned) last_scanned = entries.back().key;
   head->AppendScanned(std::move(entries), reached_end, last_scanned);
   return Status::Ok();
 }
@@ -1616,14 +1617,16 @@ Result<std::uint64_t> Store::Impl::Clean(std::string_view queue, JobState state,
 
 Result<Job> Store::Impl::ReadJob(std::string_view id) const {
   // An active job: its record on disk still reads as waiting (keys.h, leases).
-  if (std::optional<ActiveJobs::Found> active = active_jobs_.Find(id)) {
-    if (active->payload_kept) return Job(*active->job);
-    HERALD_ASSIGN_OR_RETURN(Job stored, ReadStoredJob(id));
-    Job job(*active->job);
-    job.payload = std::move(stored.payload);
-    return job;
-  }
+  if (std::optional<ActiveJobs::Found> active = active_jobs_.Find(id)) return ActiveJob(*active);
   return ReadStoredJob(id);
+}
+
+Result<Job> Store::Impl::ActiveJob(const ActiveJobs::Found& active) const {
+  if (active.payload_kept) return Job(*active.job);
+  HERALD_ASSIGN_OR_RETURN(Job stored, ReadStoredJob(active.job->id));
+  Job job(*active.job);
+  job.payload = std::move(stored.payload);
+  return job;
 }
 
 Result<Job> Store::Impl::ReadStoredJob(std::string_view id) const {
@@ -1706,25 +1709,23 @@ Result<JobPage> Store::Impl::ListActive(std::string_view queue, std::string_view
     if (!raw || raw->size() != 8) return Status::InvalidArgument("invalid cursor");
     from_seq = keys::LoadBe64(raw->data());
   }
-  std::vector<std::pair<std::uint64_t, std::string>> ids;
-  for (const ActiveJobs::Found& found : active_jobs_.OfQueue(queue)) {
-    if (found.job->seq >= from_seq) ids.emplace_back(found.job->seq, found.job->id);
-  }
-  std::sort(ids.begin(), ids.end());
+  std::vector<ActiveJobs::Found> active = active_jobs_.OfQueue(queue);
+  std::erase_if(active, [&](const ActiveJobs::Found& f) { return f.job->seq < from_seq; });
+  std::sort(active.begin(), active.end(),
+            [](const auto& a, const auto& b) { return a.job->seq < b.job->seq; });
   JobPage page;
-  if (ids.size() > count) {
+  if (active.size() > count) {
     std::string raw;
-    keys::PutBe64(&raw, ids[count].first);
+    keys::PutBe64(&raw, active[count].job->seq);
     page.next_cursor = keys::ToHex(raw);
-    ids.resize(count);
+    active.resize(count);
   }
-  for (const auto& [seq, id] : ids) {
-    Result<Job> job = ReadJob(id);
+  for (const ActiveJobs::Found& found : active) {
+    Result<Job> job = ActiveJob(found);
     if (!job.ok()) {
       if (job.status().IsNotFound()) continue;  // removed since
       return job.status();
     }
-    if (job->state != JobState::kActive) continue;  // moved on since
     page.jobs.push_back(std::move(*job));
   }
   return page;
