@@ -261,9 +261,8 @@ class KvDatabase final : public KvStore {
 
 KvStoreImpl::KvStoreImpl(rocksdb::DB* db,
                          const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
-                         rocksdb::WriteOptions wo, CreateCf create_cf)
-    : db_(db), write_options_(wo), sync_(wo.sync), create_cf_(std::move(create_cf)) {
-  write_options_.sync = false;
+                         WalSyncer* wal_syncer, CreateCf create_cf)
+    : db_(db), wal_syncer_(wal_syncer), create_cf_(std::move(create_cf)) {
   for (int n = 0; n < kKvDatabases; ++n) {
     cfs_[static_cast<std::size_t>(n)].store(cfs[static_cast<std::size_t>(n)]);
     views_.push_back(std::make_unique<KvDatabase>(this, n));
@@ -277,9 +276,9 @@ KvStoreImpl::~KvStoreImpl() {
 
 Result<std::unique_ptr<KvStoreImpl>> KvStoreImpl::Open(
     rocksdb::DB* db, const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
-    rocksdb::WriteOptions write_options, CreateCf create_cf) {
+    WalSyncer* wal_syncer, CreateCf create_cf) {
   if (cfs[0] == nullptr) return Status::InvalidArgument("database 0 needs its column family");
-  std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cfs, write_options, std::move(create_cf)));
+  std::unique_ptr<KvStoreImpl> kv(new KvStoreImpl(db, cfs, wal_syncer, std::move(create_cf)));
   MutexLock lock(&kv->mu_);
   for (int n = 0; n < kKvDatabases; ++n) {
     if (kv->Cf(n) == nullptr) continue;
@@ -582,18 +581,8 @@ Status KvStoreImpl::WaitDurable(std::uint64_t ticket) {
       if (ticket >= failure.from && ticket <= failure.to) return failure.status;
     }
   }
-  if (!sync_) return Status::Ok();
-  // One waiter syncs for everyone written so far; the others find their ticket covered.
-  MutexLock sync_lock(&sync_mu_);
-  if (synced_ticket_ >= ticket) return Status::Ok();
-  std::uint64_t target = 0;
-  {
-    MutexLock lock(&mu_);
-    target = written_ticket_;
-  }
-  HERALD_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "sync kv writes"));
-  synced_ticket_ = target;
-  return Status::Ok();
+  if (wal_syncer_ == nullptr) return Status::Ok();
+  return wal_syncer_->SyncWritten().WithPrefix("sync kv writes");
 }
 
 Result<std::vector<std::string>> KvStoreImpl::ReadElements(int db, std::string_view key,

@@ -12,10 +12,11 @@
 // the writes in ticket order, whatever their database), when a writer without a KvWriteGroup
 // needs its write out, a group commits, a read needs the database to hold everything
 // (iterators), or they grow past kMaxPendingBytes. In `always` mode the WAL is synced after
-// that, outside the mutex, by one waiter for all (WaitDurable), so the writes of many clients
-// share one fsync. One ticket order for all databases is what lets a KvWriteGroup carry the
-// writes of a pipeline that switched databases: its latest ticket covers every earlier write.
-// Reads while nothing is pending skip the mutex and read the database directly.
+// that, outside the mutex, by the store's WalSyncer (WaitDurable), so the writes of many clients
+// share one fsync with each other and with the store's job writes. One ticket order for all
+// databases is what lets a KvWriteGroup carry the writes of a pipeline that switched databases: its
+// latest ticket covers every earlier write. Reads while nothing is pending skip the mutex and read
+// the database directly.
 //
 // Thread safety: thread-safe. `db` and the column families are borrowed and must outlive this
 // object.
@@ -41,6 +42,7 @@
 #include "storage/kv_store.h"
 #include "storage/mutex.h"
 #include "storage/status.h"
+#include "storage/wal_syncer.h"
 
 namespace herald::storage {
 
@@ -55,7 +57,7 @@ class KvStoreImpl {
   // Counts the existing keys of each database (for Count()).
   static Result<std::unique_ptr<KvStoreImpl>> Open(
       rocksdb::DB* db, const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
-      rocksdb::WriteOptions write_options, CreateCf create_cf);
+      WalSyncer* wal_syncer, CreateCf create_cf);
   ~KvStoreImpl();  // writes out what is pending
 
   // Database `db`'s KvStore. Precondition: 0 <= db < kKvDatabases.
@@ -105,7 +107,7 @@ class KvStoreImpl {
   using PendingRows = std::unordered_map<std::string, std::optional<std::string>>;
 
   KvStoreImpl(rocksdb::DB* db, const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,
-              rocksdb::WriteOptions wo, CreateCf create_cf);
+              WalSyncer* wal_syncer, CreateCf create_cf);
 
   // Database `db`'s column family; null until its first write.
   rocksdb::ColumnFamilyHandle* Cf(int db) const {
@@ -179,7 +181,7 @@ class KvStoreImpl {
   rocksdb::DB* db_;
   std::array<std::atomic<rocksdb::ColumnFamilyHandle*>, kKvDatabases> cfs_;
   rocksdb::WriteOptions write_options_;  // never syncs: WaitDurable does
-  const bool sync_;                      // `always` mode
+  WalSyncer* wal_syncer_;                // `always` mode; null otherwise
   CreateCf create_cf_;
   Mutex create_mu_;  // serialises EnsureCf; taken before mu_, never while holding it
   std::vector<std::unique_ptr<KvStore>> views_;  // database(n)
@@ -197,9 +199,6 @@ class KvStoreImpl {
   };
   std::deque<Failure> failures_ GUARDED_BY(mu_);
   std::array<std::uint64_t, kKvDatabases> key_counts_ GUARDED_BY(mu_){};
-
-  Mutex sync_mu_;  // taken before mu_, never while holding it
-  std::uint64_t synced_ticket_ GUARDED_BY(sync_mu_) = 0;
 
   // SCAN cursors are numbers (clients parse them) standing for the database and key to resume
   // at; the most recent kMaxCursors of all databases are remembered.

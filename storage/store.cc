@@ -35,6 +35,7 @@
 #include "storage/queue_index.h"
 #include "storage/rocks_status.h"
 #include "storage/scoped_snapshot.h"
+#include "storage/wal_syncer.h"
 
 namespace herald::storage {
 namespace {
@@ -291,7 +292,6 @@ class Store::Impl {
  public:
   explicit Impl(StoreOptions options) : options_(std::move(options)) {
     log_ = options_.logger ? options_.logger : spdlog::default_logger();
-    write_options_.sync = options_.fsync == FsyncMode::kAlways;
     sync_write_options_.sync = true;
   }
   ~Impl();
@@ -357,14 +357,22 @@ class Store::Impl {
                                                                        std::uint32_t limit,
                                                                        bool newest_first) const;
 
+  // Writes `batch`; in `always` mode returns once it is in a synced WAL (group commit).
   Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
+    if (wal_syncer_) return wal_syncer_->Commit(batch).WithPrefix(what);
     return FromRocks(db_->Write(write_options_, batch), what);
+  }
+  // The result of a write made with write_options_: in `always` mode, once it is synced.
+  Status Durable(const rocksdb::Status& written, std::string_view what) {
+    HERALD_RETURN_IF_ERROR(FromRocks(written, what));
+    return wal_syncer_ ? wal_syncer_->SyncWritten().WithPrefix(std::string(what)) : Status::Ok();
   }
 
   StoreOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions write_options_;  // never syncs: wal_syncer_ does in `always` mode
   rocksdb::WriteOptions sync_write_options_;
+  std::unique_ptr<WalSyncer> wal_syncer_;  // `always` mode only
   std::shared_ptr<rocksdb::Cache> cache_;
   rocksdb::ColumnFamilyOptions queue_cf_options_;
   rocksdb::ColumnFamilyOptions kv_cf_options_;
@@ -452,7 +460,8 @@ Status Store::Impl::Open() {
   HERALD_RETURN_IF_ERROR(CheckFormat());
   HERALD_RETURN_IF_ERROR(LoadSequence());
   HERALD_RETURN_IF_ERROR(LoadQueues());
-  HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cfs_, write_options_,
+  if (options_.fsync == FsyncMode::kAlways) wal_syncer_ = std::make_unique<WalSyncer>(db_.get());
+  HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cfs_, wal_syncer_.get(),
                                                  [this](int db) { return CreateKvCf(db); }));
 
   if (options_.fsync == FsyncMode::kEverysec) {
@@ -1980,7 +1989,7 @@ Status Store::SetPaused(std::string_view queue, bool paused) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, impl_->RequireQueue(queue));
   // Under the queue's mutex so that two calls can't leave memory and disk disagreeing.
   MutexLock lock(&qs->mu);
-  HERALD_RETURN_IF_ERROR(FromRocks(
+  HERALD_RETURN_IF_ERROR(impl_->Durable(
       impl_->db_->Put(impl_->write_options_, qs->cf, keys::kPausedKey, keys::EncodeFlag(paused)),
       "pause " + qs->name));
   qs->counts.paused = paused;
@@ -1995,9 +2004,9 @@ bool Store::IsPaused(std::string_view queue) const {
 }
 
 Status Store::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
-  return FromRocks(impl_->db_->Put(impl_->write_options_, impl_->RecordCf(table),
-                                   Impl::RecordKey(table, key), value),
-                   "put record");
+  return impl_->Durable(impl_->db_->Put(impl_->write_options_, impl_->RecordCf(table),
+                                        Impl::RecordKey(table, key), value),
+                        "put record");
 }
 
 Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::string_view key) const {
@@ -2010,9 +2019,9 @@ Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::stri
 }
 
 Status Store::DeleteRecord(RecordTable table, std::string_view key) {
-  return FromRocks(impl_->db_->Delete(impl_->write_options_, impl_->RecordCf(table),
-                                      Impl::RecordKey(table, key)),
-                   "delete record");
+  return impl_->Durable(impl_->db_->Delete(impl_->write_options_, impl_->RecordCf(table),
+                                           Impl::RecordKey(table, key)),
+                        "delete record");
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(

@@ -10,9 +10,10 @@
 //   * Records for the notification side: RecordTable (prefs, inbox, sent, tickets).
 //
 // Every state change of a job is one atomic WriteBatch, durable under the FsyncMode before the
-// call returns: kAlways syncs the WAL (concurrent writers share one fsync: RocksDB's write
-// group), kEverysec syncs from a background thread once a second, kNo leaves it to the OS (a
-// killed process loses nothing either way; only a machine crash can).
+// call returns: kAlways syncs the WAL (concurrent writers share one fsync, and a sync
+// overlaps the writes that will share the next one: storage/wal_syncer.h), kEverysec syncs
+// from a background thread once a second, kNo leaves it to the OS (a killed process loses
+// nothing either way; only a machine crash can).
 //
 // Open() recovers: column families found again, in-memory cursors and counters rebuilt from the
 // indexes, every job that was active at the crash made waiting again (or failed, when its
