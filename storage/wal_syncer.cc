@@ -14,7 +14,7 @@ namespace {
 
 enum : std::uint32_t { kQueued = 0, kLead = 1 };
 
-constexpr std::size_t kMaxYields = 8;             // a leader's wait for its group to fill
+constexpr std::size_t kMaxYields = 32;            // a leader's wait for its group to fill
 constexpr std::size_t kMaxJoinedBytes = 1 << 20;  // batches joined into one write
 
 }  // namespace
