@@ -1,7 +1,5 @@
 #include "storage/wal_syncer.h"
 
-#include <sched.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,28 +10,30 @@
 namespace herald::storage {
 namespace {
 
-enum : std::uint32_t { kQueued = 0, kLead = 1 };
+// A group's first caller: kQueued until it leads the writing of its group, kLead while its
+// group is written and waits for a sync, kRunSync when it is to run the next sync, kDone.
+enum : std::uint32_t { kQueued = 0, kLead = 1, kRunSync = 2, kDone = 3 };
 
-constexpr std::size_t kMaxYields = 32;            // a leader's wait for its group to fill
 constexpr std::size_t kMaxJoinedBytes = 1 << 20;  // batches joined into one write
+constexpr std::size_t kSyncsPerRunner = 4;        // syncs one caller runs in a row, at most
 
 }  // namespace
 
 struct WalSyncer::Waiter {
   explicit Waiter(rocksdb::WriteBatch* b) : batch(b) {}
-  rocksdb::WriteBatch* batch;
+  rocksdb::WriteBatch* batch;                 // null: written already (SyncWritten)
   Status status;                              // set before its group is done
   std::atomic<std::uint32_t> state{kQueued};  // waited on by the first of a group only
 };
 
 struct WalSyncer::Group {
-  std::vector<Waiter*> members;        // complete once taken by its leader
+  std::vector<Waiter*> members;        // complete once taken by its first; [0] is that first
   std::atomic<std::uint32_t> done{0};  // 1 once every member's status is set; waited on
 };
 
 Status WalSyncer::Commit(rocksdb::WriteBatch* batch) {
   Waiter me(batch);
-  std::shared_ptr<Group> group;  // kept by every member: the leader may be gone when they look
+  std::shared_ptr<Group> group;  // kept by every member: the first may be gone when they look
   bool lead = false;
   bool first = false;
   {
@@ -42,7 +42,6 @@ Status WalSyncer::Commit(rocksdb::WriteBatch* batch) {
     group = forming_;
     first = group->members.empty();
     group->members.push_back(&me);
-    queued_.store(group->members.size(), std::memory_order_relaxed);
     if (!writing_) {  // then nobody waits to lead `forming_`: this caller is its first
       writing_ = true;
       lead = true;
@@ -50,52 +49,114 @@ Status WalSyncer::Commit(rocksdb::WriteBatch* batch) {
   }
   if (!first) {
     // Woken with the whole group at once: one wake-up call instead of one per caller, which
-    // on a VM each cost the leader a reschedule.
+    // on a VM each cost the waker a reschedule.
     while (group->done.load(std::memory_order_acquire) == 0) group->done.wait(0);
     return me.status;
   }
-  // The first caller of a group leads it once the group before is written.
+  // The first caller of a group writes it once the group before is written.
   while (!lead && me.state.load(std::memory_order_acquire) == kQueued) {
     me.state.wait(kQueued);
-  }
-
-  // Let the callers woken with a group before queue again first (they are runnable, and
-  // behind this thread): yield while they keep coming, so they join this group instead of
-  // making the next one. With more writers than cores that is what makes groups large.
-  for (std::size_t seen = 0, i = 0; i < kMaxYields; ++i) {
-    const std::size_t queued = queued_.load(std::memory_order_relaxed);
-    if (i > 0 && queued == seen) break;
-    seen = queued;
-    sched_yield();
   }
   {
     MutexLock lock(&queue_mu_);
     forming_.reset();  // `group`: nobody joins it any more
-    queued_.store(0, std::memory_order_relaxed);
   }
   const bool any_written = WriteGroup(group->members);
-  // The next group is written while this one's sync runs.
+  // The next group is written while this one waits for its sync.
   {
     MutexLock lock(&queue_mu_);
     if (forming_) {
-      Waiter* next = forming_->members.front();  // the first of the next group
+      Waiter* next = forming_->members.front();
       next->state.store(kLead, std::memory_order_release);
       next->state.notify_one();
     } else {
       writing_ = false;
     }
   }
-  // One sync at a time (else they queue inside RocksDB, each for a few batches): the groups
-  // written while one runs share the next.
-  const Status synced = any_written ? SyncWritten() : Status::Ok();
-  for (Waiter* w : group->members) {
-    if (w->status.ok()) w->status = synced;
+  if (!any_written) {  // every member has its write's error
+    Finish(group.get(), &me);
+    return std::move(me.status);
   }
-  Status mine = std::move(me.status);
-  // Once `done` is set the members may return: their Waiters are not touched after it.
-  group->done.store(1, std::memory_order_release);
-  if (group->members.size() > 1) group->done.notify_all();
-  return mine;
+  return AwaitSync(std::move(group), &me);
+}
+
+Status WalSyncer::SyncWritten() {
+  Waiter me(nullptr);
+  auto group = std::make_shared<Group>();
+  group->members.push_back(&me);
+  return AwaitSync(std::move(group), &me);
+}
+
+Status WalSyncer::AwaitSync(std::shared_ptr<Group> group, Waiter* first) {
+  first->state.store(kLead, std::memory_order_relaxed);
+  bool run = false;
+  {
+    MutexLock lock(&sync_mu_);
+    unsynced_.push_back(std::move(group));
+    if (!syncing_) syncing_ = run = true;
+  }
+  if (!run) {
+    std::uint32_t state = first->state.load(std::memory_order_acquire);
+    while (state == kLead) {
+      first->state.wait(kLead);
+      state = first->state.load(std::memory_order_acquire);
+    }
+    if (state == kDone) return std::move(first->status);
+  }
+  RunSync(first);
+  return std::move(first->status);
+}
+
+void WalSyncer::RunSync(Waiter* runner) {
+  for (std::size_t round = 1;; ++round) {
+    // Every group in `unsynced_` was written before this sync starts; the runner's own is
+    // among those of the first round (it queued it, or was handed the sync as the first of
+    // the oldest one).
+    std::vector<std::shared_ptr<Group>> groups;
+    {
+      MutexLock lock(&sync_mu_);
+      groups.swap(unsynced_);
+    }
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    const Status synced = FromRocks(db_->SyncWAL(), "sync WAL");
+    for (const auto& group : groups) {
+      for (Waiter* w : group->members) {
+        if (w->status.ok()) w->status = synced;
+      }
+    }
+    // The groups written meanwhile get the next sync: this caller runs a few in a row (a
+    // hand-over costs a wake-up between syncs), then the first of the oldest group does. This
+    // sync's groups are woken after (which may preempt this thread).
+    bool again = false;
+    {
+      MutexLock lock(&sync_mu_);
+      if (unsynced_.empty()) {
+        syncing_ = false;
+      } else if (round < kSyncsPerRunner) {
+        again = true;
+      } else {
+        Waiter* next = unsynced_.front()->members.front();
+        next->state.store(kRunSync, std::memory_order_release);
+        next->state.notify_one();
+      }
+    }
+    for (const auto& group : groups) Finish(group.get(), runner);
+    if (!again) return;
+  }
+}
+
+void WalSyncer::Finish(Group* group, Waiter* caller) {
+  // Once `done` is set the members may return; their Waiters are not touched after it (the
+  // notify only uses the address).
+  if (group->members.size() > 1) {
+    group->done.store(1, std::memory_order_release);
+    group->done.notify_all();
+  }
+  Waiter* first = group->members.front();
+  if (first != caller) {
+    first->state.store(kDone, std::memory_order_release);
+    first->state.notify_one();
+  }
 }
 
 bool WalSyncer::WriteGroup(const std::vector<Waiter*>& group) {
@@ -133,37 +194,6 @@ bool WalSyncer::WriteGroup(const std::vector<Waiter*>& group) {
     any_written = any_written || w->status.ok();
   }
   return any_written;
-}
-
-Status WalSyncer::SyncWritten() {
-  const std::uint64_t ticket = tickets_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  for (;;) {
-    const std::uint32_t ended = syncs_ended_.load(std::memory_order_acquire);
-    if (synced_.load(std::memory_order_acquire) >= ticket) return Status::Ok();
-    if (failed_.load(std::memory_order_acquire) >= ticket) {
-      MutexLock lock(&failure_mu_);
-      return failure_;
-    }
-    bool idle = false;
-    if (!syncing_.compare_exchange_strong(idle, true, std::memory_order_acq_rel)) {
-      syncs_ended_.wait(ended);  // until the running sync ends (or at once if it has)
-      continue;
-    }
-    // Every call that took a ticket up to `target` made its write before taking it.
-    const std::uint64_t target = tickets_.load(std::memory_order_acquire);
-    syncs_.fetch_add(1, std::memory_order_relaxed);
-    Status status = FromRocks(db_->SyncWAL(), "sync WAL");
-    if (status.ok()) {
-      synced_.store(target, std::memory_order_release);
-    } else {
-      MutexLock lock(&failure_mu_);
-      failure_ = status;
-      failed_.store(target, std::memory_order_release);
-    }
-    syncing_.store(false, std::memory_order_release);
-    syncs_ended_.fetch_add(1, std::memory_order_release);
-    syncs_ended_.notify_all();
-  }
 }
 
 }  // namespace herald::storage
