@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/kv_store.h"
@@ -69,6 +70,29 @@ void WriteLineInChild(int fd, const std::string& line) {
     if (!added.ok()) _exit(4);
     WriteLineInChild(fd, added->id);
   }
+}
+
+// Runs in the forked child: eight threads add jobs forever, each writing "<id>\n" to `fd`
+// once its add is durable, so that adds are committed in groups (one line is one write(2),
+// which a pipe keeps whole). Never returns.
+[[noreturn]] void AddConcurrentlyUntilKilled(const std::string& dir, int fd) {
+  std::unique_ptr<Store> store = OpenInChild(dir);
+  if (!store->EnsureQueue("crash").ok()) _exit(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&store, fd, t] {
+      for (std::uint64_t i = 0;; ++i) {
+        NewJob job;
+        job.payload = "payload-" + std::to_string(t) + "-" + std::to_string(i);
+        if (i % 2 == 0) job.id = "evt-" + std::to_string(t) + "-" + std::to_string(i);
+        auto added = store->Add("crash", std::move(job), 1'700'000'000'000);
+        if (!added.ok()) _exit(4);
+        WriteLineInChild(fd, added->id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  _exit(7);  // not reached
 }
 
 // Splits complete lines off `buffer`.
@@ -143,14 +167,9 @@ std::vector<std::string> RunAndKill(const std::string& db, std::size_t before_ki
   return acked;
 }
 
-TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
-  testing::TempDir dir;
-  const std::string db = dir.Sub("db");
-  // Let it acknowledge a few hundred adds, then kill it mid-stream.
-  constexpr std::size_t kBeforeKill = 300;
-  std::vector<std::string> acked = RunAndKill(db, kBeforeKill, AddUntilKilled);
-  ASSERT_GE(acked.size(), kBeforeKill);
-
+// Reopens the store in `db` after the kill: every add in `acked` is there, waiting, and
+// sequence numbers continue past everything handed out before the crash.
+void ExpectEveryAckedAddKept(const std::string& db, const std::vector<std::string>& acked) {
   auto store = Store::Open(AlwaysOptions(db));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   std::size_t missing = 0;
@@ -163,16 +182,33 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) {
       continue;
     }
     EXPECT_EQ(job->state, JobState::kWaiting);
+    EXPECT_EQ(job->payload.rfind("payload-", 0), 0u) << id;
     max_seq = std::max(max_seq, job->seq);
   }
   EXPECT_EQ(missing, 0u);
   auto counts = (*store)->Counts("crash");
   ASSERT_TRUE(counts.ok());
   EXPECT_GE(counts->waiting, acked.size());
-  // Sequence numbers continue past everything handed out before the crash.
   auto added = (*store)->Add("crash", NewJob{}, 1'700'000'000'000);
   ASSERT_TRUE(added.ok());
   EXPECT_GT((*store)->Get(added->id)->seq, max_seq);
+}
+
+// Runs `child` (an adder) until it acknowledged `before_kill` adds, kills it, checks them all.
+void KillAddsAndCheck(std::size_t before_kill, void (*child)(const std::string&, int)) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  std::vector<std::string> acked = RunAndKill(db, before_kill, child);
+  ASSERT_GE(acked.size(), before_kill);
+  ExpectEveryAckedAddKept(db, acked);
+}
+
+// A few hundred adds acknowledged, then a kill mid-stream.
+TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) { KillAddsAndCheck(300, AddUntilKilled); }
+
+// The same with eight writers, whose adds share WAL writes and syncs.
+TEST(CrashTest, KillNineLosesNoAcknowledgedAddOfConcurrentWriters) {
+  KillAddsAndCheck(600, AddConcurrentlyUntilKilled);
 }
 
 // A group with writes to two databases: each acknowledged round is there after kill -9 in
