@@ -362,15 +362,11 @@ class Store::Impl {
     if (wal_syncer_) return wal_syncer_->Commit(batch).WithPrefix(what);
     return FromRocks(db_->Write(write_options_, batch), what);
   }
-  // The result of a write made with write_options_: in `always` mode, once it is synced.
-  Status Durable(const rocksdb::Status& written, std::string_view what) {
-    HERALD_RETURN_IF_ERROR(FromRocks(written, what));
-    return wal_syncer_ ? wal_syncer_->SyncWritten().WithPrefix(std::string(what)) : Status::Ok();
-  }
 
   StoreOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  rocksdb::WriteOptions write_options_;  // never syncs: wal_syncer_ does in `always` mode
+  // Never syncs: in `always` mode wal_syncer_ does, for every write (all go through Write).
+  rocksdb::WriteOptions write_options_;
   rocksdb::WriteOptions sync_write_options_;
   std::unique_ptr<WalSyncer> wal_syncer_;  // `always` mode only
   std::shared_ptr<rocksdb::Cache> cache_;
@@ -1989,9 +1985,10 @@ Status Store::SetPaused(std::string_view queue, bool paused) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, impl_->RequireQueue(queue));
   // Under the queue's mutex so that two calls can't leave memory and disk disagreeing.
   MutexLock lock(&qs->mu);
-  HERALD_RETURN_IF_ERROR(impl_->Durable(
-      impl_->db_->Put(impl_->write_options_, qs->cf, keys::kPausedKey, keys::EncodeFlag(paused)),
-      "pause " + qs->name));
+  rocksdb::WriteBatch batch;
+  HERALD_RETURN_IF_ERROR(
+      FromRocks(batch.Put(qs->cf, keys::kPausedKey, keys::EncodeFlag(paused)), "pause"));
+  HERALD_RETURN_IF_ERROR(impl_->Write(&batch, "pause " + qs->name));
   qs->counts.paused = paused;
   return Status::Ok();
 }
@@ -2004,9 +2001,10 @@ bool Store::IsPaused(std::string_view queue) const {
 }
 
 Status Store::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
-  return impl_->Durable(impl_->db_->Put(impl_->write_options_, impl_->RecordCf(table),
-                                        Impl::RecordKey(table, key), value),
-                        "put record");
+  rocksdb::WriteBatch batch;
+  HERALD_RETURN_IF_ERROR(FromRocks(
+      batch.Put(impl_->RecordCf(table), Impl::RecordKey(table, key), value), "put record"));
+  return impl_->Write(&batch, "put record");
 }
 
 Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::string_view key) const {
@@ -2019,9 +2017,10 @@ Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::stri
 }
 
 Status Store::DeleteRecord(RecordTable table, std::string_view key) {
-  return impl_->Durable(impl_->db_->Delete(impl_->write_options_, impl_->RecordCf(table),
-                                           Impl::RecordKey(table, key)),
-                        "delete record");
+  rocksdb::WriteBatch batch;
+  HERALD_RETURN_IF_ERROR(FromRocks(
+      batch.Delete(impl_->RecordCf(table), Impl::RecordKey(table, key)), "delete record"));
+  return impl_->Write(&batch, "delete record");
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
