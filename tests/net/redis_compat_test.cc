@@ -27,6 +27,12 @@ constexpr const char* kWrongType =
 
 class RedisCompatTest : public ServerFixture {};
 
+// The line of CLIENT LIST's reply `list` for the client with id `id`; "" when none.
+std::string ClientLine(const std::string& list, const std::string& id) {
+  const std::size_t at = list.find("id=" + id + " ");
+  return at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at);
+}
+
 // The counters of `name`'s line of INFO commandstats, as "calls=N,rejected_calls=N,
 // failed_calls=N", once its usec and usec_per_call have the shape Redis writes (an integer; a
 // number with two decimals). What is wrong otherwise.
@@ -406,12 +412,8 @@ TEST_F(RedisCompatTest, ClientInfoAndListShowEachConnectionsDatabase) {
   EXPECT_NE(Cmd({"CLIENT", "INFO"}, other.get()).str.find(" db=9 "), std::string::npos);
   EXPECT_NE(Cmd({"CLIENT", "INFO"}).str.find(" db=0 "), std::string::npos);
   const std::string list = Cmd({"CLIENT", "LIST"}).str;
-  auto line_of = [&](const std::string& id) {
-    const std::size_t at = list.find("id=" + id + " ");
-    return at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at);
-  };
-  EXPECT_NE(line_of(other_id).find(" db=9 "), std::string::npos) << list;
-  EXPECT_NE(line_of(mine).find(" db=0 "), std::string::npos) << list;
+  EXPECT_NE(ClientLine(list, other_id).find(" db=9 "), std::string::npos) << list;
+  EXPECT_NE(ClientLine(list, mine).find(" db=0 "), std::string::npos) << list;
   // As Redis 7, HELLO does not report the database (its fields are these, whatever is selected).
   Reply hello = Cmd({"HELLO", "3"}, other.get());
   ASSERT_EQ(hello.type, ReplyType::kMap) << hello.ToString();
@@ -631,12 +633,8 @@ TEST_F(RedisCompatTest, ClientListShowsEachConnectionsLastCommand) {
   Cmd({"GET", "k"}, other.get());
   const std::string mine = std::to_string(Cmd({"CLIENT", "ID"}).integer);
   const std::string list = Cmd({"CLIENT", "LIST"}).str;
-  auto line_of = [&](const std::string& id) {
-    const std::size_t at = list.find("id=" + id + " ");
-    return at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at);
-  };
-  EXPECT_NE(line_of(other_id).find(" cmd=get "), std::string::npos) << list;
-  EXPECT_NE(line_of(mine).find(" cmd=client|list "), std::string::npos) << list;
+  EXPECT_NE(ClientLine(list, other_id).find(" cmd=get "), std::string::npos) << list;
+  EXPECT_NE(ClientLine(list, mine).find(" cmd=client|list "), std::string::npos) << list;
   EXPECT_NE(Cmd({"CLIENT", "INFO"}).str.find(" cmd=client|info "), std::string::npos);
   Err({"CONFIG", "GET"});  // refused for its arity, but it was the last command
   EXPECT_NE(Cmd({"CLIENT", "INFO"}, other.get()).str.find(" cmd=client|info "), std::string::npos);
