@@ -182,17 +182,27 @@ rocksdb::ColumnFamilyOptions KvCfOptions(const std::shared_ptr<rocksdb::Cache>& 
   return cf;
 }
 
-rocksdb::ColumnFamilyOptions JobsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions JobsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           FsyncMode fsync) {
   rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache);
   cf.write_buffer_size = 16 << 20;
-  // Records are only ever read by id (Get, MultiGet), never iterated: a hash memtable makes
-  // each insert and lookup a bucket's instead of a skiplist search. The inserts run in the
-  // write path, which every writer waits for in turn; the sort a hash memtable needs instead
-  // runs when it is flushed, on a background thread. The whole key is the hash key; the
-  // buckets (2 MiB of the memtable's 16) keep the chains short for ~10^5 records per memtable.
-  // Nothing may iterate this family (an iterator over a hash memtable sees no total order).
-  cf.prefix_extractor.reset(rocksdb::NewNoopTransform());
-  cf.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(kJobsMemtableBuckets));
+  if (fsync == FsyncMode::kAlways) {
+    // Writers wait for WAL syncs, and with many of them the CPU is the bound: a skiplist with
+    // one insert hint for the whole family (a new id follows the previous one) costs the least
+    // in all. (Never a range delete here; see KvCfOptions.)
+    cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
+  } else {
+    // Writers wait for RocksDB's write path in turn, and it is the bound (local workers leave a
+    // core idle): records are only ever read by id (Get, MultiGet), never iterated, so their
+    // memtable is a hash table, where an insert or lookup is a bucket's instead of a skiplist
+    // search (a transition rewrites a record far from the previous insert). The sort a hash
+    // memtable needs instead runs when it is flushed, on a background thread. The whole key is
+    // the hash key; the buckets (2 MiB of the memtable's 16) keep the chains short for ~10^5
+    // records per memtable. Nothing may iterate this family (an iterator over a hash memtable
+    // sees no total order).
+    cf.prefix_extractor.reset(rocksdb::NewNoopTransform());
+    cf.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(kJobsMemtableBuckets));
+  }
   cf.table_properties_collector_factories.push_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(32768, 16384, 0.5));
   return cf;
@@ -526,7 +536,7 @@ Status Store::Impl::OpenDatabase() {
   }
 
   rocksdb::ColumnFamilyOptions system_options = BaseCfOptions(cache_);
-  rocksdb::ColumnFamilyOptions jobs_options = JobsCfOptions(cache_);
+  rocksdb::ColumnFamilyOptions jobs_options = JobsCfOptions(cache_, options_.fsync);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) {
     if (keys::QueueOfCfName(name)) {

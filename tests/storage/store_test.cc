@@ -720,9 +720,10 @@ TEST_F(StoreTest, LargePayloadsTakeTheReadPath) {
   EXPECT_EQ(done->payload, big);
 }
 
-// Job records live in a hash memtable (never iterated); once it fills up it is flushed to a
-// table file, and reads by id (Get, the head's MultiGet, Take's read) must then find the newest
-// version of each record in the memtable or in the file, before and after a reopen.
+// Job records live in a hash memtable (never iterated; outside `always` mode); once it fills
+// up it is flushed to a table file, and reads by id (Get, the head's MultiGet, Take's read)
+// must then find the newest version of each record in the memtable or in the file, before and
+// after a reopen.
 TEST_F(StoreTest, RecordsAreReadBackAfterTheirMemtableWasFlushed) {
   constexpr int kJobs = 5000;  // every second one with 8 KiB: ~20 MiB of records
   auto payload_of = [](int i) {
@@ -766,6 +767,19 @@ TEST_F(StoreTest, RecordsAreReadBackAfterTheirMemtableWasFlushed) {
     ASSERT_EQ(job.payload, payload_of(i));
   }
   EXPECT_TRUE(QueueEmpty());
+  // `always` mode keeps the records in a skiplist memtable: the same files read back.
+  Close();
+  options_.fsync = FsyncMode::kAlways;
+  Open();
+  auto first = store_->Get(ids[0]);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->return_value, "r0");
+  auto last = store_->Get(ids[kJobs - 1]);
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  // Active at the close, its only attempt used: failed as stalled.
+  EXPECT_EQ(last->state, JobState::kFailed);
+  EXPECT_EQ(last->attempts_made, 1u);
+  EXPECT_EQ(last->payload, payload_of(kJobs - 1));
 }
 
 TEST_F(StoreTest, JobsDeletedWhileQueuedAreNeverTaken) {
