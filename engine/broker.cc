@@ -121,8 +121,17 @@ Status Broker::Start() {
     scheduler_ = std::jthread([this](std::stop_token stop) { SchedulerLoop(stop); });
   }
   if (!handler_queues_.empty()) {
+    {
+      MutexLock lock(&mu_);
+      live_workers_ = config_.workers;
+    }
     for (std::uint32_t i = 0; i < config_.workers; ++i) {
-      workers_.emplace_back([this, i](std::stop_token stop) { WorkerLoop(stop, i); });
+      workers_.emplace_back([this, i](std::stop_token stop) {
+        WorkerLoop(stop, i);
+        MutexLock lock(&mu_);
+        --live_workers_;
+        idle_cv_.notify_all();
+      });
     }
   }
   logger_->info("engine started: {} workers on {} queue(s) with handlers, {} queue(s) in all",
@@ -130,11 +139,11 @@ Status Broker::Start() {
   return Status::Ok();
 }
 
-void Broker::Shutdown() {
+bool Broker::Shutdown() {
   std::vector<std::shared_ptr<Waiter>> waiters;
   {
     MutexLock lock(&mu_);
-    if (stopping_) return;
+    if (stopping_) return stopped_all_;
     stopping_ = true;
     for (auto& [id, waiter] : waiters_) waiters.push_back(waiter);
     waiters_.clear();
@@ -155,14 +164,29 @@ void Broker::Shutdown() {
   }
   for (auto& worker : workers_) worker.request_stop();
   work_cv_.notify_all();
-  workers_.clear();  // joins
+  {
+    MutexLock lock(&mu_);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.shutdown_grace_ms);
+    stopped_all_ =
+        idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return live_workers_ == 0; });
+    if (!stopped_all_) {
+      logger_->error(
+          "{} handler(s) ignored the stop request for {} ms; left running, their jobs stay "
+          "active and are waiting again at the next start",
+          running_, config_.shutdown_grace_ms);
+    }
+  }
+  if (stopped_all_) workers_.clear();  // joins threads that have returned
   if (scheduler_.joinable()) {
     scheduler_.request_stop();
     sched_cv_.notify_all();
     scheduler_ = std::jthread();
   }
-  // Last: the workers and the scheduler publish no more; subscribers get what they published.
+  // Last: the workers and the scheduler publish no more (a worker left running publishes
+  // nothing after its handler: the bus is stopped); subscribers get what they published.
   events_.Stop();
+  return stopped_all_;
 }
 
 // ---- Producing ---------------------------------------------------------------------------

@@ -104,10 +104,15 @@ class Broker {
   // Starts the scheduler thread (unless config.scheduler_thread is false) and the workers.
   Status Start();
   // Stops handing out work, waits up to shutdown_grace_ms for running handlers (their results
-  // are recorded), stops the threads, then gives the job events still queued up to
-  // shutdown_grace_ms more (a subscriber stuck past that is abandoned: see JobEventBus). Jobs
-  // still active stay active on disk and are waiting again at the next start. Idempotent.
-  void Shutdown();
+  // are recorded), asks the handlers still running to stop (their stop token) and waits up to
+  // shutdown_grace_ms more for them, stops the scheduler, then gives the job events still
+  // queued up to shutdown_grace_ms more (a subscriber stuck past that is abandoned: see
+  // JobEventBus). Jobs still active stay active on disk and are waiting again at the next
+  // start. False when a handler ignored its stop token and still runs: its worker thread is
+  // left alone (a thread can't be stopped from outside), and destroying the Broker waits for
+  // it; a process that wants to exit now can (the store is as safe as after kill -9).
+  // Idempotent: later calls return the first one's answer at once.
+  bool Shutdown();
 
   // ---- Producing -----------------------------------------------------------------------------
   // Adds a job; creates the queue when new (InvalidArgument for a bad name). Deduplicates by id.
@@ -252,9 +257,11 @@ class Broker {
   bool stopping_ GUARDED_BY(mu_) = false;
   std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
   std::uint32_t running_ GUARDED_BY(mu_) = 0;
-  std::condition_variable_any work_cv_;   // local workers wait here for jobs
-  std::condition_variable_any idle_cv_;   // Shutdown waits here for running_ == 0
-  std::condition_variable_any sched_cv_;  // the scheduler sleeps here
+  std::uint32_t live_workers_ GUARDED_BY(mu_) = 0;  // worker threads not yet returned
+  bool stopped_all_ GUARDED_BY(mu_) = true;         // what Shutdown answered
+  std::condition_variable_any work_cv_;             // local workers wait here for jobs
+  std::condition_variable_any idle_cv_;             // Shutdown waits here (running_, live_workers_)
+  std::condition_variable_any sched_cv_;            // the scheduler sleeps here
   std::int64_t sched_wake_ms_ GUARDED_BY(mu_) = 0;
   bool sched_kick_ GUARDED_BY(mu_) = false;
   std::vector<std::jthread> workers_;

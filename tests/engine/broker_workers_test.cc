@@ -170,6 +170,51 @@ TEST_F(BrokerWorkersTest, ShutdownLetsRunningHandlersFinishAndLeavesTheRestWaiti
   EXPECT_GE(counts->waiting, 2u);
 }
 
+TEST_F(BrokerWorkersTest, AHandlerStillRunningAfterTheGraceIsAskedToStop) {
+  config_.shutdown_grace_ms = 100;
+  Start();
+  handlers_["emails"]->script = [](const HandlerJob& job) {
+    while (!job.stop.stop_requested()) std::this_thread::sleep_for(1ms);
+    return HandlerOutcome::Failure("stopped");
+  };
+  Run();
+  ASSERT_TRUE(broker_->Add("emails", "x", {}).ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(1, 10s));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(broker_->Shutdown());
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 100ms);  // the grace, then the stop token
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(broker_->running_handlers(), 0u);
+}
+
+// A handler that ignores its stop token can't be stopped from outside its thread: Shutdown
+// gives up on it after a second grace and says so; the job stays active on disk (waiting again
+// at the next start); the Broker's destructor waits for the thread.
+TEST_F(BrokerWorkersTest, ShutdownGivesUpOnAHandlerThatIgnoresItsStopToken) {
+  config_.shutdown_grace_ms = 100;
+  Start();
+  std::atomic<bool> release{false};
+  handlers_["emails"]->script = [&](const HandlerJob&) {
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+    return HandlerOutcome::Success();
+  };
+  Run();
+  auto added = broker_->Add("emails", "x", {});
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(1, 10s));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(broker_->Shutdown());
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 200ms);  // two graces
+  EXPECT_LT(took, 5s);
+  EXPECT_FALSE(broker_->Shutdown());  // the same answer again, at once
+  EXPECT_EQ(broker_->Show(added->id)->state, JobState::kActive);
+  EXPECT_EQ(broker_->running_handlers(), 1u);
+  release = true;
+  broker_.reset();  // joins the worker, whose handler returns now
+}
+
 TEST_F(BrokerWorkersTest, RemoteWaiterAndLocalWorkersShareAQueue) {
   Start({"tickets"});
   Run();

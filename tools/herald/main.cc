@@ -291,7 +291,15 @@ int main(int argc, char** argv) {
   int signal_number = WaitForSignal(signals);
   spdlog::info("signal {} received, shutting down", signal_number);
   server.Stop();
-  (*broker)->Shutdown();
+  if (!(*broker)->Shutdown()) {
+    // A handler ignored its stop token and still runs on a worker thread, which nothing can
+    // stop from outside; waiting for it could take forever. Every acknowledged write is in
+    // the WAL, so leaving without closing the store is as safe as kill -9: its job is waiting
+    // again at the next start.
+    spdlog::error("herald stopped with a handler still running");
+    spdlog::shutdown();
+    std::_Exit(1);
+  }
   broker->reset();
   store->reset();
   spdlog::info("herald stopped");
