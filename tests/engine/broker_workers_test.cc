@@ -38,16 +38,21 @@ class BrokerWorkersTest : public BrokerFixture {
 
   void Run() { StartBroker(); }
 
+  // The handler of `queue` runs until `release` is set, whatever its stop token says.
+  void HoldUntil(const std::string& queue, std::atomic<bool>* release) {
+    handlers_[queue]->script = [release](const HandlerJob&) {
+      while (!release->load()) std::this_thread::sleep_for(1ms);
+      return HandlerOutcome::Success();
+    };
+  }
+
   std::map<std::string, std::shared_ptr<RecordingHandler>> handlers_;
 };
 
 TEST_F(BrokerWorkersTest, FiveWorkersRunFiveJobsAtOnceAndNeverMore) {
   Start();
   std::atomic<bool> release{false};
-  handlers_["emails"]->script = [&](const HandlerJob&) {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
-    return HandlerOutcome::Success();
-  };
+  HoldUntil("emails", &release);
   Run();
   for (int i = 0; i < 12; ++i) ASSERT_TRUE(broker_->Add("emails", "x", {}).ok());
   ASSERT_TRUE(handlers_["emails"]->WaitForCalls(5, 10s));
@@ -195,10 +200,7 @@ TEST_F(BrokerWorkersTest, ShutdownGivesUpOnAHandlerThatIgnoresItsStopToken) {
   config_.shutdown_grace_ms = 100;
   Start();
   std::atomic<bool> release{false};
-  handlers_["emails"]->script = [&](const HandlerJob&) {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
-    return HandlerOutcome::Success();
-  };
+  HoldUntil("emails", &release);
   Run();
   auto added = broker_->Add("emails", "x", {});
   ASSERT_TRUE(added.ok());
