@@ -34,9 +34,11 @@
 #include "storage/kv_store_impl.h"
 #include "storage/mutex.h"
 #include "storage/queue_index.h"
+#include "storage/rocks_logger.h"
 #include "storage/rocks_status.h"
 #include "storage/scoped_snapshot.h"
 #include "storage/wal_syncer.h"
+#include "storage/wal_watch.h"
 
 namespace herald::storage {
 namespace {
@@ -374,6 +376,12 @@ class Store::Impl {
                                                                        std::uint32_t limit,
                                                                        bool newest_first) const;
 
+  // Writes out and syncs the WAL; a failed WAL write's error from then on (see wal_watch.h).
+  Status SyncWal() {
+    HERALD_RETURN_IF_ERROR(wal_fs_->wal_error());
+    return FromRocks(db_->FlushWAL(/*sync=*/true), "sync WAL");
+  }
+
   // Writes `batch`; in `always` mode returns once it is in a synced WAL (group commit).
   Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
     if (wal_syncer_) return wal_syncer_->Commit(batch).WithPrefix(what);
@@ -389,6 +397,9 @@ class Store::Impl {
   std::shared_ptr<rocksdb::Cache> cache_;
   rocksdb::ColumnFamilyOptions queue_cf_options_;
   rocksdb::ColumnFamilyOptions kv_cf_options_;
+  // Declared before db_, which uses them until it is closed.
+  std::shared_ptr<WalWatchFs> wal_fs_ = std::make_shared<WalWatchFs>();
+  std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(wal_fs_);
   std::unique_ptr<rocksdb::DB> db_;
   mutable Mutex registry_mu_;
   // Every open column family handle, destroyed before the database closes.
@@ -473,20 +484,24 @@ Status Store::Impl::Open() {
   HERALD_RETURN_IF_ERROR(CheckFormat());
   HERALD_RETURN_IF_ERROR(LoadSequence());
   HERALD_RETURN_IF_ERROR(LoadQueues());
-  if (options_.fsync == FsyncMode::kAlways) wal_syncer_ = std::make_unique<WalSyncer>(db_.get());
+  if (options_.fsync == FsyncMode::kAlways)
+    wal_syncer_ = std::make_unique<WalSyncer>(db_.get(), wal_fs_.get());
   HERALD_ASSIGN_OR_RETURN(kv_, KvStoreImpl::Open(db_.get(), kv_cfs_, wal_syncer_.get(),
                                                  [this](int db) { return CreateKvCf(db); }));
 
   if (options_.fsync == FsyncMode::kEverysec) {
     syncer_ = std::jthread([this](std::stop_token stop) {
+      bool failing = false;
       while (!stop.stop_requested()) {
         {
           std::unique_lock<std::mutex> lock(sync_mu_);
           sync_cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
         }
         if (stop.stop_requested()) break;
-        rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
-        if (!s.ok()) log_->error("store: background WAL sync failed: {}", s.ToString());
+        Status s = SyncWal();
+        // Logged once per failure, not once a second.
+        if (!s.ok() && !failing) log_->error("store: background WAL sync: {}", s.ToString());
+        failing = !s.ok();
       }
     });
   }
@@ -506,10 +521,14 @@ Status Store::Impl::OpenDatabase() {
   kv_cf_options_ = KvCfOptions(cache_);
 
   rocksdb::DBOptions db_options;
+  db_options.env = env_.get();
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // RocksDB's log lines go to our logger, not to a LOG file in the data directory (see
+  // rocks_logger.h: on a full disk that file made RocksDB abort).
+  db_options.info_log = std::make_shared<RocksLogger>(log_);
   // Many column families share one WAL; a queue that sees little traffic must not pin old WAL
   // files forever: past this size its memtable is flushed.
   db_options.max_total_wal_size = 256 << 20;
@@ -809,7 +828,7 @@ Status Store::Impl::RecoverActive(QueueState* qs, std::vector<StalledEntry> acti
     log_->warn("store: queue {}: {} jobs were active when the store closed; put back", qs->name,
                active.size() - dropped);
   }
-  return FromRocks(db_->FlushWAL(/*sync=*/true), "sync recovery");
+  return SyncWal().WithPrefix("sync recovery");
 }
 
 Status Store::Impl::TrimCompleted(QueueState* qs) {
@@ -844,14 +863,15 @@ Store::Impl::~Impl() {
   }
   kv_.reset();
   if (db_ == nullptr) return;
-  rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
-  if (!s.ok()) log_->error("store: WAL sync at close failed: {}", s.ToString());
+  if (Status synced = SyncWal(); !synced.ok()) {
+    log_->error("store: WAL sync at close: {}", synced.ToString());
+  }
   {
     MutexLock lock(&registry_mu_);
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
   }
-  s = db_->Close();
+  rocksdb::Status s = db_->Close();
   if (!s.ok()) log_->error("store: close failed: {}", s.ToString());
   db_.reset();
 }
@@ -2058,7 +2078,7 @@ Result<KvStore*> Store::kv(int db) {
 
 Status Store::ClearKv() { return impl_->kv_->ClearAll(); }
 
-Status Store::SyncWal() { return FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "sync WAL"); }
+Status Store::SyncWal() { return impl_->SyncWal(); }
 
 Status Store::Checkpoint(const std::string& dir) {
   namespace fs = std::filesystem;

@@ -118,7 +118,9 @@ void WalSyncer::RunSync(Waiter* runner) {
       groups.swap(unsynced_);
     }
     syncs_.fetch_add(1, std::memory_order_relaxed);
-    const Status synced = FromRocks(db_->SyncWAL(), "sync WAL");
+    // After a failed WAL write RocksDB must not sync that WAL again (wal_watch.h).
+    Status synced = wal_ != nullptr ? wal_->wal_error() : Status::Ok();
+    if (synced.ok()) synced = FromRocks(db_->SyncWAL(), "sync WAL");
     for (const auto& group : groups) {
       for (Waiter* w : group->members) {
         if (w->status.ok()) w->status = synced;

@@ -31,12 +31,14 @@
 
 #include "storage/mutex.h"
 #include "storage/status.h"
+#include "storage/wal_watch.h"
 
 namespace herald::storage {
 
 class WalSyncer {
  public:
-  explicit WalSyncer(rocksdb::DB* db) : db_(db) {}
+  // `wal` (optional, borrowed): asked before each sync whether a WAL write failed.
+  explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr) : db_(db), wal_(wal) {}
 
   // Writes `batch` and returns once it is in a synced WAL (or the write's or sync's error).
   Status Commit(rocksdb::WriteBatch* batch) EXCLUDES(queue_mu_, sync_mu_);
@@ -65,6 +67,7 @@ class WalSyncer {
   static void Finish(Group* group, Waiter* caller);
 
   rocksdb::DB* db_;
+  const WalWatchFs* wal_;
   rocksdb::WriteOptions write_options_;  // never syncs
 
   Mutex queue_mu_;
