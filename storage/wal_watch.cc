@@ -17,6 +17,9 @@ class WatchedFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   WatchedFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::string name, WalWatchFs* fs)
       : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), name_(std::move(name)), fs_(fs) {}
+  ~WatchedFile() override {
+    if (failed_) fs_->Dropped();
+  }
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
@@ -52,12 +55,16 @@ class WatchedFile : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus Check(rocksdb::IOStatus s) {
-    if (!s.ok()) fs_->Failed(name_, s);
+    if (!s.ok() && !failed_) {
+      failed_ = true;
+      fs_->Failed(name_, s);
+    }
     return s;
   }
 
   std::string name_;
   WalWatchFs* fs_;
+  bool failed_ = false;
 };
 
 }  // namespace
@@ -100,9 +107,18 @@ Status WalWatchFs::wal_error() const {
 
 void WalWatchFs::Failed(const std::string& name, const rocksdb::IOStatus& s) {
   MutexLock lock(&mu_);
-  if (failed_.load(std::memory_order_relaxed)) return;
-  error_ = FromRocks(s, "WAL " + name + " failed; no more writes until the store is reopened");
-  failed_.store(true, std::memory_order_release);
+  if (failed_files_++ == 0) {
+    error_ = FromRocks(s, "WAL " + name + " failed; no writes until the disk has room again");
+    failed_.store(true, std::memory_order_release);
+  }
+}
+
+void WalWatchFs::Dropped() {
+  MutexLock lock(&mu_);
+  if (--failed_files_ == 0) {
+    failed_.store(false, std::memory_order_release);
+    error_ = Status::Ok();
+  }
 }
 
 }  // namespace herald::storage

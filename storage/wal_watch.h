@@ -33,18 +33,23 @@ class WalWatchFs : public rocksdb::FileSystemWrapper {
                                       std::unique_ptr<rocksdb::FSWritableFile>* file,
                                       rocksdb::IODebugContext* dbg) override;
 
-  // OK until a write to a WAL file failed; then that (first) failure, for good.
+  // OK while no WAL file that saw a failed write is open; otherwise the first such failure.
+  // RocksDB drops a failed WAL once it recovers (it does so by itself when the disk has room
+  // again: a flush, then a new WAL), and syncing is safe again from then on.
   Status wal_error() const EXCLUDES(mu_);
-  // Called by a watched file when one of its writes failed.
+  // Called by a watched file when one of its writes failed (the first time for that file),
+  // and when such a file is dropped.
   void Failed(const std::string& name, const rocksdb::IOStatus& s) EXCLUDES(mu_);
+  void Dropped() EXCLUDES(mu_);
 
  private:
   // Wraps `file` when it was `opened` and `name` is a WAL file; returns `opened`.
   rocksdb::IOStatus Watch(const std::string& name, rocksdb::IOStatus opened,
                           std::unique_ptr<rocksdb::FSWritableFile>* file);
 
-  std::atomic<bool> failed_{false};
+  std::atomic<bool> failed_{false};  // failed_files_ > 0
   mutable Mutex mu_;
+  int failed_files_ GUARDED_BY(mu_) = 0;
   Status error_ GUARDED_BY(mu_);
 };
 
