@@ -68,6 +68,14 @@ Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConf
     auto queue = broker->EnsureQueue(policy.name);
     if (!queue.ok()) return queue.status();
   }
+  // Queues made at run time (an add to a name the config does not list) are in the store:
+  // the scheduler must promote their delayed jobs and expire their leases after a restart too.
+  for (const std::string& name : store->ListQueues()) {
+    auto queue = broker->EnsureQueue(name);
+    if (!queue.ok()) {
+      broker->logger_->warn("queue {} in the store left out: {}", name, queue.status().message());
+    }
+  }
   return broker;
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -431,6 +432,30 @@ TEST_F(BrokerTest, RestartRestoresWaitingDelayedActiveAndFailedJobs) {
   broker_->Tick();
   EXPECT_EQ(broker_->Counts("emails")->waiting, 2u);
   EXPECT_EQ(TakeOne("notifications").job.attempts_made, 2u);
+}
+
+// A queue made at run time (an ADDJOB to a name the config does not list) is the engine's
+// again after a restart: listed (QUEUES, QLEN, QSTAT) and its delayed jobs promoted on time.
+TEST_F(BrokerTest, RestartKnowsQueuesMadeAtRunTime) {
+  JobOptions later;
+  later.delay_ms = 10000;
+  std::string delayed = AddJob("reports", "delayed", later);
+  JobOptions twice;
+  twice.attempts = 2;  // so that the lease lost at the restart leaves an attempt
+  std::string leased = AddJob("reports", "leased", twice);
+  auto taken = broker_->Take({{"reports"}, 1, 5000});
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 1u);
+
+  Reopen();
+
+  auto queues = broker_->Queues();
+  EXPECT_NE(std::find(queues.begin(), queues.end(), "reports"), queues.end());
+  clock_.Advance(10000);
+  broker_->Tick();
+  EXPECT_EQ(broker_->Show(delayed)->state, JobState::kWaiting);
+  EXPECT_EQ(broker_->Show(leased)->state, JobState::kWaiting);  // put back at the open
+  EXPECT_EQ(broker_->Counts("reports")->waiting, 2u);
 }
 
 TEST_F(BrokerTest, CleanRemovesOldFinishedJobs) {
