@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,13 @@ namespace herald::storage {
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000'000;
+
+}  // namespace
+
+// Test names and failure messages show the mode by name.
+void PrintTo(FsyncMode mode, std::ostream* os) { *os << FsyncModeName(mode); }
+
+namespace {
 
 class FullDiskTest : public ::testing::TestWithParam<FsyncMode> {
  protected:
