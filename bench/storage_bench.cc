@@ -1,6 +1,7 @@
 // Storage benchmarks: adds, takes, the whole job cycle (add + take + complete) under each fsync
 // mode; the cycle with a million jobs queued and after a million consumed (the tombstones a
-// queue on an LSM tree leaves behind); and group commit: `always` with 1 writer vs 64.
+// queue on an LSM tree leaves behind); and group commit: `always` with 1 writer vs 64 (threads
+// each waiting for its add, or adds kept in flight by one thread).
 //
 //   storage_bench [--preload=N] [Google Benchmark flags]
 //
@@ -13,11 +14,13 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -313,6 +316,38 @@ void BM_AddConcurrent_Always(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// `always`, adds kept in flight with AddAsync by one thread (as an event loop serving N
+// clients keeps N requests in flight): up to N adds share a WAL sync, and no thread sleeps per
+// add. inflight:1 is one writer waiting for each add.
+void BM_AddInFlight_Always(benchmark::State& state) {
+  const auto limit = static_cast<std::int64_t>(state.range(0));
+  std::mt19937_64 rng(42);
+  std::string payload = MakePayload(rng);
+  Store* store = g_shared->store.get();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::int64_t in_flight = 0;
+  std::atomic<bool> failed{false};
+  auto done = [&](Result<AddResult> added) {
+    if (!added.ok()) failed = true;
+    std::lock_guard<std::mutex> lock(mu);
+    --in_flight;
+    cv.notify_one();
+  };
+  for (auto _ : state) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < limit; });
+      ++in_flight;
+    }
+    store->AddAsync(kQueue, MakeJob(payload), kNow, done);
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  if (failed) state.SkipWithError("an add failed");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 void RegisterAll() {
   for (FsyncMode mode : {FsyncMode::kNo, FsyncMode::kEverysec, FsyncMode::kAlways}) {
     std::string name(FsyncModeName(mode));
@@ -361,6 +396,14 @@ void RegisterAll() {
       ->Threads(1)
       ->Threads(8)
       ->Threads(64)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_AddInFlight_Always", BM_AddInFlight_Always)
+      ->Setup(SetUpShared<FsyncMode::kAlways>)
+      ->Teardown(TearDownShared)
+      ->ArgName("inflight")
+      ->Arg(1)
+      ->Arg(8)
+      ->Arg(64)
       ->UseRealTime();
 }
 

@@ -326,6 +326,20 @@ class Store::Impl {
   // ---- Transitions ----
   Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                          std::int64_t now_ms);
+  // An add planned and its batch made, not written yet (AddMany, AddAsync).
+  struct PlannedAdd {
+    QueueState* qs = nullptr;
+    IdLocks::Guard guard;  // the custom ids, held until the write is done
+    rocksdb::WriteBatch batch;
+    std::vector<Change> changes;
+    std::vector<AddResult> results;
+  };
+  Result<std::unique_ptr<PlannedAdd>> PlanAdd(std::string_view queue, std::vector<NewJob> jobs,
+                                              std::int64_t now_ms);
+  // After the write of `plan` (`written` its status): the queue's heads and counts.
+  Result<std::vector<AddResult>> FinishAdd(PlannedAdd* plan, Status written);
+  void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                std::function<void(Result<AddResult>)> done);
   Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
   // Up to `max` waiting entries of the queue, claimed (refilling the head as needed). An error
   // only when nothing was claimed.
@@ -862,6 +876,7 @@ Store::Impl::~Impl() {
     syncer_.join();
   }
   kv_.reset();
+  wal_syncer_.reset();  // finishes the asynchronous adds still queued
   if (db_ == nullptr) return;
   if (Status synced = SyncWal(); !synced.ok()) {
     log_->error("store: WAL sync at close: {}", synced.ToString());
@@ -1185,18 +1200,61 @@ Result<std::uint64_t> Store::Impl::ApplyToEntries(QueueState* qs, JobState from,
 
 Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
                                                     std::vector<NewJob> jobs, std::int64_t now_ms) {
+  HERALD_ASSIGN_OR_RETURN(std::unique_ptr<PlannedAdd> plan,
+                          PlanAdd(queue, std::move(jobs), now_ms));
+  if (plan->changes.empty()) return std::move(plan->results);
+  Status written = Write(&plan->batch, "add to " + plan->qs->name);
+  return FinishAdd(plan.get(), std::move(written));
+}
+
+void Store::Impl::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                           std::function<void(Result<AddResult>)> done) {
+  std::vector<NewJob> jobs;
+  jobs.push_back(std::move(job));
+  if (!wal_syncer_) {  // nothing to wait for but the write itself
+    auto added = AddMany(queue, std::move(jobs), now_ms);
+    if (!added.ok()) return done(added.status());
+    return done(std::move(added->front()));
+  }
+  auto planned = PlanAdd(queue, std::move(jobs), now_ms);
+  if (!planned.ok()) return done(planned.status());
+  std::shared_ptr<PlannedAdd> plan = std::move(*planned);
+  if (plan->changes.empty()) return done(std::move(plan->results.front()));
+  rocksdb::WriteBatch batch = std::move(plan->batch);
+  wal_syncer_->CommitAsync(std::move(batch), [this, plan, done = std::move(done)](Status s) {
+    auto added = FinishAdd(plan.get(), s.WithPrefix("add to " + plan->qs->name));
+    plan->guard = IdLocks::Guard();  // the ids are free once the add is done
+    if (!added.ok()) return done(added.status());
+    done(std::move(added->front()));
+  });
+}
+
+Result<std::vector<AddResult>> Store::Impl::FinishAdd(PlannedAdd* plan, Status written) {
+  HERALD_RETURN_IF_ERROR(written);
+  QueueState* qs = plan->qs;
+  MutexLock lock(&qs->mu);
+  for (const auto& c : plan->changes) ApplyLocked(qs, c);
+  KeepDelayedHeadLoaded(qs);
+  return std::move(plan->results);
+}
+
+Result<std::unique_ptr<Store::Impl::PlannedAdd>> Store::Impl::PlanAdd(std::string_view queue,
+                                                                      std::vector<NewJob> jobs,
+                                                                      std::int64_t now_ms) {
+  auto plan = std::make_unique<PlannedAdd>();
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, RequireQueue(queue));
+  plan->qs = qs;
   for (const auto& job : jobs) HERALD_RETURN_IF_ERROR(ValidateNewJob(job));
-  std::vector<AddResult> results(jobs.size());
-  if (jobs.empty()) return results;
+  std::vector<AddResult>& results = plan->results;
+  results.resize(jobs.size());
+  if (jobs.empty()) return plan;
 
   // Custom ids: held for the whole add, so two adds of one id can't both create it.
   std::vector<std::string> custom;
   for (const auto& job : jobs) {
     if (!job.id.empty()) custom.push_back(job.id);
   }
-  IdLocks::Guard guard;
-  if (!custom.empty()) guard = id_locks_.LockMany(custom);
+  if (!custom.empty()) plan->guard = id_locks_.LockMany(custom);
 
   std::vector<bool> create(jobs.size(), true);
   std::unordered_map<std::string, JobState> known;  // ids existing or created by this call
@@ -1222,15 +1280,16 @@ Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
     }
     ++n_new;
   }
-  if (n_new == 0) return results;
+  if (n_new == 0) return plan;
 
   HERALD_ASSIGN_OR_RETURN(std::uint64_t seq, AllocateSeqs(n_new));
   std::size_t batch_bytes = kBatchHeaderBytes;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (create[i]) batch_bytes += jobs[i].payload.size() + jobs[i].id.size() + kBatchBytesPerJob;
   }
-  rocksdb::WriteBatch batch(batch_bytes);
-  std::vector<Change> changes;
+  rocksdb::WriteBatch& batch = plan->batch;
+  batch = rocksdb::WriteBatch(batch_bytes);
+  std::vector<Change>& changes = plan->changes;
   changes.reserve(static_cast<std::size_t>(n_new));
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (!create[i]) continue;
@@ -1256,11 +1315,7 @@ Result<std::vector<AddResult>> Store::Impl::AddMany(std::string_view queue,
     results[i] = AddResult{job.id, true, job.state};
     changes.push_back(std::move(c));
   }
-  HERALD_RETURN_IF_ERROR(Write(&batch, "add to " + qs->name));
-  MutexLock lock(&qs->mu);
-  for (const auto& c : changes) ApplyLocked(qs, c);
-  KeepDelayedHeadLoaded(qs);
-  return results;
+  return plan;
 }
 
 Result<std::vector<IndexHead::Entry>> Store::Impl::ClaimWaiting(QueueState* qs, std::size_t max) {
@@ -1859,6 +1914,11 @@ Result<AddResult> Store::Add(std::string_view queue, NewJob job, std::int64_t no
 Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                               std::int64_t now_ms) {
   return impl_->AddMany(queue, std::move(jobs), now_ms);
+}
+
+void Store::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                     std::function<void(Result<AddResult>)> done) {
+  impl_->AddAsync(queue, std::move(job), now_ms, std::move(done));
 }
 
 namespace {

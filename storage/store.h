@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,12 @@ class Store {
   // Many adds in one batch and one sync (pipelined ADDJOB, bursts of events). Results in order.
   Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                          std::int64_t now_ms);
+  // Add without waiting: `done` gets what Add would return, once the add is durable. In
+  // `always` mode it is called on the store's syncer thread after the WAL sync that covers the
+  // add (many adds in flight share one sync, and no thread sleeps per add); in the other modes
+  // before AddAsync returns. Adds from one thread keep their order. `done` may add more.
+  void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                std::function<void(Result<AddResult>)> done);
   // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
   // processed_ms = now. nullopt when nothing is waiting. Does not look at "paused".
   // Corruption when the first job's record can't be read; that job is then skipped (left on

@@ -1,5 +1,6 @@
 #include "storage/wal_syncer.h"
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,6 +17,19 @@ enum : std::uint32_t { kQueued = 0, kLead = 1, kRunSync = 2, kDone = 3 };
 
 constexpr std::size_t kMaxJoinedBytes = 1 << 20;  // batches joined into one write
 constexpr std::size_t kSyncsPerRunner = 4;        // syncs one caller runs in a row, at most
+
+// Waits until `queue` (guarded by `mu`) has entries or `stop` is requested, then moves them
+// all to `out` (cleared first). False when stopped with nothing left.
+template <typename T>
+bool TakeAll(Mutex* mu, std::condition_variable_any* cv, std::vector<T>* queue, std::vector<T>* out,
+             const std::stop_token& stop) {
+  out->clear();
+  MutexLock lock(mu);
+  cv->wait(*mu, [&] { return !queue->empty() || stop.stop_requested(); });
+  if (queue->empty()) return false;
+  out->swap(*queue);
+  return true;
+}
 
 }  // namespace
 
@@ -158,6 +172,71 @@ void WalSyncer::Finish(Group* group, Waiter* caller) {
   if (first != caller) {
     first->state.store(kDone, std::memory_order_release);
     first->state.notify_one();
+  }
+}
+
+WalSyncer::~WalSyncer() {
+  {
+    MutexLock lock(&async_mu_);
+    if (!async_writer_.joinable()) return;
+    async_writer_.request_stop();
+  }
+  async_cv_.notify_all();
+  async_writer_.join();  // everything queued is written and handed on
+  {
+    MutexLock lock(&written_mu_);
+    async_completer_.request_stop();
+  }
+  written_cv_.notify_all();
+  async_completer_.join();
+}
+
+void WalSyncer::CommitAsync(rocksdb::WriteBatch batch, std::function<void(Status)> done) {
+  {
+    MutexLock lock(&async_mu_);
+    async_queue_.push_back(AsyncWrite{std::move(batch), std::move(done)});
+    if (!async_writer_.joinable()) {
+      async_completer_ = std::jthread([this](std::stop_token stop) { CompleteLoop(stop); });
+      async_writer_ = std::jthread([this](std::stop_token stop) { WriteLoop(stop); });
+    }
+  }
+  async_cv_.notify_one();
+}
+
+void WalSyncer::WriteLoop(std::stop_token stop) {
+  std::vector<AsyncWrite> writes;
+  while (true) {
+    if (!TakeAll(&async_mu_, &async_cv_, &async_queue_, &writes, stop)) return;
+    // One write for all of them, as a group's first writes its group; their sync is the
+    // completer's, so the next writes go out while it runs.
+    std::deque<Waiter> waiters;  // not movable (atomics): a deque never moves them
+    for (AsyncWrite& w : writes) waiters.emplace_back(&w.batch);
+    std::vector<Waiter*> group;
+    group.reserve(waiters.size());
+    for (Waiter& w : waiters) group.push_back(&w);
+    WriteGroup(group);
+    {
+      MutexLock lock(&written_mu_);
+      for (std::size_t i = 0; i < writes.size(); ++i) {
+        written_.push_back(Written{std::move(writes[i].done), std::move(waiters[i].status)});
+      }
+    }
+    written_cv_.notify_one();
+  }
+}
+
+void WalSyncer::CompleteLoop(std::stop_token stop) {
+  std::vector<Written> batch;
+  while (true) {
+    if (!TakeAll(&written_mu_, &written_cv_, &written_, &batch, stop)) return;
+    // One sync covers every write handed over so far (they were written before it starts).
+    bool any_written = false;
+    for (const Written& w : batch) any_written = any_written || w.status.ok();
+    const Status synced = any_written ? SyncWritten() : Status::Ok();
+    for (Written& w : batch) {
+      if (w.status.ok()) w.status = synced;
+      w.done(std::move(w.status));
+    }
   }
 }
 

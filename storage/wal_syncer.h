@@ -15,6 +15,12 @@
 // SyncWritten() is for writes made elsewhere (the lists and strings batch theirs): a group of
 // its caller alone, with nothing to write, waiting for the next sync.
 //
+// CommitAsync(batch, done) is Commit for callers that keep many writes in flight from few
+// threads (an event loop, a producer pipelining adds): nobody sleeps per write. A thread of the
+// syncer's own writes every batch queued so far as one and hands them on; another waits for a
+// sync covering all handed on so far (as a SyncWritten caller) and calls each `done` with its
+// status, in the order queued. The next batches are written while a sync runs.
+//
 // A write is visible to readers once written, before its sync, as in Redis with `appendfsync
 // always`; its caller (and so the "added" reply) waits for the sync.
 //
@@ -25,8 +31,11 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "storage/mutex.h"
@@ -39,6 +48,8 @@ class WalSyncer {
  public:
   // `wal` (optional, borrowed): asked before each sync whether a WAL write failed.
   explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr) : db_(db), wal_(wal) {}
+  // Finishes the asynchronous commits queued (written and synced, or failed).
+  ~WalSyncer();
 
   // Writes `batch` and returns once it is in a synced WAL (or the write's or sync's error).
   Status Commit(rocksdb::WriteBatch* batch) EXCLUDES(queue_mu_, sync_mu_);
@@ -46,6 +57,10 @@ class WalSyncer {
   // Returns once every write that returned before this call is in a synced WAL; the error of
   // the sync that should have covered it otherwise.
   Status SyncWritten() EXCLUDES(sync_mu_);
+
+  // Queues `batch`; `done` gets its status once it is in a synced WAL (or the error), on the
+  // syncer's thread. `done` may queue more.
+  void CommitAsync(rocksdb::WriteBatch batch, std::function<void(Status)> done) EXCLUDES(async_mu_);
 
   // WAL syncs made so far (fewer than the calls when they were grouped).
   std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
@@ -65,6 +80,11 @@ class WalSyncer {
   void RunSync(Waiter* runner) EXCLUDES(sync_mu_);
   // Wakes the members of `group` but `caller`, their statuses set.
   static void Finish(Group* group, Waiter* caller);
+  // CommitAsync's two threads: the writer writes what is queued, as one batch, and hands it to
+  // the completer, which waits for a sync covering everything handed over so far and calls
+  // back. Writing the next batches overlaps the sync.
+  void WriteLoop(std::stop_token stop) EXCLUDES(async_mu_, written_mu_);
+  void CompleteLoop(std::stop_token stop) EXCLUDES(written_mu_);
 
   rocksdb::DB* db_;
   const WalWatchFs* wal_;
@@ -78,6 +98,24 @@ class WalSyncer {
   std::vector<std::shared_ptr<Group>> unsynced_ GUARDED_BY(sync_mu_);  // written, waiting
   bool syncing_ GUARDED_BY(sync_mu_) = false;                          // a member runs a sync
   std::atomic<std::uint64_t> syncs_{0};
+
+  struct AsyncWrite {
+    rocksdb::WriteBatch batch;
+    std::function<void(Status)> done;
+  };
+  struct Written {
+    std::function<void(Status)> done;
+    Status status;  // of the write
+  };
+  Mutex async_mu_;
+  std::condition_variable_any async_cv_;
+  std::vector<AsyncWrite> async_queue_ GUARDED_BY(async_mu_);
+  Mutex written_mu_;
+  std::condition_variable_any written_cv_;
+  std::vector<Written> written_ GUARDED_BY(written_mu_);
+  // Started by the first CommitAsync (under async_mu_); the writer stops first.
+  std::jthread async_completer_;
+  std::jthread async_writer_;
 };
 
 }  // namespace herald::storage

@@ -9,7 +9,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +95,33 @@ void WriteLineInChild(int fd, const std::string& line) {
   }
   for (auto& thread : threads) thread.join();
   _exit(7);  // not reached
+}
+
+// Runs in the forked child: one thread keeps 64 adds in flight with AddAsync, writing
+// "<id>\n" to `fd` from each callback (once that add is durable). Never returns.
+[[noreturn]] void AddAsyncUntilKilled(const std::string& dir, int fd) {
+  std::unique_ptr<Store> store = OpenInChild(dir);
+  if (!store->EnsureQueue("crash").ok()) _exit(3);
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  for (std::uint64_t i = 0;; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < 64; });
+      ++in_flight;
+    }
+    NewJob job;
+    job.payload = "payload-" + std::to_string(i);
+    if (i % 4 == 0) job.id = "evt-" + std::to_string(i);
+    store->AddAsync("crash", std::move(job), 1'700'000'000'000, [&, fd](Result<AddResult> added) {
+      if (!added.ok()) _exit(4);
+      WriteLineInChild(fd, added->id);
+      std::lock_guard<std::mutex> lock(mu);
+      --in_flight;
+      cv.notify_one();
+    });
+  }
 }
 
 // Splits complete lines off `buffer`.
@@ -209,6 +238,11 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedAdd) { KillAddsAndCheck(300, AddUntil
 // The same with eight writers, whose adds share WAL writes and syncs.
 TEST(CrashTest, KillNineLosesNoAcknowledgedAddOfConcurrentWriters) {
   KillAddsAndCheck(600, AddConcurrentlyUntilKilled);
+}
+
+// Adds kept in flight by one thread (AddAsync), acknowledged from the syncer's thread.
+TEST(CrashTest, KillNineLosesNoAcknowledgedAsyncAdd) {
+  KillAddsAndCheck(1000, AddAsyncUntilKilled);
 }
 
 // A group with writes to two databases: each acknowledged round is there after kill -9 in

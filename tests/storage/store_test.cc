@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -274,6 +276,71 @@ TEST_F(StoreTest, AddGeneratesIncreasingDecimalIds) {
   EXPECT_EQ(job->attempts_made, 0u);
   EXPECT_FALSE(job->custom_id);
   EXPECT_EQ(std::to_string(job->seq), a);
+}
+
+// Adds in flight without a thread each (an event loop's, a pipelining producer's): in
+// `always` mode the callbacks come after the sync, many adds per sync, in the order added.
+TEST_F(StoreTest, AddAsyncInAlwaysModeCallsBackOnceDurableInOrder) {
+  Close();
+  options_.fsync = FsyncMode::kAlways;
+  Open();
+  constexpr int kAdds = 400;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> ids;
+  std::vector<Status> errors;
+  for (int i = 0; i < kAdds; ++i) {
+    store_->AddAsync("q", Payload("p" + std::to_string(i)), now_, [&](Result<AddResult> added) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (added.ok()) {
+        ids.push_back(added->id);
+      } else {
+        errors.push_back(added.status());
+      }
+      cv.notify_all();
+    });
+  }
+  NewJob custom = Payload("custom");
+  custom.id = "order-1";
+  store_->AddAsync("q", custom, now_,
+                   [&](Result<AddResult> added) { EXPECT_TRUE(added.ok() && added->created); });
+  store_->AddAsync("nope", Payload("x"), now_, [&](Result<AddResult> added) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(added.status());
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return ids.size() + errors.size() == kAdds + 1; }));
+  }
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(errors.front().IsNotFound()) << errors.front().ToString();
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kAdds));
+  Reopen();  // durable: all there, in the order added
+  for (int i = 0; i < kAdds; ++i) {
+    Job job = TakeOne();
+    ASSERT_EQ(job.id, ids[static_cast<std::size_t>(i)]);
+    ASSERT_EQ(job.payload, "p" + std::to_string(i));
+  }
+  EXPECT_EQ(TakeOne().id, "order-1");
+  // The same id again: nothing new, the existing job reported.
+  bool called = false;
+  store_->AddAsync("q", custom, now_, [&](Result<AddResult> added) {
+    called = true;
+    EXPECT_TRUE(added.ok() && !added->created);
+  });
+  EXPECT_TRUE(called);  // nothing to write: answered at once
+}
+
+TEST_F(StoreTest, AddAsyncOutsideAlwaysModeCallsBackBeforeReturning) {
+  bool called = false;
+  store_->AddAsync("q", Payload("now"), now_, [&](Result<AddResult> added) {
+    called = true;
+    EXPECT_TRUE(added.ok());
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(TakePayload(), "now");
 }
 
 TEST_F(StoreTest, AddRejectsBadCallerIds) {

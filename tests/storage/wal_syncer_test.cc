@@ -9,7 +9,10 @@
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,6 +132,78 @@ TEST_F(WalSyncerTest, ConcurrentCommitsAllLandAndShareSyncs) {
       }
     }
   }
+}
+
+TEST_F(WalSyncerTest, AsyncCommitsLandInOrderShareSyncsAndMixWithCommits) {
+  constexpr int kAsync = 500;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> done_order;
+  int failures = 0;
+  std::thread blocking([&] {  // Commit callers at the same time
+    for (int i = 0; i < 50; ++i) {
+      rocksdb::WriteBatch batch;
+      (void)batch.Put("sync-" + std::to_string(i), "s");
+      EXPECT_TRUE(syncer_->Commit(&batch).ok());
+    }
+  });
+  for (int i = 0; i < kAsync; ++i) {
+    rocksdb::WriteBatch batch;
+    (void)batch.Put("async-" + std::to_string(i), "v" + std::to_string(i));
+    syncer_->CommitAsync(std::move(batch), [&, i](Status status) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!status.ok()) ++failures;
+      done_order.push_back(i);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(30), [&] { return done_order.size() == kAsync; }));
+  }
+  blocking.join();
+  EXPECT_EQ(failures, 0);
+  for (int i = 0; i < kAsync; ++i) ASSERT_EQ(done_order[static_cast<std::size_t>(i)], i);
+  // 500 adds queued at once are written together: far fewer syncs than commits.
+  EXPECT_LT(syncer_->syncs(), static_cast<std::uint64_t>(kAsync / 4));
+  Close();
+  Open();
+  for (int i = 0; i < kAsync; ++i)
+    ASSERT_EQ(Get("async-" + std::to_string(i)), "v" + std::to_string(i));
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(Get("sync-" + std::to_string(i)), "s");
+}
+
+TEST_F(WalSyncerTest, AsyncCommitsQueuedAtDestructionAreFinished) {
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 100; ++i) {
+    rocksdb::WriteBatch batch;
+    (void)batch.Put("k" + std::to_string(i), "v");
+    syncer_->CommitAsync(std::move(batch), [&](Status status) {
+      if (status.ok()) ++ok;
+    });
+  }
+  syncer_.reset();  // waits for every callback
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_EQ(Get("k99"), "v");
+}
+
+TEST_F(WalSyncerTest, AFailingSyncReachesAsyncCallers) {
+  fs_->fail = true;
+  std::atomic<int> failed{0};
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 20; ++i) {
+    rocksdb::WriteBatch batch;
+    (void)batch.Put("k" + std::to_string(i), "v");
+    syncer_->CommitAsync(std::move(batch), [&](Status status) {
+      if (!status.ok() && status.ToString().find("sync") != std::string::npos) ++failed;
+      ++calls;
+    });
+  }
+  syncer_.reset();
+  EXPECT_EQ(calls.load(), 20);
+  EXPECT_EQ(failed.load(), 20);
+  fs_->fail = false;
 }
 
 TEST_F(WalSyncerTest, BatchesTooBigToJoinAreWrittenOneByOne) {
