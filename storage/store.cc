@@ -1220,10 +1220,10 @@ void Store::Impl::AddAsync(std::string_view queue, NewJob job, std::int64_t now_
   if (!planned.ok()) return done(planned.status());
   std::shared_ptr<PlannedAdd> plan = std::move(*planned);
   if (plan->changes.empty()) return done(std::move(plan->results.front()));
-  rocksdb::WriteBatch batch = std::move(plan->batch);
-  wal_syncer_->CommitAsync(std::move(batch), [this, plan, done = std::move(done)](Status s) {
+  wal_syncer_->CommitAsync(std::move(plan->batch), [this, plan, done = std::move(done)](Status s) {
     auto added = FinishAdd(plan.get(), s.WithPrefix("add to " + plan->qs->name));
-    plan->guard = IdLocks::Guard();  // the ids are free once the add is done
+    // The ids are free before `done` runs: it may add the same id again (IdLocks don't nest).
+    plan->guard = IdLocks::Guard();
     if (!added.ok()) return done(added.status());
     done(std::move(added->front()));
   });
