@@ -1,0 +1,81 @@
+#include "tools/herald/flags.h"
+
+#include <CLI/CLI.hpp>
+
+namespace herald::tools {
+namespace {
+
+// Adds an option that fills `target` only when given: a flag wins over the file only then.
+template <typename T>
+CLI::Option* AddOptional(CLI::App& app, const std::string& name, std::optional<T>& target,
+                         const std::string& description) {
+  return app.add_option_function<T>(
+      name, [&target](const T& value) { target = value; }, description);
+}
+
+}  // namespace
+
+ParsedCommandLine ParseCommandLine(int argc, char** argv) {
+  ParsedCommandLine parsed;
+  CommandLine& line = parsed.line;
+  CLI::App app{"herald: a persistent job-queue broker speaking RESP"};
+  app.set_version_flag("--version", "herald 0.1.0");
+  app.add_option("--config", line.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  AddOptional(app, "--data-dir", line.data_dir, "database directory");
+  AddOptional(app, "--port", line.port, "RESP port (0 = any free port)");
+  AddOptional(app, "--http-port", line.http_port, "HTTP port (0 = any free)");
+  AddOptional(app, "--bind", line.bind, "address to listen on");
+  AddOptional(app, "--workers", line.workers,
+              "handler threads (0: leave the jobs to remote workers)")
+      ->check(CLI::Range(0, 1024));
+  AddOptional(app, "--fsync", line.fsync, "durability: always|everysec|no")
+      ->check(CLI::IsMember({"always", "everysec", "no"}));
+  AddOptional(app, "--log-level", line.log_level, "trace|debug|info|warn|error|critical|off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  AddOptional(app, "--requirepass", line.requirepass, "password for clients");
+  AddOptional(app, "--timeout", line.timeout_s, "close clients idle this many seconds (0 = never)");
+  app.add_option_function<std::string>(
+         "--protected-mode",
+         [&line](const std::string& value) { line.protected_mode = value == "yes"; },
+         "yes|no: refuse non-loopback without password")
+      ->check(CLI::IsMember({"yes", "no"}));
+  app.add_flag("--mock-events", line.mock_events, "enable POST /mock-events/* (development only)");
+  app.add_option("--fault", line.faults,
+                 "inject handler failures, e.g. emails:first=2 or notifications:rate=0.3,seed=7");
+  app.fallthrough();
+
+  WorkerFlags worker;
+  CLI::App* worker_mode = app.add_subcommand(
+      "worker", "run the notification handlers against a broker elsewhere, over RESP");
+  worker_mode->add_option("--connect", worker.connect, "the broker's host:port")->required();
+  worker_mode->add_option("--password", worker.password, "AUTH password of the broker");
+  worker_mode->add_option("--queues", worker.queues, "queues to work on (default: all handled)")
+      ->delimiter(',');
+  worker_mode->add_option("--lease-ms", worker.lease_ms, "lease asked for each job")
+      ->check(CLI::Range(1000, 86400000));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    parsed.exit_code = app.exit(error);
+    return parsed;
+  }
+  if (*worker_mode) line.worker = std::move(worker);
+  return parsed;
+}
+
+void ApplyFlags(const CommandLine& line, HeraldConfig* config) {
+  if (line.data_dir) config->data_dir = *line.data_dir;
+  if (line.port) config->port = *line.port;
+  if (line.http_port) config->http_port = *line.http_port;
+  if (line.bind) config->bind = *line.bind;
+  if (line.workers) config->workers = *line.workers;
+  if (line.fsync) config->fsync = *line.fsync;
+  if (line.log_level) config->log_level = *line.log_level;
+  if (line.requirepass) config->requirepass = *line.requirepass;
+  if (line.timeout_s) config->timeout_s = *line.timeout_s;
+  if (line.protected_mode) config->protected_mode = *line.protected_mode;
+  if (line.mock_events) config->mock_events = true;
+}
+
+}  // namespace herald::tools

@@ -1,0 +1,118 @@
+#include "tools/herald/serve.h"
+
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "engine/broker.h"
+#include "engine/clock.h"
+#include "handlers/queries.h"
+#include "handlers/registry.h"
+#include "net/commands/builtin_commands.h"
+#include "net/resp_server.h"
+#include "net/server_state.h"
+#include "tools/herald/notification_commands.h"
+
+namespace herald::tools {
+namespace {
+
+// "emails (5 attempts, exponential 2000 ms), ..." for the start-up banner.
+std::string DescribeQueues(const engine::Broker& broker) {
+  std::string list;
+  for (const std::string& queue : broker.Queues()) {
+    auto policy = broker.Policy(queue);
+    if (!list.empty()) list += ", ";
+    list += queue;
+    if (policy.ok()) {
+      list += " (" + std::to_string(policy->max_attempts) + " attempts, " +
+              std::string(storage::BackoffTypeName(policy->backoff_type)) + " " +
+              std::to_string(policy->backoff_ms) + " ms)";
+    }
+  }
+  return list;
+}
+
+net::ServerOptions ServerOptionsOf(const HeraldConfig& config) {
+  net::ServerOptions options;
+  options.bind = config.bind;
+  options.port = config.port;
+  options.requirepass = config.requirepass;
+  options.protected_mode = config.protected_mode;
+  options.idle_timeout_s = config.timeout_s;
+  options.fsync_mode = config.fsync;
+  options.offload_writes = config.fsync == "always";
+  return options;
+}
+
+}  // namespace
+
+int Serve(const Startup& startup, storage::Store* store) {
+  const HeraldConfig& config = startup.config;
+  engine::SystemClock clock;
+  auto broker = engine::Broker::Create(store, startup.engine, &clock, startup.logger);
+  if (!broker.ok()) {
+    spdlog::critical("engine: {}", broker.status().message());
+    return 1;
+  }
+  auto handlers =
+      handlers::BuildHandlers(startup.handlers, &(*broker)->records(), &clock, startup.logger);
+  if (!handlers.ok()) {
+    spdlog::critical("handlers: {}", handlers.status().message());
+    return 1;
+  }
+  for (auto& [queue, handler] : *handlers) {
+    if (Status status = (*broker)->RegisterHandler(queue, std::move(handler)); !status.ok()) {
+      spdlog::critical("handler for {}: {}", queue, status.message());
+      return 1;
+    }
+  }
+
+  handlers::NotificationQueries queries(&(*broker)->records());
+  net::CommandTable table;
+  net::AddBuiltinCommands(&table);
+  AddNotificationCommands(&table, &queries);
+  if (std::string error; !table.Freeze(&error)) {
+    spdlog::critical("command table: {}", error);
+    return 1;
+  }
+  net::ServerState state(broker->get(), &table, ServerOptionsOf(config));
+  state.request_shutdown = [] { kill(getpid(), SIGTERM); };
+  net::RespServer server(&state, startup.logger);
+
+  if (Status status = (*broker)->Start(); !status.ok()) {
+    spdlog::critical("engine: {}", status.message());
+    return 1;
+  }
+  if (Status status = server.Start(); !status.ok()) {
+    spdlog::critical("RESP server: {}", status.message());
+    (*broker)->Shutdown();
+    return 1;
+  }
+  spdlog::info("  data dir   {}", config.data_dir);
+  spdlog::info("  fsync      {}", config.fsync);
+  spdlog::info("  workers    {}", config.workers);
+  spdlog::info("  queues     {}", DescribeQueues(**broker));
+  spdlog::info("  RESP       {}:{}", config.bind, server.port());
+  if (config.timeout_s > 0) spdlog::info("  timeout    {} s idle", config.timeout_s);
+  spdlog::info("herald ready");
+
+  int signal_number = WaitForSignal(startup.signals);
+  spdlog::info("signal {} received, shutting down", signal_number);
+  server.Stop();
+  if (!(*broker)->Shutdown()) {
+    // A handler ignored its stop token and still runs on a worker thread, which nothing can
+    // stop from outside; waiting for it could take forever. Every acknowledged write is in
+    // the WAL, so leaving without closing the store is as safe as kill -9: its job is waiting
+    // again at the next start.
+    spdlog::error("herald stopped with a handler still running");
+    spdlog::shutdown();
+    std::_Exit(1);
+  }
+  return 0;
+}
+
+}  // namespace herald::tools
