@@ -1,7 +1,7 @@
 // Records: durable key/value tables for what handlers produce and read (user preferences,
 // in-app inbox, delivery log, support tickets). The engine hands one to handlers; it is backed
-// by the store's record column families (StoreRecords) or, in tests, by the same class over a
-// store in a temp dir.
+// by the store's record tables (storage::RecordTable, one column family each); tests use the
+// same class over a store in a temp dir.
 //
 // Keys sort by bytes: put big-endian numbers in keys for time order.
 // Thread safety: thread-safe.

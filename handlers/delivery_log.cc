@@ -4,6 +4,7 @@
 
 #include "handlers/event.h"
 #include "handlers/flat_json.h"
+#include "handlers/record_codec.h"
 #include "handlers/record_keys.h"
 
 namespace herald::handlers {
@@ -21,14 +22,12 @@ std::string Encode(const DeliveryRecord& record) {
   o["createdMs"] = record.created_ms;
   o["updatedMs"] = record.updated_ms;
   o["sentMs"] = record.sent_ms;
-  return keys::Versioned(boost::json::serialize(o));
+  return EncodeJsonRecord(o);
 }
 
 Result<DeliveryRecord> Decode(std::string_view value) {
-  auto payload = keys::Unversioned(value);
-  if (!payload) return Status::Corruption("delivery record has an unknown format version");
-  auto object = ParseFlatObject(*payload);
-  if (!object.ok()) return Status::Corruption("delivery record: " + object.status().message());
+  auto object = DecodeJsonRecord(value, "delivery record");
+  if (!object.ok()) return object.status();
   DeliveryRecord record;
   record.user = FieldText(*object, "user");
   record.channel = FieldText(*object, "channel");

@@ -7,6 +7,7 @@
 
 #include "handlers/email_message.h"
 #include "handlers/event.h"
+#include "handlers/handler_run.h"
 
 namespace herald::handlers {
 namespace {
@@ -64,18 +65,16 @@ EmailHandler::Delivery EmailHandler::WriteOutbox(const std::string& event_id,
 
 engine::HandlerOutcome EmailHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
-  auto parsed = ParseEvent(job.payload);
-  if (!parsed.ok()) return HandlerOutcome::Permanent(parsed.status().message());
-  const Event& event = *parsed;
+  static constexpr TemplateKind kKinds[] = {TemplateKind::kEmailSubject, TemplateKind::kEmailBody};
   const TemplateSet& templates = *deps_.templates;
-  if (!templates.Has(event.type, TemplateKind::kEmailSubject) ||
-      !templates.Has(event.type, TemplateKind::kEmailBody)) {
-    return HandlerOutcome::Permanent("email handler: unknown event type '" + event.type +
-                                     "' (no email templates)");
-  }
-  auto user = RequireField(event, "userId");
-  if (!user.ok()) return HandlerOutcome::Permanent(user.status().message());
-  if (!IsValidKeyId(*user)) return HandlerOutcome::Permanent("invalid data.userId");
+  auto run = OpenHandlerRun(job.payload, templates,
+                            {.handler = "email handler",
+                             .missing = "no email templates",
+                             .kinds = kKinds,
+                             .of = TemplateNeed::Of::kAll});
+  if (!run.ok()) return HandlerOutcome::Permanent(run.status().message());
+  const Event& event = run->event;
+  const std::string& user = run->user;
   auto to = RequireField(event, "userEmail");
   if (!to.ok()) return HandlerOutcome::Permanent(to.status().message());
   if (!IsPlausibleAddress(*to)) {
@@ -88,17 +87,17 @@ engine::HandlerOutcome EmailHandler::Run(const engine::HandlerJob& job) {
   if (*sent) return HandlerOutcome::Success("duplicate: already sent");
 
   DeliveryRecord record;
-  record.user = *user;
+  record.user = user;
   record.channel = std::string(kChannel);
   record.event_id = event.id;
   record.event_type = event.type;
   record.attempts = job.attempts_made;
 
-  auto enabled = prefs_.Enabled(*user, Channel::kEmail);
+  auto enabled = prefs_.Enabled(user, Channel::kEmail);
   if (!enabled.ok()) return HandlerOutcome::Failure(enabled.status().message());
   if (!*enabled) {
     record.status = DeliveryStatus::kSkipped;
-    record.detail = "user " + *user + " turned off email";
+    record.detail = "user " + user + " turned off email";
     auto stored = log_.Record(record);
     if (!stored.ok()) return HandlerOutcome::Failure(stored.status().message());
     logger_->info("emails: {} {} skipped: {}", event.type, event.id, record.detail);

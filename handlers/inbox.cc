@@ -4,6 +4,7 @@
 
 #include "handlers/event.h"
 #include "handlers/flat_json.h"
+#include "handlers/record_codec.h"
 #include "handlers/record_keys.h"
 
 namespace herald::handlers {
@@ -17,14 +18,12 @@ std::string Encode(const InboxEntry& entry) {
   o["title"] = entry.title;
   o["text"] = entry.text;
   o["createdMs"] = entry.created_ms;
-  return keys::Versioned(boost::json::serialize(o));
+  return EncodeJsonRecord(o);
 }
 
 Result<InboxEntry> Decode(std::string_view value) {
-  auto payload = keys::Unversioned(value);
-  if (!payload) return Status::Corruption("inbox entry has an unknown format version");
-  auto object = ParseFlatObject(*payload);
-  if (!object.ok()) return Status::Corruption("inbox entry: " + object.status().message());
+  auto object = DecodeJsonRecord(value, "inbox entry");
+  if (!object.ok()) return object.status();
   InboxEntry entry;
   entry.user = FieldText(*object, "user");
   entry.event_id = FieldText(*object, "eventId");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "handlers/event.h"
+#include "handlers/handler_run.h"
 #include "handlers/http_client.h"
 
 namespace herald::handlers {
@@ -63,19 +64,18 @@ PushHandler::PushHandler(PushHandlerOptions options, HandlerDeps deps)
 
 engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
-  auto parsed = ParseEvent(job.payload);
-  if (!parsed.ok()) return HandlerOutcome::Permanent(parsed.status().message());
-  const Event& event = *parsed;
+  static constexpr TemplateKind kKinds[] = {TemplateKind::kPushBody, TemplateKind::kInAppText};
   const TemplateSet& templates = *deps_.templates;
+  auto run = OpenHandlerRun(job.payload, templates,
+                            {.handler = "push handler",
+                             .missing = "no push or in-app templates",
+                             .kinds = kKinds,
+                             .of = TemplateNeed::Of::kAny});
+  if (!run.ok()) return HandlerOutcome::Permanent(run.status().message());
+  const Event& event = run->event;
+  const std::string& user = run->user;
   const bool has_push_body = templates.Has(event.type, TemplateKind::kPushBody);
   const bool has_inapp = templates.Has(event.type, TemplateKind::kInAppText);
-  if (!has_push_body && !has_inapp) {
-    return HandlerOutcome::Permanent("push handler: unknown event type '" + event.type +
-                                     "' (no push or in-app templates)");
-  }
-  auto user = RequireField(event, "userId");
-  if (!user.ok()) return HandlerOutcome::Permanent(user.status().message());
-  if (!IsValidKeyId(*user)) return HandlerOutcome::Permanent("invalid data.userId");
 
   auto render = [&](TemplateKind kind) -> Result<std::string> {
     if (!templates.Has(event.type, kind)) return std::string();
@@ -91,7 +91,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
   std::vector<ChannelResult> results;
   auto base_record = [&](Channel channel) {
     DeliveryRecord record;
-    record.user = *user;
+    record.user = user;
     record.channel = std::string(ChannelName(channel));
     record.event_id = event.id;
     record.event_type = event.type;
@@ -107,11 +107,11 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
       results.push_back({ChannelResult::Kind::kDuplicate, name, {}});
       return false;
     }
-    HERALD_ASSIGN_OR_RETURN(bool enabled, prefs_.Enabled(*user, channel));
+    HERALD_ASSIGN_OR_RETURN(bool enabled, prefs_.Enabled(user, channel));
     if (enabled) return true;
     DeliveryRecord record = base_record(channel);
     record.status = DeliveryStatus::kSkipped;
-    record.detail = "user " + *user + " turned off " + name;
+    record.detail = "user " + user + " turned off " + name;
     HERALD_ASSIGN_OR_RETURN(DeliveryRecord stored, log_.Record(record));
     (void)stored;
     logger_->info("notifications: {} {} {} skipped: {}", event.type, event.id, name, record.detail);
@@ -137,7 +137,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
     if (!needed.ok()) return HandlerOutcome::Failure(needed.status().message());
     if (*needed) {
       InboxEntry entry;
-      entry.user = *user;
+      entry.user = user;
       entry.event_id = event.id;
       entry.event_type = event.type;
       entry.title = *title;
@@ -154,7 +154,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
       auto stored = log_.Record(record);
       // The inbox add is idempotent, so a failed record is safe to retry.
       if (!stored.ok()) return HandlerOutcome::Failure(stored.status().message());
-      logger_->info("notifications: {} {} in-app notification for {}", event.type, event.id, *user);
+      logger_->info("notifications: {} {} in-app notification for {}", event.type, event.id, user);
       results.push_back({ChannelResult::Kind::kSent, "inapp", "inbox"});
     }
   }
@@ -167,7 +167,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
       payload["channel"] = "push";
       payload["eventId"] = event.id;
       payload["eventType"] = event.type;
-      payload["userId"] = *user;
+      payload["userId"] = user;
       payload["title"] = *title;
       payload["body"] = *push_body;
       payload["timestamp"] = event.timestamp;
@@ -194,7 +194,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
         logger_->error("notifications: {} push sent but not recorded: {}", event.id,
                        stored.status().message());
       }
-      logger_->info("notifications: {} {} pushed to {} (HTTP {})", event.type, event.id, *user,
+      logger_->info("notifications: {} {} pushed to {} (HTTP {})", event.type, event.id, user,
                     response->status);
       results.push_back(
           {ChannelResult::Kind::kSent, "push", "HTTP " + std::to_string(response->status)});
@@ -224,7 +224,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
   }
   if (all_duplicate) return HandlerOutcome::Success("duplicate: already sent");
   if (all_skipped) {
-    return HandlerOutcome::Success("skipped: user " + *user + " turned off " + skipped_channels);
+    return HandlerOutcome::Success("skipped: user " + user + " turned off " + skipped_channels);
   }
   return HandlerOutcome::Success(std::move(summary));
 }

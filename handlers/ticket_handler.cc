@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "handlers/event.h"
+#include "handlers/handler_run.h"
 #include "handlers/http_client.h"
 
 namespace herald::handlers {
@@ -22,17 +23,16 @@ TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
 
 engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
-  auto parsed = ParseEvent(job.payload);
-  if (!parsed.ok()) return HandlerOutcome::Permanent(parsed.status().message());
-  const Event& event = *parsed;
+  static constexpr TemplateKind kKinds[] = {TemplateKind::kTicketSubject};
   const TemplateSet& templates = *deps_.templates;
-  if (!templates.Has(event.type, TemplateKind::kTicketSubject)) {
-    return HandlerOutcome::Permanent("ticket handler: unknown event type '" + event.type +
-                                     "' (no ticket template)");
-  }
-  auto user = RequireField(event, "userId");
-  if (!user.ok()) return HandlerOutcome::Permanent(user.status().message());
-  if (!IsValidKeyId(*user)) return HandlerOutcome::Permanent("invalid data.userId");
+  auto run = OpenHandlerRun(job.payload, templates,
+                            {.handler = "ticket handler",
+                             .missing = "no ticket template",
+                             .kinds = kKinds,
+                             .of = TemplateNeed::Of::kAll});
+  if (!run.ok()) return HandlerOutcome::Permanent(run.status().message());
+  const Event& event = run->event;
+  const std::string& user = run->user;
 
   auto subject = templates.Render(event.type, TemplateKind::kTicketSubject, event);
   if (!subject.ok()) return HandlerOutcome::Permanent(subject.status().message());
@@ -48,7 +48,7 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
   draft.event_type = event.type;
   draft.booking_id = event.Field("bookingId");
   draft.payment_id = event.Field("paymentId");
-  draft.user_id = *user;
+  draft.user_id = user;
   draft.amount = event.Field("amount");
   draft.reason = event.Field("reason");
   draft.subject = *subject;
@@ -66,7 +66,7 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
     if (!sent.ok()) return HandlerOutcome::Failure(sent.status().message());
     if (!*sent) {
       DeliveryRecord record;
-      record.user = *user;
+      record.user = user;
       record.channel = std::string(kChannel);
       record.event_id = event.id;
       record.event_type = event.type;

@@ -7,16 +7,13 @@
 
 #include "handlers/event.h"
 #include "handlers/flat_json.h"
+#include "handlers/record_codec.h"
 #include "handlers/record_keys.h"
 
 namespace herald::handlers {
 namespace {
 
-std::string Encode(const Ticket& ticket) { return keys::Versioned(TicketToJson(ticket)); }
-
-}  // namespace
-
-std::string TicketToJson(const Ticket& ticket) {
+boost::json::object TicketObject(const Ticket& ticket) {
   boost::json::object o;
   o["id"] = ticket.id;
   o["eventId"] = ticket.event_id;
@@ -30,16 +27,14 @@ std::string TicketToJson(const Ticket& ticket) {
   o["description"] = ticket.description;
   o["status"] = ticket.status;
   o["createdMs"] = ticket.created_ms;
-  return boost::json::serialize(o);
+  return o;
 }
 
-namespace {
+std::string Encode(const Ticket& ticket) { return EncodeJsonRecord(TicketObject(ticket)); }
 
 Result<Ticket> Decode(std::string_view value) {
-  auto payload = keys::Unversioned(value);
-  if (!payload) return Status::Corruption("ticket has an unknown format version");
-  auto object = ParseFlatObject(*payload);
-  if (!object.ok()) return Status::Corruption("ticket: " + object.status().message());
+  auto object = DecodeJsonRecord(value, "ticket");
+  if (!object.ok()) return object.status();
   Ticket ticket;
   ticket.id = FieldText(*object, "id");
   ticket.event_id = FieldText(*object, "eventId");
@@ -66,6 +61,10 @@ std::uint64_t Fnv1a64(std::string_view text) {
 }
 
 }  // namespace
+
+std::string TicketToJson(const Ticket& ticket) {
+  return boost::json::serialize(TicketObject(ticket));
+}
 
 std::string TicketStore::MakeId(std::string_view event_id, std::int64_t created_ms) {
   const std::time_t seconds = static_cast<std::time_t>(created_ms / 1000);
