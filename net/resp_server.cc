@@ -142,8 +142,8 @@ void RespServer::Stop() {
   }
   if (write_pool_) write_pool_->join();
   // Let the closes run and the connections go, for a moment, before stopping the loop.
-  for (int i = 0; i < 200 && state_->connected_clients.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!state_->WaitForNoClients(std::chrono::seconds(2))) {
+    logger_->warn("stopping with {} client(s) still closing", state_->connected_clients.load());
   }
   io_.stop();
   threads_.clear();  // joins

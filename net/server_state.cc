@@ -46,8 +46,18 @@ std::shared_ptr<ClientInfo> ServerState::RegisterClient(std::string addr, std::i
 }
 
 void ServerState::UnregisterClient(std::uint64_t id) {
+  {
+    MutexLock lock(&clients_mu_);
+    clients_.erase(id);
+    if (!clients_.empty()) return;
+  }
+  clients_gone_cv_.notify_all();
+}
+
+bool ServerState::WaitForNoClients(std::chrono::milliseconds limit) {
   MutexLock lock(&clients_mu_);
-  clients_.erase(id);
+  return clients_gone_cv_.wait_for(clients_mu_, limit,
+                                   [this]() REQUIRES(clients_mu_) { return clients_.empty(); });
 }
 
 std::vector<std::shared_ptr<ClientInfo>> ServerState::Clients() const {

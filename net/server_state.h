@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -114,6 +115,9 @@ class ServerState {
   std::shared_ptr<ClientInfo> RegisterClient(std::string addr, std::int64_t now_ms);
   void UnregisterClient(std::uint64_t id);
   std::vector<std::shared_ptr<ClientInfo>> Clients() const;
+  // Waits until no client is registered (every connection is gone), at most `limit`; false
+  // when some are still there then.
+  bool WaitForNoClients(std::chrono::milliseconds limit);
 
   // ---- Blocking list pops ------------------------------------------------------------------
   // Parks a waiter on its keys of its database (FIFO per key); returns an id for
@@ -138,6 +142,7 @@ class ServerState {
   mutable Mutex clients_mu_;
   std::map<std::uint64_t, std::shared_ptr<ClientInfo>> clients_ GUARDED_BY(clients_mu_);
   std::uint64_t next_client_id_ GUARDED_BY(clients_mu_) = 1;
+  std::condition_variable_any clients_gone_cv_;  // the last client unregistered
 
   Mutex lists_mu_;
   std::map<std::uint64_t, std::shared_ptr<ListWaiter>> list_waiters_ GUARDED_BY(lists_mu_);
