@@ -396,34 +396,112 @@ void Emit(CommandContext& ctx, Args args) {
 }  // namespace
 
 void AddJobCommands(CommandTable* table) {
-  const std::uint32_t w = kWrite, r = kReadonly, f = kFast;
-  table->Add({"addjob", -3, w | f, 0, 0, 0, "jobs",
-              "Add a job: ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential "
-              "ms] [PRIORITY n] [JOBID id]",
-              AddJob});
-  table->Add({"getjob", -3, w | kBlocking, 0, 0, 0, "jobs",
-              "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue ...",
-              GetJob});
-  table->Add({"ackjob", -2, w | f, 0, 0, 0, "jobs",
-              "Complete active jobs: ACKJOB id [id ...] | ACKJOB id RESULT value", AckJob});
-  table->Add({"nack", -2, w | f, 0, 0, 0, "jobs",
-              "Fail an active job: NACK id [reason] [PERMANENT]", Nack});
-  table->Add({"working", 2, w | f, 0, 0, 0, "jobs", "Extend the lease of an active job.", Working});
-  table->Add({"show", 2, r, 0, 0, 0, "jobs", "Show a job.", Show});
-  table->Add({"deljob", -2, w, 0, 0, 0, "jobs", "Delete jobs.", DelJob});
-  table->Add({"qlen", 2, r | f, 0, 0, 0, "jobs", "Waiting jobs of a queue.", QLen});
-  table->Add({"qstat", 2, r, 0, 0, 0, "jobs", "Counts and policy of a queue.", QStat});
-  table->Add({"qpeek", 3, r, 0, 0, 0, "jobs", "The next waiting jobs of a queue.", QPeek});
-  table->Add({"queues", 1, r, 0, 0, 0, "jobs", "The names of all queues.", Queues});
-  table->Add({"qscan", -4, r, 0, 0, 0, "jobs",
-              "Page through jobs: QSCAN queue state cursor [COUNT n]", QScan});
   table->Add(
-      {"qretry", -2, w, 0, 0, 0, "jobs", "Retry failed jobs: QRETRY queue [id ...]", QRetry});
-  table->Add({"qpause", 2, w, 0, 0, 0, "jobs", "Pause a queue.", QPause});
-  table->Add({"qresume", 2, w, 0, 0, 0, "jobs", "Resume a queue.", QResume});
+      {.name = "addjob",
+       .arity = -3,
+       .flags = kWrite | kFast,
+       .group = "jobs",
+       .summary =
+           "Add a job: ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential "
+           "ms] [PRIORITY n] [JOBID id]",
+       .handler = AddJob});
   table->Add(
-      {"qclean", -3, w, 0, 0, 0, "jobs", "Remove old jobs: QCLEAN queue state [age-ms]", QClean});
-  table->Add({"emit", 2, w, 0, 0, 0, "events", "Validate, route and queue an event.", Emit});
+      {.name = "getjob",
+       .arity = -3,
+       .flags = kWrite | kBlocking,
+       .group = "jobs",
+       .summary = "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue ...",
+       .handler = GetJob});
+  table->Add({.name = "ackjob",
+              .arity = -2,
+              .flags = kWrite | kFast,
+              .group = "jobs",
+              .summary = "Complete active jobs: ACKJOB id [id ...] | ACKJOB id RESULT value",
+              .handler = AckJob});
+  table->Add({.name = "nack",
+              .arity = -2,
+              .flags = kWrite | kFast,
+              .group = "jobs",
+              .summary = "Fail an active job: NACK id [reason] [PERMANENT]",
+              .handler = Nack});
+  table->Add({.name = "working",
+              .arity = 2,
+              .flags = kWrite | kFast,
+              .group = "jobs",
+              .summary = "Extend the lease of an active job.",
+              .handler = Working});
+  table->Add({.name = "show",
+              .arity = 2,
+              .flags = kReadonly,
+              .group = "jobs",
+              .summary = "Show a job.",
+              .handler = Show});
+  table->Add({.name = "deljob",
+              .arity = -2,
+              .flags = kWrite,
+              .group = "jobs",
+              .summary = "Delete jobs.",
+              .handler = DelJob});
+  table->Add({.name = "qlen",
+              .arity = 2,
+              .flags = kReadonly | kFast,
+              .group = "jobs",
+              .summary = "Waiting jobs of a queue.",
+              .handler = QLen});
+  table->Add({.name = "qstat",
+              .arity = 2,
+              .flags = kReadonly,
+              .group = "jobs",
+              .summary = "Counts and policy of a queue.",
+              .handler = QStat});
+  table->Add({.name = "qpeek",
+              .arity = 3,
+              .flags = kReadonly,
+              .group = "jobs",
+              .summary = "The next waiting jobs of a queue.",
+              .handler = QPeek});
+  table->Add({.name = "queues",
+              .arity = 1,
+              .flags = kReadonly,
+              .group = "jobs",
+              .summary = "The names of all queues.",
+              .handler = Queues});
+  table->Add({.name = "qscan",
+              .arity = -4,
+              .flags = kReadonly,
+              .group = "jobs",
+              .summary = "Page through jobs: QSCAN queue state cursor [COUNT n]",
+              .handler = QScan});
+  table->Add({.name = "qretry",
+              .arity = -2,
+              .flags = kWrite,
+              .group = "jobs",
+              .summary = "Retry failed jobs: QRETRY queue [id ...]",
+              .handler = QRetry});
+  table->Add({.name = "qpause",
+              .arity = 2,
+              .flags = kWrite,
+              .group = "jobs",
+              .summary = "Pause a queue.",
+              .handler = QPause});
+  table->Add({.name = "qresume",
+              .arity = 2,
+              .flags = kWrite,
+              .group = "jobs",
+              .summary = "Resume a queue.",
+              .handler = QResume});
+  table->Add({.name = "qclean",
+              .arity = -3,
+              .flags = kWrite,
+              .group = "jobs",
+              .summary = "Remove old jobs: QCLEAN queue state [age-ms]",
+              .handler = QClean});
+  table->Add({.name = "emit",
+              .arity = 2,
+              .flags = kWrite,
+              .group = "events",
+              .summary = "Validate, route and queue an event.",
+              .handler = Emit});
 }
 
 }  // namespace herald::net

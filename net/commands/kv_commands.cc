@@ -400,36 +400,211 @@ void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, false); }
 }  // namespace
 
 void AddKvCommands(CommandTable* table) {
-  const std::uint32_t w = kWrite, r = kReadonly, f = kFast;
-  table->Add({"get", 2, r | f, 1, 1, 1, "string", "Get the value of a key.", Get});
-  table->Add({"set", -3, w, 1, 1, 1, "string", "Set the string value of a key.", Set});
-  table->Add({"incr", 2, w | f, 1, 1, 1, "string", "Increment an integer value by one.", Incr});
-  table->Add({"decr", 2, w | f, 1, 1, 1, "string", "Decrement an integer value by one.", Decr});
-  table->Add({"incrby", 3, w | f, 1, 1, 1, "string", "Increment an integer value.", IncrByCommand});
-  table->Add({"decrby", 3, w | f, 1, 1, 1, "string", "Decrement an integer value.", DecrByCommand});
-  table->Add({"mget", -2, r | f, 1, -1, 1, "string", "Get the values of keys.", MGet});
-  table->Add({"mset", -3, w, 1, -1, 2, "string", "Set several keys.", MSet});
-  table->Add({"del", -2, w, 1, -1, 1, "generic", "Delete keys.", Del});
-  table->Add({"exists", -2, r | f, 1, -1, 1, "generic", "Count existing keys.", Exists});
-  table->Add({"type", 2, r | f, 1, 1, 1, "generic", "The type of a key.", Type});
-  table->Add({"keys", 2, r, 0, 0, 0, "generic", "Keys matching a pattern.", Keys});
-  table->Add({"scan", -2, r, 0, 0, 0, "generic", "Iterate the keys.", Scan});
-  table->Add({"flushdb", -1, w, 0, 0, 0, "server",
-              "Remove every key of the selected database (lists and strings; jobs stay).",
-              FlushDb});
-  table->Add({"flushall", -1, w, 0, 0, 0, "server",
-              "Remove every key of every database (lists and strings; jobs stay).", FlushAll});
-  table->Add({"lpush", -3, w | f, 1, 1, 1, "list", "Prepend elements to a list.", LPush});
-  table->Add({"rpush", -3, w | f, 1, 1, 1, "list", "Append elements to a list.", RPush});
-  table->Add({"lpop", -2, w | f, 1, 1, 1, "list", "Remove and get the first elements.", LPop});
-  table->Add({"rpop", -2, w | f, 1, 1, 1, "list", "Remove and get the last elements.", RPop});
-  table->Add({"llen", 2, r | f, 1, 1, 1, "list", "The length of a list.", LLen});
-  table->Add({"lrange", 4, r, 1, 1, 1, "list", "A range of elements of a list.", LRange});
-  table->Add({"lindex", 3, r, 1, 1, 1, "list", "An element of a list by index.", LIndex});
-  table->Add({"blpop", -3, w | kBlocking, 1, -2, 1, "list",
-              "Remove and get the first element, or block until one is there.", BLPop});
-  table->Add({"brpop", -3, w | kBlocking, 1, -2, 1, "list",
-              "Remove and get the last element, or block until one is there.", BRPop});
+  table->Add({.name = "get",
+              .arity = 2,
+              .flags = kReadonly | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Get the value of a key.",
+              .handler = Get});
+  table->Add({.name = "set",
+              .arity = -3,
+              .flags = kWrite,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Set the string value of a key.",
+              .handler = Set});
+  table->Add({.name = "incr",
+              .arity = 2,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Increment an integer value by one.",
+              .handler = Incr});
+  table->Add({.name = "decr",
+              .arity = 2,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Decrement an integer value by one.",
+              .handler = Decr});
+  table->Add({.name = "incrby",
+              .arity = 3,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Increment an integer value.",
+              .handler = IncrByCommand});
+  table->Add({.name = "decrby",
+              .arity = 3,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Decrement an integer value.",
+              .handler = DecrByCommand});
+  table->Add({.name = "mget",
+              .arity = -2,
+              .flags = kReadonly | kFast,
+              .first_key = 1,
+              .last_key = -1,
+              .key_step = 1,
+              .group = "string",
+              .summary = "Get the values of keys.",
+              .handler = MGet});
+  table->Add({.name = "mset",
+              .arity = -3,
+              .flags = kWrite,
+              .first_key = 1,
+              .last_key = -1,
+              .key_step = 2,
+              .group = "string",
+              .summary = "Set several keys.",
+              .handler = MSet});
+  table->Add({.name = "del",
+              .arity = -2,
+              .flags = kWrite,
+              .first_key = 1,
+              .last_key = -1,
+              .key_step = 1,
+              .group = "generic",
+              .summary = "Delete keys.",
+              .handler = Del});
+  table->Add({.name = "exists",
+              .arity = -2,
+              .flags = kReadonly | kFast,
+              .first_key = 1,
+              .last_key = -1,
+              .key_step = 1,
+              .group = "generic",
+              .summary = "Count existing keys.",
+              .handler = Exists});
+  table->Add({.name = "type",
+              .arity = 2,
+              .flags = kReadonly | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "generic",
+              .summary = "The type of a key.",
+              .handler = Type});
+  table->Add({.name = "keys",
+              .arity = 2,
+              .flags = kReadonly,
+              .group = "generic",
+              .summary = "Keys matching a pattern.",
+              .handler = Keys});
+  table->Add({.name = "scan",
+              .arity = -2,
+              .flags = kReadonly,
+              .group = "generic",
+              .summary = "Iterate the keys.",
+              .handler = Scan});
+  table->Add(
+      {.name = "flushdb",
+       .arity = -1,
+       .flags = kWrite,
+       .group = "server",
+       .summary = "Remove every key of the selected database (lists and strings; jobs stay).",
+       .handler = FlushDb});
+  table->Add({.name = "flushall",
+              .arity = -1,
+              .flags = kWrite,
+              .group = "server",
+              .summary = "Remove every key of every database (lists and strings; jobs stay).",
+              .handler = FlushAll});
+  table->Add({.name = "lpush",
+              .arity = -3,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Prepend elements to a list.",
+              .handler = LPush});
+  table->Add({.name = "rpush",
+              .arity = -3,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Append elements to a list.",
+              .handler = RPush});
+  table->Add({.name = "lpop",
+              .arity = -2,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Remove and get the first elements.",
+              .handler = LPop});
+  table->Add({.name = "rpop",
+              .arity = -2,
+              .flags = kWrite | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Remove and get the last elements.",
+              .handler = RPop});
+  table->Add({.name = "llen",
+              .arity = 2,
+              .flags = kReadonly | kFast,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "The length of a list.",
+              .handler = LLen});
+  table->Add({.name = "lrange",
+              .arity = 4,
+              .flags = kReadonly,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "A range of elements of a list.",
+              .handler = LRange});
+  table->Add({.name = "lindex",
+              .arity = 3,
+              .flags = kReadonly,
+              .first_key = 1,
+              .last_key = 1,
+              .key_step = 1,
+              .group = "list",
+              .summary = "An element of a list by index.",
+              .handler = LIndex});
+  table->Add({.name = "blpop",
+              .arity = -3,
+              .flags = kWrite | kBlocking,
+              .first_key = 1,
+              .last_key = -2,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Remove and get the first element, or block until one is there.",
+              .handler = BLPop});
+  table->Add({.name = "brpop",
+              .arity = -3,
+              .flags = kWrite | kBlocking,
+              .first_key = 1,
+              .last_key = -2,
+              .key_step = 1,
+              .group = "list",
+              .summary = "Remove and get the last element, or block until one is there.",
+              .handler = BRPop});
 }
 
 }  // namespace herald::net

@@ -43,18 +43,25 @@ void WriteRecords(CommandContext& ctx, const std::vector<T>& records,
 }  // namespace
 
 void AddNotificationCommands(net::CommandTable* table, NotificationQueries* queries) {
-  table->Add({"prefs.set", 4, net::kWrite, 0, 0, 0, "notifications",
-              "Turn a channel on or off for a user: PREFS.SET user email|push|inapp on|off",
-              [queries](CommandContext& ctx, Args args) {
-                auto on = handlers::ParseOnOff(args[3]);
-                if (!on.ok()) return ctx.StatusError(on.status());
-                Status status = queries->SetPreference(args[1], args[2], *on);
-                if (!status.ok()) return ctx.StatusError(status);
-                ctx.Ok();
-              }});
-  table->Add({"prefs.get", 2, net::kReadonly, 0, 0, 0, "notifications",
-              "A user's channel settings: PREFS.GET user",
-              [queries](CommandContext& ctx, Args args) {
+  table->Add(
+      {.name = "prefs.set",
+       .arity = 4,
+       .flags = net::kWrite,
+       .group = "notifications",
+       .summary = "Turn a channel on or off for a user: PREFS.SET user email|push|inapp on|off",
+       .handler = [queries](CommandContext& ctx, Args args) {
+         auto on = handlers::ParseOnOff(args[3]);
+         if (!on.ok()) return ctx.StatusError(on.status());
+         Status status = queries->SetPreference(args[1], args[2], *on);
+         if (!status.ok()) return ctx.StatusError(status);
+         ctx.Ok();
+       }});
+  table->Add({.name = "prefs.get",
+              .arity = 2,
+              .flags = net::kReadonly,
+              .group = "notifications",
+              .summary = "A user's channel settings: PREFS.GET user",
+              .handler = [queries](CommandContext& ctx, Args args) {
                 auto prefs = queries->GetPreferences(args[1]);
                 if (!prefs.ok()) return ctx.StatusError(prefs.status());
                 ctx.reply().MapHeader(prefs->size());
@@ -63,9 +70,12 @@ void AddNotificationCommands(net::CommandTable* table, NotificationQueries* quer
                   ctx.reply().Bulk(on ? "on" : "off");
                 }
               }});
-  table->Add({"inbox", -2, net::kReadonly, 0, 0, 0, "notifications",
-              "In-app notifications of a user, newest first: INBOX user [count]",
-              [queries](CommandContext& ctx, Args args) {
+  table->Add({.name = "inbox",
+              .arity = -2,
+              .flags = net::kReadonly,
+              .group = "notifications",
+              .summary = "In-app notifications of a user, newest first: INBOX user [count]",
+              .handler = [queries](CommandContext& ctx, Args args) {
                 if (args.size() > 3) return ctx.WrongArity("inbox");
                 std::uint32_t count;
                 if (!ReadCount(ctx, args, 2, &count)) return;
@@ -73,9 +83,12 @@ void AddNotificationCommands(net::CommandTable* table, NotificationQueries* quer
                 if (!entries.ok()) return ctx.StatusError(entries.status());
                 WriteRecords(ctx, *entries, &handlers::InboxFields);
               }});
-  table->Add({"sent", -2, net::kReadonly, 0, 0, 0, "notifications",
-              "Delivery log of a user, newest first: SENT user [count]",
-              [queries](CommandContext& ctx, Args args) {
+  table->Add({.name = "sent",
+              .arity = -2,
+              .flags = net::kReadonly,
+              .group = "notifications",
+              .summary = "Delivery log of a user, newest first: SENT user [count]",
+              .handler = [queries](CommandContext& ctx, Args args) {
                 if (args.size() > 3) return ctx.WrongArity("sent");
                 std::uint32_t count;
                 if (!ReadCount(ctx, args, 2, &count)) return;
@@ -83,9 +96,12 @@ void AddNotificationCommands(net::CommandTable* table, NotificationQueries* quer
                 if (!records.ok()) return ctx.StatusError(records.status());
                 WriteRecords(ctx, *records, &handlers::DeliveryFields);
               }});
-  table->Add({"tickets", -1, net::kReadonly, 0, 0, 0, "notifications",
-              "Support tickets, newest first: TICKETS [count]",
-              [queries](CommandContext& ctx, Args args) {
+  table->Add({.name = "tickets",
+              .arity = -1,
+              .flags = net::kReadonly,
+              .group = "notifications",
+              .summary = "Support tickets, newest first: TICKETS [count]",
+              .handler = [queries](CommandContext& ctx, Args args) {
                 if (args.size() > 2) return ctx.WrongArity("tickets");
                 std::uint32_t count;
                 if (!ReadCount(ctx, args, 1, &count)) return;
