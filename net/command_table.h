@@ -53,9 +53,9 @@ struct CommandSpec {
   int first_key = 0;  // COMMAND INFO key positions (0 = no keys)
   int last_key = 0;
   int key_step = 0;
-  std::string group;    // "connection", "server", "list", "string", "generic", "jobs", ...
-  std::string summary;  // for COMMAND DOCS
-  CommandHandler handler;
+  std::string group = {};    // "connection", "server", "list", "string", "generic", "jobs", ...
+  std::string summary = {};  // for COMMAND DOCS
+  CommandHandler handler = {};
   // A container's subcommands (the handler still sees args[1] and dispatches on it). A command
   // that may also run alone (COMMAND) says so with its own arity. Empty for other commands.
   std::vector<SubcommandSpec> subcommands = {};

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "net/dispatch.h"
 #include "net/status_reply.h"
 
 namespace herald::net {
@@ -30,66 +31,24 @@ resp::ParserLimits LimitsOf(const ServerConfig& config) {
   return limits;
 }
 
-// Whether the reply written to `out` from `from` on is an error ("-..." or a RESP3 "!...").
-bool IsErrorReply(const std::string& out, std::size_t from) {
-  return from < out.size() && (out[from] == '-' || out[from] == '!');
-}
-
-std::uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::steady_clock::now() - start)
-                                        .count());
-}
-
-void CountCall(CommandStats& stats, std::uint64_t usec, bool failed) {
-  stats.calls.fetch_add(1, std::memory_order_relaxed);
-  stats.usec.fetch_add(usec, std::memory_order_relaxed);
-  if (failed) stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
-}
-
 }  // namespace
 
 // ---- Parker / CommandContext -------------------------------------------------------------
 
 bool Parker::Resume(std::function<void(resp::ReplyWriter&)> write) {
   if (done_.exchange(true)) return false;
-  auto connection = connection_.lock();
-  if (!connection) return false;
-  asio::post(connection->socket_.get_executor(),
-             [connection, write = std::move(write)]() mutable { connection->Resume(write); });
+  auto session = session_.lock();
+  if (!session) return false;
+  asio::post(session->executor(),
+             [session, write = std::move(write)]() mutable { session->Resume(std::move(write)); });
   return true;
 }
 
 void Parker::ResumeClaimed(std::function<void(resp::ReplyWriter&)> write) {
-  auto connection = connection_.lock();
-  if (!connection) return;
-  asio::post(connection->socket_.get_executor(),
-             [connection, write = std::move(write)]() mutable { connection->Resume(write); });
-}
-
-ClientInfo& CommandContext::client() { return *connection_->info_; }
-int CommandContext::protocol() const { return writer_->protocol(); }
-void CommandContext::set_protocol(int protocol) {
-  writer_->set_protocol(protocol);
-  connection_->writer_.set_protocol(protocol);
-  connection_->info_->protocol = protocol;
-}
-bool CommandContext::authenticated() const { return connection_->authenticated_; }
-void CommandContext::set_authenticated(bool authenticated) {
-  connection_->authenticated_ = authenticated;
-}
-void CommandContext::CloseAfterReply() { connection_->close_after_flush_ = true; }
-
-std::shared_ptr<Parker> CommandContext::Park(std::function<void()> on_close) {
-  connection_->busy_ = true;
-  connection_->on_close_ = std::move(on_close);
-  connection_->parker_ = std::make_shared<Parker>(connection_->weak_from_this());
-  ++server_->blocked_clients;
-  return connection_->parker_;
-}
-
-boost::asio::any_io_executor CommandContext::executor() {
-  return connection_->socket_.get_executor();
+  auto session = session_.lock();
+  if (!session) return;
+  asio::post(session->executor(),
+             [session, write = std::move(write)]() mutable { session->Resume(std::move(write)); });
 }
 
 void CommandContext::WrongArity(std::string_view command) {
@@ -101,6 +60,19 @@ void CommandContext::StatusError(const Status& status, std::string_view not_foun
 }
 
 // ---- Connection --------------------------------------------------------------------------
+
+void Connection::set_protocol(int protocol) {
+  writer_.set_protocol(protocol);
+  info_->protocol = protocol;
+}
+
+std::shared_ptr<Parker> Connection::Park(std::function<void()> on_close) {
+  busy_ = true;
+  on_close_ = std::move(on_close);
+  parker_ = std::make_shared<Parker>(weak_from_this());
+  ++server_->blocked_clients;
+  return parker_;
+}
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
                        asio::thread_pool* write_pool, KvCommitter* committer)
@@ -277,72 +249,28 @@ void Connection::OnCommitted(const Status& committed, std::size_t replies_before
 }
 
 void Connection::Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group) {
-  ++server_->commands_processed;
-  const CommandSpec* spec = server_->table().Find(args[0]);
-  if (spec == nullptr) {
-    std::string rest;
-    for (size_t i = 1; i < args.size() && rest.size() < 128; ++i) {
-      rest += "'" + args[i].substr(0, 128 - std::min<size_t>(rest.size(), 128)) + "' ";
-    }
-    writer_.Error("ERR unknown command '" + args[0].substr(0, 128) +
-                  "', with args beginning with: " + rest);
+  std::optional<ResolvedCommand> command = ResolveCommand(*server_, *this, writer_, Args(args));
+  if (!command) return;
+  if (write_pool_ != nullptr && (command->spec->flags & kWrite) &&
+      !(command->spec->flags & kBlocking)) {
+    RunOffloaded(*command, std::move(args));
     return;
   }
-  // The checks before a command runs, in Redis 7's order and wording; a refused call counts
-  // as rejected (an unknown command or subcommand has no counters to count it in, as in Redis).
-  const SubcommandSpec* sub = nullptr;
-  if (!spec->subcommands.empty() && args.size() >= 2) {
-    sub = CommandTable::FindSubcommand(*spec, args[1]);
-    if (sub == nullptr) {
-      std::string upper = spec->name;
-      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      writer_.Error("ERR unknown subcommand '" + args[1].substr(0, 128) + "'. Try " + upper +
-                    " HELP.");
-      return;
-    }
-  }
-  // Known from here on: the client's last command even if refused (CLIENT LIST's cmd=).
-  const std::string& name = sub != nullptr ? sub->full_name : spec->name;
-  CommandStats* stats = &server_->command_stats(sub != nullptr ? sub->slot : spec->slot);
-  {
-    MutexLock lock(&info_->mu);
-    info_->last_command = name;
-  }
-  if (!ArityFits(sub != nullptr ? sub->arity : spec->arity, args.size())) {
-    stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
-    writer_.Error("ERR wrong number of arguments for '" + name + "' command");
-    return;
-  }
-  if (!authenticated_ && !(spec->flags & kNoAuth) && server_->config().password_required()) {
-    stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
-    writer_.Error("NOAUTH Authentication required.");
-    return;
-  }
-  if (write_pool_ != nullptr && (spec->flags & kWrite) && !(spec->flags & kBlocking)) {
-    RunOffloaded(spec, stats, std::move(args));
-    return;
-  }
-  const auto start = std::chrono::steady_clock::now();
-  const std::size_t reply_at = output_.size();
   CommandContext ctx(server_, this, &writer_, kv_group);
-  spec->handler(ctx, Args(args));
-  CountCall(*stats, MicrosSince(start), IsErrorReply(output_, reply_at));
+  RunCommand(*command, ctx, Args(args));
 }
 
-void Connection::RunOffloaded(const CommandSpec* spec, CommandStats* stats,
-                              std::vector<std::string> args) {
+void Connection::RunOffloaded(ResolvedCommand command, std::vector<std::string> args) {
   // The write runs on the pool so that writes of many clients are in flight together and share
   // one WAL sync; this connection runs nothing else until the reply is back.
   busy_ = true;
   const int protocol = writer_.protocol();
   asio::post(*write_pool_,
-             [self = shared_from_this(), spec, stats, args = std::move(args), protocol]() {
-               const auto start = std::chrono::steady_clock::now();
+             [self = shared_from_this(), command, args = std::move(args), protocol]() {
                std::string reply;
                resp::ReplyWriter writer(&reply, protocol);
                CommandContext ctx(self->server_, self.get(), &writer);
-               spec->handler(ctx, Args(args));
-               CountCall(*stats, MicrosSince(start), IsErrorReply(reply, 0));
+               RunCommand(command, ctx, Args(args));
                asio::post(self->socket_.get_executor(), [self, reply = std::move(reply)]() {
                  self->output_ += reply;
                  self->busy_ = false;

@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "net/client_session.h"
 #include "net/command_context.h"
+#include "net/dispatch.h"
 #include "net/kv_committer.h"
 #include "net/resp/reply_writer.h"
 #include "net/resp/request_parser.h"
@@ -25,7 +27,7 @@
 
 namespace herald::net {
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public ClientSession, public std::enable_shared_from_this<Connection> {
  public:
   // `write_pool` may be null (writes run on the strand); `committer` may be null (each batch
   // commits its list and string writes itself). Both must outlive the connection.
@@ -37,10 +39,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket from any thread (server shutdown).
   void Stop();
 
- private:
-  friend class CommandContext;
-  friend class Parker;
+  // ClientSession (on the strand).
+  ClientInfo& info() override { return *info_; }
+  bool authenticated() const override { return authenticated_; }
+  void set_authenticated(bool authenticated) override { authenticated_ = authenticated; }
+  void set_protocol(int protocol) override;
+  void CloseAfterReply() override { close_after_flush_ = true; }
+  std::shared_ptr<Parker> Park(std::function<void()> on_close) override;
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
 
+ private:
   void DoRead();
   void OnRead(boost::system::error_code ec, std::size_t n);
   // Runs the complete commands in the input, then flushes.
@@ -50,11 +58,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // the replies are replaced by the error); sends the replies, then (resume) goes on with the
   // input that arrived meanwhile.
   void OnCommitted(const Status& committed, std::size_t replies_before, bool resume = true);
-  void RunOffloaded(const CommandSpec* spec, CommandStats* stats, std::vector<std::string> args);
+  void RunOffloaded(ResolvedCommand command, std::vector<std::string> args);
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);
   void Close();
-  void Resume(std::function<void(resp::ReplyWriter&)> write);
+  void Resume(std::function<void(resp::ReplyWriter&)> write) override;
   // (Re)starts the idle timeout's wait: wait_ms, or (negative) the whole timeout in force now
   // (none when the timeout is 0).
   void ArmIdleTimer(std::int64_t wait_ms = -1);

@@ -1,0 +1,194 @@
+// Commands run through CommandRunner (no socket): the dispatcher's checks, the command table,
+// and the server and connection commands, each asserted on its reply.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "net/command_table.h"
+#include "tests/support/command_runner.h"
+
+namespace herald::net {
+namespace {
+
+using testing::CommandRunner;
+
+TEST(CommandTableTest, NamesAreUniqueAndLowerCaseAndEveryRowHasAHandler) {
+  CommandRunner runner;
+  std::set<std::string> names;
+  for (const CommandSpec& spec : runner.state().table().rows()) {
+    EXPECT_TRUE(names.insert(spec.name).second) << spec.name;
+    for (char c : spec.name) EXPECT_FALSE(c >= 'A' && c <= 'Z') << spec.name;
+    EXPECT_TRUE(static_cast<bool>(spec.handler)) << spec.name;
+    EXPECT_NE(spec.arity, 0) << spec.name;
+    EXPECT_FALSE(spec.group.empty()) << spec.name;
+  }
+  EXPECT_TRUE(names.count("addjob") && names.count("lpush") && names.count("config"));
+}
+
+TEST(CommandTableTest, FreezeRefusesDuplicatesUpperCaseAndMissingHandlers) {
+  const CommandHandler noop = [](CommandContext&, Args) {};
+  std::string error;
+  CommandTable twice;
+  twice.Add({.name = "ping", .arity = 1, .group = "connection", .handler = noop});
+  twice.Add({.name = "ping", .arity = 1, .group = "connection", .handler = noop});
+  EXPECT_FALSE(twice.Freeze(&error));
+  EXPECT_NE(error.find("ping"), std::string::npos) << error;
+
+  CommandTable upper;
+  upper.Add({.name = "Ping", .arity = 1, .group = "connection", .handler = noop});
+  EXPECT_FALSE(upper.Freeze(&error));
+
+  CommandTable no_handler;
+  no_handler.Add({.name = "ping", .arity = 1, .group = "connection"});
+  EXPECT_FALSE(no_handler.Freeze(&error));
+}
+
+TEST(CommandTableTest, FindIgnoresCaseAndSlotsAreDistinct) {
+  CommandRunner runner;
+  const CommandTable& table = runner.state().table();
+  ASSERT_NE(table.Find("GeT"), nullptr);
+  EXPECT_EQ(table.Find("GeT")->name, "get");
+  EXPECT_EQ(table.Find("nosuch"), nullptr);
+  const CommandSpec* config = table.Find("config");
+  ASSERT_NE(config, nullptr);
+  const SubcommandSpec* get = CommandTable::FindSubcommand(*config, "GET");
+  ASSERT_NE(get, nullptr);
+  EXPECT_EQ(get->full_name, "config|get");
+  std::set<std::size_t> slots;
+  for (const CommandSpec& spec : table.rows()) {
+    EXPECT_TRUE(slots.insert(spec.slot).second) << spec.name;
+    for (const SubcommandSpec& sub : spec.subcommands) {
+      EXPECT_TRUE(slots.insert(sub.slot).second) << sub.full_name;
+    }
+  }
+  EXPECT_EQ(slots.size(), table.slots());
+}
+
+TEST(CommandTableTest, ArityCountsAsRedisDoes) {
+  EXPECT_TRUE(ArityFits(2, 2));
+  EXPECT_FALSE(ArityFits(2, 3));
+  EXPECT_TRUE(ArityFits(-2, 2));
+  EXPECT_TRUE(ArityFits(-2, 9));
+  EXPECT_FALSE(ArityFits(-2, 1));
+  EXPECT_EQ(FlagNames(kWrite | kFast), (std::vector<std::string>{"write", "fast"}));
+}
+
+TEST(DispatchTest, UnknownCommandNamesItAndItsFirstArguments) {
+  CommandRunner runner;
+  EXPECT_EQ(runner.Err({"FOO", "a", "b"}),
+            "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ");
+}
+
+TEST(DispatchTest, WrongArityAndUnknownSubcommandUseRedisWording) {
+  CommandRunner runner;
+  EXPECT_EQ(runner.Err({"GET"}), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(runner.Err({"CONFIG", "GET"}),
+            "ERR wrong number of arguments for 'config|get' command");
+  EXPECT_EQ(runner.Err({"CONFIG", "BOGUS"}), "ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
+}
+
+TEST(DispatchTest, PasswordGatesEveryCommandButAuthHelloAndQuit) {
+  CommandRunner::Options options;
+  options.server.requirepass = "secret";
+  CommandRunner runner(options);
+  EXPECT_EQ(runner.Err({"GET", "a"}), "NOAUTH Authentication required.");
+  EXPECT_EQ(runner.Err({"AUTH", "wrong"}).rfind("WRONGPASS", 0), 0u);
+  EXPECT_EQ(runner.Run({"AUTH", "secret"}), resp::Reply::SimpleString("OK"));
+  EXPECT_EQ(runner.Run({"GET", "a"}), resp::Reply::Null());
+}
+
+TEST(DispatchTest, CommandStatsCountCallsRejectionsAndFailures) {
+  CommandRunner runner;
+  runner.Run({"SET", "n", "x"});
+  runner.Run({"INCR", "n"});  // an error reply: a failed call
+  runner.Run({"INCR"});       // refused: wrong arity
+  runner.Run({"INCR", "m"});
+  const CommandSpec* incr = runner.state().table().Find("incr");
+  ASSERT_NE(incr, nullptr);
+  const CommandStats& stats = runner.state().command_stats(incr->slot);
+  EXPECT_EQ(stats.calls.load(), 2u);
+  EXPECT_EQ(stats.failed_calls.load(), 1u);
+  EXPECT_EQ(stats.rejected_calls.load(), 1u);
+}
+
+TEST(ServerCommandsTest, DbSizeCountsTheSelectedDatabase) {
+  CommandRunner runner;
+  runner.Run({"SET", "a", "1"});
+  runner.Run({"RPUSH", "l", "x", "y"});
+  EXPECT_EQ(runner.Run({"DBSIZE"}), resp::Reply::Integer(2));
+  EXPECT_EQ(runner.Run({"SELECT", "3"}), resp::Reply::SimpleString("OK"));
+  EXPECT_EQ(runner.Run({"DBSIZE"}), resp::Reply::Integer(0));
+  EXPECT_EQ(runner.Err({"SELECT", "16"}), "ERR DB index is out of range");
+}
+
+TEST(ServerCommandsTest, ConfigGetAndSetALiveParameter) {
+  CommandRunner runner;
+  EXPECT_EQ(runner.Run({"CONFIG", "SET", "timeout", "30"}), resp::Reply::SimpleString("OK"));
+  resp::Reply got = runner.Run({"CONFIG", "GET", "timeout"});
+  ASSERT_EQ(got.elements.size(), 2u) << got.ToString();
+  EXPECT_EQ(got.elements[1].str, "30");
+  EXPECT_EQ(runner.state().config().idle_timeout_s(), 30u);
+  EXPECT_NE(runner.Err({"CONFIG", "SET", "port", "1"}).find("can't set immutable config"),
+            std::string::npos);
+}
+
+TEST(ServerCommandsTest, InfoNamesTheRedisVersionAndCountsTheBlockedClient) {
+  CommandRunner runner;
+  resp::Reply info = runner.Run({"INFO", "server"});
+  EXPECT_NE(info.str.find("redis_version:7.0.15\r\n"), std::string::npos) << info.str;
+  EXPECT_NE(info.str.find("herald_version:0.1.0\r\n"), std::string::npos) << info.str;
+}
+
+TEST(ServerCommandsTest, CommandCountMatchesTheTable) {
+  CommandRunner runner;
+  EXPECT_EQ(runner.Run({"COMMAND", "COUNT"}),
+            resp::Reply::Integer(static_cast<std::int64_t>(runner.state().table().rows().size())));
+}
+
+TEST(ConnectionCommandsTest, QuitAnswersOkAndClosesAfterTheReply) {
+  CommandRunner runner;
+  EXPECT_FALSE(runner.closing());
+  EXPECT_EQ(runner.Run({"QUIT"}), resp::Reply::SimpleString("OK"));
+  EXPECT_TRUE(runner.closing());
+}
+
+TEST(ConnectionCommandsTest, HelloThreeSwitchesTheSessionToResp3) {
+  CommandRunner runner;
+  resp::Reply hello = runner.Run({"HELLO", "3"});
+  EXPECT_EQ(hello.type, resp::ReplyType::kMap) << hello.ToString();
+  // RESP3 from now on: a null is "_".
+  EXPECT_EQ(runner.RunRaw({"GET", "missing"}), "_\r\n");
+}
+
+TEST(ConnectionCommandsTest, ClientSetNameShowsInClientList) {
+  CommandRunner runner;
+  EXPECT_EQ(runner.Run({"CLIENT", "SETNAME", "runner-1"}), resp::Reply::SimpleString("OK"));
+  EXPECT_EQ(runner.Run({"CLIENT", "GETNAME"}), resp::Reply::Bulk("runner-1"));
+  EXPECT_NE(runner.Run({"CLIENT", "LIST"}).str.find("name=runner-1"), std::string::npos);
+}
+
+TEST(BlockingCommandsTest, BlpopParksUntilAnotherClientPushes) {
+  CommandRunner runner;
+  // Nothing to pop: parked until the timeout, answered with a null array.
+  EXPECT_EQ(runner.RunRaw({"BLPOP", "q", "0.05"}), "*-1\r\n");
+  EXPECT_EQ(runner.state().blocked_clients.load(), 0u);
+  runner.Run({"RPUSH", "q", "job"});
+  resp::Reply popped = runner.Run({"BLPOP", "q", "1"});
+  ASSERT_EQ(popped.elements.size(), 2u) << popped.ToString();
+  EXPECT_EQ(popped.elements[1].str, "job");
+}
+
+TEST(BlockingCommandsTest, GetjobWithNohangAnswersNullAtOnce) {
+  CommandRunner runner;
+  EXPECT_TRUE(runner.Run({"GETJOB", "NOHANG", "FROM", "emails"}).is_null());
+  resp::Reply id = runner.Run({"ADDJOB", "emails", "hello"});
+  ASSERT_FALSE(id.is_error()) << id.ToString();
+  resp::Reply jobs = runner.Run({"GETJOB", "NOHANG", "FROM", "emails"});
+  ASSERT_EQ(jobs.elements.size(), 1u) << jobs.ToString();
+  EXPECT_EQ(jobs.elements[0].elements[1].str, id.str);
+  EXPECT_EQ(jobs.elements[0].elements[2].str, "hello");
+}
+
+}  // namespace
+}  // namespace herald::net
