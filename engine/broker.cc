@@ -6,6 +6,8 @@
 #include <chrono>
 #include <limits>
 
+#include "engine/handler_call.h"
+
 namespace herald::engine {
 namespace {
 
@@ -1002,23 +1004,9 @@ std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
     ++running_;
   }
   const Job& job = leased.job;
-  const auto timeout = std::chrono::milliseconds(queue->policy.timeout_ms);
-  const auto started = std::chrono::steady_clock::now();
-  HandlerJob view{job.id,           job.queue,         job.payload, job.attempts_made,
-                  job.max_attempts, started + timeout, stop};
-  HandlerOutcome outcome;
-  try {
-    outcome = queue->handler->Run(view);
-  } catch (const std::exception& e) {
-    outcome = HandlerOutcome::Failure(std::string("handler threw: ") + e.what());
-  } catch (...) {
-    outcome = HandlerOutcome::Failure("handler threw a non-standard exception");
-  }
-  const auto elapsed = std::chrono::steady_clock::now() - started;
-  if (elapsed > timeout) {
-    outcome = HandlerOutcome::Failure("timed out after " +
-                                      std::to_string(queue->policy.timeout_ms) + " ms");
-  }
+  const HandlerCall call(queue->handler.get(), std::chrono::milliseconds(queue->policy.timeout_ms));
+  HandlerOutcome outcome =
+      call.Run({job.id, job.queue, job.payload, job.attempts_made, job.max_attempts, {}, stop});
   Status status;
   std::optional<LeasedJob> next;
   if (outcome.kind == HandlerOutcome::Kind::kSuccess) {
@@ -1035,7 +1023,6 @@ std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
       status = Ack(job.id, std::move(outcome.text)).status();
     }
   } else {
-    if (outcome.text.empty()) outcome.text = "handler failed";
     status = Fail(job.id, std::move(outcome.text), outcome.kind == HandlerOutcome::Kind::kPermanent)
                  .status();
   }
