@@ -1,3 +1,6 @@
+// Broker: set-up and shutdown, producing, managing, job events and the scheduler's pass (Tick).
+// The consuming side (takes, waiters, ending leases, the local workers' side) is in
+// broker_consuming.cc.
 #include "engine/broker.h"
 
 #include <spdlog/spdlog.h>
