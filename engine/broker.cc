@@ -1,3 +1,6 @@
+// Broker: set-up and shutdown, producing, managing, job events and the scheduler's pass (Tick).
+// The consuming side (takes, waiters, ending leases, the local workers' side) is in
+// broker_consuming.cc.
 #include "engine/broker.h"
 
 #include <spdlog/spdlog.h>
@@ -5,40 +8,21 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <utility>
 
 namespace herald::engine {
 namespace {
 
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
-// A local handler's lease outlives its timeout by this much, so that the worker, not the
-// scheduler, records a slow handler's failure.
-constexpr std::int64_t kLocalLeaseGraceMs = 5000;
 // Delayed jobs promoted per store call; the scheduler loops until none are due.
 constexpr std::uint64_t kPromoteBatch = 4096;
-// The scheduler re-reads the clock at least this often, in case the wall clock jumps.
-constexpr std::int64_t kMaxSchedulerSleepMs = 5000;
+// A lease whose expiry could not be written (a full disk) is tried again this much later.
+constexpr std::int64_t kExpiryRetryMs = 1000;
 // Priorities as BullMQ: 0 (default, first) .. 2^21.
 constexpr std::uint32_t kMaxPriority = 2097152;
 constexpr std::int64_t kMaxDelayMs = 10LL * 365 * 24 * 3600 * 1000;
 
 }  // namespace
-
-struct Broker::QueueState {
-  QueuePolicy policy;
-  std::shared_ptr<Handler> handler;
-  bool paused = false;
-  std::uint32_t active = 0;         // jobs under a lease, plus takes in flight
-  std::deque<std::int64_t> starts;  // rate limit window: start times of recent takes
-  std::deque<WaiterId> waiters;     // FIFO; ids no longer in waiters_ are skipped
-};
-
-struct Broker::Waiter {
-  std::vector<QueueState*> queues;
-  std::uint32_t count = 1;
-  std::int64_t lease_ms = 0;
-  std::int64_t deadline_ms = 0;  // 0 = none
-  TakeCallback callback;
-};
 
 Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
                std::shared_ptr<spdlog::logger> logger)
@@ -49,7 +33,13 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       router_(config_.events),
       records_(store),
       events_(config_.event_queue_capacity, logger_,
-              std::chrono::milliseconds(config_.shutdown_grace_ms)) {}
+              std::chrono::milliseconds(config_.shutdown_grace_ms)),
+      scheduler_(clock, [this] { return Tick(); }),
+      workers_(WorkerPool::Work{[this](std::uint32_t* cursor) { return TakeForWorker(cursor); },
+                                [this](LeasedJob job, std::stop_token stop, std::uint32_t* cursor) {
+                                  return RunJob(std::move(job), std::move(stop), cursor);
+                                }},
+               logger_) {}
 
 Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConfig config,
                                                Clock* clock,
@@ -81,7 +71,7 @@ Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConf
 
 Broker::~Broker() { Shutdown(); }
 
-Result<Broker::QueueState*> Broker::EnsureQueue(std::string_view name) {
+Result<QueueState*> Broker::EnsureQueue(std::string_view name) {
   {
     MutexLock lock(&mu_);
     if (QueueState* queue = FindQueueLocked(name)) return queue;
@@ -90,19 +80,20 @@ Result<Broker::QueueState*> Broker::EnsureQueue(std::string_view name) {
   HERALD_RETURN_IF_ERROR(store_->EnsureQueue(name));
   MutexLock lock(&mu_);
   if (QueueState* queue = FindQueueLocked(name)) return queue;
-  auto state = std::make_unique<QueueState>();
-  if (const QueuePolicy* policy = FindPolicy(config_, name)) {
-    state->policy = *policy;
+  QueuePolicy policy;
+  if (const QueuePolicy* configured = FindPolicy(config_, name)) {
+    policy = *configured;
   } else {
-    state->policy.name = std::string(name);
+    policy.name = std::string(name);
   }
-  state->paused = store_->IsPaused(name);
+  auto state = std::make_unique<QueueState>(std::move(policy));
+  if (store_->IsPaused(name)) state->admission.Pause();
   QueueState* raw = state.get();
   queues_.emplace(std::string(name), std::move(state));
   return raw;
 }
 
-Broker::QueueState* Broker::FindQueueLocked(std::string_view name) const {
+QueueState* Broker::FindQueueLocked(std::string_view name) const {
   auto it = queues_.find(name);
   return it == queues_.end() ? nullptr : it->second.get();
 }
@@ -125,22 +116,9 @@ Status Broker::Start() {
       if (queue->handler) handler_queues_.push_back(queue.get());
     }
   }
-  if (config_.scheduler_thread) {
-    scheduler_ = std::jthread([this](std::stop_token stop) { SchedulerLoop(stop); });
-  }
+  if (config_.scheduler_thread) scheduler_.Start();
   if (!handler_queues_.empty()) {
-    {
-      MutexLock lock(&mu_);
-      live_workers_ = config_.workers;
-    }
-    for (std::uint32_t i = 0; i < config_.workers; ++i) {
-      workers_.emplace_back([this, i](std::stop_token stop) {
-        WorkerLoop(stop, i);
-        MutexLock lock(&mu_);
-        --live_workers_;
-        idle_cv_.notify_all();
-      });
-    }
+    workers_.Start(config_.workers, static_cast<std::uint32_t>(handler_queues_.size()));
   }
   logger_->info("engine started: {} workers on {} queue(s) with handlers, {} queue(s) in all",
                 workers_.size(), handler_queues_.size(), Queues().size());
@@ -148,53 +126,24 @@ Status Broker::Start() {
 }
 
 bool Broker::Shutdown() {
-  std::vector<std::shared_ptr<Waiter>> waiters;
+  std::vector<std::shared_ptr<TakeWaiters::Waiter>> waiters;
   {
     MutexLock lock(&mu_);
     if (stopping_) return stopped_all_;
-    stopping_ = true;
-    for (auto& [id, waiter] : waiters_) waiters.push_back(waiter);
-    waiters_.clear();
-    waiter_deadlines_.clear();
+    stopping_ = true;  // no more reservations: takes find nothing from now on
+    waiters = waiters_.TakeAll();
   }
   for (auto& waiter : waiters) waiter->callback({});
-  work_cv_.notify_all();
+  const bool stopped_all = workers_.Stop(std::chrono::milliseconds(config_.shutdown_grace_ms));
   {
     MutexLock lock(&mu_);
-    auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.shutdown_grace_ms);
-    bool idle =
-        idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return running_ == 0; });
-    if (!idle) {
-      logger_->warn("{} handler(s) still running after {} ms; asking them to stop", running_,
-                    config_.shutdown_grace_ms);
-    }
+    stopped_all_ = stopped_all;
   }
-  for (auto& worker : workers_) worker.request_stop();
-  work_cv_.notify_all();
-  {
-    MutexLock lock(&mu_);
-    auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.shutdown_grace_ms);
-    stopped_all_ =
-        idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return live_workers_ == 0; });
-    if (!stopped_all_) {
-      logger_->error(
-          "{} handler(s) ignored the stop request for {} ms; left running, their jobs stay "
-          "active and are waiting again at the next start",
-          running_, config_.shutdown_grace_ms);
-    }
-  }
-  if (stopped_all_) workers_.clear();  // joins threads that have returned
-  if (scheduler_.joinable()) {
-    scheduler_.request_stop();
-    sched_cv_.notify_all();
-    scheduler_ = std::jthread();
-  }
+  scheduler_.Stop();
   // Last: the workers and the scheduler publish no more (a worker left running publishes
   // nothing after its handler: the bus is stopped); subscribers get what they published.
   events_.Stop();
-  return stopped_all_;
+  return stopped_all;
 }
 
 // ---- Producing ---------------------------------------------------------------------------
@@ -263,10 +212,7 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     }
   }
   slot.Fill(std::move(events));
-  if (earliest_due != kNever) {
-    MutexLock lock(&mu_);
-    WakeSchedulerLocked(earliest_due);
-  }
+  if (earliest_due != kNever) scheduler_.WakeAt(earliest_due);
   if (any_waiting) OnWaiting(queue);
   return added;
 }
@@ -286,316 +232,6 @@ Result<AddedJob> Broker::Emit(std::string_view event_json) {
   return Add(event.queue, std::string(event_json), options);
 }
 
-// ---- Consuming ---------------------------------------------------------------------------
-
-bool Broker::ReserveLocked(QueueState* queue, std::int64_t now) {
-  if (queue->paused || stopping_) return false;
-  const QueuePolicy& policy = queue->policy;
-  if (policy.concurrency > 0 && queue->active >= policy.concurrency) return false;
-  if (policy.rate_max > 0) {
-    while (!queue->starts.empty() && queue->starts.front() + policy.rate_duration_ms <= now) {
-      queue->starts.pop_front();
-    }
-    if (queue->starts.size() >= policy.rate_max) {
-      WakeSchedulerLocked(queue->starts.front() + policy.rate_duration_ms);
-      return false;
-    }
-    queue->starts.push_back(now);
-  }
-  ++queue->active;
-  return true;
-}
-
-void Broker::UnreserveLocked(QueueState* queue, std::int64_t now) {
-  if (queue->active > 0) --queue->active;
-  if (queue->policy.rate_max > 0 && !queue->starts.empty()) {
-    // Give back the start this reservation took (the newest at or before `now`).
-    auto it = std::find(queue->starts.rbegin(), queue->starts.rend(), now);
-    if (it != queue->starts.rend()) queue->starts.erase(std::next(it).base());
-  }
-}
-
-Result<std::optional<LeasedJob>> Broker::TakeOne(QueueState* queue, std::int64_t lease_ms) {
-  HERALD_ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs, TakeSome(queue, 1, lease_ms));
-  if (jobs.empty()) return std::optional<LeasedJob>();
-  return std::optional<LeasedJob>(std::move(jobs.front()));
-}
-
-Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t count,
-                                                std::int64_t lease_ms) {
-  const std::int64_t now = clock_->NowMs();
-  std::uint32_t reserved = 0;
-  {
-    MutexLock lock(&mu_);
-    while (reserved < count && ReserveLocked(queue, now)) ++reserved;
-  }
-  if (reserved == 0) return std::vector<LeasedJob>();
-  // One batch for all of them (GETJOB COUNT n).
-  auto taken = store_->TakeMany(queue->policy.name, reserved, now);
-  const std::size_t got = taken.ok() ? taken->size() : 0;
-  if (got < reserved) {
-    MutexLock lock(&mu_);
-    for (std::size_t i = got; i < reserved; ++i) UnreserveLocked(queue, now);
-  }
-  if (!taken.ok()) return taken.status();
-  return LeaseTaken(queue, std::move(*taken), now, lease_ms);
-}
-
-std::vector<LeasedJob> Broker::LeaseTaken(QueueState* queue, std::vector<Job> taken,
-                                          std::int64_t now, std::int64_t lease_ms) {
-  // "active" goes first: the lease is what any next change of the job needs (see "Job events").
-  for (const Job& job : taken) Publish(JobEventType::kActive, job);
-  std::vector<LeasedJob> leased;
-  leased.reserve(taken.size());
-  {
-    MutexLock lock(&mu_);
-    for (Job& job : taken) {
-      leased.push_back(LeasedJob{std::move(job), now + lease_ms});
-      const LeasedJob& l = leased.back();
-      leases_[l.job.id] = Lease{queue->policy.name, l.lease_until_ms, lease_ms};
-      lease_deadlines_.emplace(l.lease_until_ms, l.job.id);
-    }
-    if (!leased.empty()) WakeSchedulerLocked(now + lease_ms);
-  }
-  return leased;
-}
-
-Result<std::vector<LeasedJob>> Broker::TakeFrom(const std::vector<QueueState*>& queues,
-                                                std::uint32_t count, std::int64_t lease_ms) {
-  std::vector<LeasedJob> jobs;
-  for (QueueState* queue : queues) {
-    const std::int64_t lease = lease_ms > 0 ? lease_ms : queue->policy.lease_ms;
-    while (jobs.size() < count) {
-      HERALD_ASSIGN_OR_RETURN(
-          std::vector<LeasedJob> some,
-          TakeSome(queue, count - static_cast<std::uint32_t>(jobs.size()), lease));
-      if (some.empty()) break;
-      for (LeasedJob& job : some) jobs.push_back(std::move(job));
-    }
-    if (jobs.size() >= count) break;
-  }
-  return jobs;
-}
-
-namespace {
-
-Status CheckTakeRequest(const TakeRequest& request) {
-  if (request.queues.empty()) return Status::InvalidArgument("no queue given");
-  if (request.count == 0) return Status::InvalidArgument("count must be >= 1");
-  if (request.lease_ms != 0) HERALD_RETURN_IF_ERROR(ValidateLeaseMs(request.lease_ms));
-  return Status::Ok();
-}
-
-}  // namespace
-
-Result<std::vector<LeasedJob>> Broker::Take(const TakeRequest& request) {
-  HERALD_RETURN_IF_ERROR(CheckTakeRequest(request));
-  std::vector<QueueState*> queues;
-  for (const std::string& name : request.queues) {
-    HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(name));
-    queues.push_back(queue);
-  }
-  return TakeFrom(queues, request.count, request.lease_ms);
-}
-
-Result<Broker::WaiterId> Broker::TakeAsync(const TakeRequest& request, std::int64_t timeout_ms,
-                                           TakeCallback callback) {
-  HERALD_RETURN_IF_ERROR(CheckTakeRequest(request));
-  if (timeout_ms < 0) return Status::InvalidArgument("timeout must be >= 0");
-  auto waiter = std::make_shared<Waiter>();
-  for (const std::string& name : request.queues) {
-    HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(name));
-    waiter->queues.push_back(queue);
-  }
-  waiter->count = request.count;
-  waiter->lease_ms = request.lease_ms;
-  waiter->callback = std::move(callback);
-  while (true) {
-    std::uint64_t generation;
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return Status::ShuttingDown("server is shutting down");
-      generation = work_generation_;
-    }
-    HERALD_ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs,
-                            TakeFrom(waiter->queues, waiter->count, waiter->lease_ms));
-    if (!jobs.empty()) {
-      waiter->callback(std::move(jobs));
-      return WaiterId{0};
-    }
-    MutexLock lock(&mu_);
-    // Jobs that arrived between the take and now would not wake this waiter: try again.
-    if (generation != work_generation_) continue;
-    WaiterId id = next_waiter_id_++;
-    if (timeout_ms > 0) {
-      waiter->deadline_ms = clock_->NowMs() + timeout_ms;
-      waiter_deadlines_.emplace(waiter->deadline_ms, id);
-      WakeSchedulerLocked(waiter->deadline_ms);
-    }
-    waiters_.emplace(id, waiter);
-    for (QueueState* queue : waiter->queues) queue->waiters.push_back(id);
-    return id;
-  }
-}
-
-void Broker::CancelWaiter(WaiterId id) {
-  MutexLock lock(&mu_);
-  auto it = waiters_.find(id);
-  if (it == waiters_.end()) return;
-  if (it->second->deadline_ms != 0) waiter_deadlines_.erase({it->second->deadline_ms, id});
-  waiters_.erase(it);  // its ids in the queues' deques are skipped later
-}
-
-void Broker::ServeWaiters(QueueState* queue) {
-  while (true) {
-    std::shared_ptr<Waiter> waiter;
-    WaiterId id = 0;
-    {
-      MutexLock lock(&mu_);
-      while (!queue->waiters.empty() && !waiter) {
-        id = queue->waiters.front();
-        queue->waiters.pop_front();
-        auto it = waiters_.find(id);
-        if (it == waiters_.end()) continue;
-        waiter = it->second;
-        if (waiter->deadline_ms != 0) waiter_deadlines_.erase({waiter->deadline_ms, id});
-        waiters_.erase(it);
-      }
-    }
-    if (!waiter) return;
-    auto jobs = TakeFrom(waiter->queues, waiter->count, waiter->lease_ms);
-    if (!jobs.ok() || jobs->empty()) {
-      if (!jobs.ok())
-        logger_->error("take for a waiting client failed: {}", jobs.status().message());
-      // Nothing for it after all (taken by someone else, or paused/limited): back to the front.
-      MutexLock lock(&mu_);
-      if (stopping_) return;
-      waiters_.emplace(id, waiter);
-      if (waiter->deadline_ms != 0) waiter_deadlines_.emplace(waiter->deadline_ms, id);
-      for (QueueState* each : waiter->queues) each->waiters.push_front(id);
-      return;
-    }
-    waiter->callback(std::move(*jobs));
-  }
-}
-
-void Broker::OnWaiting(QueueState* queue) {
-  bool has_waiters;
-  {
-    MutexLock lock(&mu_);
-    ++work_generation_;
-    has_waiters = !queue->waiters.empty();
-  }
-  if (queue->handler) work_cv_.notify_all();
-  if (has_waiters) ServeWaiters(queue);
-}
-
-Result<Broker::QueueState*> Broker::ReleaseLease(std::string_view id) {
-  QueueState* queue = nullptr;
-  {
-    MutexLock lock(&mu_);
-    auto it = leases_.find(id);
-    if (it == leases_.end()) {
-      return Status::NotFound("job " + std::string(id) +
-                              " is not active (unknown id, already acknowledged, or its lease "
-                              "expired)");
-    }
-    lease_deadlines_.erase({it->second.until_ms, it->first});
-    queue = FindQueueLocked(it->second.queue);
-    leases_.erase(it);
-    if (queue != nullptr && queue->active > 0) --queue->active;
-  }
-  if (queue == nullptr) return Status::Internal("lease names an unknown queue");
-  // A freed slot matters only to a queue with a concurrency limit.
-  if (queue->policy.concurrency > 0) OnWaiting(queue);
-  return queue;
-}
-
-Result<Job> Broker::Ack(std::string_view id, std::string return_value) {
-  HERALD_RETURN_IF_ERROR(ReleaseLease(id).status());
-  return CompleteReleased(id, std::move(return_value));
-}
-
-Result<Job> Broker::CompleteReleased(std::string_view id, std::string return_value) {
-  JobEventBus::Slot slot = events_.Reserve();
-  HERALD_ASSIGN_OR_RETURN(Job job, store_->Complete(id, std::move(return_value), clock_->NowMs()));
-  Fill(slot, JobEventType::kCompleted, job, job.return_value);
-  return job;
-}
-
-std::vector<Result<Job>> Broker::AckMany(std::vector<storage::Completion> completions) {
-  std::vector<Result<Job>> results;
-  results.reserve(completions.size());
-  std::vector<storage::Completion> leased;
-  std::vector<std::size_t> where;  // index in results of each leased completion
-  for (std::size_t i = 0; i < completions.size(); ++i) {
-    Status released = ReleaseLease(completions[i].id).status();
-    if (!released.ok()) {
-      results.emplace_back(std::move(released));
-      continue;
-    }
-    results.emplace_back(Status::Internal("not completed"));
-    where.push_back(i);
-    leased.push_back(std::move(completions[i]));
-  }
-  if (leased.empty()) return results;
-  // One batch for all of them (ACKJOB id id ...).
-  JobEventBus::Slot slot = events_.Reserve();
-  std::vector<Result<Job>> done = store_->CompleteMany(std::move(leased), clock_->NowMs());
-  std::vector<JobEvent> events;
-  for (std::size_t k = 0; k < done.size(); ++k) {
-    if (done[k].ok() && !slot.empty()) {
-      events.push_back(EventOf(JobEventType::kCompleted, *done[k], done[k]->return_value));
-    }
-    results[where[k]] = std::move(done[k]);
-  }
-  slot.Fill(std::move(events));
-  return results;
-}
-
-Result<Job> Broker::Fail(std::string_view id, std::string error, bool permanent) {
-  HERALD_RETURN_IF_ERROR(ReleaseLease(id).status());
-  HERALD_ASSIGN_OR_RETURN(Job job, store_->Get(id));
-  return FinishFailure(job, std::move(error), permanent);
-}
-
-Result<Job> Broker::FinishFailure(const Job& job, std::string error, bool permanent) {
-  // Before `now` is read: the scheduler may promote the job when the backoff is over.
-  JobEventBus::Slot slot = events_.Reserve();
-  const std::int64_t now = clock_->NowMs();
-  if (permanent || job.attempts_made >= job.max_attempts) {
-    HERALD_ASSIGN_OR_RETURN(Job failed, store_->FailFinal(job.id, std::move(error), now));
-    Fill(slot, JobEventType::kFailed, failed, failed.last_error);
-    return failed;
-  }
-  const std::int64_t due =
-      now + BackoffDelayMs(job.backoff_type, job.backoff_ms, job.attempts_made);
-  HERALD_ASSIGN_OR_RETURN(Job delayed, store_->FailRetry(job.id, std::move(error), due, now));
-  {
-    MutexLock lock(&mu_);
-    WakeSchedulerLocked(due);
-  }
-  Fill(slot, JobEventType::kRetrying, delayed, delayed.last_error);
-  return delayed;
-}
-
-Result<std::int64_t> Broker::ExtendLease(std::string_view id, std::int64_t lease_ms) {
-  if (lease_ms != 0) HERALD_RETURN_IF_ERROR(ValidateLeaseMs(lease_ms));
-  MutexLock lock(&mu_);
-  auto it = leases_.find(id);
-  if (it == leases_.end()) {
-    return Status::NotFound("job " + std::string(id) + " is not active");
-  }
-  Lease& lease = it->second;
-  const std::int64_t length = lease_ms != 0 ? lease_ms : lease.length_ms;
-  lease_deadlines_.erase({lease.until_ms, it->first});
-  lease.until_ms = clock_->NowMs() + length;
-  lease.length_ms = length;
-  lease_deadlines_.emplace(lease.until_ms, it->first);
-  WakeSchedulerLocked(lease.until_ms);
-  return length;
-}
-
 // ---- Managing ----------------------------------------------------------------------------
 
 Result<Job> Broker::Show(std::string_view id) const { return store_->Get(id); }
@@ -603,14 +239,7 @@ Result<Job> Broker::Show(std::string_view id) const { return store_->Get(id); }
 Status Broker::Delete(std::string_view id) {
   {
     MutexLock lock(&mu_);
-    auto it = leases_.find(id);
-    if (it != leases_.end()) {
-      lease_deadlines_.erase({it->second.until_ms, it->first});
-      if (QueueState* queue = FindQueueLocked(it->second.queue); queue && queue->active > 0) {
-        --queue->active;
-      }
-      leases_.erase(it);
-    }
+    if (QueueState* holder = leases_.Remove(id)) holder->admission.Release();
   }
   auto job = store_->Get(id);
   JobEventBus::Slot slot = events_.Reserve();
@@ -674,7 +303,7 @@ Status Broker::Pause(std::string_view queue_name) {
   HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
   HERALD_RETURN_IF_ERROR(store_->SetPaused(queue_name, true));
   MutexLock lock(&mu_);
-  queue->paused = true;
+  queue->admission.Pause();
   return Status::Ok();
 }
 
@@ -683,7 +312,7 @@ Status Broker::Resume(std::string_view queue_name) {
   HERALD_RETURN_IF_ERROR(store_->SetPaused(queue_name, false));
   {
     MutexLock lock(&mu_);
-    queue->paused = false;
+    queue->admission.Resume();
   }
   OnWaiting(queue);
   return Status::Ok();
@@ -712,10 +341,7 @@ Result<QueuePolicy> Broker::Policy(std::string_view queue) const {
   return state->policy;
 }
 
-std::uint32_t Broker::running_handlers() const {
-  MutexLock lock(&mu_);
-  return running_;
-}
+std::uint32_t Broker::running_handlers() const { return workers_.running(); }
 
 std::uint32_t Broker::waiter_count() const {
   MutexLock lock(&mu_);
@@ -760,14 +386,6 @@ void Broker::FillAll(JobEventBus::Slot& slot, JobEventType type, const std::vect
 
 // ---- Time --------------------------------------------------------------------------------
 
-void Broker::WakeSchedulerLocked(std::int64_t at_ms) {
-  if (at_ms < sched_wake_ms_) {
-    sched_wake_ms_ = at_ms;
-    sched_kick_ = true;
-    sched_cv_.notify_all();
-  }
-}
-
 std::int64_t Broker::Tick() {
   const std::int64_t now = clock_->NowMs();
   std::vector<QueueState*> queues;
@@ -776,8 +394,16 @@ std::int64_t Broker::Tick() {
     for (auto& [name, queue] : queues_) queues.push_back(queue.get());
   }
   std::int64_t next = kNever;
+  PromoteDue(queues, now, &next);
+  ExpireLeases(now);
+  TimeOutWaiters(now, &next);
+  ReleaseRateLimited(queues, now, &next);
+  return next;
+}
 
-  // Delayed jobs that are due become waiting.
+// Delayed jobs that are due become waiting.
+void Broker::PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now,
+                        std::int64_t* next) {
   for (QueueState* queue : queues) {
     std::optional<std::int64_t> due = store_->NextDue(queue->policy.name);
     std::uint64_t promoted = 0;
@@ -798,258 +424,74 @@ std::int64_t Broker::Tick() {
     }
     if (promoted > 0) OnWaiting(queue);
     due = store_->NextDue(queue->policy.name);
-    if (due) next = std::min(next, *due);
+    if (due) *next = std::min(*next, *due);
   }
+}
 
-  // Expired leases put their jobs back (the attempt stays counted) or fail them.
-  std::vector<std::string> expired;
+// Expired leases put their jobs back (the attempt stays counted) or fail them. A lease whose
+// write fails stays, and expires again a little later.
+void Broker::ExpireLeases(std::int64_t now) {
+  std::vector<std::pair<std::string, LeaseClaim>> expired;
   {
     MutexLock lock(&mu_);
-    while (!lease_deadlines_.empty() && lease_deadlines_.begin()->first <= now) {
-      std::string id = lease_deadlines_.begin()->second;
-      lease_deadlines_.erase(lease_deadlines_.begin());
-      auto it = leases_.find(id);
-      if (it != leases_.end()) {
-        if (QueueState* queue = FindQueueLocked(it->second.queue); queue && queue->active > 0) {
-          --queue->active;
-        }
-        leases_.erase(it);
-      }
-      expired.push_back(std::move(id));
-    }
+    expired = leases_.TakeExpired(now);
+    for (auto& [id, claim] : expired) claim.queue->admission.Release();
   }
-  for (const std::string& id : expired) {
+  for (const auto& [id, claim] : expired) {
     auto job = store_->Get(id);
-    if (!job.ok() || job->state != JobState::kActive) continue;
+    if (!job.ok() || job->state != JobState::kActive) {
+      EndClaim(id, claim, Status::Ok(), now);  // nothing left to put back
+      continue;
+    }
     const std::string reason = "lease expired: no ACKJOB or WORKING in time";
     logger_->warn("job {} of {}: {} (attempt {} of {})", id, job->queue, reason, job->attempts_made,
                   job->max_attempts);
     JobEventBus::Slot slot = events_.Reserve();
+    Status written;
     if (job->attempts_made >= job->max_attempts) {
       auto failed = store_->FailFinal(id, reason, now);
+      written = failed.status();
       if (failed.ok()) Fill(slot, JobEventType::kFailed, *failed, reason);
     } else {
       auto requeued = store_->Requeue(id, reason, now);
-      if (requeued.ok()) {
-        Fill(slot, JobEventType::kStalled, *requeued, reason);
-        auto queue = EnsureQueue(requeued->queue);
-        if (queue.ok()) OnWaiting(*queue);
-      }
+      written = requeued.status();
+      if (requeued.ok()) Fill(slot, JobEventType::kStalled, *requeued, reason);
     }
+    if (!written.ok()) {
+      logger_->error("job {} of {}: expiry not recorded: {}", id, job->queue, written.message());
+    }
+    EndClaim(id, claim, written, now + kExpiryRetryMs);
+    if (written.ok() && job->attempts_made < job->max_attempts) OnWaiting(claim.queue);
   }
+}
 
-  // Waiters whose timeout passed get an empty answer.
-  std::vector<std::shared_ptr<Waiter>> timed_out;
+// Waiters whose timeout passed get an empty answer.
+void Broker::TimeOutWaiters(std::int64_t now, std::int64_t* next) {
+  std::vector<std::shared_ptr<TakeWaiters::Waiter>> timed_out;
   {
     MutexLock lock(&mu_);
-    while (!waiter_deadlines_.empty() && waiter_deadlines_.begin()->first <= now) {
-      WaiterId id = waiter_deadlines_.begin()->second;
-      waiter_deadlines_.erase(waiter_deadlines_.begin());
-      auto it = waiters_.find(id);
-      if (it == waiters_.end()) continue;
-      timed_out.push_back(it->second);
-      waiters_.erase(it);
-    }
-    if (!lease_deadlines_.empty()) next = std::min(next, lease_deadlines_.begin()->first);
-    if (!waiter_deadlines_.empty()) next = std::min(next, waiter_deadlines_.begin()->first);
+    timed_out = waiters_.TakeExpired(now);
+    *next = std::min({*next, leases_.NextDeadlineMs(), waiters_.NextDeadlineMs()});
   }
   for (auto& waiter : timed_out) waiter->callback({});
+}
 
-  // Rate-limited queues whose window has room again.
+// Rate-limited queues whose window has room again.
+void Broker::ReleaseRateLimited(const std::vector<QueueState*>& queues, std::int64_t now,
+                                std::int64_t* next) {
   for (QueueState* queue : queues) {
-    if (queue->policy.rate_max == 0) continue;
+    if (!queue->admission.rate_limited()) continue;
     std::int64_t release = kNever;
     {
       MutexLock lock(&mu_);
-      if (queue->starts.size() >= queue->policy.rate_max) {
-        release = queue->starts.front() + queue->policy.rate_duration_ms;
-      }
+      release = queue->admission.RoomAtMs();
     }
     if (release <= now) {
       OnWaiting(queue);
     } else {
-      next = std::min(next, release);
+      *next = std::min(*next, release);
     }
   }
-  return next;
-}
-
-void Broker::SchedulerLoop(std::stop_token stop) {
-  while (!stop.stop_requested()) {
-    {
-      MutexLock lock(&mu_);
-      sched_wake_ms_ = std::numeric_limits<std::int64_t>::min();  // any request kicks
-      sched_kick_ = false;
-    }
-    const std::int64_t next = Tick();
-    MutexLock lock(&mu_);
-    if (sched_kick_) continue;
-    sched_wake_ms_ = next;
-    const std::int64_t now = clock_->NowMs();
-    const std::int64_t sleep_ms = std::clamp<std::int64_t>(
-        next == kNever ? kMaxSchedulerSleepMs : next - now, 0, kMaxSchedulerSleepMs);
-    if (sleep_ms == 0) continue;
-    // Sleeps until the next due time (rounded up to the millisecond), a kick or stop.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep_ms);
-    sched_cv_.wait_until(mu_, stop, deadline, [this]() REQUIRES(mu_) { return sched_kick_; });
-  }
-}
-
-// ---- Local workers -----------------------------------------------------------------------
-
-Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
-                                                        std::string return_value,
-                                                        std::uint32_t* cursor) {
-  HERALD_RETURN_IF_ERROR(ReleaseLease(id).status());
-  const std::int64_t now = clock_->NowMs();
-  // The queue a Take would pick next (the same rotation as TakeForWorker), when it has work.
-  const size_t n = handler_queues_.size();
-  QueueState* next_queue = nullptr;
-  size_t offset = 0;
-  for (size_t i = 0; i < n && next_queue == nullptr; ++i) {
-    QueueState* queue = handler_queues_[(*cursor + i) % n];
-    auto counts = store_->Counts(queue->policy.name);
-    if (!counts.ok() || counts->waiting == 0) continue;
-    MutexLock lock(&mu_);
-    if (ReserveLocked(queue, now)) {
-      next_queue = queue;
-      offset = i;
-    }
-  }
-  if (next_queue == nullptr) {
-    HERALD_RETURN_IF_ERROR(CompleteReleased(id, std::move(return_value)).status());
-    return std::optional<LeasedJob>();
-  }
-  JobEventBus::Slot slot = events_.Reserve();
-  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
-      storage::Completion{std::string(id), std::move(return_value)}, next_queue->policy.name, now);
-  if (!result.next) {
-    MutexLock lock(&mu_);
-    UnreserveLocked(next_queue, now);
-  }
-  if (!result.completed.ok()) return result.completed.status();
-  Fill(slot, JobEventType::kCompleted, *result.completed, result.completed->return_value);
-  if (!result.next) return std::optional<LeasedJob>();
-  std::vector<Job> taken;
-  taken.push_back(std::move(*result.next));
-  std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(taken), now,
-                                             next_queue->policy.timeout_ms + kLocalLeaseGraceMs);
-  // Next time start after this queue, so that one busy queue cannot starve the others.
-  *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);
-  return std::optional<LeasedJob>(std::move(leased.front()));
-}
-
-Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t* cursor) {
-  const size_t n = handler_queues_.size();
-  for (size_t i = 0; i < n; ++i) {
-    QueueState* queue = handler_queues_[(*cursor + i) % n];
-    HERALD_ASSIGN_OR_RETURN(std::optional<LeasedJob> job,
-                            TakeOne(queue, queue->policy.timeout_ms + kLocalLeaseGraceMs));
-    if (job) {
-      // Next time start after this queue, so that one busy queue cannot starve the others.
-      *cursor = static_cast<std::uint32_t>((*cursor + i + 1) % n);
-      return job;
-    }
-  }
-  return std::optional<LeasedJob>();
-}
-
-void Broker::WorkerLoop(std::stop_token stop, std::uint32_t index) {
-  std::uint32_t cursor = index % std::max<size_t>(1, handler_queues_.size());
-  while (!stop.stop_requested()) {
-    std::uint64_t generation;
-    {
-      MutexLock lock(&mu_);
-      if (stopping_) return;
-      generation = work_generation_;
-    }
-    auto job = TakeForWorker(&cursor);
-    if (!job.ok()) {
-      logger_->error("worker {}: take failed: {}", index, job.status().message());
-      MutexLock lock(&mu_);
-      work_cv_.wait_for(mu_, stop, std::chrono::milliseconds(100),
-                        [this]() REQUIRES(mu_) { return stopping_; });
-      continue;
-    }
-    if (!job->has_value()) {
-      MutexLock lock(&mu_);
-      work_cv_.wait(mu_, stop, [this, generation]() REQUIRES(mu_) {
-        return stopping_ || work_generation_ != generation;
-      });
-      continue;
-    }
-    // A job's completion and the take of the next are one write; run jobs back to back
-    // while that finds work.
-    std::optional<LeasedJob> next = std::move(*job);
-    bool first = true;
-    while (next) {
-      QueueState* queue = nullptr;
-      {
-        MutexLock lock(&mu_);
-        queue = FindQueueLocked(next->job.queue);
-      }
-      next = RunHandler(queue, std::move(*next), stop, &cursor, /*counted=*/!first);
-      first = false;
-    }
-  }
-}
-
-std::optional<LeasedJob> Broker::RunHandler(QueueState* queue, LeasedJob leased,
-                                            std::stop_token stop, std::uint32_t* cursor,
-                                            bool counted) {
-  if (!counted) {
-    MutexLock lock(&mu_);
-    ++running_;
-  }
-  const Job& job = leased.job;
-  const auto timeout = std::chrono::milliseconds(queue->policy.timeout_ms);
-  const auto started = std::chrono::steady_clock::now();
-  HandlerJob view{job.id,           job.queue,         job.payload, job.attempts_made,
-                  job.max_attempts, started + timeout, stop};
-  HandlerOutcome outcome;
-  try {
-    outcome = queue->handler->Run(view);
-  } catch (const std::exception& e) {
-    outcome = HandlerOutcome::Failure(std::string("handler threw: ") + e.what());
-  } catch (...) {
-    outcome = HandlerOutcome::Failure("handler threw a non-standard exception");
-  }
-  const auto elapsed = std::chrono::steady_clock::now() - started;
-  if (elapsed > timeout) {
-    outcome = HandlerOutcome::Failure("timed out after " +
-                                      std::to_string(queue->policy.timeout_ms) + " ms");
-  }
-  Status status;
-  std::optional<LeasedJob> next;
-  if (outcome.kind == HandlerOutcome::Kind::kSuccess) {
-    bool take_next = false;
-    {
-      MutexLock lock(&mu_);
-      take_next = !stopping_ && !stop.stop_requested();
-    }
-    if (take_next) {
-      auto acked = AckAndTakeNext(job.id, std::move(outcome.text), cursor);
-      status = acked.status();
-      if (acked.ok()) next = std::move(*acked);
-    } else {
-      status = Ack(job.id, std::move(outcome.text)).status();
-    }
-  } else {
-    if (outcome.text.empty()) outcome.text = "handler failed";
-    status = Fail(job.id, std::move(outcome.text), outcome.kind == HandlerOutcome::Kind::kPermanent)
-                 .status();
-  }
-  if (!status.ok()) {
-    logger_->warn("job {} of {}: result not recorded: {}", job.id, job.queue, status.message());
-  }
-  {
-    MutexLock lock(&mu_);
-    // A next job taken with the completion counts as running from now on, so that Shutdown
-    // never sees no handler running while this worker is about to start one.
-    if (!next) --running_;
-  }
-  idle_cv_.notify_all();
-  return next;
 }
 
 }  // namespace herald::engine

@@ -8,6 +8,12 @@
 // after a restart every job that was active is waiting again (the store does that at open),
 // with its attempt counted.
 //
+// A facade over its parts: LeaseTable (leases and their deadlines), TakeWaiters (blocking
+// takes), each queue's QueueAdmission (pause, concurrency, rate limit), the Scheduler thread
+// and the WorkerPool of local workers, which run handlers through HandlerCall. The leases,
+// the waiters and the admission counts change together under the broker's one mutex, which is
+// never held during a store write or a callback.
+//
 // Thread safety: thread-safe. Blocking takes never block the caller: TakeAsync registers a
 // waiter whose callback runs on whichever thread makes a job available (or on the scheduler
 // thread on timeout); the callback must be quick (post to an I/O strand).
@@ -16,17 +22,15 @@
 // (or destroy) before closing the store.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
+#include <stop_token>
 #include <string>
 #include <string_view>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/clock.h"
@@ -34,8 +38,13 @@
 #include "engine/event_router.h"
 #include "engine/handler.h"
 #include "engine/job_events.h"
+#include "engine/lease_table.h"
 #include "engine/queue_policy.h"
+#include "engine/queue_state.h"
 #include "engine/records.h"
+#include "engine/scheduler.h"
+#include "engine/take_waiters.h"
+#include "engine/worker_pool.h"
 #include "storage/mutex.h"
 #include "storage/status.h"
 #include "storage/store.h"
@@ -66,22 +75,22 @@ struct AddedJob {
   JobState state = JobState::kWaiting;
 };
 
-// A job handed to a worker, with its lease.
-struct LeasedJob {
-  Job job;
-  std::int64_t lease_until_ms = 0;
-};
-
 struct TakeRequest {
   std::vector<std::string> queues;  // tried in order
   std::uint32_t count = 1;          // at most this many jobs
   std::int64_t lease_ms = 0;        // 0 = the queue's policy
 };
 
+// What a failed attempt does to its job (NACK, a handler's failure).
+enum class FailMode : std::uint8_t {
+  kRetry,      // delayed for the backoff, or failed when its attempts are used up
+  kPermanent,  // failed at once, whatever attempts are left (e.g. a mail relay's 5xx)
+};
+
 class Broker {
  public:
-  using TakeCallback = std::function<void(std::vector<LeasedJob>)>;
-  using WaiterId = std::uint64_t;
+  using TakeCallback = TakeWaiters::Callback;
+  using WaiterId = TakeWaiters::Id;
 
   // Creates the queues of `config` in the store. `logger` may be null (spdlog's default).
   static Result<std::unique_ptr<Broker>> Create(storage::Store* store, EngineConfig config,
@@ -134,13 +143,19 @@ class Broker {
                              TakeCallback callback);
   // Removes a waiter without calling it (a client disconnected). No-op when already served.
   void CancelWaiter(WaiterId id);
+  // Ack, Fail, AckMany: a lease survives a write that failed (e.g. a full disk), so that the
+  // call can be repeated, and its expiry still puts the job back.
   // active -> completed. NotFound when the job is not active under a lease.
   Result<Job> Ack(std::string_view id, std::string return_value = {});
   // Many Acks written as one batch (ACKJOB id id ...): one result per completion, in order.
   std::vector<Result<Job>> AckMany(std::vector<storage::Completion> completions);
-  // A failed attempt: delayed for the backoff, or failed when attempts are used up or
-  // `permanent`. NotFound when not active under a lease.
-  Result<Job> Fail(std::string_view id, std::string error, bool permanent = false);
+  // A failed attempt (see FailMode). NotFound when not active under a lease.
+  Result<Job> Fail(std::string_view id, std::string error, FailMode mode = FailMode::kRetry);
+  // The same with NACK's PERMANENT flag as net/commands parses it; to go once it passes a
+  // FailMode.
+  Result<Job> Fail(std::string_view id, std::string error, bool permanent) {
+    return Fail(id, std::move(error), permanent ? FailMode::kPermanent : FailMode::kRetry);
+  }
   // Extends the lease by `lease_ms` from now (0 = the queue's lease). Returns the new lease in
   // ms. NotFound when not active under a lease; InvalidArgument for a lease outside 1 s..24 h.
   Result<std::int64_t> ExtendLease(std::string_view id, std::int64_t lease_ms = 0);
@@ -179,40 +194,42 @@ class Broker {
   std::uint32_t waiter_count() const;
 
  private:
-  struct QueueState;
-  struct Waiter;
-  struct Lease {
-    std::string queue;
-    std::int64_t until_ms = 0;
-    std::int64_t length_ms = 0;
-  };
-
   Broker(storage::Store* store, EngineConfig config, Clock* clock,
          std::shared_ptr<spdlog::logger> logger);
 
   Result<QueueState*> EnsureQueue(std::string_view queue);
   QueueState* FindQueueLocked(std::string_view queue) const REQUIRES(mu_);
-  // Reserves a slot (pause, concurrency, rate limit) under mu_; false when none.
+  // Reserves a slot of `queue` (see QueueAdmission); false when none, or shutting down.
   bool ReserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
-  void UnreserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
-  // Takes one job of `queue` for a lease of `lease_ms`; nullopt when none can be taken.
-  Result<std::optional<LeasedJob>> TakeOne(QueueState* queue, std::int64_t lease_ms);
   // Up to `count` jobs of one queue (as its concurrency and rate limits allow), one batch.
   Result<std::vector<LeasedJob>> TakeSome(QueueState* queue, std::uint32_t count,
                                           std::int64_t lease_ms);
   // Leases jobs just taken from `queue` (each until now + lease_ms) and reports them active.
   std::vector<LeasedJob> LeaseTaken(QueueState* queue, std::vector<Job> taken, std::int64_t now,
                                     std::int64_t lease_ms);
-  // Completes an active job whose lease was released, and reports it.
-  Result<Job> CompleteReleased(std::string_view id, std::string return_value);
   Result<std::vector<LeasedJob>> TakeFrom(const std::vector<QueueState*>& queues,
                                           std::uint32_t count, std::int64_t lease_ms);
-  // Removes the lease of an active job; the queue it belonged to, or NotFound.
-  Result<QueueState*> ReleaseLease(std::string_view id);
+  // Claims the lease of an active job for the write that ends it (see LeaseTable) and frees its
+  // slot. NotFound when the job has no lease (or another call is ending it).
+  Result<LeaseClaim> ClaimLease(std::string_view id);
+  // After that write: the lease is gone when `written` is OK; otherwise it is back, with its
+  // slot, until `retry_at_ms`.
+  void EndClaim(std::string_view id, const LeaseClaim& claim, const Status& written,
+                std::int64_t retry_at_ms);
+  // Runs `write` (a Result<Job>() callable that ends the lease of `id`) with the lease claimed.
+  template <typename Write>
+  Result<Job> WithLeaseClaimed(std::string_view id, Write write);
+  // Completes an active job whose lease is claimed, and reports it.
+  Result<Job> CompleteClaimed(std::string_view id, std::string return_value);
+  Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode);
   // New waiting jobs in `queue`: serve waiters, wake local workers.
   void OnWaiting(QueueState* queue);
   void ServeWaiters(QueueState* queue);
-  void WakeSchedulerLocked(std::int64_t at_ms) REQUIRES(mu_);
+  // Makes one job waiting with `write` (a Result<Job>() callable: QRETRY, PROMOTE), reports
+  // it as `type`, and hands it to whoever waits for work.
+  template <typename Write>
+  Result<Job> MakeWaiting(JobEventType type, Write write);
+
   // Job events (see "Job events" in broker.cc): an event of `job` stamped now; published at
   // once, or filled into a place reserved before the change (nothing when the slot is empty).
   JobEvent EventOf(JobEventType type, const Job& job, std::string detail = {});
@@ -220,22 +237,21 @@ class Broker {
   void Fill(JobEventBus::Slot& slot, JobEventType type, const Job& job, std::string detail = {});
   void FillAll(JobEventBus::Slot& slot, JobEventType type, const std::vector<Job>& jobs,
                std::string_view detail = {});
-  void WorkerLoop(std::stop_token stop, std::uint32_t index);
-  void SchedulerLoop(std::stop_token stop);
-  // Runs the handler and records its outcome; after a success, returns the worker's next job
-  // when one was taken in the same write as the completion (already counted as running: pass
-  // counted = true when running it).
-  std::optional<LeasedJob> RunHandler(QueueState* queue, LeasedJob leased, std::stop_token stop,
-                                      std::uint32_t* cursor, bool counted = false);
-  // Ack, and a Take for a local worker (TakeForWorker's rotation from *cursor) in one write.
+
+  // Tick's steps; each lowers *next to the time of its next thing to do.
+  void PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now, std::int64_t* next);
+  void ExpireLeases(std::int64_t now);
+  void TimeOutWaiters(std::int64_t now, std::int64_t* next);
+  void ReleaseRateLimited(const std::vector<QueueState*>& queues, std::int64_t now,
+                          std::int64_t* next);
+
+  // The local workers' side (WorkerPool::Work): a take rotating over handler_queues_ from
+  // *cursor; a run of the handler whose success is recorded with the take of the next job in
+  // one write (AckAndTakeNext).
+  Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
+  std::optional<LeasedJob> RunJob(LeasedJob leased, std::stop_token stop, std::uint32_t* cursor);
   Result<std::optional<LeasedJob>> AckAndTakeNext(std::string_view id, std::string return_value,
                                                   std::uint32_t* cursor);
-  Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
-  Result<Job> FinishFailure(const Job& job, std::string error, bool permanent);
-  // Makes one job waiting with `write` (a Result<Job>() callable: QRETRY, PROMOTE), reports
-  // it as `type`, and hands it to whoever waits for work.
-  template <typename Write>
-  Result<Job> MakeWaiting(JobEventType type, Write write);
 
   storage::Store* store_;
   EngineConfig config_;
@@ -247,25 +263,19 @@ class Broker {
 
   mutable Mutex mu_;
   std::map<std::string, std::unique_ptr<QueueState>, std::less<>> queues_ GUARDED_BY(mu_);
-  std::map<std::string, Lease, std::less<>> leases_ GUARDED_BY(mu_);
-  std::set<std::pair<std::int64_t, std::string>> lease_deadlines_ GUARDED_BY(mu_);
-  std::map<WaiterId, std::shared_ptr<Waiter>> waiters_ GUARDED_BY(mu_);
-  std::set<std::pair<std::int64_t, WaiterId>> waiter_deadlines_ GUARDED_BY(mu_);
-  WaiterId next_waiter_id_ GUARDED_BY(mu_) = 1;
+  LeaseTable leases_ GUARDED_BY(mu_);
+  TakeWaiters waiters_ GUARDED_BY(mu_);
+  // Bumped whenever jobs may have become waiting; a blocking take registers its waiter only
+  // when it is unchanged since the take that found nothing.
+  std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
   std::vector<QueueState*> handler_queues_;  // fixed at Start
   bool started_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
-  std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
-  std::uint32_t running_ GUARDED_BY(mu_) = 0;
-  std::uint32_t live_workers_ GUARDED_BY(mu_) = 0;  // worker threads not yet returned
-  bool stopped_all_ GUARDED_BY(mu_) = true;         // what Shutdown answered
-  std::condition_variable_any work_cv_;             // local workers wait here for jobs
-  std::condition_variable_any idle_cv_;             // Shutdown waits here (running_, live_workers_)
-  std::condition_variable_any sched_cv_;            // the scheduler sleeps here
-  std::int64_t sched_wake_ms_ GUARDED_BY(mu_) = 0;
-  bool sched_kick_ GUARDED_BY(mu_) = false;
-  std::vector<std::jthread> workers_;
-  std::jthread scheduler_;
+  bool stopped_all_ GUARDED_BY(mu_) = true;  // what Shutdown answered
+  // Last, and in this order: destroyed first, the workers (a thread left running by Shutdown
+  // still records its job), then the scheduler they wake.
+  Scheduler scheduler_;
+  WorkerPool workers_;
 };
 
 }  // namespace herald::engine

@@ -46,10 +46,11 @@ class BrokerFixture : public ::testing::Test {
   void SetUp() override { OpenStore(); }
   void TearDown() override { CloseStore(); }
 
-  // Opens the store in the fixture's temp dir (the same data again after CloseStore()).
+  // Opens the store in data_dir_ (default: in the fixture's temp dir); the same data again
+  // after CloseStore().
   void OpenStore() {
     storage::StoreOptions options;
-    options.data_dir = dir_.Sub("db");
+    options.data_dir = data_dir_.empty() ? dir_.Sub("db") : data_dir_;
     options.fsync = storage::FsyncMode::kNo;
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -143,6 +144,7 @@ class BrokerFixture : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string data_dir_;  // "" = dir_/db
   testing::FakeClock clock_;
   std::optional<SystemClock> system_clock_;
   EngineConfig config_;

@@ -98,7 +98,7 @@ TEST_F(BrokerTest, PerJobOverridesBeatTheQueuePolicy) {
 TEST_F(BrokerTest, PermanentFailureSkipsRemainingAttempts) {
   std::string id = AddJob("emails", "x");
   TakeOne("emails");
-  auto failed = broker_->Fail(id, "550 no such user", /*permanent=*/true);
+  auto failed = broker_->Fail(id, "550 no such user", FailMode::kPermanent);
   ASSERT_TRUE(failed.ok());
   EXPECT_EQ(failed->state, JobState::kFailed);
   EXPECT_EQ(failed->attempts_made, 1u);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,16 @@ class FixedOutcomeHandler final : public engine::Handler {
 
  private:
   engine::HandlerOutcome outcome_;
+};
+
+// Throws from every run, and counts them.
+class ThrowingHandler final : public engine::Handler {
+ public:
+  engine::HandlerOutcome Run(const engine::HandlerJob&) override {
+    ++runs;
+    throw std::runtime_error("template missing");
+  }
+  std::atomic<int> runs{0};
 };
 
 class RemoteWorkerTest : public net::ServerFixture {
@@ -87,6 +98,22 @@ TEST_F(RemoteWorkerTest, AFailedAttemptIsRetriedEvenWhenItsTextIsTheWordPermanen
   EXPECT_EQ(job->attempts_made, 2u);  // retried once, then out of attempts
   EXPECT_EQ(job->last_error, "handler failed: permanent");
   EXPECT_EQ(handler->runs.load(), 2);
+}
+
+// As on the broker's own workers (the same HandlerCall): the exception is a failed attempt
+// with its message, and the worker lives on to run the retry.
+TEST_F(RemoteWorkerTest, AnExceptionIsAFailedAttemptNotADeadWorker) {
+  auto handler = std::make_shared<ThrowingHandler>();
+  const std::string id =
+      Cmd({"ADDJOB", "mails", "x", "ATTEMPTS", "2", "BACKOFF", "fixed", "100"}).str;
+  RunUntil(handler, "mails", id, storage::JobState::kFailed);
+  auto job = broker_->Show(id);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->state, storage::JobState::kFailed);
+  EXPECT_EQ(job->attempts_made, 2u);
+  EXPECT_EQ(job->last_error, "handler threw: template missing");
+  EXPECT_EQ(handler->runs.load(), 2);
+  EXPECT_EQ(worker_->failed(), 2u);
 }
 
 }  // namespace

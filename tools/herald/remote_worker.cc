@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/handler_call.h"
 #include "net/client/client.h"
 
 namespace herald::tools {
@@ -117,19 +118,11 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       const std::string& payload = entry.elements[2].str;
       auto found = handlers_.find(queue);
       if (found == handlers_.end()) continue;
-      engine::HandlerJob job{
-          id,      queue,
-          payload, static_cast<std::uint32_t>(entry.elements[3].integer),
-          0,       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms),
-          stop};
-      engine::HandlerOutcome outcome;
-      try {
-        outcome = found->second->Run(job);
-      } catch (const std::exception& e) {
-        outcome = engine::HandlerOutcome::Failure(std::string("handler threw: ") + e.what());
-      } catch (...) {
-        outcome = engine::HandlerOutcome::Failure("handler threw a non-standard exception");
-      }
+      // The lease is the handler's timeout: past it the job is no longer this worker's.
+      const engine::HandlerCall call(found->second.get(),
+                                     std::chrono::milliseconds(options_.lease_ms));
+      engine::HandlerOutcome outcome = call.Run(
+          {id, queue, payload, static_cast<std::uint32_t>(entry.elements[3].integer), 0, {}, stop});
       const bool success = outcome.kind == engine::HandlerOutcome::Kind::kSuccess;
       const char* verb = success ? "ACKJOB" : "NACK";
       client::ClientResult<Reply> recorded = Reply::Null();
@@ -144,7 +137,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         // A permanent failure (e.g. an SMTP 5xx) is not retried, as on the broker's own
         // workers: NACK id reason PERMANENT.
         const bool permanent = outcome.kind == engine::HandlerOutcome::Kind::kPermanent;
-        std::string reason = outcome.text.empty() ? "handler failed" : outcome.text;
+        std::string reason = std::move(outcome.text);
         if (!permanent && IsPermanentWord(reason)) reason = "handler failed: " + reason;
         std::vector<std::string> nack = {"NACK", id, std::move(reason)};
         if (permanent) nack.emplace_back("PERMANENT");

@@ -29,7 +29,8 @@ struct RemoteWorkerOptions {
   std::uint16_t port = 6380;
   std::string password;       // AUTH when set
   std::uint32_t threads = 5;  // connections, each running one job at a time
-  // The lease asked for each job; a handler still running past it loses the job. Default: 60 s.
+  // The lease asked for each job, and the handler's timeout: a run past it is a failed attempt
+  // (the job is no longer this worker's). Default: 60 s.
   std::int64_t lease_ms = 60000;
   // How long one GETJOB waits before asking again (so that stop is noticed). Default: 1000.
   std::int64_t poll_ms = 1000;
