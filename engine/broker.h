@@ -151,11 +151,6 @@ class Broker {
   std::vector<Result<Job>> AckMany(std::vector<storage::Completion> completions);
   // A failed attempt (see FailMode). NotFound when not active under a lease.
   Result<Job> Fail(std::string_view id, std::string error, FailMode mode = FailMode::kRetry);
-  // The same with NACK's PERMANENT flag as net/commands parses it; to go once it passes a
-  // FailMode.
-  Result<Job> Fail(std::string_view id, std::string error, bool permanent) {
-    return Fail(id, std::move(error), permanent ? FailMode::kPermanent : FailMode::kRetry);
-  }
   // Extends the lease by `lease_ms` from now (0 = the queue's lease). Returns the new lease in
   // ms. NotFound when not active under a lease; InvalidArgument for a lease outside 1 s..24 h.
   Result<std::int64_t> ExtendLease(std::string_view id, std::int64_t lease_ms = 0);

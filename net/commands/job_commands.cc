@@ -150,17 +150,20 @@ void AckJob(CommandContext& ctx, Args args) {
 // otherwise.
 void Nack(CommandContext& ctx, Args args) {
   if (args.size() > 4) return ctx.WrongArity("nack");
-  bool permanent = false;
+  engine::FailMode mode = engine::FailMode::kRetry;
   std::string reason = "NACK from worker";
   if (args.size() == 4) {
     if (!EqualsIgnoreCase(args[3], "permanent")) return ctx.SyntaxError();
-    permanent = true;
+    mode = engine::FailMode::kPermanent;
     reason = args[2];
   } else if (args.size() == 3) {
-    permanent = EqualsIgnoreCase(args[2], "permanent");
-    if (!permanent) reason = args[2];
+    if (EqualsIgnoreCase(args[2], "permanent")) {
+      mode = engine::FailMode::kPermanent;
+    } else {
+      reason = args[2];
+    }
   }
-  auto job = ctx.server().broker().Fail(args[1], reason, permanent);
+  auto job = ctx.server().broker().Fail(args[1], reason, mode);
   if (!job.ok()) return ctx.StatusError(job.status(), "NOJOB");
   ctx.reply().Integer(1);
 }
