@@ -54,7 +54,8 @@ class Database {
   rocksdb::ColumnFamilyHandle* tickets() const { return tickets_; }
   // The column family of each database of lists and strings found at open (null: none yet).
   const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& kv_cfs() const { return kv_cfs_; }
-  // The queue column families found at open.
+  // The queue column families found at open, for QueueRegistry::Load (which may drop some:
+  // read it only before then).
   const std::vector<rocksdb::ColumnFamilyHandle*>& queue_cfs() const { return queue_cfs_; }
 
   // Creates column family `name` (one at a time: each rewrites the OPTIONS file); `what` names

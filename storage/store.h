@@ -20,6 +20,10 @@
 // attempts are used up: the attempt counter is persisted by Take), sequence numbers continue
 // without reuse.
 //
+// Each call is passed to one unit of storage/ (store.cc wires them): database.h (RocksDB, writes),
+// queue_registry.h (queues, pause, counts), job_adder.h, job_taker.h, job_transitions.h,
+// bulk_transitions.h, job_lister.h, record_tables.h; recovery at open is queue_recovery.h.
+//
 // Thread safety: thread-safe. Methods may be called from any thread concurrently.
 #pragma once
 
