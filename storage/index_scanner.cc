@@ -57,8 +57,7 @@ void IndexScanner::ReadRecords(const rocksdb::Snapshot* snapshot,
   }
 }
 
-void IndexScanner::KeepDelayedHeadLoaded(QueueState* qs) const {
-  if (qs->delayed().HasAhead() || qs->delayed().complete() || qs->counts().delayed == 0) return;
+void IndexScanner::LoadDelayedHead(QueueState* qs) const {
   Status s = Refill(qs, &qs->delayed(), JobState::kDelayed);
   if (!s.ok()) log_->error("store: queue {}: reading delayed jobs: {}", qs->name(), s.ToString());
 }

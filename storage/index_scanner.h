@@ -35,14 +35,18 @@ class IndexScanner {
   // between the read and the head's update.
   Status Refill(QueueState* qs, IndexHead* head, JobState state) const REQUIRES(qs->mu());
   // The delayed head must show the earliest due entry whenever there is one (NextDue); a
-  // failed read is logged.
-  void KeepDelayedHeadLoaded(QueueState* qs) const REQUIRES(qs->mu());
+  // failed read is logged. Inline: every add and transition checks, and rarely reads.
+  void KeepDelayedHeadLoaded(QueueState* qs) const REQUIRES(qs->mu()) {
+    if (qs->delayed().HasAhead() || qs->delayed().complete() || qs->counts().delayed == 0) return;
+    LoadDelayedHead(qs);
+  }
   // Up to `max` entries of a queue's index in [start, end), ascending, leases (active jobs)
   // skipped.
   Result<std::vector<IndexHead::Entry>> Scan(const QueueState* qs, std::string_view start,
                                              std::string_view end, std::size_t max) const;
 
  private:
+  void LoadDelayedHead(QueueState* qs) const REQUIRES(qs->mu());
   // Adds the records of the waiting jobs `entries` (read at `snapshot`) to them, where they
   // are small and match.
   void ReadRecords(const rocksdb::Snapshot* snapshot, std::vector<IndexHead::Entry>* entries) const;

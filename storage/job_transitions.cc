@@ -40,11 +40,14 @@ Result<Job> JobTransitions::Complete(std::string_view id, std::string return_val
   return std::move(CompleteMany(std::move(one), now_ms).front());
 }
 
+JobFate JobTransitions::CompletedFate() const {
+  // With a retention of 0 a completed job is not kept at all.
+  return u_.retention->keeps_completed() ? JobFate::kKept : JobFate::kRemoved;
+}
+
 std::vector<Result<Job>> JobTransitions::CompleteMany(std::vector<Completion> completions,
                                                       std::int64_t now_ms) {
-  // With a retention of 0 a completed job is not kept at all.
-  JobFate fate = u_.retention->keeps_completed() ? JobFate::kKept : JobFate::kRemoved;
-  return TransitionMany(CompletionRequests(std::move(completions), now_ms, fate));
+  return TransitionMany(CompletionRequests(std::move(completions), now_ms, CompletedFate()));
 }
 
 CompleteAndTakeResult JobTransitions::CompleteAndTake(Completion done, std::string_view next_queue,
@@ -58,9 +61,8 @@ CompleteAndTakeResult JobTransitions::CompleteAndTake(Completion done, std::stri
     return out;
   }
   TakeAlong take{*qs, now_ms, {}, {}, {}};
-  JobFate fate = u_.retention->keeps_completed() ? JobFate::kKept : JobFate::kRemoved;
-  out.completed =
-      std::move(TransitionMany(CompletionRequests(std::move(one), now_ms, fate), &take).front());
+  out.completed = std::move(
+      TransitionMany(CompletionRequests(std::move(one), now_ms, CompletedFate()), &take).front());
   if (!take.taken.empty()) out.next = std::move(take.taken.front());
   return out;
 }

@@ -87,6 +87,8 @@ class JobTransitions {
     CompletedRetention::Prune prune;
   };
 
+  // What a completion does with the job: keeps it, unless the retention is 0.
+  JobFate CompletedFate() const;
   static std::vector<TransitionRequest> CompletionRequests(std::vector<Completion> completions,
                                                            std::int64_t now_ms, JobFate fate);
   // Reads job `id` under its lock, checks it is `from` (any state when nullopt), applies
