@@ -20,6 +20,10 @@
 // attempts are used up: the attempt counter is persisted by Take), sequence numbers continue
 // without reuse.
 //
+// Each call is passed to one unit of storage/ (store.cc wires them): database.h (RocksDB, writes),
+// queue_registry.h (queues, pause, counts), job_adder.h, job_taker.h, job_transitions.h,
+// bulk_transitions.h, job_lister.h, record_tables.h; recovery at open is queue_recovery.h.
+//
 // Thread safety: thread-safe. Methods may be called from any thread concurrently.
 #pragma once
 
@@ -108,6 +112,9 @@ struct JobPage {
 // Tables for records that are not jobs. Keys and values are the caller's bytes; ordering is
 // byte order of keys (callers use big-endian numbers for time order).
 enum class RecordTable : std::uint8_t { kPrefs, kInbox, kSent, kTickets, kMeta };
+
+// The order of ScanRecords: key order, or reverse key order.
+enum class ScanOrder : std::uint8_t { kOldestFirst, kNewestFirst };
 
 class Store {
  public:
@@ -210,12 +217,19 @@ class Store {
   Status PutRecord(RecordTable table, std::string_view key, std::string_view value);
   Result<std::optional<std::string>> GetRecord(RecordTable table, std::string_view key) const;
   Status DeleteRecord(RecordTable table, std::string_view key);
-  // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in key order or
-  // (newest_first) reverse key order.
+  // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in `order`.
   Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
                                                                        std::string_view prefix,
                                                                        std::uint32_t limit,
-                                                                       bool newest_first) const;
+                                                                       ScanOrder order) const;
+  // The same with the order as a flag, for engine/records.cc until it passes a ScanOrder.
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
+                                                                       std::string_view prefix,
+                                                                       std::uint32_t limit,
+                                                                       bool newest_first) const {
+    return ScanRecords(table, prefix, limit,
+                       newest_first ? ScanOrder::kNewestFirst : ScanOrder::kOldestFirst);
+  }
 
   // ---- Lists and strings -------------------------------------------------------------------
   // Database 0 (the one a client starts with).

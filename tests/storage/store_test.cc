@@ -1604,25 +1604,25 @@ TEST_F(StoreTest, RecordsScanByPrefixInBothOrders) {
   for (const char* key : {"u1|3", "u1|1", "u2|1", "u1|2", "u0|9"}) {
     ASSERT_TRUE(store_->PutRecord(RecordTable::kInbox, key, std::string("v") + key).ok());
   }
-  auto asc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, false);
+  auto asc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, ScanOrder::kOldestFirst);
   ASSERT_TRUE(asc.ok());
   ASSERT_EQ(asc->size(), 3u);
   EXPECT_EQ((*asc)[0].first, "u1|1");
   EXPECT_EQ((*asc)[2].first, "u1|3");
   EXPECT_EQ((*asc)[2].second, "vu1|3");
-  auto desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 2, true);
+  auto desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 2, ScanOrder::kNewestFirst);
   ASSERT_TRUE(desc.ok());
   ASSERT_EQ(desc->size(), 2u);
   EXPECT_EQ((*desc)[0].first, "u1|3");
   EXPECT_EQ((*desc)[1].first, "u1|2");
   // A key equal to the prefix's end ("u1}") is outside the prefix in both directions.
   ASSERT_TRUE(store_->PutRecord(RecordTable::kInbox, "u1}", "outside").ok());
-  desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, true);
+  desc = store_->ScanRecords(RecordTable::kInbox, "u1|", 10, ScanOrder::kNewestFirst);
   ASSERT_TRUE(desc.ok());
   ASSERT_EQ(desc->size(), 3u);
   EXPECT_EQ((*desc)[0].first, "u1|3");
   ASSERT_TRUE(store_->DeleteRecord(RecordTable::kInbox, "u1}").ok());
-  auto all = store_->ScanRecords(RecordTable::kInbox, "", 0, true);
+  auto all = store_->ScanRecords(RecordTable::kInbox, "", 0, ScanOrder::kNewestFirst);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 5u);
   EXPECT_EQ(all->front().first, "u2|1");
@@ -1638,7 +1638,7 @@ TEST_F(StoreTest, RecordTablesAreSeparateAndPersistent) {
   EXPECT_FALSE(store_->GetRecord(RecordTable::kSent, "u1")->has_value());
   // A caller's meta record can't pose as a registry row.
   EXPECT_FALSE(store_->HasQueue("evil"));
-  auto meta = store_->ScanRecords(RecordTable::kMeta, "", 10, false);
+  auto meta = store_->ScanRecords(RecordTable::kMeta, "", 10, ScanOrder::kOldestFirst);
   ASSERT_TRUE(meta.ok());
   ASSERT_EQ(meta->size(), 1u);
   EXPECT_EQ((*meta)[0].first, "queue|evil");

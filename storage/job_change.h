@@ -1,0 +1,58 @@
+// Internal to storage/ (names rocksdb types). Change: one job's transition as planned under its
+// id lock (IdLocks), and how it is written: AddToBatch puts it into the transition's
+// WriteBatch (index keys in the queue's column family, the record in "jobs"; keys.h). Applying
+// it to memory is QueueState::Apply, once the batch is written.
+//
+// Thread safety: plain values and a pure function.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "storage/job.h"
+#include "storage/keys.h"
+
+namespace herald::storage {
+
+// Room reserved in a transition's WriteBatch (its header, and per job besides the payload: the
+// rest of the record and the index keys), so that the batch is allocated once.
+inline constexpr std::size_t kBatchHeaderBytes = 64;
+inline constexpr std::size_t kBatchBytesPerJob = 256;
+// Jobs per WriteBatch in bulk operations (PromoteDue, RetryAllFailed, Clean, recovery).
+inline constexpr std::size_t kBulkChunk = 256;
+
+// Whether a transition keeps the job (in its new state) or removes it, record and all.
+enum class JobFate : std::uint8_t { kKept, kRemoved };
+
+struct Change {
+  Job job;                       // after the change
+  std::optional<JobState> from;  // nullopt for an add
+  std::string old_key;           // index key before ("" for an add)
+  std::string new_key;           // index key after ("" when removed)
+  JobFate fate = JobFate::kKept;
+};
+
+// Adds `c` to `batch`: `queue_cf` is the job's queue's column family, `jobs_cf` the records'.
+inline void AddToBatch(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* queue_cf,
+                       rocksdb::ColumnFamilyHandle* jobs_cf, const Change& c) {
+  if (c.from == JobState::kWaiting && c.job.state == JobState::kActive) {
+    // A take: the lease at the job's waiting key; the record stays as it was (keys.h).
+    batch->Put(queue_cf, c.old_key,
+               keys::EncodeLease(c.job.id, c.job.attempts_made, c.job.processed_ms));
+    return;
+  }
+  if (!c.old_key.empty() && c.old_key != c.new_key) batch->Delete(queue_cf, c.old_key);
+  if (c.fate == JobFate::kRemoved) {
+    batch->Delete(jobs_cf, c.job.id);
+    return;
+  }
+  batch->Put(queue_cf, c.new_key, c.job.id);
+  batch->Put(jobs_cf, c.job.id, EncodeJob(c.job));
+}
+
+}  // namespace herald::storage

@@ -1,0 +1,145 @@
+#include "storage/queue_recovery.h"
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <string_view>
+
+#include "storage/keys.h"
+
+namespace herald::storage {
+namespace {
+
+constexpr std::string_view kStalledError = "stalled: worker lost (process restarted)";
+
+}  // namespace
+
+Status QueueRecovery::Recover(QueueState* qs, std::int64_t now_ms) {
+  HERALD_ASSIGN_OR_RETURN(std::vector<StalledEntry> active, Count(qs));
+  HERALD_RETURN_IF_ERROR(PutBack(qs, active, now_ms));
+  HERALD_RETURN_IF_ERROR(retention_->Trim(qs));
+  MutexLock lock(&qs->mu());
+  scanner_->KeepDelayedHeadLoaded(qs);
+  return Status::Ok();
+}
+
+Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::Count(QueueState* qs) const {
+  // One pass over the column family: counters, the pause flag, and the active entries.
+  QueueCounts counts;
+  std::vector<StalledEntry> active;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(database_->db()->NewIterator(ro, qs->cf()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() < 2 || k[1] != '|') continue;
+    switch (k[0]) {
+      case 'w':
+        if (auto lease = keys::DecodeLease(it->value().ToStringView())) {
+          ++counts.active;
+          active.push_back(
+              StalledEntry{k.ToString(), std::string(lease->id),
+                           StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms}});
+        } else {
+          ++counts.waiting;
+        }
+        break;
+      case 'd':
+        ++counts.delayed;
+        break;
+      case 'c':
+        ++counts.completed;
+        break;
+      case 'f':
+        ++counts.failed;
+        break;
+      case 'a':
+        ++counts.active;
+        active.push_back(StalledEntry{k.ToString(), it->value().ToString(), std::nullopt});
+        break;
+      case 'm':
+        if (k.ToStringView() == keys::kPausedKey) {
+          auto paused = keys::DecodeFlag(it->value().ToStringView());
+          if (!paused.ok()) return paused.status();
+          counts.paused = *paused;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan queue"));
+  MutexLock lock(&qs->mu());
+  qs->counts() = counts;
+  return active;
+}
+
+Result<std::optional<Change>> QueueRecovery::PlanPutBack(const StalledEntry& e,
+                                                         std::int64_t now_ms) const {
+  Result<Job> read = reader_->ReadStored(e.id);
+  if (!read.ok() && !read.status().IsNotFound()) return read.status();
+  bool matches = false;
+  if (read.ok()) {
+    if (e.lease) {  // the record reads as waiting, at this key
+      matches = read->state == JobState::kWaiting && keys::IndexKeyOf(*read) == e.key;
+      read->attempts_made = e.lease->attempts_made;
+      read->processed_ms = e.lease->processed_ms;
+    } else {  // an older build's "a|" entry: the record reads as active
+      matches = read->state == JobState::kActive && keys::ActiveKey(read->seq) == e.key;
+    }
+  }
+  if (!matches) return std::optional<Change>();
+  Change c;
+  c.from = JobState::kActive;
+  c.old_key = e.key;
+  c.job = std::move(*read);
+  c.job.last_error = std::string(kStalledError);
+  if (c.job.attempts_made >= c.job.max_attempts) {
+    c.job.state = JobState::kFailed;
+    c.job.finished_ms = now_ms;
+  } else {
+    c.job.state = JobState::kWaiting;
+  }
+  c.new_key = keys::IndexKeyOf(c.job);
+  return std::optional<Change>(std::move(c));
+}
+
+Status QueueRecovery::PutBack(QueueState* qs, const std::vector<StalledEntry>& active,
+                              std::int64_t now_ms) {
+  // An entry whose record is gone or doesn't match (a bug or a damaged disk) is dropped, so
+  // that the counters stay true.
+  std::uint64_t dropped = 0;
+  for (std::size_t i = 0; i < active.size(); i += kBulkChunk) {
+    rocksdb::WriteBatch batch;
+    std::vector<Change> changes;
+    std::uint64_t dropped_here = 0;
+    for (std::size_t j = i; j < std::min(i + kBulkChunk, active.size()); ++j) {
+      HERALD_ASSIGN_OR_RETURN(std::optional<Change> c, PlanPutBack(active[j], now_ms));
+      if (!c) {
+        batch.Delete(qs->cf(), active[j].key);
+        ++dropped_here;
+        continue;
+      }
+      AddToBatch(&batch, qs->cf(), database_->jobs(), *c);
+      changes.push_back(std::move(*c));
+    }
+    HERALD_RETURN_IF_ERROR(database_->Write(&batch, "recover active jobs of " + qs->name()));
+    MutexLock lock(&qs->mu());
+    for (const Change& c : changes) qs->Apply(c);
+    QueueCounts& counts = qs->counts();
+    counts.active -= std::min(counts.active, dropped_here);
+    recovered_active_ += changes.size();
+    dropped += dropped_here;
+  }
+  if (dropped > 0) {
+    log_->warn("store: queue {}: dropped {} active entries without a matching job record",
+               qs->name(), dropped);
+  }
+  if (!active.empty()) {
+    log_->warn("store: queue {}: {} jobs were active when the store closed; put back", qs->name(),
+               active.size() - dropped);
+  }
+  return database_->SyncWal().WithPrefix("sync recovery");
+}
+
+}  // namespace herald::storage
