@@ -33,11 +33,9 @@ Status Records::Delete(RecordKind kind, std::string_view key) {
   return store_->DeleteRecord(TableOf(kind), key);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Records::Scan(RecordKind kind,
-                                                                       std::string_view prefix,
-                                                                       std::uint32_t limit,
-                                                                       bool newest_first) const {
-  return store_->ScanRecords(TableOf(kind), prefix, limit, newest_first);
+Result<std::vector<std::pair<std::string, std::string>>> Records::Scan(
+    RecordKind kind, std::string_view prefix, std::uint32_t limit, storage::ScanOrder order) const {
+  return store_->ScanRecords(TableOf(kind), prefix, limit, order);
 }
 
 }  // namespace herald::engine

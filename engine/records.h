@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "storage/status.h"
-
-namespace herald::storage {
-class Store;
-}
+#include "storage/store.h"
 
 namespace herald::engine {
+
+// Order of a Scan.
+using storage::ScanOrder;
 
 enum class RecordKind : std::uint8_t { kPrefs, kInbox, kSent, kTickets };
 
@@ -32,11 +32,12 @@ class Records {
   Status Put(RecordKind kind, std::string_view key, std::string_view value);
   Result<std::optional<std::string>> Get(RecordKind kind, std::string_view key) const;
   Status Delete(RecordKind kind, std::string_view key);
-  // Up to `limit` records whose key starts with `prefix`, ascending or (newest_first) descending.
+  // Up to `limit` records whose key starts with `prefix`, in key order (kOldestFirst) or
+  // reverse key order (kNewestFirst).
   Result<std::vector<std::pair<std::string, std::string>>> Scan(RecordKind kind,
                                                                 std::string_view prefix,
                                                                 std::uint32_t limit,
-                                                                bool newest_first) const;
+                                                                ScanOrder order) const;
 
  private:
   storage::Store* store_;

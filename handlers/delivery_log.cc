@@ -113,8 +113,8 @@ Result<std::vector<DeliveryRecord>> DeliveryLog::RecentForUser(std::string_view 
   std::vector<DeliveryRecord> out;
   if (count == 0) return out;
   const std::string prefix = keys::SentUserPrefix(user);
-  HERALD_ASSIGN_OR_RETURN(auto rows,
-                          records_->Scan(engine::RecordKind::kSent, prefix, count, true));
+  HERALD_ASSIGN_OR_RETURN(auto rows, records_->Scan(engine::RecordKind::kSent, prefix, count,
+                                                    engine::ScanOrder::kNewestFirst));
   for (const auto& row : rows) {
     auto ids = keys::ParseSentUserKey(row.first, prefix.size());
     if (!ids) continue;

@@ -69,8 +69,9 @@ Result<std::vector<InboxEntry>> Inbox::Recent(std::string_view user, std::uint32
   }
   std::vector<InboxEntry> out;
   if (count == 0) return out;
-  HERALD_ASSIGN_OR_RETURN(auto rows, records_->Scan(engine::RecordKind::kInbox,
-                                                    keys::InboxUserPrefix(user), count, true));
+  HERALD_ASSIGN_OR_RETURN(
+      auto rows, records_->Scan(engine::RecordKind::kInbox, keys::InboxUserPrefix(user), count,
+                                engine::ScanOrder::kNewestFirst));
   out.reserve(rows.size());
   for (const auto& row : rows) {
     HERALD_ASSIGN_OR_RETURN(InboxEntry entry, Decode(row.second));

@@ -57,7 +57,8 @@ Result<std::map<std::string, bool>> Preferences::Get(std::string_view user) cons
   std::map<std::string, bool> out;
   for (Channel channel : kAllChannels) out[std::string(ChannelName(channel))] = true;
   const std::string prefix = keys::PrefPrefix(user);
-  HERALD_ASSIGN_OR_RETURN(auto rows, records_->Scan(engine::RecordKind::kPrefs, prefix, 64, false));
+  HERALD_ASSIGN_OR_RETURN(auto rows, records_->Scan(engine::RecordKind::kPrefs, prefix, 64,
+                                                    engine::ScanOrder::kOldestFirst));
   for (const auto& [key, value] : rows) {
     std::string channel = key.substr(prefix.size());
     auto payload = keys::Unversioned(value);

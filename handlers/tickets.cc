@@ -108,8 +108,9 @@ Result<std::optional<Ticket>> TicketStore::FindByEvent(std::string_view event_id
 Result<std::vector<Ticket>> TicketStore::Recent(std::uint32_t count) const {
   std::vector<Ticket> out;
   if (count == 0) return out;
-  HERALD_ASSIGN_OR_RETURN(
-      auto rows, records_->Scan(engine::RecordKind::kTickets, keys::TicketPrefix(), count, true));
+  HERALD_ASSIGN_OR_RETURN(auto rows,
+                          records_->Scan(engine::RecordKind::kTickets, keys::TicketPrefix(), count,
+                                         engine::ScanOrder::kNewestFirst));
   out.reserve(rows.size());
   for (const auto& row : rows) {
     HERALD_ASSIGN_OR_RETURN(Ticket ticket, Decode(row.second));

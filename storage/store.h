@@ -222,14 +222,6 @@ class Store {
                                                                        std::string_view prefix,
                                                                        std::uint32_t limit,
                                                                        ScanOrder order) const;
-  // The same with the order as a flag, for engine/records.cc until it passes a ScanOrder.
-  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
-                                                                       std::string_view prefix,
-                                                                       std::uint32_t limit,
-                                                                       bool newest_first) const {
-    return ScanRecords(table, prefix, limit,
-                       newest_first ? ScanOrder::kNewestFirst : ScanOrder::kOldestFirst);
-  }
 
   // ---- Lists and strings -------------------------------------------------------------------
   // Database 0 (the one a client starts with).
