@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/glob.h"  // the patterns of Keys and Scan
 #include "storage/status.h"
 
 namespace herald::storage {
@@ -88,7 +89,7 @@ class KvStore {
                                    KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Exists(const std::vector<std::string>& keys) = 0;
   virtual Result<KvType> Type(std::string_view key) = 0;
-  // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x).
+  // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x; storage/glob.h).
   virtual Result<std::vector<std::string>> Keys(std::string_view pattern) = 0;
   // Cursor scan: cursor "0" starts; the returned cursor is "0" when done. Cursors are decimal
   // numbers standing for a resume point kept in memory (the latest 4096 of all databases; not
@@ -122,8 +123,5 @@ class KvStore {
   // failed WAL write or sync that covered it otherwise.
   virtual Status WaitDurable(std::uint64_t ticket) = 0;
 };
-
-// Matches a Redis glob pattern against a string (used by KEYS/SCAN and tests).
-bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace herald::storage

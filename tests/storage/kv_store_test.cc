@@ -6,7 +6,6 @@
 
 #include <rocksdb/db.h>
 
-#include <chrono>
 #include <deque>
 #include <random>
 #include <set>
@@ -787,60 +786,6 @@ TEST_F(KvStoreTest, OutOfRangeDatabasesAreRefused) {
   EXPECT_TRUE(store_->kv(kKvDatabases).status().IsInvalidArgument());
   EXPECT_EQ(store_->kv(kKvDatabases).status().message(), "DB index is out of range");
   EXPECT_EQ(*store_->kv(0), &kv());
-}
-
-// ---- GlobMatch --------------------------------------------------------------------------------
-
-struct GlobCase {
-  const char* pattern;
-  const char* text;
-  bool match;
-};
-
-TEST(GlobMatchTest, MatchesRedisSemantics) {
-  const GlobCase cases[] = {
-      {"*", "", false},  // as stringmatchlen; KEYS and SCAN treat a lone "*" as "all keys"
-      {"*", "anything", true},
-      {"", "", true},
-      {"", "a", false},
-      {"a", "", false},
-      {"h?llo", "hello", true},
-      {"h?llo", "hllo", false},
-      {"h*llo", "hllo", true},
-      {"h*llo", "heeeello", true},
-      {"h[ae]llo", "hello", true},
-      {"h[ae]llo", "hallo", true},
-      {"h[ae]llo", "hillo", false},
-      {"h[^e]llo", "hallo", true},
-      {"h[^e]llo", "hello", false},
-      {"h[a-b]llo", "hbllo", true},
-      {"h[a-b]llo", "hcllo", false},
-      {"h[b-a]llo", "hallo", true},  // reversed ranges work
-      {"h\\*llo", "h*llo", true},
-      {"h\\*llo", "hello", false},
-      {"h[\\]]llo", "h]llo", true},
-      {"a*b*c", "aXbYc", true},
-      {"a*b*c", "aXbY", false},
-      {"*.txt", "notes.txt", true},
-      {"*.txt", "notes.txt.bak", false},
-      {"user:*:name", "user:42:name", true},
-      {"[abc", "a", true},  // unterminated class: Redis matches the class so far
-      {"**", "x", true},
-      {"a\\", "a\\", true},  // a trailing backslash matches itself
-  };
-  for (const auto& c : cases) {
-    EXPECT_EQ(GlobMatch(c.pattern, c.text), c.match) << c.pattern << " vs " << c.text;
-  }
-}
-
-TEST(GlobMatchTest, PathologicalPatternsFinishQuickly) {
-  std::string text(5000, 'a');
-  std::string pattern;
-  for (int i = 0; i < 50; ++i) pattern += "a*";
-  pattern += "b";
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(GlobMatch(pattern, text));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 }  // namespace
