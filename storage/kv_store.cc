@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "storage/glob.h"
+#include "storage/kv_numbers.h"
 #include "storage/kv_store_impl.h"
 #include "storage/rocks_status.h"
 
@@ -20,50 +21,6 @@ namespace {
 constexpr std::string_view kWrongType = "Operation against a key holding the wrong kind of value";
 constexpr std::string_view kNotInteger = "value is not an integer or out of range";
 constexpr std::string_view kOverflow = "increment or decrement would overflow";
-
-// Redis's string2ll: an optional '-', then digits without leading zeros ("0" alone is fine),
-// at most 20 characters, within int64.
-bool ParseRedisInt(std::string_view s, std::int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s == "0") {
-    *out = 0;
-    return true;
-  }
-  std::size_t p = 0;
-  bool negative = false;
-  if (s[0] == '-') {
-    negative = true;
-    p = 1;
-    if (p == s.size()) return false;
-  }
-  if (s[p] < '1' || s[p] > '9') return false;
-  std::uint64_t v = 0;
-  for (; p < s.size(); ++p) {
-    if (s[p] < '0' || s[p] > '9') return false;
-    auto d = static_cast<std::uint64_t>(s[p] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (negative) {
-    if (v > kMax + 1) return false;
-    *out = v == kMax + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(v);
-  } else {
-    if (v > kMax) return false;
-    *out = static_cast<std::int64_t>(v);
-  }
-  return true;
-}
-
-// Redis LRANGE index normalisation; false when the range is empty.
-bool NormaliseRange(std::int64_t len, std::int64_t* start, std::int64_t* stop) {
-  if (*start < 0) *start += len;
-  if (*stop < 0) *stop += len;
-  if (*start < 0) *start = 0;
-  if (*start > *stop || *start >= len) return false;
-  if (*stop >= len) *stop = len - 1;
-  return true;
-}
 
 // Redis's KEYS and SCAN skip matching for a lone "*" (so it also lists the empty key, which
 // stringmatchlen would not match).
