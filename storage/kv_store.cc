@@ -81,13 +81,13 @@ class KvDatabase final : public KvStore {
   }
   Result<std::uint64_t> Count() override { return impl_->Count(db_); }
   Status Clear() override { return impl_->Clear(db_); }
-  Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values, bool left,
-                            KvWriteGroup* group) override {
-    return impl_->Push(db_, key, values, left, group);
+  Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values,
+                            ListEnd end, KvWriteGroup* group) override {
+    return impl_->Push(db_, key, values, end, group);
   }
-  Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, bool left,
+  Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, ListEnd end,
                                        KvWriteGroup* group) override {
-    return impl_->Pop(db_, key, count, left, group);
+    return impl_->Pop(db_, key, count, end, group);
   }
   Result<std::int64_t> Len(std::string_view key) override { return impl_->Len(db_, key); }
   Result<std::vector<std::string>> Range(std::string_view key, std::int64_t start,
@@ -798,8 +798,9 @@ Result<std::string> KvStoreImpl::PopOne(int db, std::string_view key, keys::KvMe
 }
 
 Result<std::int64_t> KvStoreImpl::Push(int db, std::string_view key,
-                                       const std::vector<std::string>& values, bool left,
+                                       const std::vector<std::string>& values, ListEnd end,
                                        KvWriteGroup* group) {
+  const bool left = end == ListEnd::kLeft;
   std::uint64_t ticket = 0;
   std::int64_t length = 0;
   HERALD_RETURN_IF_ERROR(EnsureCf(db));
@@ -826,7 +827,8 @@ Result<std::int64_t> KvStoreImpl::Push(int db, std::string_view key,
 }
 
 Result<std::vector<std::string>> KvStoreImpl::Pop(int db, std::string_view key, std::uint32_t count,
-                                                  bool left, KvWriteGroup* group) {
+                                                  ListEnd end, KvWriteGroup* group) {
+  const bool left = end == ListEnd::kLeft;
   std::uint64_t ticket = 0;
   std::vector<std::string> values;
   {

@@ -27,6 +27,10 @@ namespace herald::storage {
 
 enum class KvType : std::uint8_t { kNone = 0, kString = 1, kList = 2 };  // on disk: never renumber
 
+// The end of a list an operation works at: kLeft is the head (LPUSH, LPOP), kRight the tail
+// (RPUSH, RPOP).
+enum class ListEnd : std::uint8_t { kLeft, kRight };
+
 // Databases of the Redis keyspace: SELECT takes 0 .. kKvDatabases - 1 (Redis's default).
 inline constexpr int kKvDatabases = 16;
 
@@ -105,12 +109,13 @@ class KvStore {
   // Known SCAN cursors stay valid and resume among the keys written since.
   virtual Status Clear() = 0;
 
-  // Lists. Push returns the new length.
+  // Lists. Push adds `values` one by one at `end` (so LPUSH a b c makes c b a) and returns the
+  // new length.
   virtual Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values,
-                                    bool left, KvWriteGroup* group = nullptr) = 0;
-  // Pops up to count elements; empty vector when the key is missing.
-  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, bool left,
-                                               KvWriteGroup* group = nullptr) = 0;
+                                    ListEnd end, KvWriteGroup* group = nullptr) = 0;
+  // Pops up to count elements from `end`, nearest first; empty vector when the key is missing.
+  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count,
+                                               ListEnd end, KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Len(std::string_view key) = 0;
   // Redis LRANGE semantics (negative indexes from the end, clamped).
   virtual Result<std::vector<std::string>> Range(std::string_view key, std::int64_t start,

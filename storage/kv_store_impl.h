@@ -84,9 +84,9 @@ class KvStoreImpl {
   Status Clear(int db);
 
   Result<std::int64_t> Push(int db, std::string_view key, const std::vector<std::string>& values,
-                            bool left, KvWriteGroup* group);
-  Result<std::vector<std::string>> Pop(int db, std::string_view key, std::uint32_t count, bool left,
-                                       KvWriteGroup* group);
+                            ListEnd end, KvWriteGroup* group);
+  Result<std::vector<std::string>> Pop(int db, std::string_view key, std::uint32_t count,
+                                       ListEnd end, KvWriteGroup* group);
   Result<std::int64_t> Len(int db, std::string_view key);
   Result<std::vector<std::string>> Range(int db, std::string_view key, std::int64_t start,
                                          std::int64_t stop);

@@ -50,13 +50,13 @@ class KvStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Strings{};
   }
-  std::int64_t Push(const std::string& key, Strings values, bool left) {
-    auto r = kv().Push(key, values, left);
+  std::int64_t Push(const std::string& key, Strings values, ListEnd end) {
+    auto r = kv().Push(key, values, end);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : -1;
   }
-  Strings Pop(const std::string& key, std::uint32_t count, bool left) {
-    auto r = kv().Pop(key, count, left);
+  Strings Pop(const std::string& key, std::uint32_t count, ListEnd end) {
+    auto r = kv().Pop(key, count, end);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Strings{};
   }
@@ -153,7 +153,7 @@ TEST_F(KvStoreTest, MSetDelExistsType) {
   ASSERT_TRUE(kv().MSet({{"a", "1"}, {"b", "2"}, {"a", "3"}}).ok());
   EXPECT_EQ(**kv().Get("a"), "3");
   EXPECT_EQ(Count(), 2u);
-  Push("l", {"x"}, false);
+  Push("l", {"x"}, ListEnd::kRight);
   EXPECT_EQ(*kv().Type("a"), KvType::kString);
   EXPECT_EQ(*kv().Type("l"), KvType::kList);
   EXPECT_EQ(*kv().Type("none"), KvType::kNone);
@@ -166,32 +166,32 @@ TEST_F(KvStoreTest, MSetDelExistsType) {
 // ---- Lists ------------------------------------------------------------------------------------
 
 TEST_F(KvStoreTest, PushesAndPopsAtBothEndsLikeRedis) {
-  EXPECT_EQ(Push("l", {"a", "b", "c"}, /*left=*/true), 3);  // LPUSH a b c -> c b a
+  EXPECT_EQ(Push("l", {"a", "b", "c"}, ListEnd::kLeft), 3);  // LPUSH a b c -> c b a
   EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "b", "a"}));
-  EXPECT_EQ(Push("l", {"d", "e"}, /*left=*/false), 5);
+  EXPECT_EQ(Push("l", {"d", "e"}, ListEnd::kRight), 5);
   EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "b", "a", "d", "e"}));
-  EXPECT_EQ(Pop("l", 1, true), (Strings{"c"}));
-  EXPECT_EQ(Pop("l", 2, false), (Strings{"e", "d"}));  // RPOP count: from the tail inward
+  EXPECT_EQ(Pop("l", 1, ListEnd::kLeft), (Strings{"c"}));
+  EXPECT_EQ(Pop("l", 2, ListEnd::kRight), (Strings{"e", "d"}));  // RPOP count: from the tail inward
   EXPECT_EQ(*kv().Len("l"), 2);
   Reopen();
   EXPECT_EQ(Range("l", 0, -1), (Strings{"b", "a"}));
 }
 
 TEST_F(KvStoreTest, EmptiedListIsDeleted) {
-  Push("l", {"a", "b"}, false);
+  Push("l", {"a", "b"}, ListEnd::kRight);
   EXPECT_EQ(Count(), 1u);
-  EXPECT_EQ(Pop("l", 10, true), (Strings{"a", "b"}));
+  EXPECT_EQ(Pop("l", 10, ListEnd::kLeft), (Strings{"a", "b"}));
   EXPECT_EQ(*kv().Exists({"l"}), 0);
   EXPECT_EQ(*kv().Type("l"), KvType::kNone);
   EXPECT_EQ(*kv().Len("l"), 0);
   EXPECT_EQ(Count(), 0u);
-  EXPECT_TRUE(Pop("l", 1, true).empty());
+  EXPECT_TRUE(Pop("l", 1, ListEnd::kLeft).empty());
   ASSERT_TRUE(kv().Set("l", "now a string").ok());  // no leftovers of the list
   EXPECT_EQ(**kv().Get("l"), "now a string");
 }
 
 TEST_F(KvStoreTest, RangeFollowsRedisIndexRules) {
-  Push("l", {"0", "1", "2", "3", "4"}, false);
+  Push("l", {"0", "1", "2", "3", "4"}, ListEnd::kRight);
   EXPECT_EQ(Range("l", 0, 0), (Strings{"0"}));
   EXPECT_EQ(Range("l", -2, -1), (Strings{"3", "4"}));
   EXPECT_EQ(Range("l", -100, 1), (Strings{"0", "1"}));
@@ -203,7 +203,7 @@ TEST_F(KvStoreTest, RangeFollowsRedisIndexRules) {
 }
 
 TEST_F(KvStoreTest, IndexFollowsRedisIndexRules) {
-  Push("l", {"a", "b", "c"}, false);
+  Push("l", {"a", "b", "c"}, ListEnd::kRight);
   EXPECT_EQ(**kv().Index("l", 0), "a");
   EXPECT_EQ(**kv().Index("l", -1), "c");
   EXPECT_EQ(**kv().Index("l", -3), "a");
@@ -215,27 +215,27 @@ TEST_F(KvStoreTest, IndexFollowsRedisIndexRules) {
 TEST_F(KvStoreTest, LongListsAreDeletedWholeAndReusable) {
   Strings values;
   for (int i = 0; i < 300; ++i) values.push_back(std::to_string(i));
-  Push("l", values, false);
-  EXPECT_EQ(Pop("l", 100, true).size(), 100u);  // a range delete of 100 elements
+  Push("l", values, ListEnd::kRight);
+  EXPECT_EQ(Pop("l", 100, ListEnd::kLeft).size(), 100u);  // a range delete of 100 elements
   EXPECT_EQ(**kv().Index("l", 0), "100");
   EXPECT_EQ(*kv().Del({"l"}), 1);
-  Push("l", {"fresh"}, false);
+  Push("l", {"fresh"}, ListEnd::kRight);
   EXPECT_EQ(Range("l", 0, -1), (Strings{"fresh"}));
   ASSERT_TRUE(kv().Set("l", "s").ok());
-  Push("l2", values, true);
+  Push("l2", values, ListEnd::kLeft);
   ASSERT_TRUE(kv().Set("l2", "overwritten").ok());
   EXPECT_EQ(*kv().Type("l2"), KvType::kString);
 }
 
 TEST_F(KvStoreTest, WrongTypeIsRefusedWithRedisWording) {
   ASSERT_TRUE(kv().Set("s", "v").ok());
-  Push("l", {"x"}, false);
+  Push("l", {"x"}, ListEnd::kRight);
   const std::string message = "Operation against a key holding the wrong kind of value";
-  auto push = kv().Push("s", {"x"}, true);
+  auto push = kv().Push("s", {"x"}, ListEnd::kLeft);
   ASSERT_FALSE(push.ok());
   EXPECT_TRUE(push.status().IsWrongType());
   EXPECT_EQ(push.status().message(), message);
-  EXPECT_TRUE(kv().Pop("s", 1, true).status().IsWrongType());
+  EXPECT_TRUE(kv().Pop("s", 1, ListEnd::kLeft).status().IsWrongType());
   EXPECT_TRUE(kv().Len("s").status().IsWrongType());
   EXPECT_TRUE(kv().Range("s", 0, -1).status().IsWrongType());
   EXPECT_TRUE(kv().Index("s", 0).status().IsWrongType());
@@ -251,18 +251,18 @@ TEST_F(KvStoreTest, PopFromTheHeadSkipsNoTombstones) {
   // A list used as a queue: 5000 pops from the head, then the next pop is still immediate.
   Strings values;
   for (int i = 0; i < 5000; ++i) values.push_back(std::to_string(i));
-  Push("q", values, false);
-  for (int i = 0; i < 5000; ++i) ASSERT_EQ(Pop("q", 1, true), Strings{std::to_string(i)});
-  Push("q", {"last"}, false);
-  EXPECT_EQ(Pop("q", 1, true), Strings{"last"});
+  Push("q", values, ListEnd::kRight);
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(Pop("q", 1, ListEnd::kLeft), Strings{std::to_string(i)});
+  Push("q", {"last"}, ListEnd::kRight);
+  EXPECT_EQ(Pop("q", 1, ListEnd::kLeft), Strings{"last"});
 }
 
 // ---- Write groups -----------------------------------------------------------------------------
 
 TEST_F(KvStoreTest, GroupWritesAreSeenAtOnceAndKeptAfterCommit) {
   KvWriteGroup group(&kv());
-  ASSERT_TRUE(kv().Push("l", {"a", "b"}, false, &group).ok());
-  ASSERT_EQ(*kv().Push("l", {"c"}, true, &group), 3);
+  ASSERT_TRUE(kv().Push("l", {"a", "b"}, ListEnd::kRight, &group).ok());
+  ASSERT_EQ(*kv().Push("l", {"c"}, ListEnd::kLeft, &group), 3);
   ASSERT_TRUE(kv().Set("s", "1", &group).ok());
   ASSERT_EQ(*kv().IncrBy("s", 41, &group), 42);
   ASSERT_TRUE(kv().MSet({{"m1", "x"}, {"m2", "y"}}, &group).ok());
@@ -275,8 +275,8 @@ TEST_F(KvStoreTest, GroupWritesAreSeenAtOnceAndKeptAfterCommit) {
   EXPECT_EQ(*kv().Exists({"m1", "m2"}), 1);
   EXPECT_EQ(Range("l", 0, -1), (Strings{"c", "a", "b"}));
   EXPECT_EQ(kv().Keys("*")->size(), 3u);
-  EXPECT_EQ(Pop("l", 1, false), Strings{"b"});  // a write without the group, in between
-  ASSERT_EQ(*kv().Pop("l", 1, true, &group), Strings{"c"});
+  EXPECT_EQ(Pop("l", 1, ListEnd::kRight), Strings{"b"});  // a write without the group, in between
+  ASSERT_EQ(*kv().Pop("l", 1, ListEnd::kLeft, &group), Strings{"c"});
   ASSERT_TRUE(group.Commit().ok());
   EXPECT_TRUE(group.Commit().ok());  // nothing left: still OK
   Reopen();
@@ -291,7 +291,7 @@ TEST_F(KvStoreTest, GroupWritesReachTheDatabaseWhenTheGroupEnds) {
   {
     KvWriteGroup group(&kv());
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(kv().Push("l", {std::to_string(i)}, false, &group).ok());
+      ASSERT_TRUE(kv().Push("l", {std::to_string(i)}, ListEnd::kRight, &group).ok());
     }
   }  // destroyed without Commit(): still written
   Reopen();
@@ -303,15 +303,15 @@ TEST_F(KvStoreTest, LongPopsAndDeletesAfterPendingPushesSeeThem) {
   KvWriteGroup group(&kv());
   Strings values;
   for (int i = 0; i < 200; ++i) values.push_back(std::to_string(i));
-  ASSERT_TRUE(kv().Push("l", values, false, &group).ok());
-  auto popped = kv().Pop("l", 150, true, &group);
+  ASSERT_TRUE(kv().Push("l", values, ListEnd::kRight, &group).ok());
+  auto popped = kv().Pop("l", 150, ListEnd::kLeft, &group);
   ASSERT_TRUE(popped.ok()) << popped.status().ToString();
   ASSERT_EQ(popped->size(), 150u);
   EXPECT_EQ(popped->front(), "0");
   EXPECT_EQ(popped->back(), "149");
-  ASSERT_TRUE(kv().Push("big", values, true, &group).ok());
+  ASSERT_TRUE(kv().Push("big", values, ListEnd::kLeft, &group).ok());
   ASSERT_TRUE(kv().Set("big", "now a string", &group).ok());
-  ASSERT_TRUE(kv().Push("big2", values, true, &group).ok());
+  ASSERT_TRUE(kv().Push("big2", values, ListEnd::kLeft, &group).ok());
   ASSERT_EQ(*kv().Del({"big2", "l"}, &group), 2);
   ASSERT_TRUE(group.Commit().ok());
   Reopen();
@@ -324,7 +324,7 @@ TEST_F(KvStoreTest, LongPopsAndDeletesAfterPendingPushesSeeThem) {
 TEST_F(KvStoreTest, AFailedOperationInAGroupWritesNothing) {
   KvWriteGroup group(&kv());
   ASSERT_TRUE(kv().Set("s", "text", &group).ok());
-  EXPECT_TRUE(kv().Push("s", {"x"}, false, &group).status().IsWrongType());
+  EXPECT_TRUE(kv().Push("s", {"x"}, ListEnd::kRight, &group).status().IsWrongType());
   EXPECT_TRUE(kv().IncrBy("s", 1, &group).status().IsInvalidArgument());
   ASSERT_TRUE(group.Commit().ok());
   Reopen();
@@ -350,7 +350,7 @@ TEST_P(KvStoreModeTest, ConcurrentGroupsLoseNothing) {
         KvWriteGroup group(&kv());
         for (int i = 0; i < kPerBatch; ++i) {
           std::string v = std::to_string(t) + ":" + std::to_string(b * kPerBatch + i);
-          EXPECT_TRUE(kv().Push("l", {v}, false, grouped ? &group : nullptr).ok());
+          EXPECT_TRUE(kv().Push("l", {v}, ListEnd::kRight, grouped ? &group : nullptr).ok());
           EXPECT_TRUE(kv().IncrBy("n", 1, grouped ? &group : nullptr).ok());
         }
         EXPECT_TRUE(group.Commit().ok());
@@ -378,7 +378,7 @@ TEST_P(KvStoreModeTest, ConcurrentGroupsLoseNothing) {
 TEST_P(KvStoreModeTest, ClearIsDurableInEveryMode) {
   options_.fsync = GetParam();
   Reopen();
-  Push("l", {"a", "b", "c"}, false);
+  Push("l", {"a", "b", "c"}, ListEnd::kRight);
   ASSERT_TRUE(kv().Set("s", "x").ok());
   ASSERT_TRUE(kv().Clear().ok());
   ASSERT_TRUE(kv().Set("t", "y").ok());
@@ -428,11 +428,12 @@ TEST_F(KvStoreTest, ListsOfManyNodesBehaveLikeADeque) {
   };
   for (int step = 0; step < 400; ++step) {
     const int op = static_cast<int>(rng() % 10);
-    const bool left = rng() % 2 == 0;
+    const ListEnd end = rng() % 2 == 0 ? ListEnd::kLeft : ListEnd::kRight;
+    const bool left = end == ListEnd::kLeft;
     if (op < 6) {
       Strings values;
       for (unsigned i = 0, n = 1 + rng() % 40; i < n; ++i) values.push_back(value());
-      Push("l", values, left);
+      Push("l", values, end);
       for (auto& v : values) {
         if (left) {
           model.push_front(v);
@@ -442,7 +443,7 @@ TEST_F(KvStoreTest, ListsOfManyNodesBehaveLikeADeque) {
       }
     } else {
       auto count = static_cast<std::uint32_t>(1 + rng() % 60);
-      Strings popped = Pop("l", count, left);
+      Strings popped = Pop("l", count, end);
       ASSERT_EQ(popped.size(), std::min<std::size_t>(count, model.size()));
       for (const auto& v : popped) {
         ASSERT_EQ(v, left ? model.front() : model.back());
@@ -461,7 +462,7 @@ TEST_F(KvStoreTest, ListsOfManyNodesBehaveLikeADeque) {
   }
   EXPECT_EQ(*kv().Del({"l"}), model.empty() ? 0 : 1);
   EXPECT_EQ(*kv().Exists({"l"}), 0);
-  Push("l", {"again"}, true);  // a list made where a long one was deleted
+  Push("l", {"again"}, ListEnd::kLeft);  // a list made where a long one was deleted
   EXPECT_EQ(Range("l", 0, -1), Strings{"again"});
 }
 
@@ -499,8 +500,8 @@ TEST_F(KvStoreTest, ListsOfTheOneRowPerElementLayoutAreUpgradedAtOpen) {
   for (int i = 0; i < 300; ++i) want.push_back(std::to_string(i));
   EXPECT_EQ(Range("old", 0, -1), want);
   EXPECT_EQ(**kv().Index("old", 150), "150");
-  EXPECT_EQ(Pop("old", 2, true), (Strings{"0", "1"}));
-  Push("old", {"tail"}, false);
+  EXPECT_EQ(Pop("old", 2, ListEnd::kLeft), (Strings{"0", "1"}));
+  Push("old", {"tail"}, ListEnd::kRight);
   Reopen();
   EXPECT_EQ(*kv().Len("old"), 299);
   EXPECT_EQ(**kv().Index("old", -1), "tail");
@@ -538,7 +539,7 @@ TEST_F(KvStoreTest, ScanVisitsEveryKeyOnceAcrossPages) {
     ASSERT_TRUE(kv().Set(k, "x").ok());
     all.insert(k);
   }
-  Push("list", {"x"}, false);
+  Push("list", {"x"}, ListEnd::kRight);
   all.insert("list");
   std::set<std::string> seen;
   std::string cursor = "0";
@@ -562,7 +563,7 @@ TEST_F(KvStoreTest, ScanVisitsEveryKeyOnceAcrossPages) {
 
 TEST_F(KvStoreTest, CountIsRebuiltAtOpen) {
   ASSERT_TRUE(kv().Set("a", "1").ok());
-  Push("b", {"x", "y"}, true);
+  Push("b", {"x", "y"}, ListEnd::kLeft);
   EXPECT_EQ(Count(), 2u);
   Reopen();
   EXPECT_EQ(Count(), 2u);
@@ -574,8 +575,8 @@ TEST_F(KvStoreTest, CountIsRebuiltAtOpen) {
 TEST_F(KvStoreTest, ClearRemovesEveryKeyAndNothingComesBackAfterAReopen) {
   Strings many;
   for (int i = 0; i < 1000; ++i) many.push_back(std::to_string(i));
-  Push("long", many, false);  // many nodes
-  Push("short", {"a", "b"}, true);
+  Push("long", many, ListEnd::kRight);  // many nodes
+  Push("short", {"a", "b"}, ListEnd::kLeft);
   ASSERT_TRUE(kv().MSet({{"s1", "x"}, {"s2", "y"}, {"", "empty name"}}).ok());
   ASSERT_EQ(*kv().IncrBy("n", 5), 5);
   ASSERT_EQ(Count(), 6u);
@@ -598,11 +599,11 @@ TEST_F(KvStoreTest, ClearRemovesEveryKeyAndNothingComesBackAfterAReopen) {
 TEST_F(KvStoreTest, WritesAfterAClearAreKeptAndKeysReusedStartAfresh) {
   Strings many;
   for (int i = 0; i < 300; ++i) many.push_back(std::to_string(i));
-  Push("l", many, false);
+  Push("l", many, ListEnd::kRight);
   ASSERT_TRUE(kv().Set("s", "old").ok());
   ASSERT_TRUE(kv().Clear().ok());
-  EXPECT_EQ(Push("l", {"new"}, false), 1);  // a new list where a long one was
-  ASSERT_EQ(*kv().IncrBy("s", 1), 1);       // a new counter where a string was
+  EXPECT_EQ(Push("l", {"new"}, ListEnd::kRight), 1);  // a new list where a long one was
+  ASSERT_EQ(*kv().IncrBy("s", 1), 1);                 // a new counter where a string was
   EXPECT_EQ(Range("l", 0, -1), Strings{"new"});
   EXPECT_EQ(Count(), 2u);
   Reopen();
@@ -615,12 +616,12 @@ TEST_F(KvStoreTest, WritesAfterAClearAreKeptAndKeysReusedStartAfresh) {
 TEST_F(KvStoreTest, ClearTakesGroupWritesMadeBeforeItAndKeepsThoseMadeAfter) {
   KvWriteGroup group(&kv());
   ASSERT_TRUE(kv().Set("before", "1", &group).ok());
-  ASSERT_TRUE(kv().Push("list", {"a", "b"}, false, &group).ok());
+  ASSERT_TRUE(kv().Push("list", {"a", "b"}, ListEnd::kRight, &group).ok());
   ASSERT_TRUE(kv().Clear().ok());  // not in the group: durable on return
   EXPECT_EQ(Count(), 0u);
   EXPECT_FALSE(kv().Get("before")->has_value());
   ASSERT_TRUE(kv().Set("after", "2", &group).ok());
-  ASSERT_TRUE(kv().Push("list", {"c"}, false, &group).ok());
+  ASSERT_TRUE(kv().Push("list", {"c"}, ListEnd::kRight, &group).ok());
   ASSERT_TRUE(group.Commit().ok());
   EXPECT_EQ(*kv().Keys("*"), (Strings{"after", "list"}));
   Reopen();
@@ -651,8 +652,8 @@ TEST_F(KvStoreTest, DatabasesAreSeparateKeyspaces) {
   EXPECT_EQ(**kv().Get("k"), "zero");
   EXPECT_EQ(**Db(9).Get("k"), "nine");
   EXPECT_FALSE(Db(3).Get("k")->has_value());
-  EXPECT_EQ(*Db(9).Push("l", {"a", "b"}, false), 2);
-  EXPECT_EQ(Push("l", {"x"}, false), 1);
+  EXPECT_EQ(*Db(9).Push("l", {"a", "b"}, ListEnd::kRight), 2);
+  EXPECT_EQ(Push("l", {"x"}, ListEnd::kRight), 1);
   EXPECT_EQ(*Db(9).Range("l", 0, -1), (Strings{"a", "b"}));
   EXPECT_EQ(Range("l", 0, -1), Strings{"x"});
   EXPECT_EQ(*Db(15).IncrBy("k", 5), 5);  // a string of database 0 is no integer of 15
@@ -669,7 +670,7 @@ TEST_F(KvStoreTest, DatabasesAreSeparateKeyspaces) {
   // Deletes and pops touch their own database only.
   EXPECT_EQ(*Db(9).Del({"k"}), 1);
   EXPECT_EQ(**kv().Get("k"), "zero");
-  EXPECT_EQ(*Db(9).Pop("l", 1, true), Strings{"a"});
+  EXPECT_EQ(*Db(9).Pop("l", 1, ListEnd::kLeft), Strings{"a"});
   EXPECT_EQ(Range("l", 0, -1), Strings{"x"});
   EXPECT_EQ(*Db(9).Index("l", 0), std::optional<std::string>("b"));
   EXPECT_EQ(*kv().Len("l"), 1);
@@ -700,14 +701,14 @@ TEST_F(KvStoreTest, ScanCursorsBelongToTheirDatabase) {
 TEST_F(KvStoreTest, ADatabaseGetsItsColumnFamilyAtItsFirstWriteAndKeepsItsKeysAcrossAReopen) {
   // Reads, and writes with nothing to do, leave a database that was never written alone.
   EXPECT_FALSE(Db(9).Get("k")->has_value());
-  EXPECT_TRUE(Db(9).Pop("l", 1, true)->empty());
+  EXPECT_TRUE(Db(9).Pop("l", 1, ListEnd::kLeft)->empty());
   EXPECT_EQ(*Db(9).Del({"k"}), 0);
   ASSERT_TRUE(Db(9).Clear().ok());
   EXPECT_EQ(ColumnFamilies().count("kv.9"), 0u);
 
   Strings many;
   for (int i = 0; i < 500; ++i) many.push_back(std::to_string(i));
-  EXPECT_EQ(*Db(9).Push("long", many, false), 500);
+  EXPECT_EQ(*Db(9).Push("long", many, ListEnd::kRight), 500);
   ASSERT_TRUE(Db(9).Set("s", "nine").ok());
   EXPECT_EQ(*Db(15).IncrBy("n", 15), 15);
   ASSERT_TRUE(kv().Set("s", "zero").ok());
@@ -732,7 +733,7 @@ TEST_F(KvStoreTest, ClearEmptiesItsDatabaseAndClearKvEveryDatabase) {
   for (int i = 0; i < 300; ++i) many.push_back(std::to_string(i));
   ASSERT_TRUE(kv().Set("a", "0").ok());
   ASSERT_TRUE(Db(9).Set("a", "9").ok());
-  EXPECT_EQ(*Db(9).Push("long", many, true), 300);
+  EXPECT_EQ(*Db(9).Push("long", many, ListEnd::kLeft), 300);
   ASSERT_TRUE(Db(5).Set("b", "5").ok());
   ASSERT_TRUE(Db(9).Clear().ok());  // FLUSHDB in 9
   EXPECT_EQ(*Db(9).Count(), 0u);
@@ -754,7 +755,7 @@ TEST_F(KvStoreTest, ClearEmptiesItsDatabaseAndClearKvEveryDatabase) {
   EXPECT_FALSE(Db(9).Get("c")->has_value());
   Reopen();
   for (int n = 0; n < kKvDatabases; ++n) EXPECT_TRUE(Db(n).Keys("*")->empty()) << n;
-  EXPECT_EQ(Push("l", {"after"}, false), 1);  // writes after a FLUSHALL are kept
+  EXPECT_EQ(Push("l", {"after"}, ListEnd::kRight), 1);  // writes after a FLUSHALL are kept
   Reopen();
   EXPECT_EQ(Range("l", 0, -1), Strings{"after"});
 }
@@ -763,7 +764,7 @@ TEST_F(KvStoreTest, AGroupTakesWritesToEveryDatabaseAndCommitsThemInOne) {
   KvWriteGroup group(&kv());
   ASSERT_TRUE(kv().Set("k", "zero", &group).ok());
   ASSERT_TRUE(Db(9).Set("k", "nine", &group).ok());  // a pipeline that SELECTed 9
-  ASSERT_EQ(*Db(9).Push("l", {"a", "b"}, false, &group), 2);
+  ASSERT_EQ(*Db(9).Push("l", {"a", "b"}, ListEnd::kRight, &group), 2);
   ASSERT_EQ(*kv().IncrBy("n", 1, &group), 1);  // and back to 0
   EXPECT_EQ(**Db(9).Get("k"), "nine");
   EXPECT_EQ(**kv().Get("k"), "zero");
