@@ -13,6 +13,7 @@
 #include "storage/glob.h"
 #include "storage/kv_numbers.h"
 #include "storage/kv_store_impl.h"
+#include "storage/list_node.h"
 #include "storage/rocks_status.h"
 
 namespace herald::storage {
@@ -255,92 +256,7 @@ bool NeedsRangeDelete(const keys::KvMeta& meta) {
   return meta.type == KvType::kList && meta.head_node != meta.tail_node;
 }
 
-// ---- List nodes (layout in keys.h) --------------------------------------------------------------
-
-constexpr std::uint32_t kNodeMaxElements = 128;
-constexpr std::size_t kNodeMaxBytes = 8 << 10;
-constexpr std::size_t kCountAt = 1;
-constexpr std::size_t kPrevAt = 5;
-constexpr std::size_t kNextAt = 13;
-constexpr std::size_t kNodeHeader = 21;
-
-std::string NewNode(std::uint64_t prev, std::uint64_t next) {
-  std::string node;
-  node.reserve(256);
-  node.push_back(static_cast<char>(keys::kValueVersion));
-  keys::PutBe32(&node, 0);
-  keys::PutBe64(&node, prev);
-  keys::PutBe64(&node, next);
-  return node;
-}
-
-bool NodeLooksValid(std::string_view node) {
-  return node.size() >= kNodeHeader && static_cast<std::uint8_t>(node[0]) == keys::kValueVersion;
-}
-
-std::uint32_t NodeCount(std::string_view node) { return keys::LoadBe32(node.data() + kCountAt); }
-std::uint64_t NodePrev(std::string_view node) { return keys::LoadBe64(node.data() + kPrevAt); }
-std::uint64_t NodeNext(std::string_view node) { return keys::LoadBe64(node.data() + kNextAt); }
-
-void StoreBe32At(std::string* node, std::size_t at, std::uint32_t v) {
-  std::string bytes;
-  keys::PutBe32(&bytes, v);
-  node->replace(at, 4, bytes);
-}
-void StoreBe64At(std::string* node, std::size_t at, std::uint64_t v) {
-  std::string bytes;
-  keys::PutBe64(&bytes, v);
-  node->replace(at, 8, bytes);
-}
-
-void NodeAppend(std::string* node, std::string_view value) {
-  keys::PutVarint(node, value.size());
-  node->append(value);
-  StoreBe32At(node, kCountAt, NodeCount(*node) + 1);
-}
-
-void NodePrepend(std::string* node, std::string_view value) {
-  std::string entry;
-  keys::PutVarint(&entry, value.size());
-  entry.append(value);
-  node->insert(kNodeHeader, entry);
-  StoreBe32At(node, kCountAt, NodeCount(*node) + 1);
-}
-
-// Element `index` of a node: where its entry starts, and its bytes. False when the node is
-// shorter than that.
-bool NodeElement(std::string_view node, std::uint32_t index, std::size_t* entry_at,
-                 std::string_view* value) {
-  keys::Reader r(node.substr(kNodeHeader));
-  for (std::uint32_t i = 0;; ++i) {
-    const std::size_t at = node.size() - r.rest().size();
-    std::uint64_t len = 0;
-    if (!r.GetVarint(&len) || len > r.rest().size()) return false;
-    if (i == index) {
-      *entry_at = at;
-      *value = r.rest().substr(0, len);
-      return true;
-    }
-    r = keys::Reader(r.rest().substr(len));
-  }
-}
-
-// Every element of a node, in order; false when malformed.
-bool NodeElements(std::string_view node, std::vector<std::string_view>* out) {
-  keys::Reader r(node.substr(kNodeHeader));
-  const std::uint32_t count = NodeCount(node);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    std::uint64_t len = 0;
-    if (!r.GetVarint(&len) || len > r.rest().size()) return false;
-    out->push_back(r.rest().substr(0, len));
-    r = keys::Reader(r.rest().substr(len));
-  }
-  return r.empty();
-}
-
-bool RoomFor(std::string_view node, std::string_view value) {
-  return NodeCount(node) < kNodeMaxElements && node.size() + value.size() + 10 <= kNodeMaxBytes;
-}
+ListEnd Opposite(ListEnd end) { return end == ListEnd::kLeft ? ListEnd::kRight : ListEnd::kLeft; }
 
 Status BrokenList(std::string_view key) {
   return Status::Corruption("list '" + std::string(key) + "' has a missing or malformed node");
@@ -716,78 +632,61 @@ Result<std::string*> KvStoreImpl::NodeForWrite(int db, std::string_view key,
     pending_bytes_ += row.size() + stored->size();
     found = Pending(db).emplace(std::move(row), std::move(stored)).first;
   }
-  if (!found->second || !NodeLooksValid(*found->second)) return BrokenList(key);
+  if (!found->second || !list_node::LooksValid(*found->second)) return BrokenList(key);
   return &*found->second;
 }
 
 Result<std::string> KvStoreImpl::NodeForRead(int db, std::string_view key, std::uint64_t node_id) {
   HERALD_ASSIGN_OR_RETURN(std::optional<std::string> node,
                           GetLocked(db, keys::KvNodeKey(key, node_id)));
-  if (!node || !NodeLooksValid(*node)) return BrokenList(key);
+  if (!node || !list_node::LooksValid(*node)) return BrokenList(key);
   return std::move(*node);
 }
 
 Status KvStoreImpl::PushOne(int db, std::string_view key, keys::KvMeta* meta,
-                            std::string_view value, bool left) {
-  const std::uint64_t end_node = left ? meta->head_node : meta->tail_node;
+                            std::string_view value, ListEnd end) {
+  const bool left = end == ListEnd::kLeft;
+  std::uint64_t& end_node = left ? meta->head_node : meta->tail_node;
   if (end_node != 0) {
     HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(db, key, end_node));
-    if (RoomFor(*node, value)) {
+    if (list_node::RoomFor(*node, value)) {
+      list_node::Push(node, end, value);
+      pending_bytes_ += value.size() + 10;
       if (left) {
-        NodePrepend(node, value);
         --meta->head;
       } else {
-        NodeAppend(node, value);
         ++meta->tail;
       }
-      pending_bytes_ += value.size() + 10;
       return Status::Ok();
     }
-    StoreBe64At(node, left ? kPrevAt : kNextAt, meta->next_node);
+    list_node::SetLink(node, end, meta->next_node);
   }
   const std::uint64_t id = meta->next_node++;
-  std::string fresh = left ? NewNode(0, end_node) : NewNode(end_node, 0);
-  NodeAppend(&fresh, value);
+  std::string fresh = left ? list_node::New(0, end_node) : list_node::New(end_node, 0);
+  list_node::Push(&fresh, ListEnd::kRight, value);  // either end of an empty node: an append
   PutRow(db, nullptr, keys::KvNodeKey(key, id), fresh);
+  end_node = id;
+  std::uint64_t& other_end_node = left ? meta->tail_node : meta->head_node;
+  if (other_end_node == 0) other_end_node = id;
   if (left) {
-    meta->head_node = id;
-    if (meta->tail_node == 0) meta->tail_node = id;
     --meta->head;
   } else {
-    meta->tail_node = id;
-    if (meta->head_node == 0) meta->head_node = id;
     ++meta->tail;
   }
   return Status::Ok();
 }
 
 Result<std::string> KvStoreImpl::PopOne(int db, std::string_view key, keys::KvMeta* meta,
-                                        bool left) {
-  const std::uint64_t id = left ? meta->head_node : meta->tail_node;
+                                        ListEnd end) {
+  const bool left = end == ListEnd::kLeft;
+  std::uint64_t& end_node = left ? meta->head_node : meta->tail_node;
+  const std::uint64_t id = end_node;
   HERALD_ASSIGN_OR_RETURN(std::string * node, NodeForWrite(db, key, id));
-  const std::uint32_t count = NodeCount(*node);
-  std::size_t entry_at = 0;
-  std::string_view bytes;
-  if (count == 0 || !NodeElement(*node, left ? 0 : count - 1, &entry_at, &bytes)) {
-    return BrokenList(key);
-  }
-  std::string value(bytes);
-  if (count == 1) {
-    const std::uint64_t neighbour = left ? NodeNext(*node) : NodePrev(*node);
+  std::string value;
+  if (!list_node::Pop(node, end, &value)) return BrokenList(key);
+  if (list_node::Count(*node) == 0) {
+    end_node = list_node::Link(*node, Opposite(end));
     DeleteRow(db, nullptr, keys::KvNodeKey(key, id));  // `node` is gone from here on
-    if (left) {
-      meta->head_node = neighbour;
-    } else {
-      meta->tail_node = neighbour;
-    }
-  } else {
-    if (left) {
-      node->erase(kNodeHeader, static_cast<std::size_t>(bytes.data() + bytes.size() -
-                                                        (node->data() + kNodeHeader)));
-    } else {
-      node->resize(entry_at);
-    }
-    StoreBe32At(node, kCountAt, count - 1);
   }
   if (left) {
     ++meta->head;
@@ -815,7 +714,7 @@ Result<std::int64_t> KvStoreImpl::Push(int db, std::string_view key,
       meta.head = meta.tail = keys::kListStart;
     }
     if (values.empty()) return static_cast<std::int64_t>(meta.tail - meta.head);
-    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, left));
+    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, end));
     PutRow(db, nullptr, keys::KvMetaKey(key), keys::EncodeKvList(meta));
     if (created) ++KeyCount(db);
     length = static_cast<std::int64_t>(meta.tail - meta.head);
@@ -840,7 +739,7 @@ Result<std::vector<std::string>> KvStoreImpl::Pop(int db, std::string_view key, 
     if (n == 0) return std::vector<std::string>();
     values.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 16)));
     for (std::uint64_t i = 0; i < n; ++i) {
-      HERALD_ASSIGN_OR_RETURN(std::string value, PopOne(db, key, &meta, left));
+      HERALD_ASSIGN_OR_RETURN(std::string value, PopOne(db, key, &meta, end));
       values.push_back(std::move(value));
     }
     if (meta.head == meta.tail) {
@@ -880,18 +779,18 @@ Result<std::vector<std::string>> KvStoreImpl::Range(int db, std::string_view key
   for (std::uint64_t id = meta.head_node; out.size() < want;) {
     if (id == 0) return BrokenList(key);
     HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(db, key, id));
-    const std::uint32_t count = NodeCount(node);
+    const std::uint32_t count = list_node::Count(node);
     if (skip >= count) {
       skip -= count;
     } else {
       elements.clear();
-      if (!NodeElements(node, &elements)) return BrokenList(key);
+      if (!list_node::Elements(node, &elements)) return BrokenList(key);
       for (std::size_t i = skip; i < elements.size() && out.size() < want; ++i) {
         out.emplace_back(elements[i]);
       }
       skip = 0;
     }
-    id = NodeNext(node);
+    id = list_node::Link(node, ListEnd::kRight);
   }
   return out;
 }
@@ -906,21 +805,22 @@ Result<std::optional<std::string>> KvStoreImpl::Index(int db, std::string_view k
   if (index < 0) index += len;
   if (index < 0 || index >= len) return std::optional<std::string>();
   // Walk from the nearer end, as Redis's quicklist does.
-  const bool from_head = index < len / 2;
+  const ListEnd from = index < len / 2 ? ListEnd::kLeft : ListEnd::kRight;
+  const bool from_head = from == ListEnd::kLeft;
   auto skip = static_cast<std::uint64_t>(from_head ? index : len - 1 - index);
   for (std::uint64_t id = from_head ? meta.head_node : meta.tail_node;;) {
     if (id == 0) return BrokenList(key);
     HERALD_ASSIGN_OR_RETURN(std::string node, NodeForRead(db, key, id));
-    const std::uint32_t count = NodeCount(node);
+    const std::uint32_t count = list_node::Count(node);
     if (skip < count) {
       auto at = static_cast<std::uint32_t>(from_head ? skip : count - 1 - skip);
       std::size_t entry_at = 0;
       std::string_view value;
-      if (!NodeElement(node, at, &entry_at, &value)) return BrokenList(key);
+      if (!list_node::Element(node, at, &entry_at, &value)) return BrokenList(key);
       return std::optional<std::string>(std::string(value));
     }
     skip -= count;
-    id = from_head ? NodeNext(node) : NodePrev(node);
+    id = list_node::Link(node, Opposite(from));
   }
 }
 
@@ -932,7 +832,8 @@ Status KvStoreImpl::UpgradeElementRowLists(
     keys::KvMeta meta;
     meta.type = KvType::kList;
     meta.head = meta.tail = keys::kListStart;
-    for (const auto& v : values) HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, /*left=*/false));
+    for (const auto& v : values)
+      HERALD_RETURN_IF_ERROR(PushOne(db, key, &meta, v, ListEnd::kRight));
     // One batch per list: the old rows go, the nodes (now pending) and header come.
     rocksdb::WriteBatch batch;
     std::string prefix = keys::KvElementPrefix(key);

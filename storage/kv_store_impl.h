@@ -135,8 +135,8 @@ class KvStoreImpl {
   Result<std::string> NodeForRead(int db, std::string_view key, std::uint64_t node_id)
       REQUIRES(mu_);
   Status PushOne(int db, std::string_view key, keys::KvMeta* meta, std::string_view value,
-                 bool left) REQUIRES(mu_);
-  Result<std::string> PopOne(int db, std::string_view key, keys::KvMeta* meta, bool left)
+                 ListEnd end) REQUIRES(mu_);
+  Result<std::string> PopOne(int db, std::string_view key, keys::KvMeta* meta, ListEnd end)
       REQUIRES(mu_);
   // Rewrites `lists` (key, header), of the older one-row-per-element layout, into nodes (at
   // open).
