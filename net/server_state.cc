@@ -108,7 +108,7 @@ void ServerState::ServeListWaiters(int db, const std::string& key) {
         return;
       }
     }
-    auto popped = store.Pop(key, 1, waiter->left);
+    auto popped = store.Pop(key, 1, waiter->end);
     if (!popped.ok() || popped->empty()) return;  // nothing left (or not a list): keep waiting
     {
       MutexLock lock(&lists_mu_);
@@ -120,7 +120,7 @@ void ServerState::ServeListWaiters(int db, const std::string& key) {
     }
     if (!waiter->deliver(key, popped->front())) {
       // The client left between parking and now: the element goes back where it was.
-      auto pushed = store.Push(key, {popped->front()}, waiter->left);
+      auto pushed = store.Push(key, {popped->front()}, waiter->end);
       (void)pushed;
     }
   }

@@ -61,7 +61,7 @@ struct alignas(64) CommandStats {
 struct ListWaiter {
   int db = 0;
   std::vector<std::string> keys;
-  bool left = true;
+  storage::ListEnd end = storage::ListEnd::kLeft;  // where it pops
   std::function<bool(const std::string& key, const std::string& value)> deliver;
 };
 

@@ -20,11 +20,16 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/glob.h"  // the patterns of Keys and Scan
 #include "storage/status.h"
 
 namespace herald::storage {
 
 enum class KvType : std::uint8_t { kNone = 0, kString = 1, kList = 2 };  // on disk: never renumber
+
+// The end of a list an operation works at: kLeft is the head (LPUSH, LPOP), kRight the tail
+// (RPUSH, RPOP).
+enum class ListEnd : std::uint8_t { kLeft, kRight };
 
 // Databases of the Redis keyspace: SELECT takes 0 .. kKvDatabases - 1 (Redis's default).
 inline constexpr int kKvDatabases = 16;
@@ -88,7 +93,7 @@ class KvStore {
                                    KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Exists(const std::vector<std::string>& keys) = 0;
   virtual Result<KvType> Type(std::string_view key) = 0;
-  // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x).
+  // Keys matching a Redis glob pattern (*, ?, [abc], [^a], [a-z], \x; storage/glob.h).
   virtual Result<std::vector<std::string>> Keys(std::string_view pattern) = 0;
   // Cursor scan: cursor "0" starts; the returned cursor is "0" when done. Cursors are decimal
   // numbers standing for a resume point kept in memory (the latest 4096 of all databases; not
@@ -104,12 +109,13 @@ class KvStore {
   // Known SCAN cursors stay valid and resume among the keys written since.
   virtual Status Clear() = 0;
 
-  // Lists. Push returns the new length.
+  // Lists. Push adds `values` one by one at `end` (so LPUSH a b c makes c b a) and returns the
+  // new length.
   virtual Result<std::int64_t> Push(std::string_view key, const std::vector<std::string>& values,
-                                    bool left, KvWriteGroup* group = nullptr) = 0;
-  // Pops up to count elements; empty vector when the key is missing.
-  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count, bool left,
-                                               KvWriteGroup* group = nullptr) = 0;
+                                    ListEnd end, KvWriteGroup* group = nullptr) = 0;
+  // Pops up to count elements from `end`, nearest first; empty vector when the key is missing.
+  virtual Result<std::vector<std::string>> Pop(std::string_view key, std::uint32_t count,
+                                               ListEnd end, KvWriteGroup* group = nullptr) = 0;
   virtual Result<std::int64_t> Len(std::string_view key) = 0;
   // Redis LRANGE semantics (negative indexes from the end, clamped).
   virtual Result<std::vector<std::string>> Range(std::string_view key, std::int64_t start,
@@ -122,8 +128,5 @@ class KvStore {
   // failed WAL write or sync that covered it otherwise.
   virtual Status WaitDurable(std::uint64_t ticket) = 0;
 };
-
-// Matches a Redis glob pattern against a string (used by KEYS/SCAN and tests).
-bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace herald::storage

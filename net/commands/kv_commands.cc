@@ -260,18 +260,18 @@ void FlushAll(CommandContext& ctx, Args args) { Flush(ctx, args, /*all=*/true); 
 
 // ---- Lists -------------------------------------------------------------------------------
 
-void Push(CommandContext& ctx, Args args, bool left) {
-  auto length = ctx.kv().Push(args[1], Tail(args, 2), left, ctx.kv_group());
+void Push(CommandContext& ctx, Args args, storage::ListEnd end) {
+  auto length = ctx.kv().Push(args[1], Tail(args, 2), end, ctx.kv_group());
   if (!length.ok()) return ctx.StatusError(length.status());
   ctx.reply().Integer(*length);
   ctx.server().ServeListWaiters(ctx.db(), args[1]);
 }
 
-void LPush(CommandContext& ctx, Args args) { Push(ctx, args, true); }
-void RPush(CommandContext& ctx, Args args) { Push(ctx, args, false); }
+void LPush(CommandContext& ctx, Args args) { Push(ctx, args, storage::ListEnd::kLeft); }
+void RPush(CommandContext& ctx, Args args) { Push(ctx, args, storage::ListEnd::kRight); }
 
-void Pop(CommandContext& ctx, Args args, bool left) {
-  if (args.size() > 3) return ctx.WrongArity(left ? "lpop" : "rpop");
+void Pop(CommandContext& ctx, Args args, storage::ListEnd end) {
+  if (args.size() > 3) return ctx.WrongArity(end == storage::ListEnd::kLeft ? "lpop" : "rpop");
   std::int64_t count = 1;
   const bool with_count = args.size() == 3;
   if (with_count) {
@@ -289,8 +289,8 @@ void Pop(CommandContext& ctx, Args args, bool left) {
     return ctx.reply().ArrayHeader(0);
   }
   auto popped =
-      ctx.kv().Pop(args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)),
-                   left, ctx.kv_group());
+      ctx.kv().Pop(args[1], static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30)), end,
+                   ctx.kv_group());
   if (!popped.ok()) return ctx.StatusError(popped.status());
   if (!with_count) {
     if (popped->empty()) return ctx.reply().Null();
@@ -301,8 +301,8 @@ void Pop(CommandContext& ctx, Args args, bool left) {
   for (const std::string& value : *popped) ctx.reply().Bulk(value);
 }
 
-void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, true); }
-void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, false); }
+void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, storage::ListEnd::kLeft); }
+void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, storage::ListEnd::kRight); }
 
 void LLen(CommandContext& ctx, Args args) {
   auto length = ctx.kv().Len(args[1]);
@@ -338,7 +338,7 @@ void LIndex(CommandContext& ctx, Args args) {
 }
 
 // BLPOP/BRPOP key [key ...] timeout (seconds, fractions allowed; 0 = forever).
-void BlockingPop(CommandContext& ctx, Args args, bool left) {
+void BlockingPop(CommandContext& ctx, Args args, storage::ListEnd end) {
   std::int64_t timeout_ms = 0;
   if (auto error = ParseTimeoutSeconds(args.back(), NowMs(), &timeout_ms)) {
     return ctx.Error(*error);
@@ -347,7 +347,7 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
   const int db = ctx.db();
   storage::KvStore& kv = ctx.kv();
   for (const std::string& key : keys) {
-    auto popped = kv.Pop(key, 1, left, ctx.kv_group());
+    auto popped = kv.Pop(key, 1, end, ctx.kv_group());
     if (!popped.ok()) return ctx.StatusError(popped.status());
     if (!popped->empty()) {
       ctx.reply().ArrayHeader(2);
@@ -366,7 +366,7 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
   auto waiter = std::make_shared<ListWaiter>();
   waiter->db = db;
   waiter->keys = keys;
-  waiter->left = left;
+  waiter->end = end;
   waiter->deliver = [parker, timer](const std::string& key, const std::string& value) {
     if (!parker->connection_alive() || !parker->Claim()) return false;
     timer->cancel();
@@ -394,8 +394,8 @@ void BlockingPop(CommandContext& ctx, Args args, bool left) {
   for (const std::string& key : keys) server->ServeListWaiters(db, key);
 }
 
-void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, true); }
-void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, false); }
+void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, storage::ListEnd::kLeft); }
+void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, storage::ListEnd::kRight); }
 
 }  // namespace
 

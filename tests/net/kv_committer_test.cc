@@ -45,7 +45,9 @@ TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
   asio::post(io, [&] {
     for (int i = 0; i < 10; ++i) {
       storage::KvWriteGroup group(&store_->kv());
-      ASSERT_TRUE(store_->kv().Push("list", {"v" + std::to_string(i)}, false, &group).ok());
+      ASSERT_TRUE(store_->kv()
+                      .Push("list", {"v" + std::to_string(i)}, storage::ListEnd::kRight, &group)
+                      .ok());
       ASSERT_TRUE(store_->kv().Set("key" + std::to_string(i), "x", &group).ok());
       ASSERT_FALSE(group.empty());
       committer.Enqueue(&group, [&](Status s) { outcomes.push_back(std::move(s)); });
@@ -75,7 +77,7 @@ TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
   int done = 0;
   auto write_and_enqueue = [&](const std::string& value) {
     storage::KvWriteGroup group(&store_->kv());
-    ASSERT_TRUE(store_->kv().Push("list", {value}, false, &group).ok());
+    ASSERT_TRUE(store_->kv().Push("list", {value}, storage::ListEnd::kRight, &group).ok());
     committer.Enqueue(&group, [&](Status s) {
       EXPECT_TRUE(s.ok());
       ++done;
@@ -104,12 +106,12 @@ TEST_P(KvCommitterTest, AGroupWithWritesToSeveralDatabasesIsCommittedWhole) {
     storage::KvWriteGroup group(&store_->kv());
     ASSERT_TRUE(store_->kv().Set("k", "zero", &group).ok());
     ASSERT_TRUE(nine.Set("k", "nine", &group).ok());
-    ASSERT_TRUE(nine.Push("l", {"a"}, false, &group).ok());
-    ASSERT_TRUE(store_->kv().Push("l", {"z"}, false, &group).ok());
+    ASSERT_TRUE(nine.Push("l", {"a"}, storage::ListEnd::kRight, &group).ok());
+    ASSERT_TRUE(store_->kv().Push("l", {"z"}, storage::ListEnd::kRight, &group).ok());
     committer.Enqueue(&group, [&](Status s) { outcomes.push_back(std::move(s)); });
     // Another client's batch, in database 9 only.
     storage::KvWriteGroup other(&nine);
-    ASSERT_TRUE(nine.Push("l", {"b"}, false, &other).ok());
+    ASSERT_TRUE(nine.Push("l", {"b"}, storage::ListEnd::kRight, &other).ok());
     committer.Enqueue(&other, [&](Status s) { outcomes.push_back(std::move(s)); });
   });
   io.run();
