@@ -15,12 +15,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Output beyond this stops reading from the client until it takes its replies.
 constexpr std::size_t kOutputHighWater = 4 << 20;
 
@@ -87,7 +81,7 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
   auto endpoint = socket_.remote_endpoint(ec);
   std::string addr =
       ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-  info_ = server_->RegisterClient(std::move(addr), NowMs());
+  info_ = server_->RegisterClient(std::move(addr), server_->NowMs());
   // As Redis: a client that connects while no password is set stays authenticated if one is
   // set later.
   authenticated_ = !server_->config().password_required();
@@ -137,7 +131,7 @@ void Connection::ArmIdleTimer(std::int64_t wait_ms) {
       self->ArmIdleTimer();
       return;
     }
-    const std::int64_t idle_ms = NowMs() - self->info_->last_active_ms.load();
+    const std::int64_t idle_ms = self->server_->NowMs() - self->info_->last_active_ms.load();
     const std::int64_t timeout_ms = static_cast<std::int64_t>(timeout) * 1000;
     if (idle_ms >= timeout_ms) {
       self->Close();
@@ -165,7 +159,7 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
     return;
   }
   server_->net_input_bytes += n;
-  info_->last_active_ms = NowMs();
+  info_->last_active_ms = server_->NowMs();
   input_.append(read_chunk_.data(), n);
   const std::uint64_t max_query_buffer = server_->config().max_query_buffer();
   if (input_.size() - input_pos_ + parser_.buffered_bytes() > max_query_buffer) {
@@ -289,7 +283,7 @@ void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
   if (closed_) return;
   // Being answered counts as activity (as in Redis), so the idle timeout starts again here
   // and a client served after a long block is not closed right after its reply.
-  info_->last_active_ms = NowMs();
+  info_->last_active_ms = server_->NowMs();
   write(writer_);
   Process();
 }

@@ -80,6 +80,8 @@ class ServerState {
   }
 
   engine::Broker& broker() { return *broker_; }
+  // Wall-clock milliseconds from the engine's injected clock (a fake one in tests).
+  std::int64_t NowMs() { return broker_->clock().NowMs(); }
   // Lists and strings of database 0, and of database `db` (0 <= db < storage::kKvDatabases).
   storage::KvStore& kv() { return *kv_[0]; }
   storage::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }

@@ -92,4 +92,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::vector<std::string> ArgsFrom(std::span<const std::string> args, std::size_t from) {
+  return std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(from), args.end());
+}
+
 }  // namespace herald::net

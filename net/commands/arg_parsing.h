@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace herald::net {
 
@@ -26,6 +28,9 @@ std::optional<std::string> ParseTimeoutSeconds(std::string_view text, std::int64
 // nothing after, within 64 bits; "-1" wraps around as in C, and "" reads as 0). nullopt for
 // "ERR invalid cursor".
 std::optional<std::uint64_t> ParseScanCursor(std::string_view text);
+
+// args[from..], copied (the keys of DEL, the values of LPUSH).
+std::vector<std::string> ArgsFrom(std::span<const std::string> args, std::size_t from);
 
 // Case-insensitive ASCII comparison.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -12,16 +12,26 @@ namespace herald::net {
 inline constexpr std::string_view kRedisVersion = "7.0.15";
 inline constexpr std::string_view kHeraldVersion = "0.1.0";
 
-void AddConnectionCommands(CommandTable* table);  // PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT
-void AddServerCommands(CommandTable* table);  // COMMAND, INFO, DBSIZE, TIME, CONFIG, SHUTDOWN...
-void AddJobCommands(CommandTable* table);     // ADDJOB, GETJOB, ACKJOB, ... EMIT
-void AddKvCommands(CommandTable* table);      // lists and strings
+// PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT.
+void AddConnectionCommands(CommandTable* table);
+// COMMAND, INFO, DBSIZE, TIME, CONFIG, FUNCTION, SHUTDOWN.
+void AddServerCommands(CommandTable* table);
+// ADDJOB, GETJOB, ACKJOB, NACK, WORKING, SHOW, DELJOB, the Q* commands, EMIT.
+void AddJobCommands(CommandTable* table);
+// GET, SET, INCR, DECR, INCRBY, DECRBY, MGET, MSET.
+void AddStringCommands(CommandTable* table);
+// LPUSH, RPUSH, LPOP, RPOP, LLEN, LRANGE, LINDEX, BLPOP, BRPOP.
+void AddListCommands(CommandTable* table);
+// DEL, EXISTS, TYPE, KEYS, SCAN, FLUSHDB, FLUSHALL.
+void AddKeyspaceCommands(CommandTable* table);
 
 inline void AddBuiltinCommands(CommandTable* table) {
   AddConnectionCommands(table);
   AddServerCommands(table);
   AddJobCommands(table);
-  AddKvCommands(table);
+  AddStringCommands(table);
+  AddListCommands(table);
+  AddKeyspaceCommands(table);
 }
 
 }  // namespace herald::net

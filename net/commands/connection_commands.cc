@@ -11,12 +11,6 @@
 namespace herald::net {
 namespace {
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void Ping(CommandContext& ctx, Args args) {
   if (args.size() > 2) return ctx.WrongArity("ping");
   if (args.size() == 2) return ctx.reply().Bulk(args[1]);
@@ -173,13 +167,13 @@ void Client(CommandContext& ctx, Args args) {
     return ctx.reply().Integer(static_cast<std::int64_t>(ctx.client().id));
   }
   if (EqualsIgnoreCase(sub, "list")) {
-    const std::int64_t now = NowMs();
+    const std::int64_t now = ctx.server().NowMs();
     std::string out;
     for (const auto& info : ctx.server().Clients()) out += ClientLine(*info, now);
     return ctx.reply().Verbatim("txt", out);
   }
   if (EqualsIgnoreCase(sub, "info")) {
-    return ctx.reply().Verbatim("txt", ClientLine(ctx.client(), NowMs()));
+    return ctx.reply().Verbatim("txt", ClientLine(ctx.client(), ctx.server().NowMs()));
   }
   if (EqualsIgnoreCase(sub, "setinfo")) return ctx.Ok();
   // HELP
