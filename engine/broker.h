@@ -33,7 +33,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "common/status.h"
 #include "engine/engine_config.h"
 #include "engine/event_router.h"
 #include "engine/handler.h"
@@ -45,8 +47,6 @@
 #include "engine/scheduler.h"
 #include "engine/take_waiters.h"
 #include "engine/worker_pool.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 #include "storage/store.h"
 
 namespace spdlog {

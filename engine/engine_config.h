@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "engine/event_router.h"
 #include "engine/queue_policy.h"
-#include "storage/status.h"
 
 namespace herald::engine {
 

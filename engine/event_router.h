@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace herald::engine {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <utility>
 
-#include "storage/mutex.h"
+#include "common/mutex.h"
 
 namespace herald::engine {
 namespace {

@@ -47,7 +47,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace spdlog {
 class logger;

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/job.h"
-#include "storage/status.h"
 
 namespace herald::engine {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/store.h"
 
 namespace herald::engine {

@@ -18,8 +18,8 @@
 #include <stop_token>
 #include <thread>
 
-#include "engine/clock.h"
-#include "storage/mutex.h"
+#include "common/clock.h"
+#include "common/mutex.h"
 
 namespace herald::engine {
 

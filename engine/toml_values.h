@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace herald::engine {
 

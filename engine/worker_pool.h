@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "engine/lease_table.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

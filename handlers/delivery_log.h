@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "engine/records.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 
@@ -48,7 +48,7 @@ struct DeliveryRecord {
 
 class DeliveryLog {
  public:
-  DeliveryLog(engine::Records* records, engine::Clock* clock) : records_(records), clock_(clock) {}
+  DeliveryLog(engine::Records* records, Clock* clock) : records_(records), clock_(clock) {}
 
   // The record of (event_id, channel); nullopt when nothing was recorded yet.
   Result<std::optional<DeliveryRecord>> Find(std::string_view event_id,
@@ -70,7 +70,7 @@ class DeliveryLog {
 
  private:
   engine::Records* records_;
-  engine::Clock* clock_;
+  Clock* clock_;
 };
 
 }  // namespace herald::handlers

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace herald::handlers {
 

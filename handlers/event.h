@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "handlers/flat_json.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

@@ -43,9 +43,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "handlers/fault_injection.h"
 #include "handlers/templates.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "engine/clock.h"
+#include "common/clock.h"
 #include "engine/records.h"
 #include "handlers/templates.h"
 
@@ -17,7 +17,7 @@ namespace herald::handlers {
 
 struct HandlerDeps {
   engine::Records* records = nullptr;  // must outlive the handler
-  engine::Clock* clock = nullptr;      // must outlive the handler
+  Clock* clock = nullptr;              // must outlive the handler
   std::shared_ptr<const TemplateSet> templates;
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default logger
 };

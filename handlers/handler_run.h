@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "handlers/event.h"
 #include "handlers/templates.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "engine/records.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "engine/records.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

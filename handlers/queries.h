@@ -19,13 +19,13 @@
 #include <utility>
 #include <vector>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "engine/records.h"
 #include "handlers/delivery_log.h"
 #include "handlers/inbox.h"
 #include "handlers/preferences.h"
 #include "handlers/tickets.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 
@@ -55,7 +55,7 @@ class NotificationQueries {
  private:
   engine::Records* records_;
   // DeliveryLog and TicketStore take a clock for writing; queries only read.
-  mutable engine::SystemClock clock_;
+  mutable SystemClock clock_;
 };
 
 // "on", "off" (also yes/no, true/false, 1/0; any case). InvalidArgument "expected on or off,

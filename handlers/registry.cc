@@ -10,9 +10,9 @@
 namespace herald::handlers {
 
 Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* records,
-                                 engine::Clock* clock, std::shared_ptr<spdlog::logger> logger) {
+                                 Clock* clock, std::shared_ptr<spdlog::logger> logger) {
   // Stateless, so one shared instance is not mutable global state.
-  static engine::SystemClock system_clock;
+  static SystemClock system_clock;
   if (records == nullptr) return Status::InvalidArgument("BuildHandlers needs records");
   HERALD_RETURN_IF_ERROR(ValidateHandlersConfig(config));
   if (!logger) logger = spdlog::default_logger();

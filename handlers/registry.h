@@ -16,11 +16,11 @@
 #include <memory>
 #include <string>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "engine/handler.h"
 #include "engine/records.h"
 #include "handlers/handler_config.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;
@@ -35,6 +35,6 @@ using HandlerMap = std::map<std::string, std::unique_ptr<engine::Handler>, std::
 // address, an unknown handler kind, faults for a queue without handler, a template that does
 // not parse); NotFound when templates_dir does not exist.
 Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* records,
-                                 engine::Clock* clock, std::shared_ptr<spdlog::logger> logger);
+                                 Clock* clock, std::shared_ptr<spdlog::logger> logger);
 
 }  // namespace herald::handlers

@@ -27,8 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "handlers/event.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "engine/records.h"
-#include "storage/status.h"
 
 namespace herald::handlers {
 
@@ -40,7 +40,7 @@ std::string TicketToJson(const Ticket& ticket);
 
 class TicketStore {
  public:
-  TicketStore(engine::Records* records, engine::Clock* clock) : records_(records), clock_(clock) {}
+  TicketStore(engine::Records* records, Clock* clock) : records_(records), clock_(clock) {}
 
   struct CreateResult {
     Ticket ticket;
@@ -61,7 +61,7 @@ class TicketStore {
 
  private:
   engine::Records* records_;
-  engine::Clock* clock_;
+  Clock* clock_;
 };
 
 }  // namespace herald::handlers

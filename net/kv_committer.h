@@ -20,9 +20,9 @@
 #include <memory>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/kv_store.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace herald::net {
 

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "net/kv_committer.h"
 #include "net/server_state.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

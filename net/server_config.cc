@@ -107,7 +107,7 @@ std::string Between(std::int64_t min, std::int64_t max) {
 // Redis's integer parameters: string2ll, then the range.
 std::optional<std::string> ParseInteger(std::string_view text, std::int64_t min, std::int64_t max,
                                         std::int64_t* out) {
-  auto value = ParseInt64(text);
+  auto value = ParseRedisInt(text);
   if (!value) return "argument couldn't be parsed into an integer";
   if (*value < min || *value > max) return Between(min, max);
   *out = *value;

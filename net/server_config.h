@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "net/server_options.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace herald::net {
 

@@ -19,12 +19,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "engine/broker.h"
 #include "net/command_table.h"
 #include "net/server_config.h"
 #include "net/server_options.h"
 #include "storage/kv_store.h"
-#include "storage/mutex.h"
 
 namespace herald::net {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace herald::net {
 

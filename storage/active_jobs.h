@@ -19,8 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/job.h"
-#include "storage/mutex.h"
 
 namespace herald::storage {
 

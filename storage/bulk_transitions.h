@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/database.h"
 #include "storage/id_locks.h"
 #include "storage/index_scanner.h"
@@ -20,7 +21,6 @@
 #include "storage/job_reader.h"
 #include "storage/queue_registry.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

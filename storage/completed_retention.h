@@ -16,12 +16,12 @@
 #include <optional>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/bulk_transitions.h"
 #include "storage/database.h"
 #include "storage/id_locks.h"
 #include "storage/index_scanner.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

@@ -19,11 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/keys.h"
-#include "storage/mutex.h"
 #include "storage/rocks_status.h"
 #include "storage/rocks_tuning.h"
-#include "storage/status.h"
 #include "storage/store.h"
 #include "storage/wal_syncer.h"
 #include "storage/wal_watch.h"

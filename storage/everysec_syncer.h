@@ -15,7 +15,7 @@
 #include <stop_token>
 #include <thread>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace spdlog {
 class logger;

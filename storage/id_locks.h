@@ -18,7 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "storage/mutex.h"
+#include "common/mutex.h"
 
 namespace herald::storage {
 

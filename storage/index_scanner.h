@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/database.h"
 #include "storage/queue_index.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/database.h"
 #include "storage/id_locks.h"
 #include "storage/index_scanner.h"
@@ -19,7 +20,6 @@
 #include "storage/job_reader.h"
 #include "storage/queue_registry.h"
 #include "storage/sequence_allocator.h"
-#include "storage/status.h"
 #include "storage/store.h"
 
 namespace herald::storage {

@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/status.h"
 #include "storage/active_jobs.h"
 #include "storage/database.h"
 #include "storage/job_reader.h"
 #include "storage/queue_registry.h"
-#include "storage/status.h"
 #include "storage/store.h"
 
 namespace herald::storage {

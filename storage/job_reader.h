@@ -7,10 +7,10 @@
 
 #include <string_view>
 
+#include "common/status.h"
 #include "storage/active_jobs.h"
 #include "storage/database.h"
 #include "storage/job.h"
-#include "storage/status.h"
 
 namespace herald::storage {
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/active_jobs.h"
 #include "storage/database.h"
 #include "storage/id_locks.h"
@@ -22,7 +23,6 @@
 #include "storage/job_reader.h"
 #include "storage/queue_registry.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

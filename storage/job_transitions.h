@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/active_jobs.h"
 #include "storage/completed_retention.h"
 #include "storage/database.h"
@@ -25,7 +26,6 @@
 #include "storage/job_reader.h"
 #include "storage/job_taker.h"
 #include "storage/queue_registry.h"
-#include "storage/status.h"
 #include "storage/store.h"
 
 namespace herald::storage {

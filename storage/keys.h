@@ -90,9 +90,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "storage/job.h"
 #include "storage/kv_store.h"
-#include "storage/status.h"
 
 namespace herald::storage::keys {
 

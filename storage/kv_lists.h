@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/keys.h"
 #include "storage/kv_store.h"
 #include "storage/kv_write_pipeline.h"
-#include "storage/status.h"
 
 namespace herald::storage {
 

@@ -1,6 +1,5 @@
-// Integer rules of Redis's string and list commands: how INCRBY reads the integer a string
-// holds (Redis's string2ll) and how LRANGE clamps its indexes. Plain integers and strings only
-// (no storage types), so that they can join the other integer parsers in a common layer.
+// Integer rules of Redis's list commands: how LRANGE clamps its indexes. (How a string's
+// integer is read is common/redis_int.h.)
 //
 // Thread safety: pure functions; thread-safe.
 #pragma once
@@ -9,11 +8,6 @@
 #include <string_view>
 
 namespace herald::storage {
-
-// Redis's string2ll: an optional '-', then digits without leading zeros ("0" alone is fine),
-// at most 20 characters, within int64. False (and `*out` untouched) for anything else, such
-// as "+1", "-0", " 1" or "01".
-bool ParseRedisInt(std::string_view s, std::int64_t* out);
 
 // Redis's LRANGE index rules for a list of `len` elements: negative indexes count from the
 // end, then `*start` is clamped to 0 and `*stop` to len - 1. False when the range is empty

@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/glob.h"  // the patterns of Keys and Scan
-#include "storage/status.h"
 
 namespace herald::storage {
 

@@ -22,12 +22,12 @@
 #include <memory>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/kv_keyspace.h"
 #include "storage/kv_lists.h"
 #include "storage/kv_store.h"
 #include "storage/kv_strings.h"
 #include "storage/kv_write_pipeline.h"
-#include "storage/status.h"
 #include "storage/wal_syncer.h"
 
 namespace herald::storage {

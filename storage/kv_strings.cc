@@ -3,6 +3,7 @@
 #include <limits>
 #include <set>
 
+#include "common/redis_int.h"
 #include "storage/keys.h"
 #include "storage/kv_numbers.h"
 #include "storage/kv_write.h"
@@ -31,8 +32,10 @@ Result<std::int64_t> KvStrings::IncrBy(int db, std::string_view key, std::int64_
   HERALD_ASSIGN_OR_RETURN(keys::KvMeta meta, write.ReadMeta(key));
   if (meta.type == KvType::kList) return WrongTypeError();
   std::int64_t current = 0;
-  if (meta.type == KvType::kString && !ParseRedisInt(meta.value, &current)) {
-    return Status::InvalidArgument("value is not an integer or out of range");
+  if (meta.type == KvType::kString) {
+    const std::optional<std::int64_t> parsed = ParseRedisInt(meta.value);
+    if (!parsed) return Status::InvalidArgument("value is not an integer or out of range");
+    current = *parsed;
   }
   if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
       (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {

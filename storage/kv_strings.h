@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/kv_store.h"
 #include "storage/kv_write_pipeline.h"
-#include "storage/status.h"
 
 namespace herald::storage {
 

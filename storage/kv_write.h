@@ -31,11 +31,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/keys.h"
 #include "storage/kv_store.h"
 #include "storage/kv_write_pipeline.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace herald::storage {
 

@@ -40,10 +40,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/keys.h"
 #include "storage/kv_store.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 #include "storage/wal_syncer.h"
 
 namespace herald::storage {

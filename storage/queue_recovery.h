@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/completed_retention.h"
 #include "storage/database.h"
 #include "storage/index_scanner.h"
 #include "storage/job_reader.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/database.h"
-#include "storage/mutex.h"
 #include "storage/queue_state.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

@@ -14,14 +14,11 @@
 #include <cstdint>
 #include <string>
 
+#include "common/mutex.h"
 #include "storage/job.h"
 #include "storage/job_change.h"
-#include "storage/mutex.h"
 #include "storage/queue_index.h"
 #include "storage/store.h"
-
-// The capability a method returns, for the clang thread-safety analysis (see mutex.h).
-#define LOCK_RETURNED(x) HERALD_TSA(lock_returned(x))
 
 namespace herald::storage {
 

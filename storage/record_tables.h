@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/database.h"
-#include "storage/status.h"
 #include "storage/store.h"
 
 namespace herald::storage {

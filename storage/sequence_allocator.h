@@ -11,9 +11,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/database.h"
-#include "storage/mutex.h"
-#include "storage/status.h"
 
 namespace herald::storage {
 

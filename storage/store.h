@@ -35,8 +35,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "storage/job.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

@@ -38,8 +38,8 @@
 #include <thread>
 #include <vector>
 
-#include "storage/mutex.h"
-#include "storage/status.h"
+#include "common/mutex.h"
+#include "common/status.h"
 #include "storage/wal_watch.h"
 
 namespace herald::storage {

@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "storage/mutex.h"
-#include "storage/status.h"
+#include "common/mutex.h"
+#include "common/status.h"
 
 namespace herald::storage {
 

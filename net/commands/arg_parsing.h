@@ -1,5 +1,5 @@
-// Argument helpers shared by the command handlers: strict integers as Redis parses them, and
-// case-insensitive keywords.
+// Argument helpers shared by the command handlers: timeouts and cursors as Redis reads them,
+// and case-insensitive keywords. Integers: ParseRedisInt (common/redis_int.h).
 #pragma once
 
 #include <cstdint>
@@ -9,11 +9,9 @@
 #include <string_view>
 #include <vector>
 
-namespace herald::net {
+#include "common/redis_int.h"
 
-// A whole decimal integer, optional leading '-', no spaces or '+', no leading zeros except
-// "0" itself — Redis's string2ll. nullopt otherwise or on overflow.
-std::optional<std::int64_t> ParseInt64(std::string_view text);
+namespace herald::net {
 
 // A blocking command's timeout in seconds, read as Redis 7.2 reads it
 // (getTimeoutFromObjectOrReply): a long double as strtold takes it (fractions, exponents, hex

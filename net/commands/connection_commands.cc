@@ -52,7 +52,7 @@ void Hello(CommandContext& ctx, Args args) {
   int protocol = ctx.protocol();
   size_t i = 1;
   if (args.size() > 1) {
-    auto version = ParseInt64(args[1]);
+    auto version = ParseRedisInt(args[1]);
     if (!version) return ctx.Error("ERR Protocol version is not an integer or out of range");
     if (*version < 2 || *version > 3) return ctx.Error("NOPROTO unsupported protocol version");
     protocol = static_cast<int>(*version);
@@ -106,7 +106,7 @@ void Hello(CommandContext& ctx, Args args) {
 
 // SELECT index, with Redis's checks in its order (getIntFromObjectOrReply, then selectDb).
 void Select(CommandContext& ctx, Args args) {
-  auto index = ParseInt64(args[1]);
+  auto index = ParseRedisInt(args[1]);
   if (!index) return ctx.Error("ERR value is not an integer or out of range");
   if (*index < std::numeric_limits<int>::min() || *index > std::numeric_limits<int>::max()) {
     return ctx.Error("ERR value is out of range, value must between -2147483648 and 2147483647");

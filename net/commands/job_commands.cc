@@ -15,7 +15,7 @@ constexpr const char* kNotInteger = "ERR value is not an integer or out of range
 
 bool ReadInt(CommandContext& ctx, const std::string& text, std::int64_t min, std::int64_t max,
              std::int64_t* out) {
-  auto value = ParseInt64(text);
+  auto value = ParseRedisInt(text);
   if (!value || *value < min || *value > max) {
     ctx.Error(kNotInteger);
     return false;

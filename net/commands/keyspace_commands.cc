@@ -55,7 +55,7 @@ void Scan(CommandContext& ctx, Args args) {
     if (EqualsIgnoreCase(args[i], "match")) {
       pattern = args[i + 1];
     } else if (EqualsIgnoreCase(args[i], "count")) {
-      auto n = ParseInt64(args[i + 1]);
+      auto n = ParseRedisInt(args[i + 1]);
       if (!n) return ctx.Error(kNotInteger);
       if (*n < 1) return ctx.SyntaxError();
       count = *n;

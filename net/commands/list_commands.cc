@@ -30,7 +30,7 @@ void Pop(CommandContext& ctx, Args args, storage::ListEnd end) {
   std::int64_t count = 1;
   const bool with_count = args.size() == 3;
   if (with_count) {
-    auto n = ParseInt64(args[2]);
+    auto n = ParseRedisInt(args[2]);
     if (!n || *n < 0) return ctx.Error("ERR value is out of range, must be positive");
     count = *n;
   }
@@ -66,8 +66,8 @@ void LLen(CommandContext& ctx, Args args) {
 }
 
 void LRange(CommandContext& ctx, Args args) {
-  auto start = ParseInt64(args[2]);
-  auto stop = ParseInt64(args[3]);
+  auto start = ParseRedisInt(args[2]);
+  auto stop = ParseRedisInt(args[3]);
   if (!start || !stop) return ctx.Error(kNotInteger);
   auto values = ctx.kv().Range(args[1], *start, *stop);
   if (!values.ok()) return ctx.StatusError(values.status());
@@ -76,7 +76,7 @@ void LRange(CommandContext& ctx, Args args) {
 }
 
 void LIndex(CommandContext& ctx, Args args) {
-  auto index = ParseInt64(args[2]);
+  auto index = ParseRedisInt(args[2]);
   if (!index) {
     // As Redis, the key is looked at before the index: nil for a missing key, WRONGTYPE for a
     // string, whatever the index says.

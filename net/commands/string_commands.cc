@@ -49,7 +49,7 @@ void Set(CommandContext& ctx, Args args) {
     }
   }
   if (expire_option != nullptr) {
-    auto value = ParseInt64(*expire_value);
+    auto value = ParseRedisInt(*expire_value);
     if (!value) return ctx.Error(kNotInteger);
     const bool seconds =
         EqualsIgnoreCase(*expire_option, "ex") || EqualsIgnoreCase(*expire_option, "exat");
@@ -100,13 +100,13 @@ void Incr(CommandContext& ctx, Args args) { IncrBy(ctx, args[1], 1); }
 void Decr(CommandContext& ctx, Args args) { IncrBy(ctx, args[1], -1); }
 
 void IncrByCommand(CommandContext& ctx, Args args) {
-  auto delta = ParseInt64(args[2]);
+  auto delta = ParseRedisInt(args[2]);
   if (!delta) return ctx.Error(kNotInteger);
   IncrBy(ctx, args[1], *delta);
 }
 
 void DecrByCommand(CommandContext& ctx, Args args) {
-  auto delta = ParseInt64(args[2]);
+  auto delta = ParseRedisInt(args[2]);
   if (!delta) return ctx.Error(kNotInteger);
   if (*delta == std::numeric_limits<std::int64_t>::min()) {
     return ctx.Error("ERR decrement would overflow");

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
+
+#include "common/redis_int.h"
 
 namespace herald::resp {
 namespace {
@@ -29,40 +32,6 @@ int HexValue(char c) {
 }
 
 }  // namespace
-
-bool ParseRedisInteger(std::string_view text, std::int64_t* value) {
-  // Redis's LONG_STR_SIZE is 21: longer text is refused before looking at it.
-  if (text.empty() || text.size() >= 21) return false;
-  if (text.size() == 1 && text[0] == '0') {
-    *value = 0;
-    return true;
-  }
-  std::size_t i = 0;
-  bool negative = false;
-  if (text[0] == '-') {
-    negative = true;
-    i = 1;
-    if (i == text.size()) return false;
-  }
-  if (text[i] < '1' || text[i] > '9') return false;
-  std::uint64_t v = static_cast<std::uint64_t>(text[i] - '0');
-  for (++i; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    const auto digit = static_cast<std::uint64_t>(text[i] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (negative) {
-    if (v > kMax + 1) return false;
-    *value =
-        v == kMax + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(v);
-  } else {
-    if (v > kMax) return false;
-    *value = static_cast<std::int64_t>(v);
-  }
-  return true;
-}
 
 bool SplitInlineArgs(std::string_view line, std::vector<std::string>* args) {
   args->clear();
@@ -228,7 +197,9 @@ ParseResult RequestParser::Parse(std::string_view input, std::vector<std::string
             break;
         }
         std::int64_t count = 0;
-        const bool valid = ParseRedisInteger(line.substr(1), &count);
+        const std::optional<std::int64_t> parsed = ParseRedisInt(line.substr(1));
+        const bool valid = parsed.has_value();
+        if (valid) count = *parsed;
         line_.Clear();
         if (!valid ||
             (count > 0 && static_cast<std::uint64_t>(count) > limits_.max_multibulk_length)) {
@@ -264,7 +235,9 @@ ParseResult RequestParser::Parse(std::string_view input, std::vector<std::string
           return Fail(pos, std::move(error));
         }
         std::int64_t length = 0;
-        const bool valid = ParseRedisInteger(line.substr(1), &length);
+        const std::optional<std::int64_t> parsed = ParseRedisInt(line.substr(1));
+        const bool valid = parsed.has_value();
+        if (valid) length = *parsed;
         line_.Clear();
         if (!valid || length < 0 || static_cast<std::uint64_t>(length) > limits_.max_bulk_length) {
           return Fail(pos, "invalid bulk length");

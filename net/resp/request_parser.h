@@ -96,8 +96,4 @@ class RequestParser {
 // ends the line, as in Redis. Exposed for tests.
 bool SplitInlineArgs(std::string_view line, std::vector<std::string>* args);
 
-// Redis's string2ll: an optional '-', then digits without leading zeros ("0" alone is fine),
-// within int64. Exposed for the reply parser and tests.
-bool ParseRedisInteger(std::string_view text, std::int64_t* value);
-
 }  // namespace herald::resp

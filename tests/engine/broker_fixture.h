@@ -15,8 +15,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/clock.h"
 #include "engine/broker.h"
-#include "engine/clock.h"
 #include "engine/engine_config.h"
 #include "storage/store.h"
 #include "tests/support/fake_clock.h"

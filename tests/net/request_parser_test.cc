@@ -489,22 +489,6 @@ TEST(RequestParserTest, RandomBytesNeverCrashOrOverconsume) {
   }
 }
 
-TEST(ParseRedisIntegerTest, AcceptsWhatString2llAccepts) {
-  std::int64_t value = -1;
-  EXPECT_TRUE(ParseRedisInteger("0", &value));
-  EXPECT_EQ(value, 0);
-  EXPECT_TRUE(ParseRedisInteger("-12", &value));
-  EXPECT_EQ(value, -12);
-  EXPECT_TRUE(ParseRedisInteger("9223372036854775807", &value));
-  EXPECT_EQ(value, INT64_MAX);
-  EXPECT_TRUE(ParseRedisInteger("-9223372036854775808", &value));
-  EXPECT_EQ(value, INT64_MIN);
-  for (const char* bad : {"", "-", "-0", "01", "+1", " 1", "1 ", "1x", "9223372036854775808",
-                          "-9223372036854775809", "99999999999999999999"}) {
-    EXPECT_FALSE(ParseRedisInteger(bad, &value)) << bad;
-  }
-}
-
 TEST(SplitInlineArgsTest, SplitsLikeSdssplitargs) {
   Args args;
   EXPECT_TRUE(SplitInlineArgs("", &args));

@@ -188,7 +188,7 @@ class ServerFixture : public ::testing::Test {
   static resp::Reply Ok() { return resp::Reply::SimpleString("OK"); }
 
   testing::TempDir dir_;
-  engine::SystemClock clock_;
+  SystemClock clock_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<engine::Broker> broker_;
   std::unique_ptr<CommandTable> table_;

@@ -9,39 +9,6 @@
 namespace herald::storage {
 namespace {
 
-TEST(ParseRedisIntTest, ReadsWhatRedisReads) {
-  struct Case {
-    const char* text;
-    std::int64_t value;
-  };
-  const Case cases[] = {
-      {"0", 0},
-      {"7", 7},
-      {"-7", -7},
-      {"1234567890", 1234567890},
-      {"9223372036854775807", std::numeric_limits<std::int64_t>::max()},
-      {"-9223372036854775808", std::numeric_limits<std::int64_t>::min()},
-  };
-  for (const auto& c : cases) {
-    std::int64_t out = 42;
-    ASSERT_TRUE(ParseRedisInt(c.text, &out)) << c.text;
-    EXPECT_EQ(out, c.value) << c.text;
-  }
-}
-
-TEST(ParseRedisIntTest, RefusesWhatRedisRefusesAndLeavesTheOutputAlone) {
-  for (const char* bad :
-       {"", "-", "+1", "-0", "01", "-01", "00", " 1", "1 ", "1.5", "1e3", "abc", "12a", "0x10",
-        "9223372036854775808", "-9223372036854775809", "99999999999999999999",
-        "18446744073709551616", "123456789012345678901"}) {
-    std::int64_t out = 42;
-    EXPECT_FALSE(ParseRedisInt(bad, &out)) << bad;
-    EXPECT_EQ(out, 42) << bad;
-  }
-  std::int64_t out = 42;
-  EXPECT_FALSE(ParseRedisInt(std::string("1\0", 2), &out));  // the length counts, not a NUL
-}
-
 TEST(NormaliseRangeTest, FollowsLrangeRules) {
   struct Case {
     std::int64_t len, start, stop;

@@ -4,11 +4,11 @@
 #include <atomic>
 #include <cstdint>
 
-#include "engine/clock.h"
+#include "common/clock.h"
 
 namespace herald::testing {
 
-class FakeClock final : public engine::Clock {
+class FakeClock final : public Clock {
  public:
   explicit FakeClock(std::int64_t start_ms = 1'700'000'000'000) : now_(start_ms) {}
   std::int64_t NowMs() override { return now_.load(); }

@@ -15,7 +15,7 @@ using net::CommandContext;
 bool ReadCount(CommandContext& ctx, Args args, size_t index, std::uint32_t* count) {
   *count = NotificationQueries::kDefaultCount;
   if (args.size() <= index) return true;
-  auto n = net::ParseInt64(args[index]);
+  auto n = ParseRedisInt(args[index]);
   if (!n || *n < 1 || *n > NotificationQueries::kMaxCount) {
     ctx.Error("ERR count must be an integer from 1 to " +
               std::to_string(NotificationQueries::kMaxCount));

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "engine/handler.h"
-#include "storage/status.h"
 
 namespace spdlog {
 class logger;

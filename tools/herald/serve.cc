@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/clock.h"
 #include "engine/broker.h"
-#include "engine/clock.h"
 #include "handlers/queries.h"
 #include "handlers/registry.h"
 #include "net/commands/builtin_commands.h"
@@ -52,7 +52,7 @@ net::ServerOptions ServerOptionsOf(const HeraldConfig& config) {
 
 int Serve(const Startup& startup, storage::Store* store) {
   const HeraldConfig& config = startup.config;
-  engine::SystemClock clock;
+  SystemClock clock;
   auto broker = engine::Broker::Create(store, startup.engine, &clock, startup.logger);
   if (!broker.ok()) {
     spdlog::critical("engine: {}", broker.status().message());

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "engine/clock.h"
+#include "common/clock.h"
 #include "engine/records.h"
 #include "handlers/registry.h"
 #include "tools/herald/remote_worker.h"
@@ -29,7 +29,7 @@ int RunWorker(const Startup& startup, const WorkerFlags& flags, storage::Store* 
   }
   options.lease_ms = flags.lease_ms;
 
-  engine::SystemClock clock;
+  SystemClock clock;
   engine::Records records(store);
   auto built = handlers::BuildHandlers(startup.handlers, &records, &clock, startup.logger);
   if (!built.ok()) {

@@ -21,6 +21,7 @@
 #define ACQUIRE(...) HERALD_TSA(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) HERALD_TSA(release_capability(__VA_ARGS__))
 #define EXCLUDES(...) HERALD_TSA(locks_excluded(__VA_ARGS__))
+#define LOCK_RETURNED(x) HERALD_TSA(lock_returned(x))
 #define NO_THREAD_SAFETY_ANALYSIS HERALD_TSA(no_thread_safety_analysis)
 
 namespace herald {

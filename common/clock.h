@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace herald::engine {
+namespace herald {
 
 class Clock {
  public:
@@ -25,4 +25,4 @@ class SystemClock final : public Clock {
   }
 };
 
-}  // namespace herald::engine
+}  // namespace herald
