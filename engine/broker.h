@@ -40,6 +40,7 @@
 #include "engine/event_router.h"
 #include "engine/handler.h"
 #include "engine/job_events.h"
+#include "engine/keyspace.h"
 #include "engine/lease_table.h"
 #include "engine/queue_policy.h"
 #include "engine/queue_state.h"
@@ -57,6 +58,15 @@ namespace herald::engine {
 
 using storage::Job;
 using storage::JobState;
+// The job vocabulary of the store, as the servers use it through the engine.
+using storage::BackoffType;
+using storage::BackoffTypeName;
+using storage::Completion;
+using storage::JobPage;
+using storage::JobStateName;
+using storage::ParseBackoffType;
+using storage::ParseJobState;
+using storage::QueueCounts;
 
 // Options of one ADDJOB. Unset fields come from the queue's policy.
 struct JobOptions {
@@ -173,7 +183,8 @@ class Broker {
   Result<QueuePolicy> Policy(std::string_view queue) const;
   const EventRouter& router() const { return router_; }
   Records& records() { return records_; }
-  storage::Store& store() { return *store_; }
+  // The lists and strings of the Redis keyspace, beside the jobs.
+  Keyspace& keyspace() { return keyspace_; }
   Clock& clock() { return *clock_; }
 
   // ---- Time ----------------------------------------------------------------------------------
@@ -254,6 +265,7 @@ class Broker {
   std::shared_ptr<spdlog::logger> logger_;
   EventRouter router_;
   Records records_;
+  Keyspace keyspace_;
   JobEventBus events_;
 
   mutable Mutex mu_;

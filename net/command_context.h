@@ -12,10 +12,10 @@
 #include <memory>
 #include <string>
 
+#include "engine/keyspace.h"
 #include "net/client_session.h"
 #include "net/resp/reply_writer.h"
 #include "net/server_state.h"
-#include "storage/kv_store.h"
 
 namespace herald::net {
 
@@ -25,18 +25,18 @@ class CommandContext {
   // batch; the connection commits it before their replies are sent.
   // `session` and `writer` are borrowed for the handler's call.
   CommandContext(ServerState* server, ClientSession* session, resp::ReplyWriter* writer,
-                 storage::KvWriteGroup* kv_group = nullptr)
+                 engine::KvWriteGroup* kv_group = nullptr)
       : server_(server), session_(session), writer_(writer), kv_group_(kv_group) {}
 
   resp::ReplyWriter& reply() { return *writer_; }
   ServerState& server() { return *server_; }
   // Pass to every KvStore write: null (durable on return) or the read batch's group.
-  storage::KvWriteGroup* kv_group() { return kv_group_; }
+  engine::KvWriteGroup* kv_group() { return kv_group_; }
   ClientInfo& client() { return session_->info(); }
   // The database the connection has selected (SELECT), and its lists and strings.
   int db() { return client().db.load(std::memory_order_relaxed); }
   void set_db(int db) { client().db.store(db, std::memory_order_relaxed); }
-  storage::KvStore& kv() { return server_->kv(db()); }
+  engine::KvStore& kv() { return server_->kv(db()); }
   int protocol() const { return writer_->protocol(); }
   // This reply and the session's next ones (HELLO).
   void set_protocol(int protocol) {
@@ -68,7 +68,7 @@ class CommandContext {
   ServerState* server_;
   ClientSession* session_;
   resp::ReplyWriter* writer_;
-  storage::KvWriteGroup* kv_group_;
+  engine::KvWriteGroup* kv_group_;
 };
 
 }  // namespace herald::net

@@ -182,7 +182,7 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
 void Connection::Process() {
   // The list and string writes of this batch of commands go to the WAL together; their
   // replies are sent only after the group commits.
-  storage::KvWriteGroup kv_group(&server_->kv());
+  engine::KvWriteGroup kv_group(&server_->kv());
   const std::size_t replies_before = output_.size();
   // proto-max-bulk-len may have changed (CONFIG SET).
   if (const std::uint64_t max_bulk = server_->config().max_bulk_bytes();
@@ -242,7 +242,7 @@ void Connection::OnCommitted(const Status& committed, std::size_t replies_before
   if (resume) Process();
 }
 
-void Connection::Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group) {
+void Connection::Execute(std::vector<std::string>& args, engine::KvWriteGroup* kv_group) {
   std::optional<ResolvedCommand> command = ResolveCommand(*server_, *this, writer_, Args(args));
   if (!command) return;
   if (write_pool_ != nullptr && (command->spec->flags & kWrite) &&

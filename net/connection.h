@@ -53,7 +53,7 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
   void OnRead(boost::system::error_code ec, std::size_t n);
   // Runs the complete commands in the input, then flushes.
   void Process();
-  void Execute(std::vector<std::string>& args, storage::KvWriteGroup* kv_group);
+  void Execute(std::vector<std::string>& args, engine::KvWriteGroup* kv_group);
   // The writes of the batch whose replies start at `replies_before` were committed (or not:
   // the replies are replaced by the error); sends the replies, then (resume) goes on with the
   // input that arrived meanwhile.

@@ -6,7 +6,7 @@
 
 namespace herald::net {
 
-void KvCommitter::Enqueue(storage::KvWriteGroup* group, Done done) {
+void KvCommitter::Enqueue(engine::KvWriteGroup* group, Done done) {
   bool post = false;
   {
     MutexLock lock(&mu_);
@@ -21,7 +21,7 @@ void KvCommitter::Enqueue(storage::KvWriteGroup* group, Done done) {
 
 void KvCommitter::Run() {
   std::vector<Done> waiting;
-  storage::KvWriteGroup group(kv_);
+  engine::KvWriteGroup group(kv_);
   {
     MutexLock lock(&mu_);
     scheduled_ = false;

@@ -22,7 +22,7 @@
 
 #include "common/mutex.h"
 #include "common/status.h"
-#include "storage/kv_store.h"
+#include "engine/keyspace.h"
 
 namespace herald::net {
 
@@ -30,14 +30,14 @@ class KvCommitter {
  public:
   using Done = std::function<void(Status)>;
 
-  KvCommitter(boost::asio::io_context::executor_type executor, storage::KvStore* kv)
+  KvCommitter(boost::asio::io_context::executor_type executor, engine::KvStore* kv)
       : executor_(executor), kv_(kv), group_(kv) {}
   KvCommitter(const KvCommitter&) = delete;
   KvCommitter& operator=(const KvCommitter&) = delete;
 
   // Takes over the writes of `group` (left empty) and calls `done` with the outcome of their
   // commit (OK once durable), on an I/O thread. `done` must be quick: post to a strand.
-  void Enqueue(storage::KvWriteGroup* group, Done done);
+  void Enqueue(engine::KvWriteGroup* group, Done done);
 
   // Commits made so far and the groups they covered, for INFO-style figures and tests.
   std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
@@ -47,9 +47,9 @@ class KvCommitter {
   void Run();
 
   boost::asio::io_context::executor_type executor_;
-  storage::KvStore* kv_;
+  engine::KvStore* kv_;
   Mutex mu_;
-  storage::KvWriteGroup group_ GUARDED_BY(mu_);
+  engine::KvWriteGroup group_ GUARDED_BY(mu_);
   std::vector<Done> waiting_ GUARDED_BY(mu_);
   bool scheduled_ GUARDED_BY(mu_) = false;
   std::atomic<std::uint64_t> commits_{0};

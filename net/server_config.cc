@@ -7,8 +7,8 @@
 #include <optional>
 #include <thread>
 
+#include "engine/keyspace.h"
 #include "net/commands/arg_parsing.h"
-#include "storage/kv_store.h"
 
 namespace herald::net {
 namespace {
@@ -173,7 +173,7 @@ std::vector<std::pair<std::string, std::string>> ServerConfig::Get(
       case Param::kClientQueryBufferLimit:
         return std::to_string(max_query_buffer());
       case Param::kDatabases:
-        return std::to_string(storage::kKvDatabases);
+        return std::to_string(engine::kKvDatabases);
       case Param::kIoThreads: {
         const std::uint32_t threads = initial_.io_threads != 0
                                           ? initial_.io_threads
@@ -215,7 +215,7 @@ std::vector<std::pair<std::string, std::string>> ServerConfig::Get(
       continue;
     }
     for (const ParamInfo& info : kParams) {
-      if (storage::GlobMatch(pattern, info.name)) add(std::string(info.name), info.param);
+      if (engine::GlobMatch(pattern, info.name)) add(std::string(info.name), info.param);
     }
   }
   return out;

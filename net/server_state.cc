@@ -85,7 +85,7 @@ void ServerState::CancelListWaiter(std::uint64_t id) {
 
 void ServerState::ServeListWaiters(int db, const std::string& key) {
   const std::pair<int, std::string> where(db, key);
-  storage::KvStore& store = kv(db);
+  engine::KvStore& store = kv(db);
   MutexLock serve(&serve_mu_);
   while (true) {
     std::shared_ptr<ListWaiter> waiter;

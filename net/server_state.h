@@ -21,10 +21,10 @@
 
 #include "common/mutex.h"
 #include "engine/broker.h"
+#include "engine/keyspace.h"
 #include "net/command_table.h"
 #include "net/server_config.h"
 #include "net/server_options.h"
-#include "storage/kv_store.h"
 
 namespace herald::net {
 
@@ -35,7 +35,7 @@ struct ClientInfo {
   std::int64_t created_ms = 0;
   std::atomic<std::int64_t> last_active_ms{0};
   std::atomic<int> protocol{2};
-  std::atomic<int> db{0};  // selected with SELECT; 0 <= db < storage::kKvDatabases
+  std::atomic<int> db{0};  // selected with SELECT; 0 <= db < engine::kKvDatabases
   Mutex mu;
   std::string name GUARDED_BY(mu);
   std::string last_command GUARDED_BY(mu);  // "get", "config|set"; "" before the first
@@ -61,7 +61,7 @@ struct alignas(64) CommandStats {
 struct ListWaiter {
   int db = 0;
   std::vector<std::string> keys;
-  storage::ListEnd end = storage::ListEnd::kLeft;  // where it pops
+  engine::ListEnd end = engine::ListEnd::kLeft;  // where it pops
   std::function<bool(const std::string& key, const std::string& value)> deliver;
 };
 
@@ -74,17 +74,17 @@ class ServerState {
         config_(std::move(options)),
         command_stats_(std::make_unique<CommandStats[]>(table->slots())) {
     start_ = std::chrono::steady_clock::now();
-    for (int db = 0; db < storage::kKvDatabases; ++db) {
-      kv_[static_cast<std::size_t>(db)] = broker_->store().kv(db).value();
+    for (int db = 0; db < engine::kKvDatabases; ++db) {
+      kv_[static_cast<std::size_t>(db)] = broker_->keyspace().database(db).value();
     }
   }
 
   engine::Broker& broker() { return *broker_; }
   // Wall-clock milliseconds from the engine's injected clock (a fake one in tests).
   std::int64_t NowMs() { return broker_->clock().NowMs(); }
-  // Lists and strings of database 0, and of database `db` (0 <= db < storage::kKvDatabases).
-  storage::KvStore& kv() { return *kv_[0]; }
-  storage::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }
+  // Lists and strings of database 0, and of database `db` (0 <= db < engine::kKvDatabases).
+  engine::KvStore& kv() { return *kv_[0]; }
+  engine::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }
   const CommandTable& table() const { return *table_; }
   // Options as started and the live values of those CONFIG SET changes.
   const ServerConfig& config() const { return config_; }
@@ -139,7 +139,7 @@ class ServerState {
   ServerConfig config_;
   std::unique_ptr<CommandStats[]> command_stats_;  // one per slot of the table
   std::chrono::steady_clock::time_point start_;
-  std::array<storage::KvStore*, storage::kKvDatabases> kv_{};  // owned by the store
+  std::array<engine::KvStore*, engine::kKvDatabases> kv_{};  // owned by the store
 
   mutable Mutex clients_mu_;
   std::map<std::uint64_t, std::shared_ptr<ClientInfo>> clients_ GUARDED_BY(clients_mu_);

@@ -3,10 +3,10 @@
 #include <limits>
 #include <sstream>
 
+#include "engine/keyspace.h"
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
 #include "net/commands/builtin_commands.h"
-#include "storage/kv_store.h"
 
 namespace herald::net {
 namespace {
@@ -111,7 +111,7 @@ void Select(CommandContext& ctx, Args args) {
   if (*index < std::numeric_limits<int>::min() || *index > std::numeric_limits<int>::max()) {
     return ctx.Error("ERR value is out of range, value must between -2147483648 and 2147483647");
   }
-  if (*index < 0 || *index >= storage::kKvDatabases) {
+  if (*index < 0 || *index >= engine::kKvDatabases) {
     return ctx.Error("ERR DB index is out of range");
   }
   ctx.set_db(static_cast<int>(*index));

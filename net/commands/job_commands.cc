@@ -6,10 +6,10 @@
 namespace herald::net {
 namespace {
 
+using engine::Job;
 using engine::JobOptions;
+using engine::JobState;
 using engine::LeasedJob;
-using storage::Job;
-using storage::JobState;
 
 constexpr const char* kNotInteger = "ERR value is not an integer or out of range";
 
@@ -59,7 +59,7 @@ void AddJob(CommandContext& ctx, Args args) {
     } else if (EqualsIgnoreCase(option, "jobid") && has_value) {
       options.id = args[++i];
     } else if (EqualsIgnoreCase(option, "backoff") && i + 2 < args.size()) {
-      auto type = storage::ParseBackoffType(args[i + 1]);
+      auto type = engine::ParseBackoffType(args[i + 1]);
       if (!type.ok()) return ctx.Error("ERR BACKOFF type must be fixed or exponential");
       options.backoff_type = *type;
       if (!ReadInt(ctx, args[i + 2], 0, INT64_MAX, &n)) return;
@@ -129,12 +129,11 @@ void GetJob(CommandContext& ctx, Args args) {
 // another order); anywhere else it is an id as before. A broker without this form reads RESULT
 // and the value as unknown ids, acks the job and answers 1, so workers can send it to either.
 void AckJob(CommandContext& ctx, Args args) {
-  std::vector<storage::Completion> completions;
+  std::vector<engine::Completion> completions;
   if (args.size() == 4 && EqualsIgnoreCase(args[2], "result")) {
-    completions.push_back(storage::Completion{args[1], args[3]});
+    completions.push_back(engine::Completion{args[1], args[3]});
   } else {
-    for (size_t i = 1; i < args.size(); ++i)
-      completions.push_back(storage::Completion{args[i], {}});
+    for (size_t i = 1; i < args.size(); ++i) completions.push_back(engine::Completion{args[i], {}});
   }
   // Every id in one write; ids not active under a lease are not counted.
   std::int64_t acked = 0;
@@ -187,7 +186,7 @@ void Show(CommandContext& ctx, Args args) {
   reply.Bulk("queue");
   reply.Bulk(job->queue);
   reply.Bulk("state");
-  reply.Bulk(storage::JobStateName(job->state));
+  reply.Bulk(engine::JobStateName(job->state));
   reply.Bulk("payload");
   reply.Bulk(job->payload);
   reply.Bulk("priority");
@@ -197,7 +196,7 @@ void Show(CommandContext& ctx, Args args) {
   reply.Bulk("max-attempts");
   reply.Integer(job->max_attempts);
   reply.Bulk("backoff");
-  reply.Bulk(storage::BackoffTypeName(job->backoff_type));
+  reply.Bulk(engine::BackoffTypeName(job->backoff_type));
   reply.Bulk("backoff-ms");
   reply.Integer(job->backoff_ms);
   reply.Bulk("created-ms");
@@ -260,7 +259,7 @@ void QStat(CommandContext& ctx, Args args) {
   reply.Bulk("attempts");
   reply.Integer(policy->max_attempts);
   reply.Bulk("backoff");
-  reply.Bulk(storage::BackoffTypeName(policy->backoff_type));
+  reply.Bulk(engine::BackoffTypeName(policy->backoff_type));
   reply.Bulk("backoff-ms");
   reply.Integer(policy->backoff_ms);
   reply.Bulk("concurrency");
@@ -316,7 +315,7 @@ std::optional<std::string> HexDecode(std::string_view hex) {
 
 // QSCAN queue state cursor [COUNT n] -> [next-cursor, [id ...]]; cursor "0" starts and ends.
 void QScan(CommandContext& ctx, Args args) {
-  auto state = storage::ParseJobState(args[2]);
+  auto state = engine::ParseJobState(args[2]);
   if (!state.ok()) {
     return ctx.Error("ERR state must be waiting, active, delayed, completed or failed");
   }
@@ -378,7 +377,7 @@ void QResume(CommandContext& ctx, Args args) {
 // QCLEAN queue state [age-ms]
 void QClean(CommandContext& ctx, Args args) {
   if (args.size() > 4) return ctx.WrongArity("qclean");
-  auto state = storage::ParseJobState(args[2]);
+  auto state = engine::ParseJobState(args[2]);
   if (!state.ok()) {
     return ctx.Error("ERR state must be waiting, delayed, completed or failed");
   }

@@ -26,11 +26,11 @@ void Type(CommandContext& ctx, Args args) {
   auto type = ctx.kv().Type(args[1]);
   if (!type.ok()) return ctx.StatusError(type.status());
   switch (*type) {
-    case storage::KvType::kString:
+    case engine::KvType::kString:
       return ctx.reply().SimpleString("string");
-    case storage::KvType::kList:
+    case engine::KvType::kList:
       return ctx.reply().SimpleString("list");
-    case storage::KvType::kNone:
+    case engine::KvType::kNone:
       return ctx.reply().SimpleString("none");
   }
 }
@@ -49,7 +49,7 @@ void Scan(CommandContext& ctx, Args args) {
   if (!cursor) return ctx.Error("ERR invalid cursor");
   std::string pattern = "*";
   std::int64_t count = 10;
-  std::optional<storage::KvType> type_filter;
+  std::optional<engine::KvType> type_filter;
   for (size_t i = 2; i < args.size(); i += 2) {
     if (i + 1 >= args.size()) return ctx.SyntaxError();
     if (EqualsIgnoreCase(args[i], "match")) {
@@ -61,11 +61,11 @@ void Scan(CommandContext& ctx, Args args) {
       count = *n;
     } else if (EqualsIgnoreCase(args[i], "type")) {
       if (EqualsIgnoreCase(args[i + 1], "string")) {
-        type_filter = storage::KvType::kString;
+        type_filter = engine::KvType::kString;
       } else if (EqualsIgnoreCase(args[i + 1], "list")) {
-        type_filter = storage::KvType::kList;
+        type_filter = engine::KvType::kList;
       } else {
-        type_filter = storage::KvType::kNone;  // matches nothing, as Redis for unknown types
+        type_filter = engine::KvType::kNone;  // matches nothing, as Redis for unknown types
       }
     } else {
       return ctx.SyntaxError();
@@ -105,7 +105,7 @@ void Flush(CommandContext& ctx, Args args, bool all) {
                           !EqualsIgnoreCase(args[1], "async"))) {
     return ctx.SyntaxError();
   }
-  Status status = all ? ctx.server().broker().store().ClearKv() : ctx.kv().Clear();
+  Status status = all ? ctx.server().broker().keyspace().FlushAll() : ctx.kv().Clear();
   if (!status.ok()) return ctx.StatusError(status);
   ctx.Ok();
 }

@@ -15,18 +15,18 @@ constexpr const char* kNotInteger = "ERR value is not an integer or out of range
 constexpr const char* kWrongTypeError =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-void Push(CommandContext& ctx, Args args, storage::ListEnd end) {
+void Push(CommandContext& ctx, Args args, engine::ListEnd end) {
   auto length = ctx.kv().Push(args[1], ArgsFrom(args, 2), end, ctx.kv_group());
   if (!length.ok()) return ctx.StatusError(length.status());
   ctx.reply().Integer(*length);
   ctx.server().ServeListWaiters(ctx.db(), args[1]);
 }
 
-void LPush(CommandContext& ctx, Args args) { Push(ctx, args, storage::ListEnd::kLeft); }
-void RPush(CommandContext& ctx, Args args) { Push(ctx, args, storage::ListEnd::kRight); }
+void LPush(CommandContext& ctx, Args args) { Push(ctx, args, engine::ListEnd::kLeft); }
+void RPush(CommandContext& ctx, Args args) { Push(ctx, args, engine::ListEnd::kRight); }
 
-void Pop(CommandContext& ctx, Args args, storage::ListEnd end) {
-  if (args.size() > 3) return ctx.WrongArity(end == storage::ListEnd::kLeft ? "lpop" : "rpop");
+void Pop(CommandContext& ctx, Args args, engine::ListEnd end) {
+  if (args.size() > 3) return ctx.WrongArity(end == engine::ListEnd::kLeft ? "lpop" : "rpop");
   std::int64_t count = 1;
   const bool with_count = args.size() == 3;
   if (with_count) {
@@ -37,10 +37,10 @@ void Pop(CommandContext& ctx, Args args, storage::ListEnd end) {
   if (with_count && count == 0) {
     auto type = ctx.kv().Type(args[1]);
     if (!type.ok()) return ctx.StatusError(type.status());
-    if (*type == storage::KvType::kString) {
+    if (*type == engine::KvType::kString) {
       return ctx.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
     }
-    if (*type == storage::KvType::kNone) return ctx.reply().NullArray();
+    if (*type == engine::KvType::kNone) return ctx.reply().NullArray();
     return ctx.reply().ArrayHeader(0);
   }
   auto popped =
@@ -56,8 +56,8 @@ void Pop(CommandContext& ctx, Args args, storage::ListEnd end) {
   for (const std::string& value : *popped) ctx.reply().Bulk(value);
 }
 
-void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, storage::ListEnd::kLeft); }
-void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, storage::ListEnd::kRight); }
+void LPop(CommandContext& ctx, Args args) { Pop(ctx, args, engine::ListEnd::kLeft); }
+void RPop(CommandContext& ctx, Args args) { Pop(ctx, args, engine::ListEnd::kRight); }
 
 void LLen(CommandContext& ctx, Args args) {
   auto length = ctx.kv().Len(args[1]);
@@ -82,8 +82,8 @@ void LIndex(CommandContext& ctx, Args args) {
     // string, whatever the index says.
     auto type = ctx.kv().Type(args[1]);
     if (!type.ok()) return ctx.StatusError(type.status());
-    if (*type == storage::KvType::kNone) return ctx.reply().Null();
-    if (*type == storage::KvType::kString) return ctx.Error(kWrongTypeError);
+    if (*type == engine::KvType::kNone) return ctx.reply().Null();
+    if (*type == engine::KvType::kString) return ctx.Error(kWrongTypeError);
     return ctx.Error(kNotInteger);
   }
   auto value = ctx.kv().Index(args[1], *index);
@@ -93,14 +93,14 @@ void LIndex(CommandContext& ctx, Args args) {
 }
 
 // BLPOP/BRPOP key [key ...] timeout (seconds, fractions allowed; 0 = forever).
-void BlockingPop(CommandContext& ctx, Args args, storage::ListEnd end) {
+void BlockingPop(CommandContext& ctx, Args args, engine::ListEnd end) {
   std::int64_t timeout_ms = 0;
   if (auto error = ParseTimeoutSeconds(args.back(), ctx.server().NowMs(), &timeout_ms)) {
     return ctx.Error(*error);
   }
   std::vector<std::string> keys(args.begin() + 1, args.end() - 1);
   const int db = ctx.db();
-  storage::KvStore& kv = ctx.kv();
+  engine::KvStore& kv = ctx.kv();
   for (const std::string& key : keys) {
     auto popped = kv.Pop(key, 1, end, ctx.kv_group());
     if (!popped.ok()) return ctx.StatusError(popped.status());
@@ -149,8 +149,8 @@ void BlockingPop(CommandContext& ctx, Args args, storage::ListEnd end) {
   for (const std::string& key : keys) server->ServeListWaiters(db, key);
 }
 
-void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, storage::ListEnd::kLeft); }
-void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, storage::ListEnd::kRight); }
+void BLPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, engine::ListEnd::kLeft); }
+void BRPop(CommandContext& ctx, Args args) { BlockingPop(ctx, args, engine::ListEnd::kRight); }
 
 }  // namespace
 

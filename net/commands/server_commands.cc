@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/keyspace.h"
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
 #include "net/commands/builtin_commands.h"
-#include "storage/kv_store.h"
 
 namespace herald::net {
 namespace {
@@ -141,6 +141,9 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   };
   ServerState& server = ctx.server();
   engine::Broker& broker = server.broker();
+  // The store's sizes cost a look at its files: only when a section shows them.
+  const engine::StoreFigures figures =
+      want("memory") || want("persistence") ? broker.keyspace().figures() : engine::StoreFigures{};
   std::ostringstream out;
   if (want("server")) {
     out << "# Server\r\nredis_version:" << kRedisVersion << "\r\nherald_version:" << kHeraldVersion
@@ -158,13 +161,13 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   if (want("memory")) {
     const std::uint64_t rss = ResidentBytes();
     out << "# Memory\r\nused_memory:" << rss << "\r\nused_memory_rss:" << rss
-        << "\r\nused_memory_memtables:" << broker.store().MemtableBytes()
+        << "\r\nused_memory_memtables:" << figures.memtable_bytes
         << "\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n";
   }
   if (want("persistence")) {
     out << "# Persistence\r\nloading:0\r\nstorage_engine:rocksdb\r\naof_enabled:1\r\nfsync:"
-        << server.config().initial().fsync_mode << "\r\ndisk_bytes:" << broker.store().DiskBytes()
-        << "\r\nrecovered_active_jobs:" << broker.store().recovered_active() << "\r\n\r\n";
+        << server.config().initial().fsync_mode << "\r\ndisk_bytes:" << figures.disk_bytes
+        << "\r\nrecovered_active_jobs:" << figures.recovered_active << "\r\n\r\n";
   }
   if (want("stats")) {
     out << "# Stats\r\ntotal_connections_received:" << server.connections_received.load()
@@ -197,7 +200,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("keyspace")) {
     out << "# Keyspace\r\n";
-    for (int db = 0; db < storage::kKvDatabases; ++db) {
+    for (int db = 0; db < engine::kKvDatabases; ++db) {
       auto keys = server.kv(db).Count();
       if (keys.ok() && *keys > 0) {
         out << "db" << db << ":keys=" << *keys << ",expires=0,avg_ttl=0\r\n";

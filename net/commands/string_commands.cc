@@ -62,20 +62,20 @@ void Set(CommandContext& ctx, Args args) {
     if (relative && ms > kMax - ctx.server().NowMs()) return ctx.Error(kInvalidExpire);
     return ctx.Error("ERR keys do not expire in Herald: " + *expire_option + " is not supported");
   }
-  storage::KvStore& kv = ctx.kv();
+  engine::KvStore& kv = ctx.kv();
   std::optional<std::string> old;
   if (nx || xx || get) {
     auto type = kv.Type(args[1]);
     if (!type.ok()) return ctx.StatusError(type.status());
-    if (get && *type == storage::KvType::kList) {
+    if (get && *type == engine::KvType::kList) {
       return ctx.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
     }
-    if (get && *type == storage::KvType::kString) {
+    if (get && *type == engine::KvType::kString) {
       auto value = kv.Get(args[1]);
       if (!value.ok()) return ctx.StatusError(value.status());
       old = *value;
     }
-    const bool exists = *type != storage::KvType::kNone;
+    const bool exists = *type != engine::KvType::kNone;
     if ((nx && exists) || (xx && !exists)) {
       if (get && old) return ctx.reply().Bulk(*old);
       return ctx.reply().Null();

@@ -100,7 +100,7 @@ std::string CommandRunner::RunRaw(std::vector<std::string> args, std::chrono::mi
   std::string out;
   {
     resp::ReplyWriter writer(&out, session_->protocol());
-    storage::KvWriteGroup kv_group(&state_->kv());
+    engine::KvWriteGroup kv_group(&state_->kv());
     if (auto command = net::ResolveCommand(*state_, *session_, writer, net::Args(args))) {
       net::CommandContext ctx(state_.get(), session_.get(), &writer, &kv_group);
       net::RunCommand(*command, ctx, net::Args(args));
