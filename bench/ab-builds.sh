@@ -32,7 +32,7 @@ trap cleanup EXIT
 gbench() {
   local bin=$1 filter=$2
   "$bin" --benchmark_filter="^${filter}(/|\$)" --benchmark_min_time=2 --benchmark_format=csv \
-    2>/dev/null | awk -F, 'NR == 2 { print $7 + 0 }'
+    2>/dev/null | awk -F, '/^"BM_/ { print $7 + 0; exit }'
 }
 
 # ADDJOB requests/s against a fresh herald of build $1 (everysec, no workers).
