@@ -33,8 +33,14 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       router_(config_.events),
       records_(store),
       keyspace_(store),
+      durability_(store),
+      // Each event is reported once its change is durable: changes made under a SyncDeferral
+      // (a RESP pipeline in `always` mode) are not yet when they are published.
       events_(config_.event_queue_capacity, logger_,
-              std::chrono::milliseconds(config_.shutdown_grace_ms)),
+              std::chrono::milliseconds(config_.shutdown_grace_ms),
+              [this] {
+                if (durability_.replies_wait()) (void)durability_.AwaitAll();
+              }),
       scheduler_(clock, [this] { return Tick(); }),
       workers_(WorkerPool::Work{[this](std::uint32_t* cursor) { return TakeForWorker(cursor); },
                                 [this](LeasedJob job, std::stop_token stop, std::uint32_t* cursor) {

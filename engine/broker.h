@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "engine/durability.h"
 #include "engine/engine_config.h"
 #include "engine/event_router.h"
 #include "engine/handler.h"
@@ -157,6 +158,11 @@ class Broker {
   // call can be repeated, and its expiry still puts the job back.
   // active -> completed. NotFound when the job is not active under a lease.
   Result<Job> Ack(std::string_view id, std::string return_value = {});
+  // A worker's steady step (GETJOB ACK id ... FROM ...): completes `id` and takes the next
+  // jobs of `request` (as Take), the completion and the first job taken in one write. NotFound
+  // (nothing taken) when `id` is not active under a lease; InvalidArgument as Take.
+  Result<std::vector<LeasedJob>> AckAndTake(std::string_view id, std::string return_value,
+                                            const TakeRequest& request);
   // Many Acks written as one batch (ACKJOB id id ...): one result per completion, in order.
   std::vector<Result<Job>> AckMany(std::vector<storage::Completion> completions);
   // A failed attempt (see FailMode). NotFound when not active under a lease.
@@ -185,6 +191,8 @@ class Broker {
   Records& records() { return records_; }
   // The lists and strings of the Redis keyspace, beside the jobs.
   Keyspace& keyspace() { return keyspace_; }
+  // How servers make replies wait for the writes they confirm (engine/durability.h).
+  Durability& durability() { return durability_; }
   Clock& clock() { return *clock_; }
 
   // ---- Time ----------------------------------------------------------------------------------
@@ -228,6 +236,11 @@ class Broker {
   // Completes an active job whose lease is claimed, and reports it.
   Result<Job> CompleteClaimed(std::string_view id, std::string return_value);
   Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode);
+  // Completes `id` (its lease claimed as `claim`) and, when `next` is not null (a slot of it
+  // reserved, given back when it has no job), takes its next job in the same write.
+  Result<std::optional<Job>> CompleteClaimedAndTake(std::string_view id, const LeaseClaim& claim,
+                                                    std::string return_value, QueueState* next,
+                                                    std::int64_t now);
   // New waiting jobs in `queue`: serve waiters, wake local workers.
   void OnWaiting(QueueState* queue);
   void ServeWaiters(QueueState* queue);
@@ -266,6 +279,7 @@ class Broker {
   EventRouter router_;
   Records records_;
   Keyspace keyspace_;
+  Durability durability_;
   JobEventBus events_;
 
   mutable Mutex mu_;

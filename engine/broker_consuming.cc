@@ -306,6 +306,73 @@ Result<std::int64_t> Broker::ExtendLease(std::string_view id, std::int64_t lease
   return term->length_ms;
 }
 
+Result<std::optional<Job>> Broker::CompleteClaimedAndTake(std::string_view id,
+                                                          const LeaseClaim& claim,
+                                                          std::string return_value,
+                                                          QueueState* next, std::int64_t now) {
+  if (next == nullptr) {
+    Result<Job> completed = CompleteClaimed(id, std::move(return_value));
+    EndClaim(id, claim, completed.status(), claim.until_ms);
+    HERALD_RETURN_IF_ERROR(completed.status());
+    return std::optional<Job>();
+  }
+  JobEventBus::Slot slot = events_.Reserve();
+  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
+      storage::Completion{std::string(id), std::move(return_value)}, next->policy.name, now);
+  EndClaim(id, claim, result.completed.status(), claim.until_ms);
+  if (!result.next) {
+    MutexLock lock(&mu_);
+    next->admission.Unreserve(now);
+  }
+  if (!result.completed.ok()) return result.completed.status();
+  Fill(slot, JobEventType::kCompleted, *result.completed, result.completed->return_value);
+  return std::move(result.next);
+}
+
+Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::string return_value,
+                                                  const TakeRequest& request) {
+  HERALD_RETURN_IF_ERROR(CheckTakeRequest(request));
+  std::vector<QueueState*> queues;
+  for (const std::string& name : request.queues) {
+    HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(name));
+    queues.push_back(queue);
+  }
+  HERALD_ASSIGN_OR_RETURN(LeaseClaim claim, ClaimLease(id));
+  const std::int64_t now = clock_->NowMs();
+  // The first queue, in the request's order, with a job waiting and a slot free.
+  QueueState* next = nullptr;
+  for (QueueState* queue : queues) {
+    auto counts = store_->Counts(queue->policy.name);
+    if (!counts.ok() || counts->waiting == 0) continue;
+    MutexLock lock(&mu_);
+    if (ReserveLocked(queue, now)) {
+      next = queue;
+      break;
+    }
+  }
+  HERALD_ASSIGN_OR_RETURN(std::optional<Job> taken,
+                          CompleteClaimedAndTake(id, claim, std::move(return_value), next, now));
+  std::vector<LeasedJob> jobs;
+  if (taken) {
+    std::vector<Job> one;
+    one.push_back(std::move(*taken));
+    jobs = LeaseTaken(next, std::move(one), now,
+                      request.lease_ms > 0 ? request.lease_ms : next->policy.lease_ms);
+  }
+  // COUNT n: the others in a take of their own (the acknowledgement is made: a failure here
+  // returns what was taken).
+  if (jobs.size() < request.count) {
+    auto more =
+        TakeFrom(queues, request.count - static_cast<std::uint32_t>(jobs.size()), request.lease_ms);
+    if (more.ok()) {
+      for (LeasedJob& job : *more) jobs.push_back(std::move(job));
+    } else if (jobs.empty()) {
+      logger_->warn("take after acknowledging {} failed: {}", id, more.status().message());
+    }
+  }
+  return jobs;
+}
+
 // ---- Local workers -----------------------------------------------------------------------
 
 Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
@@ -327,26 +394,13 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
       offset = i;
     }
   }
-  if (next_queue == nullptr) {
-    Result<Job> completed = CompleteClaimed(id, std::move(return_value));
-    EndClaim(id, claim, completed.status(), claim.until_ms);
-    HERALD_RETURN_IF_ERROR(completed.status());
-    return std::optional<LeasedJob>();
-  }
-  JobEventBus::Slot slot = events_.Reserve();
-  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
-      storage::Completion{std::string(id), std::move(return_value)}, next_queue->policy.name, now);
-  EndClaim(id, claim, result.completed.status(), claim.until_ms);
-  if (!result.next) {
-    MutexLock lock(&mu_);
-    next_queue->admission.Unreserve(now);
-  }
-  if (!result.completed.ok()) return result.completed.status();
-  Fill(slot, JobEventType::kCompleted, *result.completed, result.completed->return_value);
-  if (!result.next) return std::optional<LeasedJob>();
-  std::vector<Job> taken;
-  taken.push_back(std::move(*result.next));
-  std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(taken), now,
+  HERALD_ASSIGN_OR_RETURN(
+      std::optional<Job> taken,
+      CompleteClaimedAndTake(id, claim, std::move(return_value), next_queue, now));
+  if (!taken) return std::optional<LeasedJob>();
+  std::vector<Job> one;
+  one.push_back(std::move(*taken));
+  std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(one), now,
                                              next_queue->policy.timeout_ms + kLocalLeaseGraceMs);
   // Next time start after this queue, so that one busy queue cannot starve the others.
   *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);

@@ -61,10 +61,12 @@ const char* JobEventTypeName(JobEventType type) {
 // finds everything it touches, whether or not the bus is gone.
 class JobEventBus::EventQueue {
  public:
-  EventQueue(std::size_t capacity, std::shared_ptr<spdlog::logger> logger)
+  EventQueue(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
+             std::function<void()> before_delivery)
       : capacity_(capacity),
         wake_size_(std::clamp<std::size_t>(capacity / 2, 1, kMaxWakeSize)),
-        logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
+        logger_(logger ? std::move(logger) : spdlog::default_logger()),
+        before_delivery_(std::move(before_delivery)) {}
 
   // `self` is this queue's share, for the dispatcher thread that the first call starts.
   Status Subscribe(std::shared_ptr<EventQueue> self, Subscriber subscriber, std::string name);
@@ -108,6 +110,7 @@ class JobEventBus::EventQueue {
   const std::size_t capacity_;
   const std::size_t wake_size_;
   const std::shared_ptr<spdlog::logger> logger_;
+  const std::function<void()> before_delivery_;  // may be empty
 
   mutable Mutex mu_;
   // Copied on Subscribe, so the dispatcher calls a snapshot without holding mu_. Append-only:
@@ -316,6 +319,7 @@ void JobEventBus::EventQueue::DispatchLoop(std::stop_token stop) {
       batch.swap(ready_);
       subscriptions = subscriptions_;
     }
+    if (before_delivery_) before_delivery_();
     handed = Deliver(batch, *subscriptions);
   }
   {
@@ -379,8 +383,11 @@ void JobEventBus::Slot::Release() {
 }
 
 JobEventBus::JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
-                         std::chrono::milliseconds stop_grace)
-    : stop_grace_(stop_grace), queue_(std::make_shared<EventQueue>(capacity, std::move(logger))) {}
+                         std::chrono::milliseconds stop_grace,
+                         std::function<void()> before_delivery)
+    : stop_grace_(stop_grace),
+      queue_(
+          std::make_shared<EventQueue>(capacity, std::move(logger), std::move(before_delivery))) {}
 
 JobEventBus::~JobEventBus() { Stop(); }
 

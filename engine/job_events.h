@@ -124,8 +124,11 @@ class JobEventBus {
 
   // `capacity` (>= 1): events that may wait for the dispatcher; the batch it is delivering
   // does not count. `logger` may be null (spdlog's default). `stop_grace`: see Stop().
+  // `before_delivery` (optional) runs on the dispatcher thread before each batch is handed
+  // out and may block: the broker waits there for the changes of the batch to be durable.
   JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
-              std::chrono::milliseconds stop_grace = kDefaultStopGrace);
+              std::chrono::milliseconds stop_grace = kDefaultStopGrace,
+              std::function<void()> before_delivery = {});
   ~JobEventBus();  // Stop()
   JobEventBus(const JobEventBus&) = delete;
   JobEventBus& operator=(const JobEventBus&) = delete;

@@ -26,6 +26,7 @@ struct StoreFigures {
   std::uint64_t memtable_bytes = 0;
   std::uint64_t disk_bytes = 0;        // SST + WAL, approximate
   std::uint64_t recovered_active = 0;  // jobs active at the last stop, waiting again
+  std::uint64_t wal_syncs = 0;         // `always` mode: WAL syncs of the group commit so far
 };
 
 class Keyspace {
@@ -38,7 +39,8 @@ class Keyspace {
   // Removes every key of every database in one write (FLUSHALL), durable on return.
   Status FlushAll() { return store_->ClearKv(); }
   StoreFigures figures() const {
-    return {store_->MemtableBytes(), store_->DiskBytes(), store_->recovered_active()};
+    return {store_->MemtableBytes(), store_->DiskBytes(), store_->recovered_active(),
+            store_->WalSyncs()};
   }
 
  private:

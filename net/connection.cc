@@ -68,15 +68,14 @@ std::shared_ptr<Parker> Connection::Park(std::function<void()> on_close) {
   return parker_;
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, ServerState* server,
-                       asio::thread_pool* write_pool, KvCommitter* committer)
+Connection::Connection(asio::ip::tcp::socket socket, ServerState* server, KvCommitter* committer)
     : socket_(std::move(socket)),
       server_(server),
-      write_pool_(write_pool),
       committer_(committer),
+      durability_(&server->broker().durability()),
       idle_timer_(socket_.get_executor()),
       parser_(LimitsOf(server->config())),
-      writer_(&output_, 2) {
+      writer_(&batch_, 2) {
   boost::system::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
   std::string addr =
@@ -126,8 +125,8 @@ void Connection::ArmIdleTimer(std::int64_t wait_ms) {
     if (ec || self->closed_) return;
     const std::uint32_t timeout = self->server_->config().idle_timeout_s();
     if (timeout == 0) return;
-    // Blocked clients are not idle (as in Redis).
-    if (self->busy_) {
+    // Blocked clients are not idle (as in Redis), nor those whose replies wait for a sync.
+    if (self->busy_ || self->syncing_) {
       self->ArmIdleTimer();
       return;
     }
@@ -144,7 +143,7 @@ void Connection::ArmIdleTimer(std::int64_t wait_ms) {
 
 void Connection::DoRead() {
   if (reading_ || closed_ || close_after_flush_) return;
-  if (!busy_ && output_.size() + writing_.size() > kOutputHighWater) return;
+  if (!busy_ && output_.size() + writing_.size() + sealed_.size() > kOutputHighWater) return;
   reading_ = true;
   socket_.async_read_some(asio::buffer(read_chunk_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -169,109 +168,123 @@ void Connection::OnRead(boost::system::error_code ec, std::size_t n) {
     close_after_flush_ = true;
     input_.clear();
     input_pos_ = 0;
-    Flush();
+    if (!syncing_) EndBatch(nullptr);
     return;
   }
-  if (busy_ || committing_) {
-    DoRead();  // keep watching for a disconnect while parked
+  if (busy_ || syncing_) {
+    DoRead();  // keep watching for a disconnect while parked (or waiting)
     return;
   }
   Process();
 }
 
 void Connection::Process() {
-  // The list and string writes of this batch of commands go to the WAL together; their
-  // replies are sent only after the group commits.
-  engine::KvWriteGroup kv_group(&server_->kv());
-  const std::size_t replies_before = output_.size();
-  // proto-max-bulk-len may have changed (CONFIG SET).
-  if (const std::uint64_t max_bulk = server_->config().max_bulk_bytes();
-      parser_.limits().max_bulk_length != max_bulk) {
-    resp::ParserLimits limits = parser_.limits();
-    limits.max_bulk_length = max_bulk;
-    parser_.set_limits(limits);
-  }
-  while (!busy_ && !closed_ && !close_after_flush_ && input_pos_ < input_.size()) {
-    args_.clear();
-    std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
-    resp::ParseResult result = parser_.Parse(pending, &args_);
-    input_pos_ += result.consumed;
-    if (result.status == resp::ParseStatus::kNeedMore) break;
-    if (result.status == resp::ParseStatus::kError) {
-      ++server_->protocol_errors;
-      writer_.Error("ERR Protocol error: " + result.error);
-      close_after_flush_ = true;
-      break;
+  if (syncing_ || closed_) return;  // OnSynced comes back here
+  {
+    // The writes of this batch go to the WAL unsynced; EndBatch waits for their sync once.
+    engine::SyncDeferral deferral;
+    // The list and string writes of the batch go to the WAL together (KvCommitter).
+    engine::KvWriteGroup kv_group(&server_->kv());
+    // proto-max-bulk-len may have changed (CONFIG SET).
+    if (const std::uint64_t max_bulk = server_->config().max_bulk_bytes();
+        parser_.limits().max_bulk_length != max_bulk) {
+      resp::ParserLimits limits = parser_.limits();
+      limits.max_bulk_length = max_bulk;
+      parser_.set_limits(limits);
     }
-    if (args_.empty()) continue;
-    Execute(args_, &kv_group);
+    while (!busy_ && !closed_ && !close_after_flush_ && input_pos_ < input_.size()) {
+      args_.clear();
+      std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
+      resp::ParseResult result = parser_.Parse(pending, &args_);
+      input_pos_ += result.consumed;
+      if (result.status == resp::ParseStatus::kNeedMore) break;
+      if (result.status == resp::ParseStatus::kError) {
+        ++server_->protocol_errors;
+        writer_.Error("ERR Protocol error: " + result.error);
+        close_after_flush_ = true;
+        break;
+      }
+      if (args_.empty()) continue;
+      Execute(args_, &kv_group);
+    }
+    // Drop parsed bytes so the buffer holds only what is still to come.
+    if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
+      input_.erase(0, input_pos_);
+      input_pos_ = 0;
+    }
+    EndBatch(&kv_group);
   }
-  // Drop parsed bytes so the buffer holds only what is still to come.
-  if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
-    input_.erase(0, input_pos_);
-    input_pos_ = 0;
-  }
-  if (!kv_group.empty() && committer_ != nullptr && !busy_) {
-    // The replies wait for the commit, which the writes of other clients ready now join;
-    // nothing more runs here until then.
-    committing_ = true;
-    committer_->Enqueue(&kv_group, [self = shared_from_this(), replies_before](Status status) {
-      asio::post(self->socket_.get_executor(), [self, replies_before, status = std::move(status)] {
-        self->OnCommitted(status, replies_before);
-      });
-    });
-    DoRead();
-    return;
-  }
-  OnCommitted(kv_group.Commit(), replies_before, /*resume=*/false);
-  // Also while parked: a pending read keeps the connection alive and notices a disconnect.
+  // Also while parked or waiting: a pending read keeps the connection alive and notices a
+  // disconnect.
   DoRead();
 }
 
-void Connection::OnCommitted(const Status& committed, std::size_t replies_before, bool resume) {
-  committing_ = false;
-  if (!committed.ok()) {
-    // Those writes may be lost: no reply of this batch may say otherwise.
-    output_.resize(replies_before);
-    writer_.Error(ErrorText(committed, "ERR"));
-    close_after_flush_ = true;
+void Connection::EndBatch(engine::KvWriteGroup* kv_group) {
+  const bool kv_writes = kv_group != nullptr && !kv_group->empty();
+  const bool wait_sync = durability_->replies_wait();
+  if (!kv_writes && (!wait_sync || batch_.empty() || durability_->AllDurable())) {
+    output_ += batch_;
+    batch_.clear();
+    batch_writes_.clear();
+    Flush();
+    return;
   }
+  // Sealed: nothing more runs here until the writes are durable.
+  syncing_ = true;
+  sealed_.swap(batch_);
+  sealed_writes_.swap(batch_writes_);
+  batch_.clear();
+  batch_writes_.clear();
+  auto done = [self = shared_from_this()](Status status) {
+    asio::post(self->socket_.get_executor(),
+               [self, status = std::move(status)] { self->OnSynced(status); });
+  };
+  if (kv_writes && committer_ != nullptr) {
+    // The writes of other clients ready now join this commit (and its sync).
+    committer_->Enqueue(kv_group, std::move(done));
+    return;
+  }
+  Status written = kv_writes ? kv_group->Commit() : Status::Ok();  // unsynced (deferral)
+  if (!written.ok() || !wait_sync) return done(std::move(written));
+  durability_->AfterSync(std::move(done));
+}
+
+void Connection::OnSynced(const Status& synced) {
+  syncing_ = false;
+  if (!synced.ok()) {
+    // Those writes may be lost: no reply may say they were made.
+    std::string replies;
+    resp::ReplyWriter errors(&replies, writer_.protocol());
+    std::size_t from = 0;
+    for (const WriteReply& write : sealed_writes_) {
+      replies.append(sealed_, from, write.begin - from);
+      errors.Error(ErrorText(synced, "ERR"));
+      from = write.end;
+    }
+    replies.append(sealed_, from);
+    sealed_.swap(replies);
+  }
+  output_ += sealed_;
+  sealed_.clear();
+  sealed_writes_.clear();
   if (closed_) return;
   Flush();
-  // Requests that arrived while the replies waited.
-  if (resume) Process();
+  // Requests that arrived while the replies waited, and a resumed command's reply.
+  Process();
 }
 
 void Connection::Execute(std::vector<std::string>& args, engine::KvWriteGroup* kv_group) {
   std::optional<ResolvedCommand> command = ResolveCommand(*server_, *this, writer_, Args(args));
   if (!command) return;
-  if (write_pool_ != nullptr && (command->spec->flags & kWrite) &&
-      !(command->spec->flags & kBlocking)) {
-    RunOffloaded(*command, std::move(args));
-    return;
-  }
+  const std::size_t begin = batch_.size();
   CommandContext ctx(server_, this, &writer_, kv_group);
   RunCommand(*command, ctx, Args(args));
-}
-
-void Connection::RunOffloaded(ResolvedCommand command, std::vector<std::string> args) {
-  // The write runs on the pool so that writes of many clients are in flight together and share
-  // one WAL sync; this connection runs nothing else until the reply is back.
-  busy_ = true;
-  const int protocol = writer_.protocol();
-  asio::post(*write_pool_,
-             [self = shared_from_this(), command, args = std::move(args), protocol]() {
-               std::string reply;
-               resp::ReplyWriter writer(&reply, protocol);
-               CommandContext ctx(self->server_, self.get(), &writer);
-               RunCommand(command, ctx, Args(args));
-               asio::post(self->socket_.get_executor(), [self, reply = std::move(reply)]() {
-                 self->output_ += reply;
-                 self->busy_ = false;
-                 if (self->closed_) return;
-                 self->Process();
-               });
-             });
+  const bool writes = (command->spec->flags & kWrite) != 0;
+  if (busy_) {
+    parked_write_ = writes;  // its reply comes with Resume
+  } else if (writes) {
+    batch_writes_.push_back({begin, batch_.size()});
+  }
 }
 
 void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
@@ -284,15 +297,18 @@ void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {
   // Being answered counts as activity (as in Redis), so the idle timeout starts again here
   // and a client served after a long block is not closed right after its reply.
   info_->last_active_ms = server_->NowMs();
+  const std::size_t begin = batch_.size();
   write(writer_);
-  Process();
+  if (parked_write_) batch_writes_.push_back({begin, batch_.size()});
+  parked_write_ = false;
+  Process();  // ends the batch the reply starts (unless replies wait: then OnSynced does)
 }
 
 void Connection::Flush() {
-  // Replies waiting for a commit are not sent before it.
-  if (write_in_flight_ || closed_ || committing_) return;
+  if (write_in_flight_ || closed_) return;
   if (output_.empty()) {
-    if (close_after_flush_) Close();
+    // Replies still waiting for a sync go out before the close.
+    if (close_after_flush_ && !syncing_ && batch_.empty()) Close();
     return;
   }
   write_in_flight_ = true;

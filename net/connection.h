@@ -3,13 +3,24 @@
 // commands park the connection; it keeps reading (to notice a disconnect, within the query
 // buffer limit) but runs nothing until resumed.
 //
+// Durable replies. The commands of a batch run on the strand under a SyncDeferral: their writes
+// reach the WAL without a sync each. The batch's replies are then sealed and wait until the
+// writes they confirm are durable: the list and string rows go out through the KvCommitter
+// (with the other clients' of the same moment), and in `always` mode one WAL sync, shared with
+// every writer of that moment (engine::Durability::AfterSync), covers the batch. A batch that
+// wrote nothing waits too when anything written by anybody is not durable yet, since its
+// replies may show it (Redis sends every reply of an event-loop iteration after its fsync).
+// Nothing runs on the connection while its replies wait; requests that arrive are read. When
+// the sync fails, every reply of a write command of the batch becomes that error. A command
+// that parks in the middle of a pipeline seals the replies before it; its own reply, when it
+// is resumed, starts the next batch.
+//
 // Thread safety: confined to its strand; kept alive by its pending operations (shared_ptr).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <array>
 #include <functional>
@@ -29,10 +40,10 @@ namespace herald::net {
 
 class Connection final : public ClientSession, public std::enable_shared_from_this<Connection> {
  public:
-  // `write_pool` may be null (writes run on the strand); `committer` may be null (each batch
-  // commits its list and string writes itself). Both must outlive the connection.
+  // `committer` may be null (each batch commits its list and string writes itself); it must
+  // outlive the connection.
   Connection(boost::asio::ip::tcp::socket socket, ServerState* server,
-             boost::asio::thread_pool* write_pool, KvCommitter* committer = nullptr);
+             KvCommitter* committer = nullptr);
   ~Connection();
 
   void Start();
@@ -51,14 +62,16 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
  private:
   void DoRead();
   void OnRead(boost::system::error_code ec, std::size_t n);
-  // Runs the complete commands in the input, then flushes.
+  // Runs the complete commands in the input (unless parked or waiting for a sync), then ends
+  // the batch.
   void Process();
   void Execute(std::vector<std::string>& args, engine::KvWriteGroup* kv_group);
-  // The writes of the batch whose replies start at `replies_before` were committed (or not:
-  // the replies are replaced by the error); sends the replies, then (resume) goes on with the
-  // input that arrived meanwhile.
-  void OnCommitted(const Status& committed, std::size_t replies_before, bool resume = true);
-  void RunOffloaded(ResolvedCommand command, std::vector<std::string> args);
+  // Sends the replies of the batch, at once or (sealed) once its writes and everything they
+  // may show are durable. `kv_group` (may be null) holds the batch's list and string writes.
+  void EndBatch(engine::KvWriteGroup* kv_group);
+  // The sealed replies' writes are durable (or not: `synced` is the error, and each write
+  // command's reply becomes it); sends them and goes on with the input read meanwhile.
+  void OnSynced(const Status& synced);
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);
   void Close();
@@ -69,22 +82,32 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
 
   boost::asio::ip::tcp::socket socket_;
   ServerState* server_;
-  boost::asio::thread_pool* write_pool_;
   KvCommitter* committer_;
+  engine::Durability* durability_;
   boost::asio::steady_timer idle_timer_;
   std::shared_ptr<ClientInfo> info_;
   resp::RequestParser parser_;
   std::array<char, 16 * 1024> read_chunk_;
   std::string input_;  // bytes read and not yet parsed, from input_pos_
   std::size_t input_pos_ = 0;
-  std::string output_;   // replies waiting to be written
+  // A reply of a write command: where it is in batch_ (then sealed_).
+  struct WriteReply {
+    std::size_t begin;
+    std::size_t end;
+  };
+  std::string batch_;  // replies of the commands run since the last seal (writer_ writes here)
+  std::vector<WriteReply> batch_writes_;
+  std::string sealed_;  // replies waiting for their writes to be durable
+  std::vector<WriteReply> sealed_writes_;
+  std::string output_;   // replies ready to be written
   std::string writing_;  // replies being written
   resp::ReplyWriter writer_;
   std::vector<std::string> args_;
   bool reading_ = false;
   bool write_in_flight_ = false;
-  bool busy_ = false;        // a command is parked or running on the write pool
-  bool committing_ = false;  // replies wait for the committer
+  bool busy_ = false;          // a command is parked
+  bool parked_write_ = false;  // the parked command writes (BLPOP, GETJOB)
+  bool syncing_ = false;       // sealed_ waits for the committer or a WAL sync
   bool close_after_flush_ = false;
   bool closed_ = false;
   bool authenticated_ = false;

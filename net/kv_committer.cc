@@ -28,10 +28,23 @@ void KvCommitter::Run() {
     waiting.swap(waiting_);
     group_.MoveInto(&group);
   }
-  // Outside the lock (a sync may take milliseconds): groups handed over meanwhile go to the
-  // next commit, which the first of them schedules.
-  Status status = group.Commit();
+  // Outside the lock: groups handed over meanwhile go to the next commit, which the first of
+  // them schedules.
+  Status status;
+  {
+    engine::SyncDeferral deferral;  // written here; synced below, off this thread
+    status = group.Commit();
+  }
   commits_.fetch_add(1, std::memory_order_relaxed);
+  if (status.ok() && durability_->replies_wait()) {
+    const std::size_t waiters = waiting.size();
+    durability_->AfterSync(
+        [waiting = std::move(waiting)](Status synced) {
+          for (const Done& done : waiting) done(synced);
+        },
+        waiters);
+    return;
+  }
   for (Done& done : waiting) done(status);
 }
 

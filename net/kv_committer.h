@@ -4,12 +4,16 @@
 // queued (the reads of other clients, which write too), then commits every group handed over
 // so far with one WAL write (and, under `always`, one sync) and tells each connection.
 // This is Redis's "write the AOF before sleeping, then send the replies", for many clients.
+// In `always` mode the commit only writes (under a SyncDeferral: no I/O thread waits for an
+// fsync), and the connections are told once a WAL sync covering it is done
+// (engine::Durability::AfterSync), which the job writes of the same moment share.
 //
 // The groups may hold writes to any database of the store (a client that SELECTed another
 // one between its writes): one commit through `kv`, whichever database it is, covers them all.
 //
 // Thread safety: thread-safe. `executor` is where the commit runs (the I/O threads' context);
-// `kv` must outlive the committer, and the committer must outlive every connection using it.
+// `kv` and `durability` must outlive the committer, and the committer must outlive every connection
+// using it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,6 +26,7 @@
 
 #include "common/mutex.h"
 #include "common/status.h"
+#include "engine/durability.h"
 #include "engine/keyspace.h"
 
 namespace herald::net {
@@ -30,8 +35,9 @@ class KvCommitter {
  public:
   using Done = std::function<void(Status)>;
 
-  KvCommitter(boost::asio::io_context::executor_type executor, engine::KvStore* kv)
-      : executor_(executor), kv_(kv), group_(kv) {}
+  KvCommitter(boost::asio::io_context::executor_type executor, engine::KvStore* kv,
+              engine::Durability* durability)
+      : executor_(executor), kv_(kv), durability_(durability), group_(kv) {}
   KvCommitter(const KvCommitter&) = delete;
   KvCommitter& operator=(const KvCommitter&) = delete;
 
@@ -48,6 +54,7 @@ class KvCommitter {
 
   boost::asio::io_context::executor_type executor_;
   engine::KvStore* kv_;
+  engine::Durability* durability_;
   Mutex mu_;
   engine::KvWriteGroup group_ GUARDED_BY(mu_);
   std::vector<Done> waiting_ GUARDED_BY(mu_);

@@ -66,10 +66,8 @@ Status RespServer::Start() {
   }
   port_ = acceptor_.local_endpoint().port();
   state_->port = port_;
-  if (options.offload_writes) {
-    write_pool_ = std::make_unique<asio::thread_pool>(options.write_threads);
-  }
-  committer_ = std::make_unique<KvCommitter>(io_.get_executor(), &state_->kv());
+  committer_ = std::make_unique<KvCommitter>(io_.get_executor(), &state_->kv(),
+                                             &state_->broker().durability());
   Accept();
   std::uint32_t threads = options.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -80,46 +78,45 @@ Status RespServer::Start() {
 }
 
 void RespServer::Accept() {
-  acceptor_.async_accept(
-      asio::make_strand(io_), [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted) return;
-          {
-            // Stop() closes the acceptor from another thread: an accept started just before
-            // that fails with a bad descriptor, which is no news.
-            MutexLock lock(&mu_);
-            if (stopped_) return;
-          }
-          logger_->warn("accept failed: {}", ec.message());
-          if (acceptor_.is_open()) Accept();
-          return;
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                        asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      {
+        // Stop() closes the acceptor from another thread: an accept started just before
+        // that fails with a bad descriptor, which is no news.
+        MutexLock lock(&mu_);
+        if (stopped_) return;
+      }
+      logger_->warn("accept failed: {}", ec.message());
+      if (acceptor_.is_open()) Accept();
+      return;
+    }
+    ++state_->connections_received;
+    if (state_->connected_clients.load() >= state_->config().max_clients()) {
+      ++state_->rejected_connections;
+      static const std::string kFull = "-ERR max number of clients reached\r\n";
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(kFull), ignored);
+      socket.close(ignored);
+    } else if (DeniedByProtectedMode(socket)) {
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(kProtectedModeDenial), ignored);
+      socket.close(ignored);
+    } else {
+      auto connection = std::make_shared<Connection>(std::move(socket), state_, committer_.get());
+      {
+        MutexLock lock(&mu_);
+        // Forget connections that are gone, now and then, so the list stays bounded.
+        if (connections_.size() > 1024 && connections_.size() % 1024 == 0) {
+          std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
         }
-        ++state_->connections_received;
-        if (state_->connected_clients.load() >= state_->config().max_clients()) {
-          ++state_->rejected_connections;
-          static const std::string kFull = "-ERR max number of clients reached\r\n";
-          boost::system::error_code ignored;
-          asio::write(socket, asio::buffer(kFull), ignored);
-          socket.close(ignored);
-        } else if (DeniedByProtectedMode(socket)) {
-          boost::system::error_code ignored;
-          asio::write(socket, asio::buffer(kProtectedModeDenial), ignored);
-          socket.close(ignored);
-        } else {
-          auto connection = std::make_shared<Connection>(std::move(socket), state_,
-                                                         write_pool_.get(), committer_.get());
-          {
-            MutexLock lock(&mu_);
-            // Forget connections that are gone, now and then, so the list stays bounded.
-            if (connections_.size() > 1024 && connections_.size() % 1024 == 0) {
-              std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
-            }
-            connections_.push_back(connection);
-          }
-          connection->Start();
-        }
-        Accept();
-      });
+        connections_.push_back(connection);
+      }
+      connection->Start();
+    }
+    Accept();
+  });
 }
 
 void RespServer::Stop() {
@@ -140,7 +137,6 @@ void RespServer::Stop() {
   for (auto& weak : connections) {
     if (auto connection = weak.lock()) connection->Stop();
   }
-  if (write_pool_) write_pool_->join();
   // Let the closes run and the connections go, for a moment, before stopping the loop.
   if (!state_->WaitForNoClients(std::chrono::seconds(2))) {
     logger_->warn("stopping with {} client(s) still closing", state_->connected_clients.load());

@@ -7,7 +7,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <memory>
 #include <thread>
@@ -48,7 +47,6 @@ class RespServer {
   std::shared_ptr<spdlog::logger> logger_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::unique_ptr<boost::asio::thread_pool> write_pool_;
   std::unique_ptr<KvCommitter> committer_;  // list and string writes of many clients
   std::vector<std::jthread> threads_;
   std::uint16_t port_ = 0;

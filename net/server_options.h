@@ -29,11 +29,6 @@ struct ServerOptions {
   std::uint64_t max_query_buffer = 1ULL << 30;
   // Close clients idle this long; 0 = never. Default: 0.
   std::uint32_t idle_timeout_s = 0;
-  // Run write commands on a pool of threads so that concurrent clients share one WAL sync
-  // (fsync = always). Default: false.
-  bool offload_writes = false;
-  // Threads of that pool. Default: 32.
-  std::uint32_t write_threads = 32;
   // Reported by INFO and CONFIG GET. Default: "everysec".
   std::string fsync_mode = "everysec";
 };

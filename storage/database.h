@@ -1,7 +1,8 @@
 // Internal to storage/ (names rocksdb types). Database: the store's RocksDB database and its
 // column families, opened together at start (with the format version in the meta column family
 // checked), and the one way the store writes: Write() makes a batch durable under the store's
-// FsyncMode (in `always` mode through WalSyncer's group commit, once EnableGroupCommit() ran).
+// FsyncMode (in `always` mode through WalSyncer's group commit, once EnableGroupCommit() ran;
+// under a SyncDeferral its caller waits for the sync instead).
 //
 // Owns every column family handle it opened or created; they are destroyed, after a last WAL
 // sync, before the database closes.
@@ -25,6 +26,7 @@
 #include "storage/rocks_status.h"
 #include "storage/rocks_tuning.h"
 #include "storage/store.h"
+#include "storage/sync_deferral.h"
 #include "storage/wal_syncer.h"
 #include "storage/wal_watch.h"
 
@@ -70,9 +72,10 @@ class Database {
   // Drops the column family of `h` and destroys `h` (even when the drop fails).
   Status DropColumnFamily(rocksdb::ColumnFamilyHandle* h) EXCLUDES(handles_mu_);
 
-  // Writes `batch`; in `always` mode returns once it is in a synced WAL (group commit).
+  // Writes `batch`; in `always` mode returns once it is in a synced WAL (group commit), unless
+  // the calling thread is in a SyncDeferral (then it returns once written, unsynced).
   Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
-    if (wal_syncer_) return wal_syncer_->Commit(batch).WithPrefix(what);
+    if (wal_syncer_ && !SyncDeferral::active()) return wal_syncer_->Commit(batch).WithPrefix(what);
     return FromRocks(db_->Write(write_options_, batch), what);
   }
   // One Put, synced whatever the FsyncMode (the format version, registry rows, sequence

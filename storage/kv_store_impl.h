@@ -51,6 +51,9 @@ class KvStoreImpl {
   KvStore& database(int db) { return *views_[static_cast<std::size_t>(db)]; }
   // Removes every key of every database in one write (FLUSHALL); as KvStore::Clear otherwise.
   Status ClearAll() { return keyspace_.ClearAll(); }
+  // Whether writes wait in memory for the WAL (see KvWritePipeline), and writing them out.
+  bool has_pending() const { return pipeline_.has_pending(); }
+  Status WritePending() { return pipeline_.FlushForIteration(); }
 
  private:
   KvStoreImpl(rocksdb::DB* db, const std::array<rocksdb::ColumnFamilyHandle*, kKvDatabases>& cfs,

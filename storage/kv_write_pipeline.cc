@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "storage/rocks_status.h"
+#include "storage/sync_deferral.h"
 
 namespace herald::storage {
 namespace {
@@ -204,7 +205,8 @@ Status KvWritePipeline::WaitDurable(std::uint64_t ticket) {
       if (ticket >= failure.from && ticket <= failure.to) return failure.status;
     }
   }
-  if (wal_syncer_ == nullptr) return Status::Ok();
+  // Under a deferral the caller waits for the sync itself (Store::SyncAsync).
+  if (wal_syncer_ == nullptr || SyncDeferral::active()) return Status::Ok();
   return wal_syncer_->SyncWritten().WithPrefix("sync kv writes");
 }
 

@@ -82,6 +82,8 @@ class KvWritePipeline {
   Result<std::optional<std::string>> GetLocked(int db, const std::string& row) REQUIRES(mu_);
   // A row as the database holds it; nullopt when absent.
   Result<std::optional<std::string>> GetFromDb(int db, const std::string& row) const;
+  // Whether writes wait in the pending rows (not in the WAL yet).
+  bool has_pending() const { return has_pending_.load(std::memory_order_acquire); }
   // Writes out whatever is pending, so that iterators over the database see everything.
   Status FlushForIteration() EXCLUDES(mu_);
 
@@ -111,7 +113,8 @@ class KvWritePipeline {
   // again.
   Status FlushLocked() REQUIRES(mu_);
   // Returns once the write with `ticket` (of any database) and every earlier one is durable;
-  // the error of a failed WAL write or sync that covered it otherwise.
+  // the error of a failed WAL write or sync that covered it otherwise. Under a SyncDeferral,
+  // once they are written (the caller waits for the sync).
   Status WaitDurable(std::uint64_t ticket) EXCLUDES(mu_);
 
   // Counts the keys of database `db` in the database; with `element_row_lists`, also collects

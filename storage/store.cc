@@ -293,6 +293,25 @@ Status Store::ClearKv() { return impl_->kv().ClearAll(); }
 
 Status Store::SyncWal() { return impl_->database().SyncWal(); }
 
+FsyncMode Store::fsync_mode() const { return impl_->options().fsync; }
+
+bool Store::AllDurable() const {
+  const WalSyncer* syncer = impl_->database().wal_syncer();
+  return syncer == nullptr || (!impl_->kv().has_pending() && syncer->AllSynced());
+}
+
+std::uint64_t Store::WalSyncs() const {
+  const WalSyncer* syncer = impl_->database().wal_syncer();
+  return syncer == nullptr ? 0 : syncer->syncs();
+}
+
+void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
+  WalSyncer* syncer = impl_->database().wal_syncer();
+  Status written = impl_->kv().WritePending();
+  if (syncer == nullptr || !written.ok()) return done(std::move(written));
+  syncer->SyncAsync(std::move(done), waiters);
+}
+
 Status Store::Checkpoint(const std::string& dir) { return impl_->database().Checkpoint(dir); }
 
 std::uint64_t Store::DiskBytes() const { return impl_->database().DiskBytes(); }

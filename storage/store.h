@@ -232,6 +232,20 @@ class Store {
   // Removes every key of every database in one write (FLUSHALL), durable on return; jobs stay.
   Status ClearKv();
 
+  // ---- Durability of deferred writes (storage/sync_deferral.h) ------------------------------
+  FsyncMode fsync_mode() const;
+  // Whether every write made so far (jobs, lists, strings) is durable under the FsyncMode:
+  // in `always` mode, in a synced WAL; always true in the other modes.
+  bool AllDurable() const;
+  // Calls `done` once every write made before this call is durable, with the error of the WAL
+  // write or sync otherwise: in `always` mode after a WAL sync that covers them (shared with
+  // the other writers), on a syncer thread; in the other modes at once, on this thread. Writes
+  // out the pending list and string rows first. `done` must be quick (post to a strand).
+  // `waiters`: the clients answered by `done` (see WalSyncer::SyncAsync).
+  void SyncAsync(std::function<void(Status)> done, std::size_t waiters = 1);
+  // `always` mode: WAL syncs made so far (each covers every write made before it); 0 otherwise.
+  std::uint64_t WalSyncs() const;
+
   // ---- Maintenance -------------------------------------------------------------------------
   Status SyncWal();  // forces the WAL to disk now
   // Online backup into an empty directory (RocksDB checkpoint).

@@ -1,5 +1,6 @@
 #include "storage/wal_syncer.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -125,39 +126,97 @@ void WalSyncer::RunSync(Waiter* runner) {
   for (std::size_t round = 1;; ++round) {
     // Every group in `unsynced_` was written before this sync starts; the runner's own is
     // among those of the first round (it queued it, or was handed the sync as the first of
-    // the oldest one).
+    // the oldest one). So were the writes the SyncAsync callers saw return.
     std::vector<std::shared_ptr<Group>> groups;
+    std::vector<std::function<void(Status)>> callbacks;
     {
       MutexLock lock(&sync_mu_);
+      if (runner == nullptr) GatherLocked();
       groups.swap(unsynced_);
+      callbacks.swap(async_syncs_);
+      last_async_waiters_ = async_waiters_;
+      async_waiters_ = 0;
     }
+    const auto started = std::chrono::steady_clock::now();
+    // Written (sequence published) before the sync starts: covered by it.
+    const rocksdb::SequenceNumber covered = db_->GetLatestSequenceNumber();
     syncs_.fetch_add(1, std::memory_order_relaxed);
     // After a failed WAL write RocksDB must not sync that WAL again (wal_watch.h).
     Status synced = wal_ != nullptr ? wal_->wal_error() : Status::Ok();
     if (synced.ok()) synced = FromRocks(db_->SyncWAL(), "sync WAL");
+    if (synced.ok()) {
+      rocksdb::SequenceNumber seen = synced_seq_.load(std::memory_order_relaxed);
+      while (seen < covered &&
+             !synced_seq_.compare_exchange_weak(seen, covered, std::memory_order_release)) {
+      }
+    }
     for (const auto& group : groups) {
       for (Waiter* w : group->members) {
         if (w->status.ok()) w->status = synced;
       }
     }
     // The groups written meanwhile get the next sync: this caller runs a few in a row (a
-    // hand-over costs a wake-up between syncs), then the first of the oldest group does. This
+    // hand-over costs a wake-up between syncs), then the first of the oldest group does, or
+    // the sync thread when only SyncAsync callers wait. The sync thread runs them all. This
     // sync's groups are woken after (which may preempt this thread).
     bool again = false;
+    bool wake_thread = false;
     {
       MutexLock lock(&sync_mu_);
-      if (unsynced_.empty()) {
+      last_sync_time_ = std::chrono::steady_clock::now() - started;
+      if (unsynced_.empty() && async_syncs_.empty()) {
         syncing_ = false;
-      } else if (round < kSyncsPerRunner) {
+      } else if (runner == nullptr || round < kSyncsPerRunner) {
         again = true;
-      } else {
+      } else if (!unsynced_.empty()) {
         Waiter* next = unsynced_.front()->members.front();
         next->state.store(kRunSync, std::memory_order_release);
         next->state.notify_one();
+      } else {
+        sync_thread_turn_ = wake_thread = true;
       }
     }
+    if (wake_thread) sync_cv_.notify_one();
     for (const auto& group : groups) Finish(group.get(), runner);
+    for (auto& done : callbacks) done(synced);
     if (!again) return;
+  }
+}
+
+void WalSyncer::GatherLocked() {
+  constexpr auto kMaxGather = std::chrono::microseconds(500);
+  const std::size_t expected = last_async_waiters_;
+  if (expected <= 1 || async_waiters_ >= expected) return;
+  const auto wait = std::min<std::chrono::nanoseconds>(last_sync_time_ / 2, kMaxGather);
+  sync_cv_.wait_for(sync_mu_, wait,
+                    [this, expected]() REQUIRES(sync_mu_) { return async_waiters_ >= expected; });
+}
+
+void WalSyncer::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
+  bool wake = false;
+  {
+    MutexLock lock(&sync_mu_);
+    async_syncs_.push_back(std::move(done));
+    async_waiters_ += waiters;
+    if (!sync_thread_.joinable()) {
+      sync_thread_ = std::jthread([this](std::stop_token stop) { SyncLoop(stop); });
+    }
+    if (!syncing_) syncing_ = sync_thread_turn_ = wake = true;
+    // The sync thread may be gathering: this may be the caller it waits for.
+    wake = wake || async_waiters_ >= last_async_waiters_;
+  }
+  if (wake) sync_cv_.notify_one();
+}
+
+void WalSyncer::SyncLoop(std::stop_token stop) {
+  while (true) {
+    {
+      MutexLock lock(&sync_mu_);
+      sync_cv_.wait(sync_mu_, stop, [this]() REQUIRES(sync_mu_) { return sync_thread_turn_; });
+      if (!sync_thread_turn_) return;  // stopped
+      sync_thread_turn_ = false;
+    }
+    RunSync(nullptr);
   }
 }
 
@@ -176,19 +235,29 @@ void WalSyncer::Finish(Group* group, Waiter* caller) {
 }
 
 WalSyncer::~WalSyncer() {
+  bool async_started = false;
   {
     MutexLock lock(&async_mu_);
-    if (!async_writer_.joinable()) return;
-    async_writer_.request_stop();
+    async_started = async_writer_.joinable();
+    if (async_started) async_writer_.request_stop();
   }
-  async_cv_.notify_all();
-  async_writer_.join();  // everything queued is written and handed on
+  if (async_started) {
+    async_cv_.notify_all();
+    async_writer_.join();  // everything queued is written and handed on
+    {
+      MutexLock lock(&written_mu_);
+      async_completer_.request_stop();
+    }
+    written_cv_.notify_all();
+    async_completer_.join();
+  }
   {
-    MutexLock lock(&written_mu_);
-    async_completer_.request_stop();
+    // A sync handed to the thread is still run (its wait sees the turn before the stop).
+    MutexLock lock(&sync_mu_);
+    sync_thread_.request_stop();
   }
-  written_cv_.notify_all();
-  async_completer_.join();
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
 }
 
 void WalSyncer::CommitAsync(rocksdb::WriteBatch batch, std::function<void(Status)> done) {

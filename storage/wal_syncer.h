@@ -21,6 +21,14 @@
 // sync covering all handed on so far (as a SyncWritten caller) and calls each `done` with its
 // status, in the order queued. The next batches are written while a sync runs.
 //
+// SyncAsync(done) is SyncWritten for a caller that must not sleep (an I/O thread whose
+// writes were made under a SyncDeferral): `done` is called once a sync covering every write
+// made before the call is done. It joins the syncs of Commit's callers; when none runs, the
+// syncer's own sync thread runs one. Before each sync that thread lets the callers gather, as
+// many as (`waiters` counted) the sync before covered, for at most half a sync's time: clients
+// answered by one sync come back at slightly different moments, and without the wait the
+// first of them would get a sync of its own and the others the next one.
+//
 // A write is visible to readers once written, before its sync, as in Redis with `appendfsync
 // always`; its caller (and so the "added" reply) waits for the sync.
 //
@@ -31,6 +39,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -47,7 +56,8 @@ namespace herald::storage {
 class WalSyncer {
  public:
   // `wal` (optional, borrowed): asked before each sync whether a WAL write failed.
-  explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr) : db_(db), wal_(wal) {}
+  explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr)
+      : db_(db), wal_(wal), synced_seq_(db->GetLatestSequenceNumber()) {}
   // Finishes the asynchronous commits queued (written and synced, or failed).
   ~WalSyncer();
 
@@ -62,6 +72,18 @@ class WalSyncer {
   // syncer's thread. `done` may queue more.
   void CommitAsync(rocksdb::WriteBatch batch, std::function<void(Status)> done) EXCLUDES(async_mu_);
 
+  // Calls `done` with the status of a sync covering every write that returned before this
+  // call, on the thread that ran that sync (the syncer's, or a Commit caller's). `done` must be
+  // quick (post to a strand).
+  // `waiters`: how many clients wait on `done` (a committer answering several), for the
+  // gathering before a sync.
+  void SyncAsync(std::function<void(Status)> done, std::size_t waiters = 1) EXCLUDES(sync_mu_);
+
+  // Whether every write made so far is in a synced WAL (nothing for SyncAsync to wait for).
+  bool AllSynced() const {
+    return db_->GetLatestSequenceNumber() <= synced_seq_.load(std::memory_order_acquire);
+  }
+
   // WAL syncs made so far (fewer than the calls when they were grouped).
   std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
@@ -75,9 +97,14 @@ class WalSyncer {
   // Queues `group` (written, with `first` its first member) for the next sync and returns
   // `first`'s status once that sync is done, running it when no sync runs.
   Status AwaitSync(std::shared_ptr<Group> group, Waiter* first) EXCLUDES(sync_mu_);
-  // Syncs for every queued group, hands the next sync to the first of a group queued
-  // meanwhile, wakes the synced groups. `runner` is the calling member.
+  // Syncs for every queued group and SyncAsync call, hands the next sync to the first of a
+  // group queued meanwhile (or the sync thread), wakes the synced groups. `runner` is the
+  // calling member; null for the sync thread, which keeps syncing while anything is queued.
   void RunSync(Waiter* runner) EXCLUDES(sync_mu_);
+  // The sync thread: runs RunSync(nullptr) whenever it is handed the sync.
+  void SyncLoop(std::stop_token stop) EXCLUDES(sync_mu_);
+  // The sync thread, before a sync: waits for the SyncAsync callers to gather (see above).
+  void GatherLocked() REQUIRES(sync_mu_);
   // Wakes the members of `group` but `caller`, their statuses set.
   static void Finish(Group* group, Waiter* caller);
   // CommitAsync's two threads: the writer writes what is queued, as one batch, and hands it to
@@ -97,7 +124,16 @@ class WalSyncer {
   Mutex sync_mu_;
   std::vector<std::shared_ptr<Group>> unsynced_ GUARDED_BY(sync_mu_);  // written, waiting
   bool syncing_ GUARDED_BY(sync_mu_) = false;                          // a member runs a sync
+  std::vector<std::function<void(Status)>> async_syncs_ GUARDED_BY(sync_mu_);  // SyncAsync
+  std::size_t async_waiters_ GUARDED_BY(sync_mu_) = 0;       // their waiters, summed
+  std::size_t last_async_waiters_ GUARDED_BY(sync_mu_) = 0;  // covered by the last sync
+  std::chrono::nanoseconds last_sync_time_ GUARDED_BY(sync_mu_){0};
+  bool sync_thread_turn_ GUARDED_BY(sync_mu_) = false;  // the sync thread is to run the next
+  std::condition_variable_any sync_cv_;                 // the sync thread waits here
+  std::jthread sync_thread_;                            // started by the first SyncAsync
   std::atomic<std::uint64_t> syncs_{0};
+  // The WAL holds every write up to this sequence number synced.
+  std::atomic<rocksdb::SequenceNumber> synced_seq_;
 
   struct AsyncWrite {
     rocksdb::WriteBatch batch;

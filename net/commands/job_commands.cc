@@ -1,4 +1,6 @@
 // Job commands (Disque-style names, milliseconds everywhere) and EMIT.
+#include <optional>
+
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
 #include "net/commands/builtin_commands.h"
@@ -74,9 +76,13 @@ void AddJob(CommandContext& ctx, Args args) {
   ctx.reply().Bulk(added->id);
 }
 
-// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue [queue ...]
+// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] [ACK id [RESULT value]] FROM queue ...
+// With ACK, the job `id` this client holds is completed (as ACKJOB id [RESULT value]) and the
+// next one taken in the same write: a worker's loop in one round trip. When `id` is not active
+// the reply is a NOJOB error and nothing is taken.
 void GetJob(CommandContext& ctx, Args args) {
   engine::TakeRequest request;
+  std::optional<engine::Completion> ack;
   bool nohang = false;
   std::int64_t timeout_ms = 0;
   size_t i = 1;
@@ -97,6 +103,12 @@ void GetJob(CommandContext& ctx, Args args) {
     } else if (EqualsIgnoreCase(option, "lease") && i + 1 < args.size()) {
       if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
       request.lease_ms = n;
+    } else if (EqualsIgnoreCase(option, "ack") && i + 1 < args.size() && !ack) {
+      ack = engine::Completion{args[++i], {}};
+      if (i + 2 < args.size() && EqualsIgnoreCase(args[i + 1], "result")) {
+        ack->return_value = args[i + 2];
+        i += 2;
+      }
     } else {
       return ctx.SyntaxError();
     }
@@ -104,8 +116,9 @@ void GetJob(CommandContext& ctx, Args args) {
   if (i >= args.size()) return ctx.Error("ERR syntax error: GETJOB needs FROM and a queue");
   request.queues.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   engine::Broker& broker = ctx.server().broker();
-  auto jobs = broker.Take(request);
-  if (!jobs.ok()) return ctx.StatusError(jobs.status());
+  auto jobs = ack ? broker.AckAndTake(ack->id, std::move(ack->return_value), request)
+                  : broker.Take(request);
+  if (!jobs.ok()) return ctx.StatusError(jobs.status(), "NOJOB");
   if (!jobs->empty() || nohang) return WriteLeasedJobs(ctx.reply(), *jobs);
 
   auto waiter_id = std::make_shared<std::atomic<engine::Broker::WaiterId>>(0);
@@ -407,13 +420,14 @@ void AddJobCommands(CommandTable* table) {
            "Add a job: ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential "
            "ms] [PRIORITY n] [JOBID id]",
        .handler = AddJob});
-  table->Add(
-      {.name = "getjob",
-       .arity = -3,
-       .flags = kWrite | kBlocking,
-       .group = "jobs",
-       .summary = "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] FROM queue ...",
-       .handler = GetJob});
+  table->Add({.name = "getjob",
+              .arity = -3,
+              .flags = kWrite | kBlocking,
+              .group = "jobs",
+              .summary =
+                  "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] [ACK id [RESULT "
+                  "value]] FROM queue ...",
+              .handler = GetJob});
   table->Add({.name = "ackjob",
               .arity = -2,
               .flags = kWrite | kFast,

@@ -4,14 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/durability.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -29,16 +32,40 @@ class KvCommitterTest : public ::testing::TestWithParam<storage::FsyncMode> {
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
+    durability_ = std::make_unique<engine::Durability>(store_.get());
+  }
+
+  // A callback for Enqueue that records the outcome on the I/O thread, with whether the
+  // store then held nothing that was not durable (in `always` mode the committer calls back
+  // from the syncer's thread, after the sync).
+  KvCommitter::Done Record(asio::io_context& io, std::vector<Status>* outcomes) {
+    return [this, &io, outcomes](Status s) {
+      const bool durable = store_->AllDurable();
+      asio::post(io, [outcomes, durable, s = std::move(s)] {
+        EXPECT_TRUE(durable);
+        outcomes->push_back(s);
+      });
+    };
+  }
+  // Runs `io` until `count` outcomes are in.
+  static void RunUntil(asio::io_context& io, const std::vector<Status>& outcomes,
+                       std::size_t count) {
+    auto busy = asio::make_work_guard(io);  // waits for the callbacks posted from elsewhere
+    for (int i = 0; i < 1000 && outcomes.size() < count; ++i) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(10));
+    }
   }
 
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<engine::Durability> durability_;
 };
 
 TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
   Open();
   asio::io_context io;
-  KvCommitter committer(io.get_executor(), &store_->kv());
+  KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
   std::vector<Status> outcomes;
   // Ten clients' batches run in one handler, as reads ready at the same time run before the
   // commit that the first of them scheduled.
@@ -50,11 +77,11 @@ TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
                       .ok());
       ASSERT_TRUE(store_->kv().Set("key" + std::to_string(i), "x", &group).ok());
       ASSERT_FALSE(group.empty());
-      committer.Enqueue(&group, [&](Status s) { outcomes.push_back(std::move(s)); });
+      committer.Enqueue(&group, Record(io, &outcomes));
       EXPECT_TRUE(group.empty());
     }
   });
-  io.run();
+  RunUntil(io, outcomes, 10);
   ASSERT_EQ(outcomes.size(), 10u);
   for (const Status& s : outcomes) EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(committer.groups(), 10u);
@@ -73,22 +100,19 @@ TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
 TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
   Open();
   asio::io_context io;
-  KvCommitter committer(io.get_executor(), &store_->kv());
-  int done = 0;
+  KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
+  std::vector<Status> outcomes;
   auto write_and_enqueue = [&](const std::string& value) {
     storage::KvWriteGroup group(&store_->kv());
     ASSERT_TRUE(store_->kv().Push("list", {value}, storage::ListEnd::kRight, &group).ok());
-    committer.Enqueue(&group, [&](Status s) {
-      EXPECT_TRUE(s.ok());
-      ++done;
-    });
+    committer.Enqueue(&group, Record(io, &outcomes));
   };
   asio::post(io, [&] { write_and_enqueue("a"); });
-  io.run();
-  io.restart();
+  RunUntil(io, outcomes, 1);
   asio::post(io, [&] { write_and_enqueue("b"); });
-  io.run();
-  EXPECT_EQ(done, 2);
+  RunUntil(io, outcomes, 2);
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const Status& s : outcomes) EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(committer.commits(), 2u);
   auto range = store_->kv().Range("list", 0, -1);
   ASSERT_TRUE(range.ok());
@@ -98,7 +122,7 @@ TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
 TEST_P(KvCommitterTest, AGroupWithWritesToSeveralDatabasesIsCommittedWhole) {
   Open();
   asio::io_context io;
-  KvCommitter committer(io.get_executor(), &store_->kv());
+  KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
   storage::KvStore& nine = *store_->kv(9).value();
   std::vector<Status> outcomes;
   asio::post(io, [&] {
@@ -108,13 +132,13 @@ TEST_P(KvCommitterTest, AGroupWithWritesToSeveralDatabasesIsCommittedWhole) {
     ASSERT_TRUE(nine.Set("k", "nine", &group).ok());
     ASSERT_TRUE(nine.Push("l", {"a"}, storage::ListEnd::kRight, &group).ok());
     ASSERT_TRUE(store_->kv().Push("l", {"z"}, storage::ListEnd::kRight, &group).ok());
-    committer.Enqueue(&group, [&](Status s) { outcomes.push_back(std::move(s)); });
+    committer.Enqueue(&group, Record(io, &outcomes));
     // Another client's batch, in database 9 only.
     storage::KvWriteGroup other(&nine);
     ASSERT_TRUE(nine.Push("l", {"b"}, storage::ListEnd::kRight, &other).ok());
-    committer.Enqueue(&other, [&](Status s) { outcomes.push_back(std::move(s)); });
+    committer.Enqueue(&other, Record(io, &outcomes));
   });
-  io.run();
+  RunUntil(io, outcomes, 2);
   ASSERT_EQ(outcomes.size(), 2u);
   for (const Status& s : outcomes) EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(committer.commits(), 1u);

@@ -44,7 +44,6 @@ net::ServerOptions ServerOptionsOf(const HeraldConfig& config) {
   options.protected_mode = config.protected_mode;
   options.idle_timeout_s = config.timeout_s;
   options.fsync_mode = config.fsync;
-  options.offload_writes = config.fsync == "always";
   return options;
 }
 
