@@ -27,6 +27,7 @@ struct StoreFigures {
   std::uint64_t disk_bytes = 0;        // SST + WAL, approximate
   std::uint64_t recovered_active = 0;  // jobs active at the last stop, waiting again
   std::uint64_t wal_syncs = 0;         // `always` mode: WAL syncs of the group commit so far
+  std::uint64_t store_writes = 0;      // batches written for jobs and records so far
 };
 
 class Keyspace {
@@ -40,7 +41,7 @@ class Keyspace {
   Status FlushAll() { return store_->ClearKv(); }
   StoreFigures figures() const {
     return {store_->MemtableBytes(), store_->DiskBytes(), store_->recovered_active(),
-            store_->WalSyncs()};
+            store_->WalSyncs(), store_->Writes()};
   }
 
  private:

@@ -15,6 +15,7 @@ Database::Database(const StoreOptions& options, std::shared_ptr<spdlog::logger> 
     : data_dir_(options.data_dir),
       log_(std::move(log)),
       tuning_(options.fsync, options.block_cache_mb),
+      before_wal_sync_(options.before_wal_sync),
       wal_fs_(std::make_shared<WalWatchFs>()),
       env_(rocksdb::NewCompositeEnv(wal_fs_)) {
   sync_write_options_.sync = true;
@@ -139,7 +140,7 @@ Status Database::PutSynced(rocksdb::ColumnFamilyHandle* cf, std::string_view key
 }
 
 void Database::EnableGroupCommit() {
-  wal_syncer_ = std::make_unique<WalSyncer>(db_.get(), wal_fs_.get());
+  wal_syncer_ = std::make_unique<WalSyncer>(db_.get(), wal_fs_.get(), before_wal_sync_);
 }
 
 void Database::EndGroupCommit() { wal_syncer_.reset(); }

@@ -15,6 +15,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -75,6 +78,7 @@ class Database {
   // Writes `batch`; in `always` mode returns once it is in a synced WAL (group commit), unless
   // the calling thread is in a SyncDeferral (then it returns once written, unsynced).
   Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
+    writes_.fetch_add(1, std::memory_order_relaxed);
     if (wal_syncer_ && !SyncDeferral::active()) return wal_syncer_->Commit(batch).WithPrefix(what);
     return FromRocks(db_->Write(write_options_, batch), what);
   }
@@ -92,6 +96,8 @@ class Database {
   void EnableGroupCommit();
   // Finishes the asynchronous commits still queued; Write() then writes without the syncer.
   void EndGroupCommit();
+  // Batches written through Write() so far (a job's change is one).
+  std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   // The group commit, or null when not enabled.
   WalSyncer* wal_syncer() const { return wal_syncer_.get(); }
 
@@ -109,13 +115,15 @@ class Database {
   const std::string data_dir_;
   std::shared_ptr<spdlog::logger> log_;
   const RocksTuning tuning_;
-  rocksdb::WriteOptions write_options_;  // never syncs: in `always` mode wal_syncer_ does
+  const std::function<Status()> before_wal_sync_;  // StoreOptions::before_wal_sync
+  rocksdb::WriteOptions write_options_;            // never syncs: in `always` mode wal_syncer_ does
   rocksdb::WriteOptions sync_write_options_;
   // Declared before db_, which uses them until it is closed.
   std::shared_ptr<WalWatchFs> wal_fs_;
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<WalSyncer> wal_syncer_;  // `always` mode only
+  std::atomic<std::uint64_t> writes_{0};
 
   Mutex create_mu_;  // serialises column family creation (slow: rewrites OPTIONS)
   mutable Mutex handles_mu_;

@@ -305,6 +305,8 @@ std::uint64_t Store::WalSyncs() const {
   return syncer == nullptr ? 0 : syncer->syncs();
 }
 
+std::uint64_t Store::Writes() const { return impl_->database().writes(); }
+
 void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
   WalSyncer* syncer = impl_->database().wal_syncer();
   Status written = impl_->kv().WritePending();

@@ -62,6 +62,10 @@ struct StoreOptions {
   std::uint32_t block_cache_mb = 64;
   // Logger for open/recovery/errors. Default: spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
+  // `always` mode, for tests of what a slow or failing disk does: called on the syncing thread
+  // before each WAL sync of the group commit; a status other than OK is that sync's outcome
+  // (the WAL is not synced). Default: none.
+  std::function<Status()> before_wal_sync;
 };
 
 // A job to add. Ids: empty = generated (a decimal number, unique for the life of the store);
@@ -245,6 +249,8 @@ class Store {
   void SyncAsync(std::function<void(Status)> done, std::size_t waiters = 1);
   // `always` mode: WAL syncs made so far (each covers every write made before it); 0 otherwise.
   std::uint64_t WalSyncs() const;
+  // Batches written for jobs and records so far (each change of a job is one).
+  std::uint64_t Writes() const;
 
   // ---- Maintenance -------------------------------------------------------------------------
   Status SyncWal();  // forces the WAL to disk now

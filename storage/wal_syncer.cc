@@ -143,6 +143,7 @@ void WalSyncer::RunSync(Waiter* runner) {
     syncs_.fetch_add(1, std::memory_order_relaxed);
     // After a failed WAL write RocksDB must not sync that WAL again (wal_watch.h).
     Status synced = wal_ != nullptr ? wal_->wal_error() : Status::Ok();
+    if (synced.ok() && before_sync_) synced = before_sync_();
     if (synced.ok()) synced = FromRocks(db_->SyncWAL(), "sync WAL");
     if (synced.ok()) {
       rocksdb::SequenceNumber seen = synced_seq_.load(std::memory_order_relaxed);

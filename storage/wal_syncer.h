@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/mutex.h"
@@ -56,8 +57,13 @@ namespace herald::storage {
 class WalSyncer {
  public:
   // `wal` (optional, borrowed): asked before each sync whether a WAL write failed.
-  explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr)
-      : db_(db), wal_(wal), synced_seq_(db->GetLatestSequenceNumber()) {}
+  // `before_sync` (optional): see StoreOptions::before_wal_sync.
+  explicit WalSyncer(rocksdb::DB* db, const WalWatchFs* wal = nullptr,
+                     std::function<Status()> before_sync = {})
+      : db_(db),
+        wal_(wal),
+        before_sync_(std::move(before_sync)),
+        synced_seq_(db->GetLatestSequenceNumber()) {}
   // Finishes the asynchronous commits queued (written and synced, or failed).
   ~WalSyncer();
 
@@ -115,6 +121,7 @@ class WalSyncer {
 
   rocksdb::DB* db_;
   const WalWatchFs* wal_;
+  const std::function<Status()> before_sync_;
   rocksdb::WriteOptions write_options_;  // never syncs
 
   Mutex queue_mu_;

@@ -168,7 +168,8 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     out << "# Persistence\r\nloading:0\r\nstorage_engine:rocksdb\r\naof_enabled:1\r\nfsync:"
         << server.config().initial().fsync_mode << "\r\ndisk_bytes:" << figures.disk_bytes
         << "\r\nrecovered_active_jobs:" << figures.recovered_active
-        << "\r\nwal_syncs:" << figures.wal_syncs << "\r\n\r\n";
+        << "\r\nwal_syncs:" << figures.wal_syncs << "\r\nstore_writes:" << figures.store_writes
+        << "\r\n\r\n";
   }
   if (want("stats")) {
     out << "# Stats\r\ntotal_connections_received:" << server.connections_received.load()

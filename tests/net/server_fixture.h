@@ -102,11 +102,12 @@ class ServerFixture : public ::testing::Test {
   void TearDown() override { StopServer(); }
 
   // Starts a server with `options` (on a free port, with 2 I/O threads) over a new broker
-  // and store in the fixture's temp dir (the same store again after StopServer()).
+  // and store in the fixture's temp dir (the same store again after StopServer()), opened
+  // with store_options_.
   void StartServer(ServerOptions options) {
-    storage::StoreOptions store_options;
+    storage::StoreOptions store_options = store_options_;
     store_options.data_dir = dir_.Sub("db");
-    store_options.fsync = storage::FsyncMode::kNo;
+    options.fsync_mode = storage::FsyncModeName(store_options.fsync);
     store_ = std::move(storage::Store::Open(store_options)).value();
     engine::EngineConfig config;
     broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
@@ -183,11 +184,18 @@ class ServerFixture : public ::testing::Test {
     return raw.ReadToClose();
   }
 
+  static storage::StoreOptions NoSyncStoreOptions() {
+    storage::StoreOptions options;
+    options.fsync = storage::FsyncMode::kNo;
+    return options;
+  }
+
   static resp::Reply Bulk(std::string s) { return resp::Reply::Bulk(std::move(s)); }
   static resp::Reply Int(std::int64_t i) { return resp::Reply::Integer(i); }
   static resp::Reply Ok() { return resp::Reply::SimpleString("OK"); }
 
   testing::TempDir dir_;
+  storage::StoreOptions store_options_ = NoSyncStoreOptions();  // but data_dir
   SystemClock clock_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<engine::Broker> broker_;

@@ -116,5 +116,26 @@ TEST_F(RemoteWorkerTest, AnExceptionIsAFailedAttemptNotADeadWorker) {
   EXPECT_EQ(worker_->failed(), 2u);
 }
 
+// The steady loop: each finished job is acknowledged by the GETJOB that takes the next one, in
+// one write, with the handler's return value as its result.
+TEST_F(RemoteWorkerTest, EachJobIsAcknowledgedWithTheTakeOfTheNextInOneWrite) {
+  auto handler = std::make_shared<FixedOutcomeHandler>(engine::HandlerOutcome::Success("ticket-7"));
+  constexpr int kJobs = 20;
+  std::string last;
+  for (int i = 0; i < kJobs; ++i) last = Cmd({"ADDJOB", "tickets", "x"}).str;
+  const std::uint64_t writes_before = store_->Writes();
+  RunUntil(handler, "tickets", last, storage::JobState::kCompleted);
+  EXPECT_EQ(handler->runs.load(), kJobs);
+  EXPECT_EQ(worker_->completed(), static_cast<std::uint64_t>(kJobs));
+  auto counts = broker_->Counts("tickets");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->completed, static_cast<std::uint64_t>(kJobs));
+  EXPECT_EQ(broker_->Show(last)->return_value, "ticket-7");
+  // The first take, one write per job after it, the last acknowledgement: not two per job.
+  const std::uint64_t writes = store_->Writes() - writes_before;
+  EXPECT_GE(writes, static_cast<std::uint64_t>(kJobs));
+  EXPECT_LE(writes, static_cast<std::uint64_t>(kJobs + 2));
+}
+
 }  // namespace
 }  // namespace herald::tools

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/handler_call.h"
@@ -66,17 +67,38 @@ void RemoteWorker::Run(std::stop_token stop) {
 }
 
 void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
-  std::vector<std::string> getjob = {"GETJOB",
-                                     "TIMEOUT",
-                                     std::to_string(options_.poll_ms),
-                                     "LEASE",
-                                     std::to_string(options_.lease_ms),
-                                     "FROM"};
-  for (const auto& [queue, handler] : handlers_) getjob.push_back(queue);
+  const std::vector<std::string> take = {"GETJOB", "TIMEOUT", std::to_string(options_.poll_ms),
+                                         "LEASE", std::to_string(options_.lease_ms)};
+  std::vector<std::string> from = {"FROM"};
+  for (const auto& [queue, handler] : handlers_) from.push_back(queue);
   const auto io_timeout = std::chrono::milliseconds(options_.poll_ms + 10000);
   std::unique_ptr<Client> client;
   auto backoff = std::chrono::milliseconds(100);
-  while (!stop.stop_requested()) {
+  // The job whose handler succeeded last, acknowledged by the next GETJOB (ACK id RESULT r):
+  // one round trip and one write per job in the steady loop.
+  std::optional<std::pair<std::string, std::string>> ack;
+  auto warn_not_active = [&](const std::string& id) {
+    logger_->warn(
+        "worker {}: ACKJOB {} not recorded: the job is no longer active (lease "
+        "expired?)",
+        index, id);
+  };
+  while (true) {
+    if (stop.stop_requested()) {
+      // The last job's acknowledgement still goes out.
+      if (ack && client && client->is_open()) {
+        std::optional<std::string_view> result;
+        if (!ack->second.empty()) result = ack->second;
+        auto recorded = client->AckJob(ack->first, result);
+        if (!recorded.ok() || recorded->is_error()) {
+          logger_->warn("worker {}: ACKJOB {} not recorded: {}", index, ack->first,
+                        recorded.ok() ? recorded->str : recorded.error().message);
+        } else if (recorded->integer == 0) {
+          warn_not_active(ack->first);
+        }
+      }
+      return;
+    }
     if (!client || !client->is_open()) {
       auto connected = Client::Connect(options_.host, options_.port, io_timeout);
       if (!connected.ok()) {
@@ -98,8 +120,16 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         }
       }
     }
+    std::vector<std::string> getjob = take;
+    if (ack) {
+      getjob.insert(getjob.end(), {"ACK", ack->first});
+      if (!ack->second.empty()) getjob.insert(getjob.end(), {"RESULT", ack->second});
+    }
+    getjob.insert(getjob.end(), from.begin(), from.end());
     auto reply = client->Command(getjob);
     if (!reply.ok()) {
+      // The acknowledgement is sent again on the next connection (if it was recorded before
+      // the connection broke, the broker then answers that the job is not active).
       logger_->warn("worker {}: GETJOB failed: {}; reconnecting", index, reply.error().message);
       client.reset();
       std::this_thread::sleep_for(backoff);
@@ -107,11 +137,18 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       continue;
     }
     if (reply->is_error()) {
+      if (ack && reply->str.rfind("NOJOB", 0) == 0) {
+        warn_not_active(ack->first);
+        ack.reset();  // nothing was taken: ask again without it
+        continue;
+      }
       logger_->error("worker {}: GETJOB refused: {}", index, reply->str);
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
       continue;
     }
-    for (const Reply& entry : reply->elements) {
+    ack.reset();
+    for (std::size_t i = 0; i < reply->elements.size(); ++i) {
+      const Reply& entry = reply->elements[i];
       if (entry.elements.size() < 4) continue;
       const std::string& queue = entry.elements[0].str;
       const std::string& id = entry.elements[1].str;
@@ -124,15 +161,19 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       engine::HandlerOutcome outcome = call.Run(
           {id, queue, payload, static_cast<std::uint32_t>(entry.elements[3].integer), 0, {}, stop});
       const bool success = outcome.kind == engine::HandlerOutcome::Kind::kSuccess;
+      if (success) ++completed_;
+      if (success && i + 1 == reply->elements.size()) {
+        // The handler's return value (e.g. a ticket id) is the job's result, as the broker's
+        // own workers record it; it goes with the next GETJOB.
+        ack.emplace(id, std::move(outcome.text));
+        break;
+      }
       const char* verb = success ? "ACKJOB" : "NACK";
       client::ClientResult<Reply> recorded = Reply::Null();
       if (success) {
-        // The handler's return value (e.g. a ticket id) is the job's result, as the broker's
-        // own workers record it.
         std::optional<std::string_view> result;
         if (!outcome.text.empty()) result = outcome.text;
         recorded = client->AckJob(id, result);
-        ++completed_;
       } else {
         // A permanent failure (e.g. an SMTP 5xx) is not retried, as on the broker's own
         // workers: NACK id reason PERMANENT.
@@ -148,10 +189,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         logger_->warn("worker {}: {} {} not recorded: {}", index, verb, id,
                       recorded.ok() ? recorded->str : recorded.error().message);
       } else if (success && recorded->integer == 0) {
-        logger_->warn(
-            "worker {}: ACKJOB {} not recorded: the job is no longer active (lease "
-            "expired?)",
-            index, id);
+        warn_not_active(id);
       }
     }
   }

@@ -1,8 +1,9 @@
 // RemoteWorker: `herald worker --connect host:port` — runs the notification handlers in this
 // process against a broker elsewhere, over RESP: GETJOB (blocking, with a lease), the handler,
-// then ACKJOB (with the handler's return value as RESULT) or NACK (with PERMANENT when the
-// handler failed for good, so the job is not retried). The same lifecycle as the broker's own
-// worker threads.
+// then the next GETJOB with ACK id RESULT value (the handler's return value): the job is
+// completed and the next one taken in one round trip and one write, as the broker's own worker
+// threads do. A failed handler's job gets NACK (with PERMANENT when it failed for good, so the
+// job is not retried). Stopping sends the last job's ACKJOB.
 //
 // Thread safety: Run() from one thread; it starts `threads` worker threads of its own.
 #pragma once
