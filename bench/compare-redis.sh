@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
 # Side-by-side: redis-benchmark against Herald and against a real redis-server started here,
-# in the same run, on the same machine. Prints a table with Herald/Redis ratios.
+# in the same run, on the same machine, per durability mode. Prints one table with ratios.
 #
-#   bench/compare-redis.sh [-n REQUESTS] [-c CLIENTS]
+#   bench/compare-redis.sh [-n REQUESTS] [-m "always everysec"] [-j JOBS] [-q]
 #
-# Herald runs with fsync=everysec; redis-server with appendonly yes, appendfsync everysec, so
-# both persist every write and sync once a second. Needs a release build (tools/herald-dev
-# build release) and redis-server/redis-benchmark (tools/herald-dev setup).
+# For each mode, Herald runs with --fsync MODE and redis-server with appendonly yes,
+# appendfsync MODE (`always`: every reply after its write is synced, in both), and:
+#   - LPUSH, RPUSH, SET, LPOP at -c 1 -P 50, -c 50 -P 1 and -c 50 -P 16: Herald / Redis;
+#   - ADDJOB at the same shapes: Herald at `always` / Herald at `everysec` (rows "addjob");
+#   - the worker loop: JOBS jobs added to a paused queue, resumed, timed until none is waiting
+#     or active, with 5 `herald worker` threads (remote, over RESP) against the 5 in-process
+#     workers, a no-op handler on both: remote / in-process (rows "worker");
+#   - `always` only: ADDJOB at 500/s for 10 s, add-to-take delay of `herald worker`
+#     (bench/add_to_start), p50 and p99 in ms.
+# -q: only the list and string rows (no worker loop, no latency).
+#
+# Needs a release build (tools/herald-dev build release) and redis-server/redis-benchmark
+# (tools/herald-dev setup).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-herald=${HERALD_BIN:-$root/build/release/tools/herald}
-requests=200000
-clients=50
-while getopts "n:c:" opt; do
+build=${HERALD_BUILD:-$root/build/release}
+herald=$build/tools/herald
+probe=$build/bench/add_to_start
+requests=100000
+modes="always everysec"
+jobs=50000
+quick=0
+while getopts "n:m:j:q" opt; do
   case $opt in
     n) requests=$OPTARG ;;
-    c) clients=$OPTARG ;;
+    m) modes=$OPTARG ;;
+    j) jobs=$OPTARG ;;
+    q) quick=1 ;;
     *) exit 2 ;;
   esac
 done
@@ -23,6 +39,7 @@ done
 command -v redis-server >/dev/null || { echo "redis-server missing (tools/herald-dev setup)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/herald-compare-XXXXXX)
+pids=()
 # A port nobody answers on (bash's /dev/tcp: nothing else needed).
 free_port() {
   local port
@@ -34,50 +51,124 @@ free_port() {
     fi
   done
 }
-redis_port=$(free_port)
-herald_port=$(free_port)
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
 cleanup() {
-  [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true
-  [ -n "${herald_pid:-}" ] && kill "$herald_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
+wait_ping() {
+  for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return; sleep 0.05; done
+  echo "nothing answers on port $1" >&2
+  exit 1
+}
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" \
-  --appendonly yes --appendfsync everysec --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-"$herald" --data-dir "$work/herald" --port "$herald_port" --fsync everysec --workers 0 \
-  --log-level warn >"$work/herald.log" 2>&1 &
-herald_pid=$!
-for port in "$redis_port" "$herald_port"; do
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
+# The queue of the worker loop, with a handler that completes at once, and room for the
+# latency probe's jobs among the completed.
+cat >"$work/bench.toml" <<'EOF'
+[engine]
+completed_retention = 100000
+[handlers]
+queues = { bench = "noop" }
+EOF
 
-# rps <port> <pipeline> <test|custom command...>
+# rps <port> <clients> <pipeline> <test|custom command...>
 rps() {
-  local port=$1 pipeline=$2
-  shift 2
+  local port=$1 clients=$2 pipeline=$3
+  shift 3
   local out
   if [ $# -eq 1 ]; then
     out=$(redis-benchmark -p "$port" -n "$requests" -c "$clients" -P "$pipeline" -t "$1" --csv 2>/dev/null)
   else
     out=$(redis-benchmark -p "$port" -n "$requests" -c "$clients" -P "$pipeline" --csv "$@" 2>/dev/null)
   fi
-  echo "$out" | awk -F'","' 'NR==2 { gsub(/"/, "", $2); print $2 }'
+  echo "$out" | awk -F'","' 'NR==2 { gsub(/"/, "", $2); printf "%d", $2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+row() { printf '%-9s %-8s %-12s %12s %12s %7s\n' "$@"; }
+
+# drain_rate <port>: jobs/s of whoever works on queue "bench" at <port>.
+drain_rate() {
+  local port=$1
+  redis-cli -p "$port" QPAUSE bench >/dev/null
+  redis-benchmark -p "$port" -n "$jobs" -c 50 -P 16 ADDJOB bench payload >/dev/null 2>&1
+  local start end left
+  start=$(date +%s.%N)
+  redis-cli -p "$port" QRESUME bench >/dev/null
+  while true; do
+    left=$(redis-cli -p "$port" QSTAT bench | awk 'NR==4 || NR==6 { s += $1 } END { print s }')
+    [ "$left" = 0 ] && break
+    sleep 0.01
+  done
+  end=$(date +%s.%N)
+  awk -v n="$jobs" -v a="$start" -v b="$end" 'BEGIN { printf "%d", n / (b - a) }'
 }
 
-printf '%-10s %3s %14s %14s %8s\n' test P "herald rps" "redis rps" ratio
-printf '%-10s %3s %14s %14s %8s\n' ---- - ---------- --------- -----
-for pipeline in 1 16; do
-  for test in ping set get lpush rpush lpop rpop; do
-    printf '  %s P=%s ...\r' "$test" "$pipeline" >&2
-    h=$(rps "$herald_port" "$pipeline" "$test")
-    r=$(rps "$redis_port" "$pipeline" "$test")
-    printf '%-10s %3s %14s %14s %8s\n' "$test" "$pipeline" "$h" "$r" \
-      "$(awk -v h="$h" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", h / r; else print "-" }')"
+start_herald() {  # <port> <mode> <workers> [args...]
+  local port=$1 mode=$2 workers=$3
+  shift 3
+  rm -rf "$work/herald"
+  "$herald" --data-dir "$work/herald" --port "$port" --fsync "$mode" --workers "$workers" \
+    --log-level warn "$@" >>"$work/herald.log" 2>&1 &
+  pids+=($!)
+  wait_ping "$port"
+}
+
+declare -A addjob
+shapes=("1 50" "50 1" "50 16")
+row mode test shape herald baseline ratio
+row ---- ---- ----- ------ -------- -----
+for mode in $modes; do
+  redis_port=$(free_port)
+  herald_port=$(free_port)
+  rm -rf "$work/redis" && mkdir -p "$work/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save "" \
+    --appendonly yes --appendfsync "$mode" --daemonize no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_ping "$redis_port"
+  start_herald "$herald_port" "$mode" 0
+  for shape in "${shapes[@]}"; do
+    read -r c p <<<"$shape"
+    for test in lpush rpush set lpop; do
+      printf '  %s %s -c %s -P %s ...\r' "$mode" "$test" "$c" "$p" >&2
+      h=$(rps "$herald_port" "$c" "$p" "$test")
+      r=$(rps "$redis_port" "$c" "$p" "$test")
+      row "$mode" "$test" "-c$c -P$p" "$h" "$r" "$(ratio "$h" "$r")"
+    done
+    printf '  %s addjob -c %s -P %s ...\r' "$mode" "$c" "$p" >&2
+    addjob[$mode,$shape]=$(rps "$herald_port" "$c" "$p" ADDJOB bench payload)
   done
+  stop_all
 done
-printf '  addjob ...\r' >&2
-h=$(rps "$herald_port" 16 ADDJOB bench payload)
-printf '%-10s %3s %14s %14s %8s\n' addjob 16 "$h" "-" "-"
+for shape in "${shapes[@]}"; do
+  read -r c p <<<"$shape"
+  a=${addjob[always,$shape]:-}
+  e=${addjob[everysec,$shape]:-}
+  [ -n "$a" ] && [ -n "$e" ] && row always addjob "-c$c -P$p" "$a" "$e (everysec)" "$(ratio "$a" "$e")"
+done
+[ "$quick" = 1 ] && exit 0
+
+for mode in $modes; do
+  port=$(free_port)
+  printf '  %s worker loop, in-process ...\r' "$mode" >&2
+  start_herald "$port" "$mode" 5 --config "$work/bench.toml"
+  local_rate=$(drain_rate "$port")
+  stop_all
+  printf '  %s worker loop, herald worker ...\r' "$mode" >&2
+  start_herald "$port" "$mode" 0 --config "$work/bench.toml"
+  "$herald" --config "$work/bench.toml" --data-dir "$work/worker" --log-level warn --workers 5 worker \
+    --connect "127.0.0.1:$port" >>"$work/worker.log" 2>&1 &
+  pids+=($!)
+  remote_rate=$(drain_rate "$port")
+  row "$mode" worker "5 threads" "$remote_rate" "$local_rate (local)" "$(ratio "$remote_rate" "$local_rate")"
+  if [ "$mode" = always ] && [ -x "$probe" ]; then
+    printf '  always add-to-take at 500/s ...\r' >&2
+    "$probe" --port "$port" --queue bench --rate 500 --seconds 10 2>/dev/null |
+      awk -v m="$mode" 'NR==2 { printf "%-9s %-8s %-12s %12s %12s %7s\n", m, "latency", "500/s", "p50 " $2 " ms", "p99 " $4 " ms", "max " $5 }'
+  fi
+  stop_all
+done

@@ -174,9 +174,9 @@ Status ValidateHandlersConfig(const HandlersConfig& config) {
     if (!url.ok()) return url.status().WithPrefix("handlers.tickets.helpdesk_url");
   }
   for (const auto& [queue, kind] : config.queues) {
-    if (kind != "email" && kind != "push" && kind != "ticket") {
+    if (kind != "email" && kind != "push" && kind != "ticket" && kind != "noop") {
       return Status::InvalidArgument("handlers.queues." + queue + " is '" + kind +
-                                     "'; it must be email, push or ticket");
+                                     "'; it must be email, push, ticket or noop");
     }
   }
   for (const auto& [queue, faults] : config.faults) {

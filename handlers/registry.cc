@@ -4,6 +4,7 @@
 
 #include "handlers/email_handler.h"
 #include "handlers/fault_injection.h"
+#include "handlers/noop_handler.h"
 #include "handlers/push_handler.h"
 #include "handlers/ticket_handler.h"
 
@@ -57,6 +58,11 @@ Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* 
                 ? "ticket store"
                 : "ticket store and helpdesk " + config.helpdesk_webhook_url;
       handler = std::make_unique<TicketHandler>(std::move(options), deps);
+    } else if (kind == "noop") {
+      // Completes every job at once (benchmarks of the queue itself, and queues whose jobs
+      // only need to be recorded).
+      how = "completes every job, does nothing";
+      handler = std::make_unique<NoopHandler>();
     } else {
       return Status::InvalidArgument("handlers.queues." + queue + ": unknown handler kind '" +
                                      kind + "'");

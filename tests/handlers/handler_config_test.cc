@@ -92,7 +92,7 @@ TEST(HandlersConfigTest, MistakesAreNamed) {
       {"[handlers.smtp]\nport = 70000\n", "handlers.smtp.port must be an integer"},
       {"[handlers.push]\nwebhook_url = \"https://x.example/\"\n", "only http://"},
       {"[handlers.faults.emails]\nfail_rate = 1.5\n", "fail_rate must be a number from 0 to 1"},
-      {"[handlers]\nqueues = { emails = \"fax\" }\n", "must be email, push or ticket"},
+      {"[handlers]\nqueues = { emails = \"fax\" }\n", "must be email, push, ticket or noop"},
       {"[handlers.smtp]\nfrom = \"nobody\"\n", "handlers.smtp.from"},
       {"[templates.\"booking.created\"]\nemail_subjet = \"x\"\n", "unknown template kind"},
       {"[handlers\n", "test.toml:1"},

@@ -213,9 +213,10 @@ TEST_F(DurableRepliesTest, GetJobAckCompletesTheJobAndTakesTheNextInOneWrite) {
   const std::string writes_after = Cmd({"INFO", "persistence"}).str;
   auto field = [](const std::string& info, const std::string& name) {
     const std::size_t at = info.find(name + ":");
-    return at == std::string::npos ? -1
-                                   : std::stoll(info.substr(at + name.size() + 1,
-                                                            info.find('\r', at) - at - name.size()));
+    return at == std::string::npos
+               ? -1
+               : std::stoll(
+                     info.substr(at + name.size() + 1, info.find('\r', at) - at - name.size()));
   };
   EXPECT_EQ(field(writes_after, "store_writes") - field(writes_before, "store_writes"), 1);
 
