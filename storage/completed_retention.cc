@@ -61,6 +61,10 @@ void CompletedRetention::PlanPrune(QueueState* qs, std::uint64_t completing,
     prune->deleted.push_back(victim);
     prune->guards.push_back(std::move(*held[i]));
   }
+  if (!prune->deleted.empty()) {
+    batch->Merge(qs->cf(), keys::CountKey(JobState::kCompleted),
+                 keys::EncodeCount(-static_cast<std::int64_t>(prune->deleted.size())));
+  }
 }
 
 void CompletedRetention::FinishPrune(QueueState* qs, Prune* prune, const Status& written) {

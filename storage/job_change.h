@@ -38,8 +38,14 @@ struct Change {
 };
 
 // Adds `c` to `batch`: `queue_cf` is the job's queue's column family, `jobs_cf` the records'.
+// Also moves the job's count: -1 for the state it leaves, +1 for the one it enters (keys.h,
+// "m|n|"), as QueueState::Apply does in memory.
 inline void AddToBatch(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* queue_cf,
                        rocksdb::ColumnFamilyHandle* jobs_cf, const Change& c) {
+  static const std::string kMinusOne = keys::EncodeCount(-1);
+  static const std::string kPlusOne = keys::EncodeCount(1);
+  if (c.from) batch->Merge(queue_cf, keys::CountKey(*c.from), kMinusOne);
+  if (c.fate == JobFate::kKept) batch->Merge(queue_cf, keys::CountKey(c.job.state), kPlusOne);
   if (c.from == JobState::kWaiting && c.job.state == JobState::kActive) {
     // A take: the lease at the job's waiting key; the record stays as it was (keys.h).
     batch->Put(queue_cf, c.old_key,

@@ -490,4 +490,36 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+std::string CountKey(JobState state) {
+  switch (state) {
+    case JobState::kWaiting:
+      return "m|n|w";
+    case JobState::kActive:
+      return "m|n|a";
+    case JobState::kDelayed:
+      return "m|n|d";
+    case JobState::kCompleted:
+      return "m|n|c";
+    case JobState::kFailed:
+      return "m|n|f";
+  }
+  return "m|n|w";
+}
+
+std::string EncodeCount(std::int64_t n) {
+  std::string out(8, '\0');
+  const auto u = static_cast<std::uint64_t>(n);
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>(u >> (8 * i));
+  return out;
+}
+
+std::optional<std::int64_t> DecodeCount(std::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  std::uint64_t u = 0;
+  for (int i = 7; i >= 0; --i) {
+    u = (u << 8) | static_cast<unsigned char>(value[static_cast<std::size_t>(i)]);
+  }
+  return static_cast<std::int64_t>(u);
+}
+
 }  // namespace herald::storage::keys

@@ -50,6 +50,12 @@
 //   "f|" be64 finished_ms be64 seq       failed     finish order
 //   "c|" be64 finished_ms be64 seq       completed  finish order (bounded retention)
 //   "m|paused"  -> u8 1, u8 0|1          pause flag
+//   "m|n|" state-char -> i64 LE           jobs in each state ("w" the waiting, "a" the active:
+//                                         leases in the waiting index), summed by the
+//                                         column family's merge operator from the +1/-1 each
+//                                         change writes in its batch (CountMergeOperator)
+//   "m|counted" -> u8 1                  the counters above are kept (an older build's queue
+//                                         has none until its first open counts it)
 //
 //   Active jobs keep their waiting key; Take only overwrites its value with a lease:
 //     u8 0, u8 1 (lease version), varint attempts_made, zz processed_ms, then the id's bytes
@@ -171,6 +177,12 @@ std::optional<Lease> DecodeLease(std::string_view value);
 std::optional<std::int64_t> TimeOfIndexKey(std::string_view key);
 
 inline constexpr std::string_view kPausedKey = "m|paused";
+inline constexpr std::string_view kCountedKey = "m|counted";
+// The counter of the jobs in `state` (kActive: the leases, which sit in the waiting index).
+std::string CountKey(JobState state);
+// A counter's value or merge operand: a signed 64-bit integer, little-endian.
+std::string EncodeCount(std::int64_t n);
+std::optional<std::int64_t> DecodeCount(std::string_view value);
 std::string EncodeFlag(bool value);
 Result<bool> DecodeFlag(std::string_view value);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "storage/bounded_iterator.h"
 #include "storage/keys.h"
 
 namespace herald::storage {
@@ -24,6 +25,92 @@ Status QueueRecovery::Recover(QueueState* qs, std::int64_t now_ms) {
 }
 
 Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::Count(QueueState* qs) const {
+  HERALD_ASSIGN_OR_RETURN(std::optional<QueueCounts> kept, ReadCounters(qs));
+  if (kept) {
+    HERALD_ASSIGN_OR_RETURN(std::vector<StalledEntry> active, FindLeases(qs, kept->active));
+    if (active.size() == kept->active) {
+      MutexLock lock(&qs->mu());
+      qs->counts() = *kept;
+      return active;
+    }
+    log_->warn(
+        "store: queue {}: its counters say {} active jobs, its index holds {}; counting "
+        "it again",
+        qs->name(), kept->active, active.size());
+  }
+  return CountAll(qs);
+}
+
+Result<std::optional<QueueCounts>> QueueRecovery::ReadCounters(QueueState* qs) const {
+  rocksdb::DB* db = database_->db();
+  std::string value;
+  rocksdb::Status marker = db->Get(rocksdb::ReadOptions(), qs->cf(), keys::kCountedKey, &value);
+  if (marker.IsNotFound()) return std::optional<QueueCounts>();
+  HERALD_RETURN_IF_ERROR(FromRocks(marker, "read counters"));
+  QueueCounts counts;
+  for (JobState state : {JobState::kWaiting, JobState::kActive, JobState::kDelayed,
+                         JobState::kCompleted, JobState::kFailed}) {
+    rocksdb::Status got = db->Get(rocksdb::ReadOptions(), qs->cf(), keys::CountKey(state), &value);
+    std::int64_t n = 0;
+    if (got.ok()) {
+      std::optional<std::int64_t> decoded = keys::DecodeCount(value);
+      if (!decoded || *decoded < 0) return std::optional<QueueCounts>();  // count again
+      n = *decoded;
+    } else if (got.IsCorruption()) {
+      return std::optional<QueueCounts>();  // a merge that failed: count again
+    } else if (!got.IsNotFound()) {
+      return FromRocks(got, "read counters");
+    }
+    const auto count = static_cast<std::uint64_t>(n);
+    switch (state) {
+      case JobState::kWaiting:
+        counts.waiting = count;
+        break;
+      case JobState::kActive:
+        counts.active = count;
+        break;
+      case JobState::kDelayed:
+        counts.delayed = count;
+        break;
+      case JobState::kCompleted:
+        counts.completed = count;
+        break;
+      case JobState::kFailed:
+        counts.failed = count;
+        break;
+    }
+  }
+  rocksdb::Status paused = db->Get(rocksdb::ReadOptions(), qs->cf(), keys::kPausedKey, &value);
+  if (paused.ok()) {
+    HERALD_ASSIGN_OR_RETURN(counts.paused, keys::DecodeFlag(value));
+  } else if (!paused.IsNotFound()) {
+    return FromRocks(paused, "read pause flag");
+  }
+  return std::optional<QueueCounts>(counts);
+}
+
+Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::FindLeases(
+    QueueState* qs, std::uint64_t expected) const {
+  // Leases sit where takes found their jobs, at the front of the waiting index, unless jobs of
+  // a higher priority came after them: the scan stops at the last one expected.
+  std::vector<StalledEntry> active;
+  if (expected == 0) return active;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  BoundedIterator it(database_->db(), qs->cf(), std::string(keys::IndexPrefix(JobState::kWaiting)),
+                     keys::IndexEnd(JobState::kWaiting), ro);
+  for (it->SeekToFirst(); it->Valid() && active.size() < expected; it->Next()) {
+    if (auto lease = keys::DecodeLease(it->value().ToStringView())) {
+      active.push_back(
+          StalledEntry{it->key().ToString(), std::string(lease->id),
+                       StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms}});
+    }
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan leases"));
+  return active;
+}
+
+Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::CountAll(QueueState* qs) const {
   // One pass over the column family: counters, the pause flag, and the active entries.
   QueueCounts counts;
   std::vector<StalledEntry> active;
@@ -69,6 +156,21 @@ Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::Count(QueueState
     }
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan queue"));
+  // From now on the counters are kept (each change merges its +1/-1 into them), and the next
+  // open reads them instead of this pass.
+  rocksdb::WriteBatch batch;
+  batch.Put(qs->cf(), keys::CountKey(JobState::kWaiting),
+            keys::EncodeCount(static_cast<std::int64_t>(counts.waiting)));
+  batch.Put(qs->cf(), keys::CountKey(JobState::kActive),
+            keys::EncodeCount(static_cast<std::int64_t>(counts.active)));
+  batch.Put(qs->cf(), keys::CountKey(JobState::kDelayed),
+            keys::EncodeCount(static_cast<std::int64_t>(counts.delayed)));
+  batch.Put(qs->cf(), keys::CountKey(JobState::kCompleted),
+            keys::EncodeCount(static_cast<std::int64_t>(counts.completed)));
+  batch.Put(qs->cf(), keys::CountKey(JobState::kFailed),
+            keys::EncodeCount(static_cast<std::int64_t>(counts.failed)));
+  batch.Put(qs->cf(), keys::kCountedKey, keys::EncodeFlag(true));
+  HERALD_RETURN_IF_ERROR(database_->Write(&batch, "write counters of " + qs->name()));
   MutexLock lock(&qs->mu());
   qs->counts() = counts;
   return active;
@@ -117,6 +219,7 @@ Status QueueRecovery::PutBack(QueueState* qs, const std::vector<StalledEntry>& a
       HERALD_ASSIGN_OR_RETURN(std::optional<Change> c, PlanPutBack(active[j], now_ms));
       if (!c) {
         batch.Delete(qs->cf(), active[j].key);
+        batch.Merge(qs->cf(), keys::CountKey(JobState::kActive), keys::EncodeCount(-1));
         ++dropped_here;
         continue;
       }

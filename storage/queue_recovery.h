@@ -1,6 +1,9 @@
 // Internal to storage/ (names rocksdb types). QueueRecovery: brings a queue's memory up at
-// open. One pass over its column family counts the jobs in each state and reads the pause
-// flag; every job that was active when the store closed is put back (leases live in memory,
+// open, in a time that does not grow with its jobs: the counters of each state are kept in
+// the queue's column family (each change merges +1/-1 into them in its own batch), so open
+// reads them and the pause flag, and looks only for the leases, at the front of the waiting
+// index (an older build's queue is counted in one pass once, which then writes its counters).
+// Every job that was active when the store closed is put back (leases live in memory,
 // so after a restart nobody works on it): waiting again at its key, or failed when its
 // attempts are used up (Take persisted the attempt count, so a job that kills its worker every
 // time still ends); completed jobs beyond the retention are deleted.
@@ -55,8 +58,16 @@ class QueueRecovery {
     std::optional<LeaseInfo> lease;  // nullopt: an "a|" entry
   };
 
-  // Counts the jobs of `qs` into its memory and returns the active entries.
+  // Counts the jobs of `qs` into its memory and returns the active entries: from its kept
+  // counters (keys.h, "m|n|") and the leases at the front of its waiting index, or (an older
+  // build's queue, or counters that disagree with the index) with CountAll.
   Result<std::vector<StalledEntry>> Count(QueueState* qs) const;
+  // The kept counters and pause flag; nullopt when the queue has none (or they are damaged).
+  Result<std::optional<QueueCounts>> ReadCounters(QueueState* qs) const;
+  // The first `expected` leases of the waiting index (fewer when it holds fewer).
+  Result<std::vector<StalledEntry>> FindLeases(QueueState* qs, std::uint64_t expected) const;
+  // One pass over every entry of the queue; writes the counters it found, to be kept.
+  Result<std::vector<StalledEntry>> CountAll(QueueState* qs) const;
   Status PutBack(QueueState* qs, const std::vector<StalledEntry>& active, std::int64_t now_ms);
   // The change that puts `e` back, or nullopt when its record is gone or doesn't match.
   Result<std::optional<Change>> PlanPutBack(const StalledEntry& e, std::int64_t now_ms) const;

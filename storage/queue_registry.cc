@@ -66,6 +66,8 @@ Result<std::vector<QueueState*>> QueueRegistry::Load() {
         rocksdb::ColumnFamilyHandle * h,
         database_->CreateColumnFamily(keys::QueueCfName(queue), database_->tuning().queue(),
                                       "create " + queue));
+    HERALD_RETURN_IF_ERROR(
+        database_->PutSynced(h, keys::kCountedKey, keys::EncodeFlag(true), "create " + queue));
     kept.push_back(h);
   }
 
@@ -111,9 +113,14 @@ Status QueueRegistry::Ensure(std::string_view queue) {
       rocksdb::ColumnFamilyHandle * h,
       database_->CreateColumnFamily(keys::QueueCfName(queue), database_->tuning().queue(),
                                     "create queue " + std::string(queue)));
-  Status s = database_->PutSynced(database_->meta(), keys::QueueRegistryKey(queue),
-                                  keys::EncodeQueueRow(WallClockMs()),
-                                  "register queue " + std::string(queue));
+  // An empty queue's counters are all 0: kept from the first change on (keys.h, "m|n|").
+  Status s = database_->PutSynced(h, keys::kCountedKey, keys::EncodeFlag(true),
+                                  "create queue " + std::string(queue));
+  if (s.ok()) {
+    s = database_->PutSynced(database_->meta(), keys::QueueRegistryKey(queue),
+                             keys::EncodeQueueRow(WallClockMs()),
+                             "register queue " + std::string(queue));
+  }
   if (!s.ok()) {
     Status dropped = database_->DropColumnFamily(h);
     if (!dropped.ok()) log_->error("store: drop after failed create: {}", dropped.ToString());

@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 
+#include "storage/count_merge.h"
 #include "storage/keys.h"
 
 namespace herald::storage {
@@ -27,6 +28,10 @@ rocksdb::ColumnFamilyOptions BaseCfOptions(const std::shared_ptr<rocksdb::Cache>
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.level_compaction_dynamic_level_bytes = true;
   cf.write_buffer_size = 4 << 20;
+  // A sustained fill (10^7 adds as fast as clients send them) filled the next memtable while
+  // the last one was still being flushed, and RocksDB stopped writes at 2 immutable memtables
+  // (the default of 2 buffers): with 4, a flush has three memtables' time to finish.
+  cf.max_write_buffer_number = 4;
   return cf;
 }
 
@@ -38,6 +43,8 @@ rocksdb::ColumnFamilyOptions QueueCfOptions(const std::shared_ptr<rocksdb::Cache
   // moves between indexes: a memtable insert hint per index prefix ("w|", "a|", ...) keeps
   // the skiplist search of one index from being reset by inserts into another.
   cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(2));
+  // The job counters ("m|n|<state>") are sums of the changes' +1/-1 merges.
+  cf.merge_operator = std::make_shared<CountMergeOperator>();
   cf.table_properties_collector_factories.push_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/16384,
                                                     /*deletion_trigger=*/4096,

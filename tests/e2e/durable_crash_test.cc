@@ -7,8 +7,8 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -41,18 +41,18 @@ class DurableCrashTest : public ::testing::Test {
   void SetUp() override {
     // Completed jobs are kept, so that SHOW can tell an acknowledged job from a lost one.
     const std::string config = dir_.Sub("herald.toml");
-    ASSERT_EQ(std::system(("printf '[engine]\\ncompleted_retention = 1000000\\n' > " + config)
-                              .c_str()),
-              0);
+    ASSERT_EQ(
+        std::system(("printf '[engine]\\ncompleted_retention = 1000000\\n' > " + config).c_str()),
+        0);
     config_ = config;
     Start();
   }
 
   void Start() {
     herald_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--data-dir",
-                                 dir_.Sub("data"), "--port", std::to_string(port_), "--fsync",
-                                 "always", "--workers", "0", "--log-level", "warn"},
+        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--data-dir", dir_.Sub("data"),
+                                 "--port", std::to_string(port_), "--fsync", "always", "--workers",
+                                 "0", "--log-level", "warn"},
         dir_.Sub("herald.log"));
     ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
   }
@@ -87,7 +87,7 @@ TEST_F(DurableCrashTest, AcknowledgedPipelinedAddsAndPushesSurviveKillNine) {
   constexpr int kBatch = 25;  // ADDJOBs and RPUSHes per pipeline, each
   for (int round = 0; round < 3; ++round) {
     std::mutex mu;
-    std::vector<std::string> added;  // ids whose ADDJOB reply came back
+    std::vector<std::string> added;   // ids whose ADDJOB reply came back
     std::vector<std::string> pushed;  // elements whose RPUSH reply came back
     std::vector<std::jthread> producers;
     for (int p = 0; p < kProducers; ++p) {
@@ -133,8 +133,8 @@ TEST_F(DurableCrashTest, AcknowledgedPipelinedAddsAndPushesSurviveKillNine) {
     std::set<std::string> in_list;
     for (const auto& element : log->elements) in_list.insert(element.str);
     for (const std::string& tag : pushed) {
-      ASSERT_TRUE(in_list.count(tag)) << "acknowledged push " << tag << " lost (round " << round
-                                      << ")";
+      ASSERT_TRUE(in_list.count(tag))
+          << "acknowledged push " << tag << " lost (round " << round << ")";
     }
   }
 }

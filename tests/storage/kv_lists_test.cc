@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/count_merge.h"
 #include "storage/keys.h"
 
 #include "storage/kv_store.h"
@@ -191,7 +192,11 @@ TEST_F(KvStoreTest, ListsOfTheOneRowPerElementLayoutAreUpgradedAtOpen) {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    for (const auto& name : names) {
+      rocksdb::ColumnFamilyOptions cf;
+      if (keys::QueueOfCfName(name)) cf.merge_operator = std::make_shared<CountMergeOperator>();
+      descriptors.emplace_back(name, cf);
+    }
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &handles, &raw).ok());

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/count_merge.h"
 #include "storage/keys.h"
 #include "storage/kv_store.h"
 #include "storage/queue_index.h"
@@ -49,7 +50,12 @@ class RawDb {
     std::vector<std::string> names;
     EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) {
+      // Queue families hold counters summed by their merge operator (storage/count_merge.h).
+      rocksdb::ColumnFamilyOptions cf;
+      if (keys::QueueOfCfName(n)) cf.merge_operator = std::make_shared<CountMergeOperator>();
+      descriptors.emplace_back(n, cf);
+    }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, descriptors, &handles_, &raw);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -68,6 +74,13 @@ class RawDb {
   void Put(const std::string& cf, const std::string& key, const std::string& value) {
     ASSERT_NE(Cf(cf), nullptr) << cf;
     ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), Cf(cf), key, value).ok());
+  }
+  std::optional<std::string> Get(const std::string& cf, const std::string& key) {
+    std::string value;
+    if (Cf(cf) == nullptr || !db_->Get(rocksdb::ReadOptions(), Cf(cf), key, &value).ok()) {
+      return std::nullopt;
+    }
+    return value;
   }
   void Delete(const std::string& cf, const std::string& key) {
     ASSERT_NE(Cf(cf), nullptr) << cf;
@@ -1342,6 +1355,8 @@ TEST_F(StoreTest, ActiveEntryOfAnOlderBuildIsRecoveredAtOpen) {
     raw.Put("jobs", id, EncodeJob(active));
     raw.Delete("q.q", keys::WaitingKey(0, active.seq));
     raw.Put("q.q", keys::ActiveKey(active.seq), id);
+    // Nor did it keep counters.
+    raw.Delete("q.q", std::string(keys::kCountedKey));
   }
   Open();
   EXPECT_EQ(store_->recovered_active(), 1u);
@@ -1693,6 +1708,90 @@ TEST(FsyncModeNameTest, ParsesNames) {
   EXPECT_EQ(*ParseFsyncMode("EVERYSEC"), FsyncMode::kEverysec);
   EXPECT_EQ(*ParseFsyncMode("no"), FsyncMode::kNo);
   EXPECT_TRUE(ParseFsyncMode("sometimes").status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace herald::storage
+
+namespace herald::storage {
+namespace {
+
+// The counts every state should have, compared field by field.
+void ExpectCounts(const QueueCounts& got, std::uint64_t waiting, std::uint64_t active,
+                  std::uint64_t delayed, std::uint64_t completed, std::uint64_t failed) {
+  EXPECT_EQ(got.waiting, waiting);
+  EXPECT_EQ(got.active, active);
+  EXPECT_EQ(got.delayed, delayed);
+  EXPECT_EQ(got.completed, completed);
+  EXPECT_EQ(got.failed, failed);
+}
+
+TEST_F(StoreTest, CountsComeBackFromTheKeptCountersAfterAReopen) {
+  for (int i = 0; i < 10; ++i) Add("w" + std::to_string(i));
+  for (int i = 0; i < 3; ++i) {
+    NewJob later = Payload("d" + std::to_string(i));
+    later.due_ms = now_ + 60000;
+    Add(later);
+  }
+  std::vector<Job> taken;
+  for (int i = 0; i < 4; ++i) taken.push_back(TakeOne());
+  ASSERT_TRUE(store_->Complete(taken[0].id, "", now_).ok());
+  ASSERT_TRUE(store_->Complete(taken[1].id, "", now_).ok());
+  ASSERT_TRUE(store_->FailFinal(taken[2].id, "boom", now_).ok());
+  ExpectCounts(store_->Counts("q").value(), 6, 1, 3, 2, 1);
+  Close();
+  {
+    // The counters the changes kept: waiting 6, active 1 (the lease), delayed 3, ...
+    RawDb raw(options_.data_dir);
+    EXPECT_EQ(raw.Get("q.q", std::string(keys::kCountedKey)).has_value(), true);
+    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kWaiting)).value()), 6);
+    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kActive)).value()), 1);
+  }
+  Open();
+  // The job that was active had its one attempt: it failed (stalled).
+  ExpectCounts(store_->Counts("q").value(), 6, 0, 3, 2, 2);
+  Close();
+  Open();
+  ExpectCounts(store_->Counts("q").value(), 6, 0, 3, 2, 2);
+}
+
+TEST_F(StoreTest, AQueueWithoutCountersIsCountedOnceAndKeepsThemFromThen) {
+  for (int i = 0; i < 5; ++i) Add("w" + std::to_string(i));
+  TakeOne();
+  Close();
+  {
+    // An older build's queue: no counters.
+    RawDb raw(options_.data_dir);
+    raw.Delete("q.q", std::string(keys::kCountedKey));
+    for (JobState state : {JobState::kWaiting, JobState::kActive}) {
+      raw.Delete("q.q", keys::CountKey(state));
+    }
+  }
+  Open();
+  // The taken job had its one attempt: failed (stalled).
+  ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 1);
+  Close();
+  {
+    RawDb raw(options_.data_dir);
+    EXPECT_TRUE(raw.Get("q.q", std::string(keys::kCountedKey)).has_value());
+    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kWaiting)).value()), 4);
+    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kFailed)).value()), 1);
+  }
+  Open();
+  ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 1);
+}
+
+TEST_F(StoreTest, CountersThatDisagreeWithTheIndexAreCountedAgain) {
+  for (int i = 0; i < 4; ++i) Add("w" + std::to_string(i));
+  Close();
+  {
+    // Damaged: three leases counted, none in the index.
+    RawDb raw(options_.data_dir);
+    raw.Put("q.q", keys::CountKey(JobState::kActive), keys::EncodeCount(3));
+  }
+  Open();
+  ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 0);
+  EXPECT_EQ(TakeOne().payload, "w0");
 }
 
 }  // namespace
