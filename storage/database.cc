@@ -92,11 +92,20 @@ Status Database::CheckFormat() {
 Database::~Database() {
   EndGroupCommit();
   if (db_ == nullptr) return;
-  if (Status synced = SyncWal(); !synced.ok()) {
-    log_->error("store: WAL sync at close: {}", synced.ToString());
-  }
+  Status synced = SyncWal();
+  if (!synced.ok()) log_->error("store: WAL sync at close: {}", synced.ToString());
   {
     MutexLock lock(&handles_mu_);
+    if (synced.ok()) {
+      // The memtables go to files, so that the next open has no WAL to replay: its time then
+      // does not depend on how much was written since the last flush (up to
+      // max_total_wal_size: seconds).
+      rocksdb::FlushOptions flush;
+      flush.wait = true;
+      if (rocksdb::Status flushed = db_->Flush(flush, handles_); !flushed.ok()) {
+        log_->warn("store: flush at close: {}", flushed.ToString());
+      }
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
   }

@@ -45,7 +45,7 @@ class Database {
   // it has plus the system ones. Corruption when its format version is not this build's.
   static Result<std::unique_ptr<Database>> Open(const StoreOptions& options,
                                                 std::shared_ptr<spdlog::logger> log);
-  ~Database();  // syncs the WAL and closes
+  ~Database();  // syncs the WAL, flushes the memtables and closes
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
