@@ -19,6 +19,9 @@ Database::Database(const StoreOptions& options, std::shared_ptr<spdlog::logger> 
       wal_fs_(std::make_shared<WalWatchFs>()),
       env_(rocksdb::NewCompositeEnv(wal_fs_)) {
   sync_write_options_.sync = true;
+  // Compactions (a backlog after a long fill, at the next start) yield the CPU to the threads
+  // that answer clients.
+  env_->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const StoreOptions& options,

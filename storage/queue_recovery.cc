@@ -21,6 +21,11 @@ Status QueueRecovery::Recover(QueueState* qs, std::int64_t now_ms) {
   HERALD_RETURN_IF_ERROR(retention_->Trim(qs));
   MutexLock lock(&qs->mu());
   scanner_->KeepDelayedHeadLoaded(qs);
+  // The first jobs to take are read now (with the blocks of the index and records they sit
+  // in), so that the first GETJOB after a start does not wait for cold reads.
+  if (qs->counts().waiting > 0 && !qs->waiting().HasAhead()) {
+    HERALD_RETURN_IF_ERROR(scanner_->Refill(qs, &qs->waiting(), JobState::kWaiting));
+  }
   return Status::Ok();
 }
 
