@@ -68,8 +68,10 @@ rocksdb::ColumnFamilyOptions JobsCfOptions(const std::shared_ptr<rocksdb::Cache>
   // Every add writes its record here: a sustained fill (10^7 adds of 300 bytes as fast as 50
   // pipelining clients send them) made level-0 files faster than one compaction thread merged
   // them, and writes slowed at 20 files and stopped at 36. Bigger memtables make fewer, bigger
-  // level-0 files, and the limits leave the compaction room to catch up.
-  cf.write_buffer_size = 64 << 20;
+  // level-0 files, and the limits leave the compaction room to catch up. Not bigger than this:
+  // each new WAL reserves 1.1 times the largest memtable, and after a full disk writes resume
+  // only once that much is free (64 MiB memtables needed 70 MiB).
+  cf.write_buffer_size = 32 << 20;
   cf.target_file_size_base = 64 << 20;
   cf.level0_slowdown_writes_trigger = 40;
   cf.level0_stop_writes_trigger = 80;
