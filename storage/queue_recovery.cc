@@ -53,8 +53,7 @@ Result<std::optional<QueueCounts>> QueueRecovery::ReadCounters(QueueState* qs) c
   if (marker.IsNotFound()) return std::optional<QueueCounts>();
   HERALD_RETURN_IF_ERROR(FromRocks(marker, "read counters"));
   QueueCounts counts;
-  for (JobState state : {JobState::kWaiting, JobState::kActive, JobState::kDelayed,
-                         JobState::kCompleted, JobState::kFailed}) {
+  for (JobState state : kJobStates) {
     rocksdb::Status got = db->Get(rocksdb::ReadOptions(), qs->cf(), keys::CountKey(state), &value);
     std::int64_t n = 0;
     if (got.ok()) {
@@ -66,24 +65,7 @@ Result<std::optional<QueueCounts>> QueueRecovery::ReadCounters(QueueState* qs) c
     } else if (!got.IsNotFound()) {
       return FromRocks(got, "read counters");
     }
-    const auto count = static_cast<std::uint64_t>(n);
-    switch (state) {
-      case JobState::kWaiting:
-        counts.waiting = count;
-        break;
-      case JobState::kActive:
-        counts.active = count;
-        break;
-      case JobState::kDelayed:
-        counts.delayed = count;
-        break;
-      case JobState::kCompleted:
-        counts.completed = count;
-        break;
-      case JobState::kFailed:
-        counts.failed = count;
-        break;
-    }
+    CountOf(counts, state) = static_cast<std::uint64_t>(n);
   }
   rocksdb::Status paused = db->Get(rocksdb::ReadOptions(), qs->cf(), keys::kPausedKey, &value);
   if (paused.ok()) {
@@ -164,16 +146,10 @@ Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::CountAll(QueueSt
   // From now on the counters are kept (each change merges its +1/-1 into them), and the next
   // open reads them instead of this pass.
   rocksdb::WriteBatch batch;
-  batch.Put(qs->cf(), keys::CountKey(JobState::kWaiting),
-            keys::EncodeCount(static_cast<std::int64_t>(counts.waiting)));
-  batch.Put(qs->cf(), keys::CountKey(JobState::kActive),
-            keys::EncodeCount(static_cast<std::int64_t>(counts.active)));
-  batch.Put(qs->cf(), keys::CountKey(JobState::kDelayed),
-            keys::EncodeCount(static_cast<std::int64_t>(counts.delayed)));
-  batch.Put(qs->cf(), keys::CountKey(JobState::kCompleted),
-            keys::EncodeCount(static_cast<std::int64_t>(counts.completed)));
-  batch.Put(qs->cf(), keys::CountKey(JobState::kFailed),
-            keys::EncodeCount(static_cast<std::int64_t>(counts.failed)));
+  for (JobState state : kJobStates) {
+    batch.Put(qs->cf(), keys::CountKey(state),
+              keys::EncodeCount(static_cast<std::int64_t>(CountOf(counts, state))));
+  }
   batch.Put(qs->cf(), keys::kCountedKey, keys::EncodeFlag(true));
   HERALD_RETURN_IF_ERROR(database_->Write(&batch, "write counters of " + qs->name()));
   MutexLock lock(&qs->mu());

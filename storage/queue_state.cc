@@ -3,7 +3,6 @@
 #include <memory>
 
 namespace herald::storage {
-namespace {
 
 std::uint64_t& CountOf(QueueCounts& counts, JobState state) {
   switch (state) {
@@ -20,8 +19,6 @@ std::uint64_t& CountOf(QueueCounts& counts, JobState state) {
   }
   return counts.waiting;
 }
-
-}  // namespace
 
 IndexHead* QueueState::HeadOf(JobState state) {
   switch (state) {

@@ -22,6 +22,12 @@
 
 namespace herald::storage {
 
+// Every job state, for walking the counters of a QueueCounts.
+inline constexpr JobState kJobStates[] = {JobState::kWaiting, JobState::kActive, JobState::kDelayed,
+                                          JobState::kCompleted, JobState::kFailed};
+// The counter of `state` in `counts`.
+std::uint64_t& CountOf(QueueCounts& counts, JobState state);
+
 class QueueState {
  public:
   // Waiting jobs with a payload up to this size are kept with their index entry in memory, so
