@@ -236,6 +236,10 @@ class Broker {
   // Completes an active job whose lease is claimed, and reports it.
   Result<Job> CompleteClaimed(std::string_view id, std::string return_value);
   Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode);
+  // The first of `queues`, from `start` round, with a job waiting and a slot reserved for it
+  // (its distance from `start` in *offset); null when none.
+  QueueState* ReserveFirstWithWork(const std::vector<QueueState*>& queues, std::size_t start,
+                                   std::int64_t now, std::size_t* offset) EXCLUDES(mu_);
   // Completes `id` (its lease claimed as `claim`) and, when `next` is not null (a slot of it
   // reserved, given back when it has no job), takes its next job in the same write.
   Result<std::optional<Job>> CompleteClaimedAndTake(std::string_view id, const LeaseClaim& claim,

@@ -306,6 +306,22 @@ Result<std::int64_t> Broker::ExtendLease(std::string_view id, std::int64_t lease
   return term->length_ms;
 }
 
+QueueState* Broker::ReserveFirstWithWork(const std::vector<QueueState*>& queues, std::size_t start,
+                                         std::int64_t now, std::size_t* offset) {
+  const std::size_t n = queues.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    QueueState* queue = queues[(start + i) % n];
+    auto counts = store_->Counts(queue->policy.name);
+    if (!counts.ok() || counts->waiting == 0) continue;
+    MutexLock lock(&mu_);
+    if (ReserveLocked(queue, now)) {
+      *offset = i;
+      return queue;
+    }
+  }
+  return nullptr;
+}
+
 Result<std::optional<Job>> Broker::CompleteClaimedAndTake(std::string_view id,
                                                           const LeaseClaim& claim,
                                                           std::string return_value,
@@ -340,16 +356,8 @@ Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::stri
   HERALD_ASSIGN_OR_RETURN(LeaseClaim claim, ClaimLease(id));
   const std::int64_t now = clock_->NowMs();
   // The first queue, in the request's order, with a job waiting and a slot free.
-  QueueState* next = nullptr;
-  for (QueueState* queue : queues) {
-    auto counts = store_->Counts(queue->policy.name);
-    if (!counts.ok() || counts->waiting == 0) continue;
-    MutexLock lock(&mu_);
-    if (ReserveLocked(queue, now)) {
-      next = queue;
-      break;
-    }
-  }
+  std::size_t offset = 0;
+  QueueState* next = ReserveFirstWithWork(queues, 0, now, &offset);
   HERALD_ASSIGN_OR_RETURN(std::optional<Job> taken,
                           CompleteClaimedAndTake(id, claim, std::move(return_value), next, now));
   std::vector<LeasedJob> jobs;
@@ -382,18 +390,8 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
   const std::int64_t now = clock_->NowMs();
   // The queue a Take would pick next (the same rotation as TakeForWorker), when it has work.
   const size_t n = handler_queues_.size();
-  QueueState* next_queue = nullptr;
   size_t offset = 0;
-  for (size_t i = 0; i < n && next_queue == nullptr; ++i) {
-    QueueState* queue = handler_queues_[(*cursor + i) % n];
-    auto counts = store_->Counts(queue->policy.name);
-    if (!counts.ok() || counts->waiting == 0) continue;
-    MutexLock lock(&mu_);
-    if (ReserveLocked(queue, now)) {
-      next_queue = queue;
-      offset = i;
-    }
-  }
+  QueueState* next_queue = ReserveFirstWithWork(handler_queues_, *cursor, now, &offset);
   HERALD_ASSIGN_OR_RETURN(
       std::optional<Job> taken,
       CompleteClaimedAndTake(id, claim, std::move(return_value), next_queue, now));
