@@ -40,7 +40,7 @@ addjob() {
   local dir=$1 port
   port=$((20000 + RANDOM % 40000))
   rm -rf "$work/data"
-  "$dir/tools/herald" --data-dir "$work/data" --port "$port" --fsync everysec --workers 0 \
+  "$dir/tools/herald" --data-dir "$work/data" --port "$port" --http-port 0 --fsync everysec --workers 0 \
     --log-level warn >"$work/herald.log" 2>&1 &
   herald_pid=$!
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -112,7 +112,7 @@ start_herald() {  # <port> <mode> <workers> [args...]
   local port=$1 mode=$2 workers=$3
   shift 3
   rm -rf "$work/herald"
-  "$herald" --data-dir "$work/herald" --port "$port" --fsync "$mode" --workers "$workers" \
+  "$herald" --data-dir "$work/herald" --port "$port" --http-port 0 --fsync "$mode" --workers "$workers" \
     --log-level warn "$@" >>"$work/herald.log" 2>&1 &
   pids+=($!)
   wait_ping "$port"

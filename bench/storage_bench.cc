@@ -34,6 +34,8 @@ namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000'000;
 constexpr char kQueue[] = "bench";
+// Who runs the jobs taken, as a local worker thread names itself in their attempts.
+constexpr char kWorker[] = "local:0";
 
 std::uint64_t g_preload = 1'000'000;
 
@@ -119,7 +121,7 @@ void AddBulk(Store* store, std::uint64_t n, std::mt19937_64& rng) {
 
 // One take and complete; false (with the error reported) on failure or an empty queue.
 bool TakeAndComplete(benchmark::State& state, Store* store) {
-  auto taken = store->Take(kQueue, kNow);
+  auto taken = store->Take(kQueue, kNow, kWorker);
   if (!Check(state, taken.status())) return false;
   if (!taken->has_value()) {
     state.SkipWithError("queue unexpectedly empty");
@@ -190,7 +192,7 @@ void BM_CycleBatch(benchmark::State& state, FsyncMode mode) {
     jobs.reserve(batch);
     for (std::size_t i = 0; i < batch; ++i) jobs.push_back(MakeJob(payload));
     if (!Check(state, bench.store->AddMany(kQueue, std::move(jobs), kNow).status())) break;
-    auto taken = bench.store->TakeMany(kQueue, batch, kNow);
+    auto taken = bench.store->TakeMany(kQueue, batch, kNow, kWorker);
     if (!Check(state, taken.status())) break;
     if (taken->size() != batch) {
       state.SkipWithError("took fewer jobs than were added");
@@ -216,12 +218,12 @@ void BM_CycleCompleteAndTake(benchmark::State& state, FsyncMode mode) {
   std::string payload = MakePayload(rng);
   Store* store = bench.store.get();
   if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) return;
-  auto first = store->Take(kQueue, kNow);
+  auto first = store->Take(kQueue, kNow, kWorker);
   if (!Check(state, first.status()) || !first->has_value()) return;
   std::string active = (*first)->id;
   for (auto _ : state) {
     if (!Check(state, store->Add(kQueue, MakeJob(payload), kNow).status())) break;
-    CompleteAndTakeResult result = store->CompleteAndTake({active, ""}, kQueue, kNow);
+    CompleteAndTakeResult result = store->CompleteAndTake({active, ""}, kQueue, kNow, kWorker);
     if (!Check(state, result.completed.status())) break;
     if (!result.next) {
       state.SkipWithError("queue unexpectedly empty");

@@ -42,9 +42,12 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
                 if (durability_.replies_wait()) (void)durability_.AwaitAll();
               }),
       scheduler_(clock, [this] { return Tick(); }),
-      workers_(WorkerPool::Work{[this](std::uint32_t* cursor) { return TakeForWorker(cursor); },
-                                [this](LeasedJob job, std::stop_token stop, std::uint32_t* cursor) {
-                                  return RunJob(std::move(job), std::move(stop), cursor);
+      workers_(WorkerPool::Work{[this](std::uint32_t worker, std::uint32_t* cursor) {
+                                  return TakeForWorker(worker, cursor);
+                                },
+                                [this](std::uint32_t worker, LeasedJob job, std::stop_token stop,
+                                       std::uint32_t* cursor) {
+                                  return RunJob(worker, std::move(job), std::move(stop), cursor);
                                 }},
                logger_) {}
 
@@ -215,7 +218,15 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     }
     if (!slot.empty()) {
       events.push_back(
-          JobEvent{JobEventType::kAdded, std::string(queue_name), result.id, 0, {}, now});
+          JobEvent{.type = JobEventType::kAdded,
+                   .queue = std::string(queue_name),
+                   .id = result.id,
+                   .attempts_made = 0,
+                   .detail = {},
+                   .at_ms = now,
+                   .created_ms = now,
+                   .processed_ms = 0,
+                   .due_ms = jobs[i].second.delay_ms > 0 ? now + jobs[i].second.delay_ms : 0});
     }
   }
   slot.Fill(std::move(events));
@@ -341,6 +352,22 @@ std::vector<std::string> Broker::Queues() const {
   return names;
 }
 
+Result<QueueServing> Broker::Serving(std::string_view queue) const {
+  const std::int64_t now = clock_->NowMs();
+  MutexLock lock(&mu_);
+  QueueState* state = FindQueueLocked(queue);
+  if (state == nullptr) return Status::NotFound("no such queue '" + std::string(queue) + "'");
+  QueueServing serving;
+  serving.local_workers = state->handler != nullptr && started_ && workers_.size() > 0;
+  serving.remote_waiting = waiters_.HasWaiters(state);
+  serving.active = state->admission.active();
+  serving.concurrency = state->policy.concurrency;
+  std::int64_t room = state->admission.RoomAtMs();
+  if (room != INT64_MAX && room > now) serving.rate_limited_until_ms = room;
+  serving.paused = state->admission.paused();
+  return serving;
+}
+
 Result<QueuePolicy> Broker::Policy(std::string_view queue) const {
   MutexLock lock(&mu_);
   QueueState* state = FindQueueLocked(queue);
@@ -371,7 +398,15 @@ std::uint32_t Broker::waiter_count() const {
 // the time of one write) may be reported before that change although it came after.
 
 JobEvent Broker::EventOf(JobEventType type, const Job& job, std::string detail) {
-  return JobEvent{type, job.queue, job.id, job.attempts_made, std::move(detail), clock_->NowMs()};
+  return JobEvent{.type = type,
+                  .queue = job.queue,
+                  .id = job.id,
+                  .attempts_made = job.attempts_made,
+                  .detail = std::move(detail),
+                  .at_ms = clock_->NowMs(),
+                  .created_ms = job.created_ms,
+                  .processed_ms = job.processed_ms,
+                  .due_ms = job.due_ms};
 }
 
 void Broker::Publish(JobEventType type, const Job& job, std::string detail) {
@@ -456,7 +491,8 @@ void Broker::ExpireLeases(std::int64_t now) {
     JobEventBus::Slot slot = events_.Reserve();
     Status written;
     if (job->attempts_made >= job->max_attempts) {
-      auto failed = store_->FailFinal(id, reason, now);
+      // The attempt stalled (its worker went silent); the job fails as it has no attempts left.
+      auto failed = store_->FailFinal(id, reason, now, storage::AttemptOutcome::kStalled);
       written = failed.status();
       if (failed.ok()) Fill(slot, JobEventType::kFailed, *failed, reason);
     } else {

@@ -60,6 +60,9 @@ namespace herald::engine {
 using storage::Job;
 using storage::JobState;
 // The job vocabulary of the store, as the servers use it through the engine.
+using storage::Attempt;
+using storage::AttemptOutcome;
+using storage::AttemptOutcomeName;
 using storage::BackoffType;
 using storage::BackoffTypeName;
 using storage::Completion;
@@ -90,6 +93,19 @@ struct TakeRequest {
   std::vector<std::string> queues;  // tried in order
   std::uint32_t count = 1;          // at most this many jobs
   std::int64_t lease_ms = 0;        // 0 = the queue's policy
+  // Who runs the jobs, as their attempts record it: a remote client's "name@addr" (or "addr"
+  // when it has no name). "" = unknown.
+  std::string worker;
+};
+
+// Who serves a queue right now, and what holds its jobs back (the HTTP API's blockedBy).
+struct QueueServing {
+  bool local_workers = false;              // a local handler with worker threads running
+  bool remote_waiting = false;             // a remote GETJOB is parked on the queue now
+  std::uint32_t active = 0;                // jobs under a lease (local and remote)
+  std::uint32_t concurrency = 0;           // its limit; 0 = none
+  std::int64_t rate_limited_until_ms = 0;  // its rate window is full until then; 0 = not now
+  bool paused = false;
 };
 
 // What a failed attempt does to its job (NACK, a handler's failure).
@@ -185,6 +201,8 @@ class Broker {
   Result<storage::JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                                 std::uint32_t count) const;
   std::vector<std::string> Queues() const;
+  // Who serves `queue` now (see QueueServing). NotFound when unknown.
+  Result<QueueServing> Serving(std::string_view queue) const;
   // The policy of a queue (defaults for a queue made at run time). NotFound when unknown.
   Result<QueuePolicy> Policy(std::string_view queue) const;
   const EventRouter& router() const { return router_; }
@@ -215,14 +233,16 @@ class Broker {
   QueueState* FindQueueLocked(std::string_view queue) const REQUIRES(mu_);
   // Reserves a slot of `queue` (see QueueAdmission); false when none, or shutting down.
   bool ReserveLocked(QueueState* queue, std::int64_t now) REQUIRES(mu_);
-  // Up to `count` jobs of one queue (as its concurrency and rate limits allow), one batch.
+  // Up to `count` jobs of one queue (as its concurrency and rate limits allow), one batch,
+  // their attempts run by `worker`.
   Result<std::vector<LeasedJob>> TakeSome(QueueState* queue, std::uint32_t count,
-                                          std::int64_t lease_ms);
+                                          std::int64_t lease_ms, std::string_view worker);
   // Leases jobs just taken from `queue` (each until now + lease_ms) and reports them active.
   std::vector<LeasedJob> LeaseTaken(QueueState* queue, std::vector<Job> taken, std::int64_t now,
                                     std::int64_t lease_ms);
   Result<std::vector<LeasedJob>> TakeFrom(const std::vector<QueueState*>& queues,
-                                          std::uint32_t count, std::int64_t lease_ms);
+                                          std::uint32_t count, std::int64_t lease_ms,
+                                          std::string_view worker);
   // Claims the lease of an active job for the write that ends it (see LeaseTable) and frees its
   // slot. NotFound when the job has no lease (or another call is ending it).
   Result<LeaseClaim> ClaimLease(std::string_view id);
@@ -241,10 +261,11 @@ class Broker {
   QueueState* ReserveFirstWithWork(const std::vector<QueueState*>& queues, std::size_t start,
                                    std::int64_t now, std::size_t* offset) EXCLUDES(mu_);
   // Completes `id` (its lease claimed as `claim`) and, when `next` is not null (a slot of it
-  // reserved, given back when it has no job), takes its next job in the same write.
+  // reserved, given back when it has no job), takes its next job for `worker` in the same
+  // write.
   Result<std::optional<Job>> CompleteClaimedAndTake(std::string_view id, const LeaseClaim& claim,
                                                     std::string return_value, QueueState* next,
-                                                    std::int64_t now);
+                                                    std::int64_t now, std::string_view worker);
   // New waiting jobs in `queue`: serve waiters, wake local workers.
   void OnWaiting(QueueState* queue);
   void ServeWaiters(QueueState* queue);
@@ -270,11 +291,12 @@ class Broker {
 
   // The local workers' side (WorkerPool::Work): a take rotating over handler_queues_ from
   // *cursor; a run of the handler whose success is recorded with the take of the next job in
-  // one write (AckAndTakeNext).
-  Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t* cursor);
-  std::optional<LeasedJob> RunJob(LeasedJob leased, std::stop_token stop, std::uint32_t* cursor);
-  Result<std::optional<LeasedJob>> AckAndTakeNext(std::string_view id, std::string return_value,
-                                                  std::uint32_t* cursor);
+  // one write (AckAndTakeNext). `worker` is the thread's index: its attempts' "local:<index>".
+  Result<std::optional<LeasedJob>> TakeForWorker(std::uint32_t worker, std::uint32_t* cursor);
+  std::optional<LeasedJob> RunJob(std::uint32_t worker, LeasedJob leased, std::stop_token stop,
+                                  std::uint32_t* cursor);
+  Result<std::optional<LeasedJob>> AckAndTakeNext(std::uint32_t worker, std::string_view id,
+                                                  std::string return_value, std::uint32_t* cursor);
 
   storage::Store* store_;
   EngineConfig config_;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "engine/broker.h"
@@ -16,6 +17,9 @@ namespace {
 // A local handler's lease outlives its timeout by this much, so that the worker, not the
 // scheduler, records a slow handler's failure.
 constexpr std::int64_t kLocalLeaseGraceMs = 5000;
+
+// Who ran a job, as its attempts name a local worker thread.
+std::string LocalWorkerName(std::uint32_t worker) { return "local:" + std::to_string(worker); }
 
 }  // namespace
 
@@ -36,7 +40,7 @@ bool Broker::ReserveLocked(QueueState* queue, std::int64_t now) {
 }
 
 Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t count,
-                                                std::int64_t lease_ms) {
+                                                std::int64_t lease_ms, std::string_view worker) {
   const std::int64_t now = clock_->NowMs();
   std::uint32_t reserved = 0;
   {
@@ -45,7 +49,7 @@ Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t
   }
   if (reserved == 0) return std::vector<LeasedJob>();
   // One batch for all of them (GETJOB COUNT n).
-  auto taken = store_->TakeMany(queue->policy.name, reserved, now);
+  auto taken = store_->TakeMany(queue->policy.name, reserved, now, worker);
   const std::size_t got = taken.ok() ? taken->size() : 0;
   if (got < reserved) {
     MutexLock lock(&mu_);
@@ -73,14 +77,15 @@ std::vector<LeasedJob> Broker::LeaseTaken(QueueState* queue, std::vector<Job> ta
 }
 
 Result<std::vector<LeasedJob>> Broker::TakeFrom(const std::vector<QueueState*>& queues,
-                                                std::uint32_t count, std::int64_t lease_ms) {
+                                                std::uint32_t count, std::int64_t lease_ms,
+                                                std::string_view worker) {
   std::vector<LeasedJob> jobs;
   for (QueueState* queue : queues) {
     const std::int64_t lease = lease_ms > 0 ? lease_ms : queue->policy.lease_ms;
     while (jobs.size() < count) {
       HERALD_ASSIGN_OR_RETURN(
           std::vector<LeasedJob> some,
-          TakeSome(queue, count - static_cast<std::uint32_t>(jobs.size()), lease));
+          TakeSome(queue, count - static_cast<std::uint32_t>(jobs.size()), lease, worker));
       if (some.empty()) break;
       for (LeasedJob& job : some) jobs.push_back(std::move(job));
     }
@@ -107,7 +112,7 @@ Result<std::vector<LeasedJob>> Broker::Take(const TakeRequest& request) {
     HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(name));
     queues.push_back(queue);
   }
-  return TakeFrom(queues, request.count, request.lease_ms);
+  return TakeFrom(queues, request.count, request.lease_ms, request.worker);
 }
 
 Result<Broker::WaiterId> Broker::TakeAsync(const TakeRequest& request, std::int64_t timeout_ms,
@@ -121,6 +126,7 @@ Result<Broker::WaiterId> Broker::TakeAsync(const TakeRequest& request, std::int6
   }
   waiter->count = request.count;
   waiter->lease_ms = request.lease_ms;
+  waiter->worker = request.worker;
   waiter->callback = std::move(callback);
   while (true) {
     std::uint64_t generation;
@@ -129,8 +135,9 @@ Result<Broker::WaiterId> Broker::TakeAsync(const TakeRequest& request, std::int6
       if (stopping_) return Status::ShuttingDown("server is shutting down");
       generation = work_generation_;
     }
-    HERALD_ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs,
-                            TakeFrom(waiter->queues, waiter->count, waiter->lease_ms));
+    HERALD_ASSIGN_OR_RETURN(
+        std::vector<LeasedJob> jobs,
+        TakeFrom(waiter->queues, waiter->count, waiter->lease_ms, waiter->worker));
     if (!jobs.empty()) {
       waiter->callback(std::move(jobs));
       return WaiterId{0};
@@ -160,7 +167,7 @@ void Broker::ServeWaiters(QueueState* queue) {
       waiter = waiters_.PopFirst(queue, &id);
     }
     if (!waiter) return;
-    auto jobs = TakeFrom(waiter->queues, waiter->count, waiter->lease_ms);
+    auto jobs = TakeFrom(waiter->queues, waiter->count, waiter->lease_ms, waiter->worker);
     if (!jobs.ok() || jobs->empty()) {
       if (!jobs.ok())
         logger_->error("take for a waiting client failed: {}", jobs.status().message());
@@ -325,7 +332,8 @@ QueueState* Broker::ReserveFirstWithWork(const std::vector<QueueState*>& queues,
 Result<std::optional<Job>> Broker::CompleteClaimedAndTake(std::string_view id,
                                                           const LeaseClaim& claim,
                                                           std::string return_value,
-                                                          QueueState* next, std::int64_t now) {
+                                                          QueueState* next, std::int64_t now,
+                                                          std::string_view worker) {
   if (next == nullptr) {
     Result<Job> completed = CompleteClaimed(id, std::move(return_value));
     EndClaim(id, claim, completed.status(), claim.until_ms);
@@ -333,8 +341,9 @@ Result<std::optional<Job>> Broker::CompleteClaimedAndTake(std::string_view id,
     return std::optional<Job>();
   }
   JobEventBus::Slot slot = events_.Reserve();
-  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
-      storage::Completion{std::string(id), std::move(return_value)}, next->policy.name, now);
+  storage::CompleteAndTakeResult result =
+      store_->CompleteAndTake(storage::Completion{std::string(id), std::move(return_value)},
+                              next->policy.name, now, worker);
   EndClaim(id, claim, result.completed.status(), claim.until_ms);
   if (!result.next) {
     MutexLock lock(&mu_);
@@ -358,8 +367,9 @@ Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::stri
   // The first queue, in the request's order, with a job waiting and a slot free.
   std::size_t offset = 0;
   QueueState* next = ReserveFirstWithWork(queues, 0, now, &offset);
-  HERALD_ASSIGN_OR_RETURN(std::optional<Job> taken,
-                          CompleteClaimedAndTake(id, claim, std::move(return_value), next, now));
+  HERALD_ASSIGN_OR_RETURN(
+      std::optional<Job> taken,
+      CompleteClaimedAndTake(id, claim, std::move(return_value), next, now, request.worker));
   std::vector<LeasedJob> jobs;
   if (taken) {
     std::vector<Job> one;
@@ -370,8 +380,8 @@ Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::stri
   // COUNT n: the others in a take of their own (the acknowledgement is made: a failure here
   // returns what was taken).
   if (jobs.size() < request.count) {
-    auto more =
-        TakeFrom(queues, request.count - static_cast<std::uint32_t>(jobs.size()), request.lease_ms);
+    auto more = TakeFrom(queues, request.count - static_cast<std::uint32_t>(jobs.size()),
+                         request.lease_ms, request.worker);
     if (more.ok()) {
       for (LeasedJob& job : *more) jobs.push_back(std::move(job));
     } else if (jobs.empty()) {
@@ -383,7 +393,7 @@ Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::stri
 
 // ---- Local workers -----------------------------------------------------------------------
 
-Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
+Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::uint32_t worker, std::string_view id,
                                                         std::string return_value,
                                                         std::uint32_t* cursor) {
   HERALD_ASSIGN_OR_RETURN(LeaseClaim claim, ClaimLease(id));
@@ -392,9 +402,9 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
   const size_t n = handler_queues_.size();
   size_t offset = 0;
   QueueState* next_queue = ReserveFirstWithWork(handler_queues_, *cursor, now, &offset);
-  HERALD_ASSIGN_OR_RETURN(
-      std::optional<Job> taken,
-      CompleteClaimedAndTake(id, claim, std::move(return_value), next_queue, now));
+  HERALD_ASSIGN_OR_RETURN(std::optional<Job> taken,
+                          CompleteClaimedAndTake(id, claim, std::move(return_value), next_queue,
+                                                 now, LocalWorkerName(worker)));
   if (!taken) return std::optional<LeasedJob>();
   std::vector<Job> one;
   one.push_back(std::move(*taken));
@@ -405,12 +415,15 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::string_view id,
   return std::optional<LeasedJob>(std::move(leased.front()));
 }
 
-Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t* cursor) {
+Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t worker,
+                                                       std::uint32_t* cursor) {
+  const std::string name = LocalWorkerName(worker);
   const size_t n = handler_queues_.size();
   for (size_t i = 0; i < n; ++i) {
     QueueState* queue = handler_queues_[(*cursor + i) % n];
-    HERALD_ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs,
-                            TakeSome(queue, 1, queue->policy.timeout_ms + kLocalLeaseGraceMs));
+    HERALD_ASSIGN_OR_RETURN(
+        std::vector<LeasedJob> jobs,
+        TakeSome(queue, 1, queue->policy.timeout_ms + kLocalLeaseGraceMs, name));
     if (!jobs.empty()) {
       // Next time start after this queue, so that one busy queue cannot starve the others.
       *cursor = static_cast<std::uint32_t>((*cursor + i + 1) % n);
@@ -420,8 +433,8 @@ Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t* cursor) {
   return std::optional<LeasedJob>();
 }
 
-std::optional<LeasedJob> Broker::RunJob(LeasedJob leased, std::stop_token stop,
-                                        std::uint32_t* cursor) {
+std::optional<LeasedJob> Broker::RunJob(std::uint32_t worker, LeasedJob leased,
+                                        std::stop_token stop, std::uint32_t* cursor) {
   QueueState* queue = nullptr;
   {
     MutexLock lock(&mu_);
@@ -441,7 +454,7 @@ std::optional<LeasedJob> Broker::RunJob(LeasedJob leased, std::stop_token stop,
     status = Ack(job.id, std::move(outcome.text)).status();
   } else {
     // Shutting down, it finds no next job (reservations are refused).
-    auto acked = AckAndTakeNext(job.id, std::move(outcome.text), cursor);
+    auto acked = AckAndTakeNext(worker, job.id, std::move(outcome.text), cursor);
     status = acked.status();
     if (acked.ok()) next = std::move(*acked);
   }

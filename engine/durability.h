@@ -35,6 +35,10 @@ class Durability {
   }
   // Blocks until every write made before this call is durable (for threads that may sleep).
   Status AwaitAll() const;
+  // OK while the store's writes go through; otherwise the last write's error (see
+  // Store::WriteHealth), for readiness checks.
+  Status WriteHealth() const { return store_->WriteHealth(); }
+  std::uint64_t write_failures() const { return store_->WriteFailures(); }
 
  private:
   storage::Store* store_;

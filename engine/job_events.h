@@ -70,12 +70,17 @@ enum class JobEventType : std::uint8_t {
 const char* JobEventTypeName(JobEventType type);
 
 struct JobEvent {
-  JobEventType type;
+  JobEventType type = JobEventType::kAdded;
   std::string queue;
   std::string id;
   std::uint32_t attempts_made = 0;
   std::string detail;  // error text, return value or reason
   std::int64_t at_ms = 0;
+  // The job's times as the change left them (storage::Job): when it was added, when it last
+  // became active, when it is or was due (0 = never delayed).
+  std::int64_t created_ms = 0;
+  std::int64_t processed_ms = 0;
+  std::int64_t due_ms = 0;
 };
 
 // Counts since the bus was made. Once the queue is empty, published == delivered + dropped.

@@ -45,6 +45,7 @@ class QueueAdmission {
   void Pause() { paused_ = true; }
   void Resume() { paused_ = false; }
   std::uint32_t active() const { return active_; }
+  bool paused() const { return paused_; }
 
  private:
   const std::uint32_t concurrency_;

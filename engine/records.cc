@@ -15,6 +15,8 @@ storage::RecordTable TableOf(RecordKind kind) {
       return storage::RecordTable::kSent;
     case RecordKind::kTickets:
       return storage::RecordTable::kTickets;
+    case RecordKind::kAdmin:
+      return storage::RecordTable::kMeta;
   }
   return storage::RecordTable::kMeta;
 }

@@ -22,7 +22,9 @@ namespace herald::engine {
 // Order of a Scan.
 using storage::ScanOrder;
 
-enum class RecordKind : std::uint8_t { kPrefs, kInbox, kSent, kTickets };
+// kAdmin: the server's own records (audit log, per-minute history), under the store's meta
+// records.
+enum class RecordKind : std::uint8_t { kPrefs, kInbox, kSent, kTickets, kAdmin };
 
 class Records {
  public:

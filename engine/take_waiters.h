@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -34,6 +35,7 @@ class TakeWaiters {
     std::uint32_t count = 1;
     std::int64_t lease_ms = 0;     // 0 = each queue's policy
     std::int64_t deadline_ms = 0;  // 0 = none
+    std::string worker;            // who runs the jobs (TakeRequest::worker)
     Callback callback;
   };
 

@@ -49,7 +49,7 @@ void WorkerPool::Loop(std::stop_token stop, std::uint32_t index, std::uint32_t q
   std::uint32_t cursor = index % std::max<std::uint32_t>(1, queues);
   while (!stop.stop_requested() && !stopping_.load()) {
     const std::uint64_t generation = generation_.load();
-    auto job = work_.take(&cursor);
+    auto job = work_.take(index, &cursor);
     if (!job.ok()) {
       logger_->error("worker {}: take failed: {}", index, job.status().message());
       MutexLock lock(&mu_);
@@ -68,7 +68,7 @@ void WorkerPool::Loop(std::stop_token stop, std::uint32_t index, std::uint32_t q
     // A job taken with the completion of the one before counts as running from then on, so
     // that Stop never sees no handler running while this worker is about to start one.
     std::optional<LeasedJob> next = std::move(*job);
-    while (next) next = work_.run(std::move(*next), stop, &cursor);
+    while (next) next = work_.run(index, std::move(*next), stop, &cursor);
     {
       MutexLock lock(&mu_);
       --running_;

@@ -32,15 +32,17 @@ namespace herald::engine {
 
 class WorkerPool {
  public:
-  // What a worker does (the Broker provides it). `cursor` is the worker's place in the rotation
-  // over the queues; both advance it past the queue they took a job from.
+  // What a worker does (the Broker provides it). `worker` is the worker's index (0, 1, ...:
+  // who ran a job, in its attempts); `cursor` is its place in the rotation over the queues;
+  // both advance it past the queue they took a job from.
   struct Work {
     // A job for the worker; nullopt when there is none now.
-    std::function<Result<std::optional<LeasedJob>>(std::uint32_t* cursor)> take;
+    std::function<Result<std::optional<LeasedJob>>(std::uint32_t worker, std::uint32_t* cursor)>
+        take;
     // Runs the job's handler and records its outcome; the worker's next job when the write
     // that recorded it took one.
-    std::function<std::optional<LeasedJob>(LeasedJob job, std::stop_token stop,
-                                           std::uint32_t* cursor)>
+    std::function<std::optional<LeasedJob>(std::uint32_t worker, LeasedJob job,
+                                           std::stop_token stop, std::uint32_t* cursor)>
         run;
   };
 

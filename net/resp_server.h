@@ -36,6 +36,9 @@ class RespServer {
   // Stops accepting, closes every connection, joins the threads. Idempotent.
   void Stop();
   std::uint16_t port() const { return port_; }
+  // The io_context the I/O threads run, for other servers that share them (HttpServer). It
+  // runs from Start() to Stop().
+  boost::asio::io_context& io_context() { return io_; }
 
  private:
   void Accept();

@@ -1,6 +1,17 @@
 #include "net/server_state.h"
 
+#include <unistd.h>
+
+#include <fstream>
+
 namespace herald::net {
+
+std::uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 Status ServerState::SetConfig(std::span<const std::string> name_values) {
   const std::uint32_t idle_before = config_.idle_timeout_s();

@@ -22,6 +22,7 @@
 #include "common/mutex.h"
 #include "engine/broker.h"
 #include "engine/keyspace.h"
+#include "net/audit_log.h"
 #include "net/command_table.h"
 #include "net/server_config.h"
 #include "net/server_options.h"
@@ -65,6 +66,9 @@ struct ListWaiter {
   std::function<bool(const std::string& key, const std::string& value)> deliver;
 };
 
+// The process's resident memory in bytes (INFO used_memory, /metrics).
+std::uint64_t ResidentBytes();
+
 class ServerState {
  public:
   // `table` must be frozen; `broker` and `table` must outlive the state.
@@ -72,7 +76,8 @@ class ServerState {
       : broker_(broker),
         table_(table),
         config_(std::move(options)),
-        command_stats_(std::make_unique<CommandStats[]>(table->slots())) {
+        command_stats_(std::make_unique<CommandStats[]>(table->slots())),
+        audit_(&broker->records(), &broker->clock(), nullptr) {
     start_ = std::chrono::steady_clock::now();
     for (int db = 0; db < engine::kKvDatabases; ++db) {
       kv_[static_cast<std::size_t>(db)] = broker_->keyspace().database(db).value();
@@ -86,6 +91,8 @@ class ServerState {
   engine::KvStore& kv() { return *kv_[0]; }
   engine::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }
   const CommandTable& table() const { return *table_; }
+  // Operator actions of RESP admin commands and of the HTTP API (audit_log.h).
+  AuditLog& audit() { return audit_; }
   // Options as started and the live values of those CONFIG SET changes.
   const ServerConfig& config() const { return config_; }
   // CONFIG SET (see ServerConfig::Set); connections look at a changed idle timeout at once.
@@ -138,6 +145,7 @@ class ServerState {
   const CommandTable* table_;
   ServerConfig config_;
   std::unique_ptr<CommandStats[]> command_stats_;  // one per slot of the table
+  AuditLog audit_;
   std::chrono::steady_clock::time_point start_;
   std::array<engine::KvStore*, engine::kKvDatabases> kv_{};  // owned by the store
 

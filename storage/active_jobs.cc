@@ -6,7 +6,7 @@ namespace herald::storage {
 
 std::size_t ActiveJobs::Cost(const Job& job) {
   return sizeof(Job) + job.id.size() * 2 + job.queue.size() + job.payload.size() +
-         job.last_error.size() + job.return_value.size() + 64;
+         job.last_error.size() + job.return_value.size() + HistoryBytes(job) + 64;
 }
 
 ActiveJobs::Shard& ActiveJobs::ShardOf(std::string_view id) {
@@ -31,6 +31,9 @@ void ActiveJobs::Put(std::shared_ptr<const Job> job) {
     auto bare = std::make_shared<Job>(*entry.job);
     bare->payload.clear();
     bare->payload.shrink_to_fit();
+    // The record has the attempts before this one (keys.h: the running one is only here).
+    if (!bare->history.empty()) bare->history.erase(bare->history.begin(), bare->history.end() - 1);
+    bare->history.shrink_to_fit();
     entry = Found{std::move(bare), false};
   }
   shard.bytes += Cost(*entry.job);

@@ -6,7 +6,8 @@
 // Coherent because a job becomes active and stops being active only under its id lock
 // (IdLocks): Take Puts after writing the lease, and a transition out of active Erases after
 // writing the record. Memory: a job whose payload is large, or beyond the byte budget, is kept
-// without its payload (the payload on disk is the same; the caller reads it from there).
+// without its payload and with only its running attempt in its history (the payload and the
+// attempts before on disk are the same; the caller reads them from there).
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -31,7 +32,9 @@ class ActiveJobs {
 
   struct Found {
     std::shared_ptr<const Job> job;
-    bool payload_kept = true;  // false: job->payload is empty; the record on disk has it
+    // false: job->payload is empty and job->history holds only the running attempt; the
+    // record on disk has the payload and the attempts before it.
+    bool payload_kept = true;
   };
 
   ActiveJobs() = default;

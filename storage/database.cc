@@ -191,4 +191,17 @@ std::uint64_t Database::MemtableBytes() const {
   return bytes;
 }
 
+void Database::RecordFailure(const Status& status) {
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  MutexLock lock(&failure_mu_);
+  last_failure_ = status;
+}
+
+Status Database::WriteHealth() const {
+  HERALD_RETURN_IF_ERROR(wal_fs_->wal_error());
+  if (!last_write_failed_.load(std::memory_order_relaxed)) return Status::Ok();
+  MutexLock lock(&failure_mu_);
+  return last_failure_.ok() ? Status::IOError("the last write failed") : last_failure_;
+}
+
 }  // namespace herald::storage

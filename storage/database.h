@@ -79,9 +79,26 @@ class Database {
   // the calling thread is in a SyncDeferral (then it returns once written, unsynced).
   Status Write(rocksdb::WriteBatch* batch, std::string_view what) {
     writes_.fetch_add(1, std::memory_order_relaxed);
-    if (wal_syncer_ && !SyncDeferral::active()) return wal_syncer_->Commit(batch).WithPrefix(what);
-    return FromRocks(db_->Write(write_options_, batch), what);
+    Status status = wal_syncer_ && !SyncDeferral::active()
+                        ? wal_syncer_->Commit(batch).WithPrefix(what)
+                        : FromRocks(db_->Write(write_options_, batch), what);
+    NoteWriteOutcome(status);
+    return status;
   }
+  // Counts a write (or a sync covering writes) that failed, for WriteHealth; an OK one clears
+  // the failed state.
+  void NoteWriteOutcome(const Status& status) {
+    if (!status.ok()) RecordFailure(status);
+    // Written only on a change, so that writers on many threads only read the line.
+    if (last_write_failed_.load(std::memory_order_relaxed) != !status.ok()) {
+      last_write_failed_.store(!status.ok(), std::memory_order_relaxed);
+    }
+  }
+  // Whether writes go through: the error of the last Write() when it failed, or the WAL's
+  // sticky error (wal_watch.h); OK otherwise.
+  Status WriteHealth() const;
+  // Writes that failed so far.
+  std::uint64_t write_failures() const { return write_failures_.load(std::memory_order_relaxed); }
   // One Put, synced whatever the FsyncMode (the format version, registry rows, sequence
   // limits).
   Status PutSynced(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value,
@@ -109,6 +126,7 @@ class Database {
 
  private:
   Database(const StoreOptions& options, std::shared_ptr<spdlog::logger> log);
+  void RecordFailure(const Status& status) EXCLUDES(failure_mu_);
   Status OpenColumnFamilies();
   Status CheckFormat();
 
@@ -124,6 +142,10 @@ class Database {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<WalSyncer> wal_syncer_;  // `always` mode only
   std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> write_failures_{0};
+  std::atomic<bool> last_write_failed_{false};
+  mutable Mutex failure_mu_;
+  Status last_failure_ GUARDED_BY(failure_mu_);
 
   Mutex create_mu_;  // serialises column family creation (slow: rewrites OPTIONS)
   mutable Mutex handles_mu_;

@@ -23,9 +23,80 @@ constexpr JobState kAllStates[] = {JobState::kWaiting, JobState::kActive, JobSta
 
 bool ValidState(std::uint8_t v) { return v >= 1 && v <= 5; }
 bool ValidBackoff(std::uint8_t v) { return v >= 1 && v <= 2; }
+bool ValidOutcome(std::uint8_t v) { return v <= 4; }
 
 Status Truncated(std::string_view field) {
   return Status::Corruption("job record truncated at " + std::string(field));
+}
+
+// An attempt's optional times (keys.h): bits of its "fields" byte.
+constexpr std::uint8_t kHasEnded = 1;
+constexpr std::uint8_t kHasNextDue = 2;
+// The least an attempt takes: outcome, fields, started_ms, backoff_ms, error, worker.
+constexpr std::size_t kMinAttemptBytes = 6;
+
+// a - b and a + b as two's complement, so that no pair of values overflows: the times of an
+// attempt are stored as differences, which are small for real ones.
+std::int64_t Minus(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t Plus(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+// `text` cut to at most `max` bytes, not inside a UTF-8 character (an error is shown as text).
+std::string_view CutText(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t n = max;
+  // A character is at most 4 bytes: its continuation bytes (10xxxxxx) go with it.
+  for (int i = 0; i < 3 && n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80; ++i) {
+    --n;
+  }
+  return text.substr(0, n);
+}
+
+void PutAttempt(std::string* out, const Attempt& a) {
+  out->push_back(static_cast<char>(a.outcome));
+  const std::uint8_t fields =
+      (a.ended_ms != 0 ? kHasEnded : 0) | (a.next_due_ms != 0 ? kHasNextDue : 0);
+  out->push_back(static_cast<char>(fields));
+  keys::PutZigzag(out, a.started_ms);
+  if (a.ended_ms != 0) keys::PutZigzag(out, Minus(a.ended_ms, a.started_ms));
+  keys::PutZigzag(out, a.backoff_ms);
+  if (a.next_due_ms != 0) keys::PutZigzag(out, Minus(a.next_due_ms, a.ended_ms));
+  keys::PutLengthPrefixed(out, a.error);
+  keys::PutLengthPrefixed(out, a.worker);
+}
+
+Status GetAttempt(keys::Reader* r, Attempt* a) {
+  std::uint8_t byte = 0;
+  if (!r->GetU8(&byte)) return Truncated("attempt outcome");
+  if (!ValidOutcome(byte)) {
+    return Status::Corruption("job record has unknown attempt outcome " + std::to_string(byte));
+  }
+  a->outcome = static_cast<AttemptOutcome>(byte);
+  std::uint8_t fields = 0;
+  if (!r->GetU8(&fields)) return Truncated("attempt fields");
+  if ((fields & ~(kHasEnded | kHasNextDue)) != 0) {
+    return Status::Corruption("job record has unknown attempt fields " + std::to_string(fields));
+  }
+  if (!r->GetZigzag(&a->started_ms)) return Truncated("attempt started_ms");
+  std::int64_t delta = 0;
+  if ((fields & kHasEnded) != 0) {
+    if (!r->GetZigzag(&delta)) return Truncated("attempt ended_ms");
+    a->ended_ms = Plus(a->started_ms, delta);
+  }
+  if (!r->GetZigzag(&a->backoff_ms)) return Truncated("attempt backoff_ms");
+  if ((fields & kHasNextDue) != 0) {
+    if (!r->GetZigzag(&delta)) return Truncated("attempt next_due_ms");
+    a->next_due_ms = Plus(a->ended_ms, delta);
+  }
+  std::string_view s;
+  if (!r->GetLengthPrefixed(&s)) return Truncated("attempt error");
+  a->error = s;
+  if (!r->GetLengthPrefixed(&s)) return Truncated("attempt worker");
+  a->worker = s;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -71,10 +142,56 @@ Result<BackoffType> ParseBackoffType(std::string_view name) {
                                  "' (expected fixed or exponential)");
 }
 
+std::string_view AttemptOutcomeName(AttemptOutcome outcome) {
+  switch (outcome) {
+    case AttemptOutcome::kRunning:
+      return "running";
+    case AttemptOutcome::kCompleted:
+      return "completed";
+    case AttemptOutcome::kRetrying:
+      return "retrying";
+    case AttemptOutcome::kFailed:
+      return "failed";
+    case AttemptOutcome::kStalled:
+      return "stalled";
+  }
+  return "unknown";
+}
+
+void StartAttempt(Job* job, std::int64_t now_ms, std::string_view worker) {
+  std::vector<Attempt>& history = job->history;
+  if (history.size() >= kMaxAttemptHistory) {
+    history.erase(history.begin(),
+                  history.end() - static_cast<std::ptrdiff_t>(kMaxAttemptHistory - 1));
+  }
+  Attempt& attempt = history.emplace_back();
+  attempt.started_ms = now_ms;
+  attempt.worker = CutText(worker, kMaxAttemptWorkerBytes);
+}
+
+Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::string_view error) {
+  if (job->history.empty() || job->history.back().outcome != AttemptOutcome::kRunning) {
+    StartAttempt(job, job->processed_ms, "");
+  }
+  Attempt& attempt = job->history.back();
+  attempt.ended_ms = now_ms;
+  attempt.outcome = outcome;
+  attempt.error = CutText(error, kMaxAttemptErrorBytes);
+  return attempt;
+}
+
+std::size_t HistoryBytes(const Job& job) {
+  std::size_t bytes = job.history.capacity() * sizeof(Attempt);
+  for (const Attempt& a : job.history) bytes += a.error.size() + a.worker.size();
+  return bytes;
+}
+
 std::string EncodeJob(const Job& job) {
   std::string out;
+  std::size_t history_bytes = 0;
+  for (const Attempt& a : job.history) history_bytes += 32 + a.error.size() + a.worker.size();
   out.reserve(64 + job.id.size() + job.queue.size() + job.payload.size() + job.last_error.size() +
-              job.return_value.size());
+              job.return_value.size() + history_bytes);
   out.push_back(static_cast<char>(keys::kJobRecordVersion));
   keys::PutLengthPrefixed(&out, job.id);
   keys::PutLengthPrefixed(&out, job.queue);
@@ -93,6 +210,8 @@ std::string EncodeJob(const Job& job) {
   keys::PutLengthPrefixed(&out, job.last_error);
   keys::PutLengthPrefixed(&out, job.return_value);
   out.push_back(static_cast<char>(job.custom_id ? 1 : 0));
+  keys::PutVarint(&out, job.history.size());
+  for (const Attempt& a : job.history) PutAttempt(&out, a);
   return out;
 }
 
@@ -101,7 +220,8 @@ Result<Job> DecodeJob(std::string_view bytes) {
   Job job;
   std::uint8_t version = 0;
   if (!r.GetU8(&version)) return Status::Corruption("job record is empty");
-  if (version != keys::kJobRecordVersion) {
+  // Version 1 (older builds) is version 2 without the history.
+  if (version != keys::kJobRecordVersion && version != keys::kJobRecordVersionWithoutHistory) {
     return Status::Corruption("job record has unknown version " + std::to_string(version));
   }
   std::string_view s;
@@ -138,6 +258,14 @@ Result<Job> DecodeJob(std::string_view bytes) {
   if (!r.GetU8(&byte)) return Truncated("flags");
   if (byte > 1) return Status::Corruption("job record has unknown flags " + std::to_string(byte));
   job.custom_id = byte == 1;
+  if (version == keys::kJobRecordVersion) {
+    std::uint64_t attempts = 0;
+    if (!r.GetVarint(&attempts)) return Truncated("history");
+    // Checked before anything is allocated for them: each attempt takes a few bytes.
+    if (attempts > r.rest().size() / kMinAttemptBytes) return Truncated("history");
+    job.history.resize(static_cast<std::size_t>(attempts));
+    for (Attempt& a : job.history) HERALD_RETURN_IF_ERROR(GetAttempt(&r, &a));
+  }
   if (!r.empty()) {
     return Status::Corruption("job record has " + std::to_string(r.rest().size()) +
                               " trailing bytes");

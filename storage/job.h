@@ -4,9 +4,11 @@
 // Thread safety: plain value type.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -27,6 +29,15 @@ enum class BackoffType : std::uint8_t {
   kExponential = 2,
 };
 
+// How one attempt ended. On disk: never renumber.
+enum class AttemptOutcome : std::uint8_t {
+  kRunning = 0,    // still active
+  kCompleted = 1,  // acknowledged
+  kRetrying = 2,   // failed, with attempts left: delayed for a backoff, or waiting at once
+  kFailed = 3,     // failed for good (the last attempt, or a permanent failure)
+  kStalled = 4,    // its lease expired, or the process restarted while it ran
+};
+
 // "waiting", "active", "delayed", "completed", "failed".
 std::string_view JobStateName(JobState state);
 // Parses the names above (case-insensitive); InvalidArgument names the bad word.
@@ -34,6 +45,26 @@ Result<JobState> ParseJobState(std::string_view name);
 // "fixed", "exponential".
 std::string_view BackoffTypeName(BackoffType type);
 Result<BackoffType> ParseBackoffType(std::string_view name);
+// "running", "completed", "retrying", "failed", "stalled".
+std::string_view AttemptOutcomeName(AttemptOutcome outcome);
+
+// One attempt of a job: from the take that made it active to the transition that ended it.
+struct Attempt {
+  std::int64_t started_ms = 0;  // when it became active
+  std::int64_t ended_ms = 0;    // 0 = still running
+  AttemptOutcome outcome = AttemptOutcome::kRunning;
+  std::string error;   // the failure's text (at most kMaxAttemptErrorBytes), "" otherwise
+  std::string worker;  // "local:<thread>" or a remote client's "name@addr" / "addr"; "" unknown
+  std::int64_t backoff_ms = 0;   // the backoff computed after a failure; 0 = none
+  std::int64_t next_due_ms = 0;  // when the job is due again after it; 0 = not retried
+};
+
+// A job keeps its latest attempts, oldest first; older ones are dropped.
+inline constexpr std::size_t kMaxAttemptHistory = 25;
+// An attempt's error and worker are cut to these sizes (at a UTF-8 character boundary), so
+// that a record stays small however a job fails.
+inline constexpr std::size_t kMaxAttemptErrorBytes = 1024;
+inline constexpr std::size_t kMaxAttemptWorkerBytes = 128;
 
 struct Job {
   std::string id;
@@ -53,7 +84,18 @@ struct Job {
   std::string last_error;         // last failure message, "" = none
   std::string return_value;       // handler result when completed
   bool custom_id = false;         // the id came from the caller (e.g. an event's eventId)
+  std::vector<Attempt> history;   // the last kMaxAttemptHistory attempts, oldest first
 };
+
+// Appends a running attempt (started now by `worker`), dropping the oldest beyond
+// kMaxAttemptHistory. Take calls it.
+void StartAttempt(Job* job, std::int64_t now_ms, std::string_view worker);
+// Ends the job's running attempt with `outcome` and `error` (cut to kMaxAttemptErrorBytes) and
+// returns it, for the caller to add the backoff. When the last attempt is not running (a job
+// taken by a build that kept no history), one is appended first, started at processed_ms.
+Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::string_view error);
+// The bytes of the history's strings, for the memory budgets of the jobs kept in memory.
+std::size_t HistoryBytes(const Job& job);
 
 // Compact binary record: version byte, then fields (see keys.h). Decode never reads past the
 // input; a short, unknown-version or inconsistent record is Corruption naming what is wrong.

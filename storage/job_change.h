@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "storage/job.h"
 #include "storage/keys.h"
@@ -47,9 +48,12 @@ inline void AddToBatch(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* 
   if (c.from) batch->Merge(queue_cf, keys::CountKey(*c.from), kMinusOne);
   if (c.fate == JobFate::kKept) batch->Merge(queue_cf, keys::CountKey(c.job.state), kPlusOne);
   if (c.from == JobState::kWaiting && c.job.state == JobState::kActive) {
-    // A take: the lease at the job's waiting key; the record stays as it was (keys.h).
+    // A take: the lease at the job's waiting key, with who runs the attempt the take began;
+    // the record stays as it was (keys.h).
+    const std::string_view worker =
+        c.job.history.empty() ? std::string_view() : std::string_view(c.job.history.back().worker);
     batch->Put(queue_cf, c.old_key,
-               keys::EncodeLease(c.job.id, c.job.attempts_made, c.job.processed_ms));
+               keys::EncodeLease(c.job.id, c.job.attempts_made, c.job.processed_ms, worker));
     return;
   }
   if (!c.old_key.empty() && c.old_key != c.new_key) batch->Delete(queue_cf, c.old_key);

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace herald::storage {
 
@@ -16,6 +17,13 @@ Result<Job> JobReader::ReadActive(const ActiveJobs::Found& found) const {
   HERALD_ASSIGN_OR_RETURN(Job stored, ReadStored(found.job->id));
   Job job(*found.job);
   job.payload = std::move(stored.payload);
+  // The record's attempts, then the running one (kept as the take made it).
+  std::vector<Attempt> running = std::move(job.history);
+  job.history = std::move(stored.history);
+  for (Attempt& a : running) {
+    if (job.history.size() >= kMaxAttemptHistory) job.history.erase(job.history.begin());
+    job.history.push_back(std::move(a));
+  }
   return job;
 }
 

@@ -22,7 +22,8 @@ class JobReader {
   Result<Job> Read(std::string_view id) const;
   // Job `id`'s record as written (an active job's reads as waiting).
   Result<Job> ReadStored(std::string_view id) const;
-  // An active job as kept in memory, with its payload read from its record when not kept.
+  // An active job as kept in memory, with its payload and earlier attempts read from its
+  // record when not kept.
   Result<Job> ReadActive(const ActiveJobs::Found& found) const;
 
  private:

@@ -31,7 +31,7 @@ Result<std::vector<IndexHead::Entry>> JobTaker::ClaimWaiting(QueueState* qs,
 }
 
 void JobTaker::PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int64_t now_ms,
-                         PlannedTakes* plan) const {
+                         std::string_view worker, PlannedTakes* plan) const {
   std::vector<bool> still_there(plan->claimed.size());
   {
     MutexLock lock(&qs->mu());
@@ -69,6 +69,9 @@ void JobTaker::PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int
     c.job.state = JobState::kActive;
     c.job.attempts_made += 1;
     c.job.processed_ms = now_ms;
+    // In memory only until the job leaves the active state: the lease holds its start and
+    // worker (keys.h), and the write that ends it puts it into the record.
+    StartAttempt(&c.job, now_ms, worker);
     c.new_key = keys::IndexKeyOf(c.job);
     plan->changes.push_back(std::move(c));
     plan->sources.push_back(i);
@@ -94,14 +97,15 @@ void JobTaker::FinishTakes(QueueState* qs, PlannedTakes* plan, const Status& wri
   }
 }
 
-Result<std::optional<Job>> JobTaker::Take(std::string_view queue, std::int64_t now_ms) {
-  HERALD_ASSIGN_OR_RETURN(std::vector<Job> taken, TakeMany(queue, 1, now_ms));
+Result<std::optional<Job>> JobTaker::Take(std::string_view queue, std::int64_t now_ms,
+                                          std::string_view worker) {
+  HERALD_ASSIGN_OR_RETURN(std::vector<Job> taken, TakeMany(queue, 1, now_ms, worker));
   if (taken.empty()) return std::optional<Job>();
   return std::optional<Job>(std::move(taken.front()));
 }
 
 Result<std::vector<Job>> JobTaker::TakeMany(std::string_view queue, std::size_t max,
-                                            std::int64_t now_ms) {
+                                            std::int64_t now_ms, std::string_view worker) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, registry_->Require(queue));
   std::vector<Job> taken;
   while (taken.size() < max) {
@@ -119,7 +123,7 @@ Result<std::vector<Job>> JobTaker::TakeMany(std::string_view queue, std::size_t 
     ids.reserve(plan.claimed.size());
     for (const auto& e : plan.claimed) ids.push_back(e.id);
     IdLocks::Guard guard = id_locks_->LockMany(std::move(ids));
-    PlanTakes(qs, std::vector<bool>(plan.claimed.size(), true), now_ms, &plan);
+    PlanTakes(qs, std::vector<bool>(plan.claimed.size(), true), now_ms, worker, &plan);
     if (plan.changes.empty()) {
       if (!plan.read_error.ok() && taken.empty()) return plan.read_error;
       if (!plan.read_error.ok()) break;

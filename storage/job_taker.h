@@ -52,17 +52,20 @@ class JobTaker {
         log_(std::move(log)) {}
 
   // As Store::Take and TakeMany (store.h).
-  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
-  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
+  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms,
+                                  std::string_view worker);
+  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms,
+                                    std::string_view worker);
 
   // Up to `max` waiting entries of the queue, claimed (refilling the head as needed). An error
   // only when nothing was claimed.
   Result<std::vector<IndexHead::Entry>> ClaimWaiting(QueueState* qs, std::size_t max) const
       EXCLUDES(qs->mu());
   // Ends plan->claimed's claims and plans the take of each entry still there whose id the
-  // caller holds (held[i]); an entry whose id it does not hold goes back to the head.
+  // caller holds (held[i]); an entry whose id it does not hold goes back to the head. Each
+  // job taken starts an attempt run by `worker`.
   void PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int64_t now_ms,
-                 PlannedTakes* plan) const EXCLUDES(qs->mu());
+                 std::string_view worker, PlannedTakes* plan) const EXCLUDES(qs->mu());
   // After the batch with plan->changes was written (`written` its status; failed: the claims
   // go back). The jobs taken are appended to `taken`.
   void FinishTakes(QueueState* qs, PlannedTakes* plan, const Status& written,

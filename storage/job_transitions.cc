@@ -27,6 +27,7 @@ std::vector<JobTransitions::TransitionRequest> JobTransitions::CompletionRequest
                             job.state = JobState::kCompleted;
                             job.finished_ms = now_ms;
                             job.return_value = std::move(value);
+                            EndAttempt(&job, AttemptOutcome::kCompleted, now_ms, "");
                           },
                           fate});
   }
@@ -51,7 +52,8 @@ std::vector<Result<Job>> JobTransitions::CompleteMany(std::vector<Completion> co
 }
 
 CompleteAndTakeResult JobTransitions::CompleteAndTake(Completion done, std::string_view next_queue,
-                                                      std::int64_t now_ms) {
+                                                      std::int64_t now_ms,
+                                                      std::string_view worker) {
   CompleteAndTakeResult out{Status::Internal("not completed"), std::nullopt};
   std::vector<Completion> one;
   one.push_back(std::move(done));
@@ -60,7 +62,7 @@ CompleteAndTakeResult JobTransitions::CompleteAndTake(Completion done, std::stri
     out.completed = std::move(CompleteMany(std::move(one), now_ms).front());
     return out;
   }
-  TakeAlong take{*qs, now_ms, {}, {}, {}};
+  TakeAlong take{*qs, now_ms, worker, {}, {}, {}};
   out.completed = std::move(
       TransitionMany(CompletionRequests(std::move(one), now_ms, CompletedFate()), &take).front());
   if (!take.taken.empty()) out.next = std::move(take.taken.front());
@@ -72,6 +74,9 @@ Result<Job> JobTransitions::FailRetry(std::string_view id, std::string error, st
   return Transition(
       id, JobState::kActive,
       [&](Job& job) {
+        Attempt& attempt = EndAttempt(&job, AttemptOutcome::kRetrying, now_ms, error);
+        attempt.backoff_ms = due_ms > now_ms ? due_ms - now_ms : 0;
+        attempt.next_due_ms = std::max(due_ms, now_ms);
         job.last_error = std::move(error);
         if (due_ms > now_ms) {
           job.state = JobState::kDelayed;
@@ -83,10 +88,12 @@ Result<Job> JobTransitions::FailRetry(std::string_view id, std::string error, st
       JobFate::kKept);
 }
 
-Result<Job> JobTransitions::FailFinal(std::string_view id, std::string error, std::int64_t now_ms) {
+Result<Job> JobTransitions::FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                                      AttemptOutcome outcome) {
   return Transition(
       id, JobState::kActive,
       [&](Job& job) {
+        EndAttempt(&job, outcome, now_ms, error);
         job.state = JobState::kFailed;
         job.last_error = std::move(error);
         job.finished_ms = now_ms;
@@ -94,10 +101,11 @@ Result<Job> JobTransitions::FailFinal(std::string_view id, std::string error, st
       JobFate::kKept);
 }
 
-Result<Job> JobTransitions::Requeue(std::string_view id, std::string reason) {
+Result<Job> JobTransitions::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
   return Transition(
       id, JobState::kActive,
       [&](Job& job) {
+        EndAttempt(&job, AttemptOutcome::kStalled, now_ms, reason);
         job.state = JobState::kWaiting;
         job.last_error = std::move(reason);
       },
@@ -228,7 +236,8 @@ void JobTransitions::PlanTakeAlong(TakeAlong* take_along) const {
     held.push_back(g.has_value());
     if (g) take_along->guards.push_back(std::move(*g));
   }
-  u_.taker->PlanTakes(take_along->qs, held, take_along->now_ms, &take_along->plan);
+  u_.taker->PlanTakes(take_along->qs, held, take_along->now_ms, take_along->worker,
+                      &take_along->plan);
 }
 
 Status JobTransitions::WriteAll(const std::vector<Planned>& planned, const TakeAlong* take_along,

@@ -48,11 +48,12 @@ class JobTransitions {
   Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
   std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions, std::int64_t now_ms);
   CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
-                                        std::int64_t now_ms);
+                                        std::int64_t now_ms, std::string_view worker);
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
                         std::int64_t now_ms);
-  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms);
-  Result<Job> Requeue(std::string_view id, std::string reason);
+  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                        AttemptOutcome outcome);
+  Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms);
   Result<Job> Retry(std::string_view id);
   Result<Job> Promote(std::string_view id);
   Status Delete(std::string_view id);
@@ -76,6 +77,7 @@ class JobTransitions {
   struct TakeAlong {
     QueueState* qs;
     std::int64_t now_ms;
+    std::string_view worker;  // who runs the job taken
     std::vector<Job> taken;
     JobTaker::PlannedTakes plan;
     std::vector<IdLocks::Guard> guards;

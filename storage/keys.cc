@@ -166,14 +166,15 @@ std::string CompletedKey(std::int64_t finished_ms, std::uint64_t seq) {
   return out;
 }
 
-std::string EncodeLease(std::string_view id, std::uint32_t attempts_made,
-                        std::int64_t processed_ms) {
+std::string EncodeLease(std::string_view id, std::uint32_t attempts_made, std::int64_t processed_ms,
+                        std::string_view worker) {
   std::string out;
-  out.reserve(id.size() + 16);
+  out.reserve(id.size() + worker.size() + 20);
   out.push_back('\0');
   out.push_back(static_cast<char>(kLeaseVersion));
   PutVarint(&out, attempts_made);
   PutZigzag(&out, processed_ms);
+  PutLengthPrefixed(&out, worker);
   out.append(id);
   return out;
 }
@@ -183,10 +184,11 @@ std::optional<Lease> DecodeLease(std::string_view value) {
   Reader in(value.substr(1));
   std::uint8_t version = 0;
   Lease lease;
-  if (!in.GetU8(&version) || version != kLeaseVersion || !in.GetVarint32(&lease.attempts_made) ||
-      !in.GetZigzag(&lease.processed_ms)) {
+  if (!in.GetU8(&version) || (version != kLeaseVersion && version != kLeaseVersionWithoutWorker) ||
+      !in.GetVarint32(&lease.attempts_made) || !in.GetZigzag(&lease.processed_ms)) {
     return std::nullopt;
   }
+  if (version == kLeaseVersion && !in.GetLengthPrefixed(&lease.worker)) return std::nullopt;
   lease.id = in.rest();
   if (lease.id.empty()) return std::nullopt;
   return lease;

@@ -29,7 +29,7 @@
 //
 // jobs
 //   id -> job record:
-//     u8 1 (record version)
+//     u8 2 (record version)
 //     str id  str queue  str payload
 //     varint priority  varint attempts_made  varint max_attempts     (each < 2^32)
 //     u8 backoff_type (BackoffType)  zz backoff_ms
@@ -38,7 +38,17 @@
 //     zz created_ms  zz processed_ms  zz finished_ms  zz due_ms
 //     str last_error  str return_value
 //     u8 flags        bit 0: custom_id; other bits 0
-//   and nothing after it.
+//     varint n, then n attempts (Job::history, oldest first; this build keeps the last 25):
+//       u8 outcome (AttemptOutcome)
+//       u8 fields     bit 0: ended_ms != 0; bit 1: next_due_ms != 0; other bits 0
+//       zz started_ms
+//       zz ended_ms - started_ms        only with bit 0 (else ended_ms is 0)
+//       zz backoff_ms
+//       zz next_due_ms - ended_ms       only with bit 1 (else next_due_ms is 0)
+//       str error (at most 1 KiB)  str worker (at most 128 bytes)
+//   and nothing after it. Times of an attempt are differences (two's complement, wrapping),
+//   so a real attempt's take a byte or three. Record version 1 (older builds) is the same up
+//   to the flags and ends there: it reads as a job without history.
 //
 // q.<queue>   Every index value is the job id, except a lease (below). A job is in exactly one
 //             index, the one of its state, at the key computed from its record (so a
@@ -58,14 +68,18 @@
 //                                         has none until its first open counts it)
 //
 //   Active jobs keep their waiting key; Take only overwrites its value with a lease:
-//     u8 0, u8 1 (lease version), varint attempts_made, zz processed_ms, then the id's bytes
+//     u8 0, u8 2 (lease version), varint attempts_made, zz processed_ms, str worker,
+//     then the id's bytes
 //   and leaves the job record as it was when waiting (so a take is one small write). The
-//   record's state and attempt count are then those of the lease; the store keeps every
-//   active job in memory, so reads see it active. A job leaving the active state rewrites its
-//   record; going back to waiting (a lost lease, a retry due now) writes the plain id again at
-//   the same key, so it keeps its place. Ids never start with a 0 byte, so a lease can't be
-//   mistaken for an id. Open() turns each lease it finds (the job was active at a crash) and
-//   each "a|" entry of an older build back into a waiting job (or a failed one, attempts used).
+//   record's state and attempt count are then those of the lease, and the running attempt
+//   (not in the record's history yet) started at processed_ms by worker; the store keeps
+//   every active job in memory, so reads see it active with that attempt. A job leaving the
+//   active state rewrites its record, with the attempt ended in its history; going back to
+//   waiting (a lost lease, a retry due now) writes the plain id again at the same key, so it
+//   keeps its place. Ids never start with a 0 byte, so a lease can't be mistaken for an id.
+//   Lease version 1 (older builds) has no worker. Open() turns each lease it finds (the job
+//   was active at a crash: its attempt ends stalled) and each "a|" entry of an older build
+//   back into a waiting job (or a failed one, attempts used).
 //
 // kv, kv.<n>   Every database has the same layout in its own column family.
 //   "k|" key                     -> u8 1, u8 type (KvType), then
@@ -88,7 +102,8 @@
 // prefs, inbox, sent, tickets
 //   caller's key -> caller's value (no version byte: the caller owns that format)
 //
-// On-disk enums (JobState, BackoffType, KvType) have explicit values: never renumber.
+// On-disk enums (JobState, BackoffType, AttemptOutcome, KvType) have explicit values: never
+// renumber.
 #pragma once
 
 #include <cstdint>
@@ -127,8 +142,10 @@ std::optional<int> KvDatabaseOfCfName(std::string_view cf_name);
 // ---- Versions -------------------------------------------------------------------------------
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint8_t kValueVersion = 1;  // first byte of meta, flag and kv values
-inline constexpr std::uint8_t kJobRecordVersion = 1;
-inline constexpr std::uint8_t kLeaseVersion = 1;
+inline constexpr std::uint8_t kJobRecordVersion = 2;
+inline constexpr std::uint8_t kJobRecordVersionWithoutHistory = 1;  // read, never written
+inline constexpr std::uint8_t kLeaseVersion = 2;
+inline constexpr std::uint8_t kLeaseVersionWithoutWorker = 1;  // read, never written
 
 // ---- meta -----------------------------------------------------------------------------------
 inline constexpr std::string_view kFormatKey = "format";
@@ -168,10 +185,11 @@ struct Lease {
   std::string_view id;
   std::uint32_t attempts_made = 0;
   std::int64_t processed_ms = 0;
+  std::string_view worker;  // who runs the attempt; "" in a lease of an older build
 };
-std::string EncodeLease(std::string_view id, std::uint32_t attempts_made,
-                        std::int64_t processed_ms);
-// nullopt when `value` is a plain id. The id views into `value`.
+std::string EncodeLease(std::string_view id, std::uint32_t attempts_made, std::int64_t processed_ms,
+                        std::string_view worker);
+// nullopt when `value` is a plain id. The id and worker view into `value`.
 std::optional<Lease> DecodeLease(std::string_view value);
 // The time in a "d|", "f|" or "c|" key; nullopt when the key is too short.
 std::optional<std::int64_t> TimeOfIndexKey(std::string_view key);

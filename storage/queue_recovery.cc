@@ -90,7 +90,8 @@ Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::FindLeases(
     if (auto lease = keys::DecodeLease(it->value().ToStringView())) {
       active.push_back(
           StalledEntry{it->key().ToString(), std::string(lease->id),
-                       StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms}});
+                       StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms,
+                                               std::string(lease->worker)}});
     }
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan leases"));
@@ -113,7 +114,8 @@ Result<std::vector<QueueRecovery::StalledEntry>> QueueRecovery::CountAll(QueueSt
           ++counts.active;
           active.push_back(
               StalledEntry{k.ToString(), std::string(lease->id),
-                           StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms}});
+                           StalledEntry::LeaseInfo{lease->attempts_made, lease->processed_ms,
+                                                   std::string(lease->worker)}});
         } else {
           ++counts.waiting;
         }
@@ -167,6 +169,8 @@ Result<std::optional<Change>> QueueRecovery::PlanPutBack(const StalledEntry& e,
       matches = read->state == JobState::kWaiting && keys::IndexKeyOf(*read) == e.key;
       read->attempts_made = e.lease->attempts_made;
       read->processed_ms = e.lease->processed_ms;
+      // The attempt the lease began (only the lease has it: keys.h).
+      StartAttempt(&*read, e.lease->processed_ms, e.lease->worker);
     } else {  // an older build's "a|" entry: the record reads as active
       matches = read->state == JobState::kActive && keys::ActiveKey(read->seq) == e.key;
     }
@@ -177,6 +181,8 @@ Result<std::optional<Change>> QueueRecovery::PlanPutBack(const StalledEntry& e,
   c.old_key = e.key;
   c.job = std::move(*read);
   c.job.last_error = std::string(kStalledError);
+  // Stalled even when the job fails for good now: the attempt did not fail, its worker was lost.
+  EndAttempt(&c.job, AttemptOutcome::kStalled, now_ms, kStalledError);
   if (c.job.attempts_made >= c.job.max_attempts) {
     c.job.state = JobState::kFailed;
     c.job.finished_ms = now_ms;

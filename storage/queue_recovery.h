@@ -6,7 +6,8 @@
 // Every job that was active when the store closed is put back (leases live in memory,
 // so after a restart nobody works on it): waiting again at its key, or failed when its
 // attempts are used up (Take persisted the attempt count, so a job that kills its worker every
-// time still ends); completed jobs beyond the retention are deleted.
+// time still ends), its attempt ended stalled in its history (the record is rewritten anyway,
+// so that costs no read or write more); completed jobs beyond the retention are deleted.
 //
 // Thread safety: Recover runs at open, for one queue at a time, before the queue is used.
 // Every pointer is borrowed and must outlive it.
@@ -52,6 +53,7 @@ class QueueRecovery {
     struct LeaseInfo {
       std::uint32_t attempts_made;
       std::int64_t processed_ms;
+      std::string worker;
     };
     std::string key;
     std::string id;

@@ -43,8 +43,9 @@ void QueueState::Apply(const Change& c) {
     ++CountOf(counts_, c.job.state);
     if (IndexHead* head = HeadOf(c.job.state)) {
       std::shared_ptr<const Job> record;
-      if (c.job.state == JobState::kWaiting && c.job.payload.size() <= kMaxKeptPayload &&
-          head->Keeps(c.new_key)) {
+      // A retried job's history counts: up to kMaxAttemptHistory errors may come with it.
+      if (c.job.state == JobState::kWaiting &&
+          c.job.payload.size() + HistoryBytes(c.job) <= kMaxKeptPayload && head->Keeps(c.new_key)) {
         record = std::make_shared<const Job>(c.job);
       }
       head->Insert(c.new_key, c.job.id, std::move(record));

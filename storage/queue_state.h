@@ -30,8 +30,8 @@ std::uint64_t& CountOf(QueueCounts& counts, JobState state);
 
 class QueueState {
  public:
-  // Waiting jobs with a payload up to this size are kept with their index entry in memory, so
-  // that Take needs no read.
+  // Waiting jobs whose payload and history (HistoryBytes) take up to this size are kept with
+  // their index entry in memory, so that Take needs no read.
   static constexpr std::size_t kMaxKeptPayload = 4096;
 
   QueueState(std::string name, rocksdb::ColumnFamilyHandle* cf) : name_(std::move(name)), cf_(cf) {}

@@ -178,13 +178,14 @@ void Store::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
   impl_->adder().AddAsync(queue, std::move(job), now_ms, std::move(done));
 }
 
-Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms) {
-  return impl_->taker().Take(queue, now_ms);
+Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms,
+                                       std::string_view worker) {
+  return impl_->taker().Take(queue, now_ms, worker);
 }
 
 Result<std::vector<Job>> Store::TakeMany(std::string_view queue, std::size_t max,
-                                         std::int64_t now_ms) {
-  return impl_->taker().TakeMany(queue, max, now_ms);
+                                         std::int64_t now_ms, std::string_view worker) {
+  return impl_->taker().TakeMany(queue, max, now_ms, worker);
 }
 
 Result<Job> Store::Complete(std::string_view id, std::string return_value, std::int64_t now_ms) {
@@ -197,8 +198,8 @@ std::vector<Result<Job>> Store::CompleteMany(std::vector<Completion> completions
 }
 
 CompleteAndTakeResult Store::CompleteAndTake(Completion done, std::string_view next_queue,
-                                             std::int64_t now_ms) {
-  return impl_->transitions().CompleteAndTake(std::move(done), next_queue, now_ms);
+                                             std::int64_t now_ms, std::string_view worker) {
+  return impl_->transitions().CompleteAndTake(std::move(done), next_queue, now_ms, worker);
 }
 
 Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
@@ -206,12 +207,13 @@ Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_
   return impl_->transitions().FailRetry(id, std::move(error), due_ms, now_ms);
 }
 
-Result<Job> Store::FailFinal(std::string_view id, std::string error, std::int64_t now_ms) {
-  return impl_->transitions().FailFinal(id, std::move(error), now_ms);
+Result<Job> Store::FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                             AttemptOutcome outcome) {
+  return impl_->transitions().FailFinal(id, std::move(error), now_ms, outcome);
 }
 
-Result<Job> Store::Requeue(std::string_view id, std::string reason, std::int64_t /*now_ms*/) {
-  return impl_->transitions().Requeue(id, std::move(reason));
+Result<Job> Store::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
+  return impl_->transitions().Requeue(id, std::move(reason), now_ms);
 }
 
 Result<Job> Store::Retry(std::string_view id, std::int64_t /*now_ms*/) {
@@ -307,11 +309,22 @@ std::uint64_t Store::WalSyncs() const {
 
 std::uint64_t Store::Writes() const { return impl_->database().writes(); }
 
+Status Store::WriteHealth() const { return impl_->database().WriteHealth(); }
+
+std::uint64_t Store::WriteFailures() const { return impl_->database().write_failures(); }
+
 void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
   WalSyncer* syncer = impl_->database().wal_syncer();
   Status written = impl_->kv().WritePending();
+  if (!written.ok()) impl_->database().NoteWriteOutcome(written);
   if (syncer == nullptr || !written.ok()) return done(std::move(written));
-  syncer->SyncAsync(std::move(done), waiters);
+  // A failed sync fails the writes it covers: the store's health says so (readiness).
+  syncer->SyncAsync(
+      [database = &impl_->database(), done = std::move(done)](Status synced) {
+        database->NoteWriteOutcome(synced);
+        done(std::move(synced));
+      },
+      waiters);
 }
 
 Status Store::Checkpoint(const std::string& dir) { return impl_->database().Checkpoint(dir); }

@@ -17,8 +17,8 @@
 //
 // Open() recovers: column families found again, in-memory cursors and counters rebuilt from the
 // indexes, every job that was active at the crash made waiting again (or failed, when its
-// attempts are used up: the attempt counter is persisted by Take), sequence numbers continue
-// without reuse.
+// attempts are used up: the attempt counter is persisted by Take) with its attempt ended
+// stalled, sequence numbers continue without reuse.
 //
 // Each call is passed to one unit of storage/ (store.cc wires them): database.h (RocksDB, writes),
 // queue_registry.h (queues, pause, counts), job_adder.h, job_taker.h, job_transitions.h,
@@ -149,14 +149,23 @@ class Store {
   void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                 std::function<void(Result<AddResult>)> done);
   // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
-  // processed_ms = now. nullopt when nothing is waiting. Does not look at "paused".
+  // processed_ms = now, and a running attempt run by `worker` ("local:3", a client's
+  // "name@addr"; cut to kMaxAttemptWorkerBytes) is appended to its history. nullopt when
+  // nothing is waiting. Does not look at "paused".
   // Corruption when the first job's record can't be read; that job is then skipped (left on
   // disk as it is) until the next open, so the queue moves on.
-  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms);
+  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms,
+                                  std::string_view worker = {});
   // Up to `max` Takes from one queue, written as one batch (GETJOB COUNT n, a worker taking
   // several jobs): the first waiting jobs in Take order, fewer (or none) when fewer wait.
   // An error only when nothing could be taken.
-  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms);
+  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms,
+                                    std::string_view worker = {});
+  // Every transition out of the active state ends the job's running attempt in its history
+  // (Job::history), in the same write: completed, retrying (with the backoff and the next due
+  // time), failed or stalled, with the error cut to kMaxAttemptErrorBytes. The other
+  // transitions keep the history as it is.
+  //
   // active -> completed (finished_ms = now, return value kept). NotFound / InvalidArgument
   // ("job 7 is waiting, not active").
   Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
@@ -166,16 +175,21 @@ class Store {
   std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions, std::int64_t now_ms);
   // Complete and a Take of `next_queue` in one batch (a worker that finished a job and wants
   // the next: one write instead of two). The take happens only when the completion does; it
-  // may find nothing (an empty queue, or its first job busy under another transition).
+  // may find nothing (an empty queue, or its first job busy under another transition). The
+  // job taken starts an attempt run by `worker`, as Take.
   CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
-                                        std::int64_t now_ms);
+                                        std::int64_t now_ms, std::string_view worker = {});
   // active -> delayed until due_ms, last_error kept (a retry with backoff). A due_ms <= now
-  // makes it waiting at once, as Add does.
+  // makes it waiting at once, as Add does. The attempt ends retrying, with backoff_ms =
+  // due_ms - now (0 when due now) and next_due_ms = due_ms (now when due now).
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
                         std::int64_t now_ms);
-  // active -> failed, last_error kept, finished_ms = now.
-  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms);
-  // active -> waiting at its old place (a lease expired; the attempt stays counted).
+  // active -> failed, last_error kept, finished_ms = now. The attempt ends with `outcome`:
+  // kFailed, or kStalled for a lease that expired with no attempts left.
+  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                        AttemptOutcome outcome = AttemptOutcome::kFailed);
+  // active -> waiting at its old place (a lease expired; the attempt stays counted, and ends
+  // stalled with `reason` as its error).
   Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms);
   // failed -> waiting, attempts_made reset to 0, last_error kept until the next attempt.
   Result<Job> Retry(std::string_view id, std::int64_t now_ms);
@@ -251,6 +265,11 @@ class Store {
   std::uint64_t WalSyncs() const;
   // Batches written for jobs and records so far (each change of a job is one).
   std::uint64_t Writes() const;
+  // OK while writes go through; the error of the last write when it failed (a full disk), or
+  // the WAL's error once a WAL write failed (the store then refuses writes until reopened).
+  Status WriteHealth() const;
+  // Writes that failed so far.
+  std::uint64_t WriteFailures() const;
 
   // ---- Maintenance -------------------------------------------------------------------------
   Status SyncWal();  // forces the WAL to disk now

@@ -1,5 +1,7 @@
 // Job commands (Disque-style names, milliseconds everywhere) and EMIT.
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
@@ -39,6 +41,41 @@ void WriteLeasedJobs(resp::ReplyWriter& reply, const std::vector<LeasedJob>& job
   if (jobs.empty()) return reply.NullArray();
   reply.ArrayHeader(jobs.size());
   for (const LeasedJob& leased : jobs) WriteJobEntry(reply, leased.job);
+}
+
+// Who runs the jobs this client takes, as their attempts record it: its CLIENT SETNAME name
+// and address, "name@addr", or the address alone while it has no name.
+std::string WorkerOf(CommandContext& ctx) {
+  ClientInfo& client = ctx.client();
+  std::string name;
+  {
+    MutexLock lock(&client.mu);
+    name = client.name;
+  }
+  if (name.empty()) return client.addr;
+  return name + "@" + client.addr;
+}
+
+// SHOW's "history": one map per attempt, oldest first.
+void WriteHistory(resp::ReplyWriter& reply, const std::vector<engine::Attempt>& history) {
+  reply.ArrayHeader(history.size());
+  for (const engine::Attempt& attempt : history) {
+    reply.MapHeader(7);
+    reply.Bulk("started-ms");
+    reply.Integer(attempt.started_ms);
+    reply.Bulk("ended-ms");
+    reply.Integer(attempt.ended_ms);
+    reply.Bulk("outcome");
+    reply.Bulk(engine::AttemptOutcomeName(attempt.outcome));
+    reply.Bulk("error");
+    reply.Bulk(attempt.error);
+    reply.Bulk("worker");
+    reply.Bulk(attempt.worker);
+    reply.Bulk("backoff-ms");
+    reply.Integer(attempt.backoff_ms);
+    reply.Bulk("next-due-ms");
+    reply.Integer(attempt.next_due_ms);
+  }
 }
 
 // ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential ms] [PRIORITY n]
@@ -115,6 +152,7 @@ void GetJob(CommandContext& ctx, Args args) {
   }
   if (i >= args.size()) return ctx.Error("ERR syntax error: GETJOB needs FROM and a queue");
   request.queues.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  request.worker = WorkerOf(ctx);
   engine::Broker& broker = ctx.server().broker();
   auto jobs = ack ? broker.AckAndTake(ack->id, std::move(ack->return_value), request)
                   : broker.Take(request);
@@ -193,7 +231,7 @@ void Show(CommandContext& ctx, Args args) {
     return ctx.StatusError(job.status());
   }
   resp::ReplyWriter& reply = ctx.reply();
-  reply.MapHeader(15);
+  reply.MapHeader(16);
   reply.Bulk("id");
   reply.Bulk(job->id);
   reply.Bulk("queue");
@@ -224,13 +262,35 @@ void Show(CommandContext& ctx, Args args) {
   reply.Bulk(job->last_error);
   reply.Bulk("result");
   reply.Bulk(job->return_value);
+  reply.Bulk("history");
+  WriteHistory(reply, job->history);
+}
+
+// An operator action of this client into the audit log (net/audit_log.h).
+void Audit(CommandContext& ctx, std::string action, std::string target, std::uint64_t matched,
+           std::string detail = {}) {
+  std::string client = "resp " + ctx.client().addr;
+  {
+    MutexLock lock(&ctx.client().mu);
+    if (!ctx.client().name.empty()) client += " (" + ctx.client().name + ")";
+  }
+  ctx.server().audit().Record({.at_ms = 0,
+                               .client = std::move(client),
+                               .action = std::move(action),
+                               .target = std::move(target),
+                               .matched = matched,
+                               .detail = std::move(detail)});
 }
 
 void DelJob(CommandContext& ctx, Args args) {
   std::int64_t removed = 0;
+  std::string ids;
   for (size_t i = 1; i < args.size(); ++i) {
     if (ctx.server().broker().Delete(args[i]).ok()) ++removed;
+    if (i <= 10) ids += (i == 1 ? "" : " ") + args[i];
   }
+  if (args.size() > 11) ids += " ...";
+  Audit(ctx, "delete", ids, static_cast<std::uint64_t>(removed));
   ctx.reply().Integer(removed);
 }
 
@@ -364,6 +424,7 @@ void QRetry(CommandContext& ctx, Args args) {
     if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
     auto moved = broker.RetryAll(args[1]);
     if (!moved.ok()) return ctx.StatusError(moved.status());
+    Audit(ctx, "retry-all", args[1], *moved);
     return ctx.reply().Integer(static_cast<std::int64_t>(*moved));
   }
   std::int64_t moved = 0;
@@ -372,18 +433,22 @@ void QRetry(CommandContext& ctx, Args args) {
     if (!job.ok() || job->queue != args[1]) continue;
     if (broker.Retry(args[i]).ok()) ++moved;
   }
+  Audit(ctx, "retry", args[1], static_cast<std::uint64_t>(moved),
+        std::to_string(args.size() - 2) + " id(s) given");
   ctx.reply().Integer(moved);
 }
 
 void QPause(CommandContext& ctx, Args args) {
   Status status = ctx.server().broker().Pause(args[1]);
   if (!status.ok()) return ctx.StatusError(status);
+  Audit(ctx, "pause", args[1], 0);
   ctx.Ok();
 }
 
 void QResume(CommandContext& ctx, Args args) {
   Status status = ctx.server().broker().Resume(args[1]);
   if (!status.ok()) return ctx.StatusError(status);
+  Audit(ctx, "resume", args[1], 0);
   ctx.Ok();
 }
 
@@ -399,6 +464,8 @@ void QClean(CommandContext& ctx, Args args) {
   if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
   auto removed = ctx.server().broker().Clean(args[1], *state, age, UINT64_MAX);
   if (!removed.ok()) return ctx.StatusError(removed.status());
+  Audit(ctx, "clean", args[1], *removed,
+        std::string(engine::JobStateName(*state)) + " older than " + std::to_string(age) + " ms");
   ctx.reply().Integer(static_cast<std::int64_t>(*removed));
 }
 

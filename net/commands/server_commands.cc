@@ -95,13 +95,6 @@ void Command(CommandContext& ctx, Args args) {
   for (const CommandSpec& spec : table.rows()) reply.Bulk(spec.name);
 }
 
-std::uint64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 // INFO commandstats, Redis 7's lines: the commands and subcommands called (or refused) since
 // the start or the last CONFIG RESETSTAT.
 void WriteCommandStats(const ServerState& server, std::ostream& out) {

@@ -51,8 +51,8 @@ class DurableCrashTest : public ::testing::Test {
   void Start() {
     herald_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{HERALD_BINARY, "--config", config_, "--data-dir", dir_.Sub("data"),
-                                 "--port", std::to_string(port_), "--fsync", "always", "--workers",
-                                 "0", "--log-level", "warn"},
+                                 "--port", std::to_string(port_), "--http-port", "0", "--fsync",
+                                 "always", "--workers", "0", "--log-level", "warn"},
         dir_.Sub("herald.log"));
     ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
   }

@@ -25,8 +25,8 @@ class RedisCliTest : public ::testing::Test {
 
   void Start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {HERALD_BINARY, "--data-dir",          dir_.Sub("data"),
-                                     "--port",      std::to_string(port_), "--log-level",
-                                     "warn"};
+                                     "--port",      std::to_string(port_), "--http-port",
+                                     "0",           "--log-level",         "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     herald_ = std::make_unique<ChildProcess>(args, dir_.Sub("herald.log"));
     ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();

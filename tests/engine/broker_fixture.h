@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "engine/broker.h"
@@ -117,9 +118,20 @@ class BrokerFixture : public ::testing::Test {
     return added.ok() ? added->id : "";
   }
 
+  // A take of up to `count` jobs of `queues` (lease 0: each queue's policy) by `worker`.
+  static TakeRequest Request(std::vector<std::string> queues, std::uint32_t count = 1,
+                             std::int64_t lease_ms = 0, std::string worker = {}) {
+    TakeRequest request;
+    request.queues = std::move(queues);
+    request.count = count;
+    request.lease_ms = lease_ms;
+    request.worker = std::move(worker);
+    return request;
+  }
+
   // Takes exactly one job of `queue`, as a remote worker would, or fails the test.
   LeasedJob TakeOne(const std::string& queue, std::int64_t lease_ms = 0) {
-    auto jobs = broker_->Take({{queue}, 1, lease_ms});
+    auto jobs = broker_->Take(Request({queue}, 1, lease_ms));
     EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
     EXPECT_EQ(jobs.ok() ? jobs->size() : 0u, 1u);
     return jobs.ok() && !jobs->empty() ? (*jobs)[0] : LeasedJob{};
@@ -127,7 +139,7 @@ class BrokerFixture : public ::testing::Test {
 
   // Takes every job of `queue` it can (up to 100) and says how many that was.
   std::size_t Available(const std::string& queue) {
-    auto jobs = broker_->Take({{queue}, 100, 0});
+    auto jobs = broker_->Take(Request({queue}, 100, 0));
     EXPECT_TRUE(jobs.ok());
     return jobs.ok() ? jobs->size() : 0;
   }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "tests/engine/broker_fixture.h"
 
@@ -145,7 +147,7 @@ TEST_F(BrokerTest, AckOfAJobNotActiveIsNotFound) {
 TEST_F(BrokerTest, TakeWithACountLeasesEachJobAndAckManyCompletesThemTogether) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(AddJob("emails", "m" + std::to_string(i)));
-  auto jobs = broker_->Take({{"emails"}, 3, 0});
+  auto jobs = broker_->Take(Request({"emails"}, 3, 0));
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   ASSERT_EQ(jobs->size(), 3u);
   for (int i = 0; i < 3; ++i) {
@@ -176,7 +178,7 @@ TEST_F(BrokerTest, TakeWithACountStaysWithinTheConcurrencyLimit) {
   Policy("emails").concurrency = 2;
   CreateBroker();
   for (int i = 0; i < 5; ++i) AddJob("emails", "x");
-  auto jobs = broker_->Take({{"emails"}, 10, 0});
+  auto jobs = broker_->Take(Request({"emails"}, 10, 0));
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 2u);
   EXPECT_EQ(Available("emails"), 0u);
@@ -246,6 +248,106 @@ TEST_F(BrokerTest, PoisonJobWhoseLeasesKeepExpiringEndsInFailed) {
   EXPECT_EQ(broker_->Show(id)->state, JobState::kFailed);
 }
 
+TEST_F(BrokerTest, AJobThatFailsTwiceThenCompletesShowsThreeAttempts) {
+  std::string id = AddJob("notifications", "push");  // 3 attempts, exponential from 1 s
+  const TakeRequest request = Request({"notifications"}, 1, 0, "pusher-2@10.0.0.5:6000");
+  const std::int64_t start = clock_.NowMs();
+  ASSERT_EQ(broker_->Take(request)->size(), 1u);
+  clock_.Advance(10);
+  ASSERT_TRUE(broker_->Fail(id, "gateway timeout").ok());
+  clock_.Advance(1000);
+  broker_->Tick();
+  ASSERT_EQ(broker_->Take(request)->size(), 1u);
+  clock_.Advance(20);
+  ASSERT_TRUE(broker_->Fail(id, "503 unavailable").ok());
+  clock_.Advance(2000);
+  broker_->Tick();
+  ASSERT_EQ(broker_->Take(request)->size(), 1u);
+  clock_.Advance(5);
+  ASSERT_TRUE(broker_->Ack(id, "sent").ok());
+
+  auto shown = broker_->Show(id);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->history.size(), 3u);
+  const Attempt& first = shown->history[0];
+  EXPECT_EQ(first.started_ms, start);
+  EXPECT_EQ(first.ended_ms, start + 10);
+  EXPECT_EQ(first.outcome, AttemptOutcome::kRetrying);
+  EXPECT_EQ(first.error, "gateway timeout");
+  EXPECT_EQ(first.worker, "pusher-2@10.0.0.5:6000");
+  EXPECT_EQ(first.backoff_ms, 1000);
+  EXPECT_EQ(first.next_due_ms, start + 1010);
+  const Attempt& second = shown->history[1];
+  EXPECT_EQ(second.started_ms, start + 1010);
+  EXPECT_EQ(second.ended_ms, start + 1030);
+  EXPECT_EQ(second.outcome, AttemptOutcome::kRetrying);
+  EXPECT_EQ(second.error, "503 unavailable");
+  EXPECT_EQ(second.backoff_ms, 2000);
+  EXPECT_EQ(second.next_due_ms, start + 3030);
+  const Attempt& third = shown->history[2];
+  EXPECT_EQ(third.started_ms, start + 3030);
+  EXPECT_EQ(third.ended_ms, start + 3035);
+  EXPECT_EQ(third.outcome, AttemptOutcome::kCompleted);
+  EXPECT_EQ(third.error, "");
+  EXPECT_EQ(third.backoff_ms, 0);
+  EXPECT_EQ(third.next_due_ms, 0);
+  EXPECT_EQ(AttemptOutcomeName(third.outcome), "completed");
+}
+
+TEST_F(BrokerTest, TheLastFailureEndsTheAttemptFailed) {
+  std::string id = AddJob("notifications", "push");
+  TakeOne("notifications");
+  ASSERT_TRUE(broker_->Fail(id, "410 gone", FailMode::kPermanent).ok());
+  auto shown = broker_->Show(id);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->history.size(), 1u);
+  EXPECT_EQ(shown->history[0].outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(shown->history[0].error, "410 gone");
+  EXPECT_EQ(shown->history[0].next_due_ms, 0);
+}
+
+TEST_F(BrokerTest, AnExpiredLeaseEndsTheAttemptStalled) {
+  std::string id = AddJob("notifications", "x");  // 3 attempts
+  const std::int64_t start = clock_.NowMs();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(broker_->Take(Request({"notifications"}, 1, 1000, "slow@h:1"))->size(), 1u);
+    clock_.Advance(1000);
+    broker_->Tick();
+  }
+  auto shown = broker_->Show(id);
+  ASSERT_TRUE(shown.ok());
+  // The third expiry fails the job; its attempt stalled all the same.
+  EXPECT_EQ(shown->state, JobState::kFailed);
+  ASSERT_EQ(shown->history.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const Attempt& attempt = shown->history[i];
+    EXPECT_EQ(attempt.started_ms, start + 1000 * i);
+    EXPECT_EQ(attempt.ended_ms, start + 1000 * (i + 1));
+    EXPECT_EQ(attempt.outcome, AttemptOutcome::kStalled) << i;
+    EXPECT_EQ(attempt.error, "lease expired: no ACKJOB or WORKING in time");
+    EXPECT_EQ(attempt.worker, "slow@h:1");
+  }
+}
+
+TEST_F(BrokerTest, BlockingAndAcknowledgingTakesRecordTheirWorker) {
+  std::vector<LeasedJob> served;
+  auto waiter = broker_->TakeAsync(Request({"emails"}, 1, 0, "waiter@h:2"), 0,
+                                   [&](std::vector<LeasedJob> jobs) { served = std::move(jobs); });
+  ASSERT_TRUE(waiter.ok());
+  std::string first = AddJob("emails", "a");
+  ASSERT_EQ(served.size(), 1u);
+  std::string second = AddJob("emails", "b");
+  auto next = broker_->AckAndTake(first, "", Request({"emails"}, 1, 0, "acker@h:3"));
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ(broker_->Show(first)->history.at(0).worker, "waiter@h:2");
+  auto taken = broker_->Show(second);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->history.size(), 1u);
+  EXPECT_EQ(taken->history[0].outcome, AttemptOutcome::kRunning);
+  EXPECT_EQ(taken->history[0].worker, "acker@h:3");
+}
+
 TEST_F(BrokerTest, WorkingExtendsTheLease) {
   std::string id = AddJob("emails", "x");
   TakeOne("emails", 2000);
@@ -261,8 +363,8 @@ TEST_F(BrokerTest, WorkingExtendsTheLease) {
 
 TEST_F(BrokerTest, LeaseOutsideLimitsIsRefusedNotClamped) {
   AddJob("emails", "x");
-  EXPECT_TRUE(broker_->Take({{"emails"}, 1, 10}).status().IsInvalidArgument());
-  EXPECT_TRUE(broker_->Take({{"emails"}, 1, 90000000}).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Take(Request({"emails"}, 1, 10)).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Take(Request({"emails"}, 1, 90000000)).status().IsInvalidArgument());
 }
 
 TEST_F(BrokerTest, SameEventIdIsQueuedOnce) {
@@ -297,11 +399,11 @@ TEST_F(BrokerTest, BadEventQueuesNothing) {
 
 TEST_F(BrokerTest, BlockingTakeIsWokenByAnAddInFifoOrderOfWaiters) {
   std::vector<std::string> order;
-  auto first = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+  auto first = broker_->TakeAsync(Request({"emails"}, 1, 0), 0, [&](std::vector<LeasedJob> jobs) {
     ASSERT_EQ(jobs.size(), 1u);
     order.push_back("first:" + jobs[0].job.payload);
   });
-  auto second = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+  auto second = broker_->TakeAsync(Request({"emails"}, 1, 0), 0, [&](std::vector<LeasedJob> jobs) {
     ASSERT_EQ(jobs.size(), 1u);
     order.push_back("second:" + jobs[0].job.payload);
   });
@@ -317,7 +419,7 @@ TEST_F(BrokerTest, BlockingTakeIsWokenByAnAddInFifoOrderOfWaiters) {
 TEST_F(BrokerTest, BlockingTakeAnswersAtOnceWhenWorkIsWaiting) {
   AddJob("emails", "ready");
   bool called = false;
-  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 1000, [&](std::vector<LeasedJob> jobs) {
+  auto id = broker_->TakeAsync(Request({"emails"}, 1, 0), 1000, [&](std::vector<LeasedJob> jobs) {
     called = true;
     EXPECT_EQ(jobs.size(), 1u);
   });
@@ -329,7 +431,7 @@ TEST_F(BrokerTest, BlockingTakeAnswersAtOnceWhenWorkIsWaiting) {
 TEST_F(BrokerTest, BlockingTakeTimesOutWithNothing) {
   int calls = 0;
   size_t got = 99;
-  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 250, [&](std::vector<LeasedJob> jobs) {
+  auto id = broker_->TakeAsync(Request({"emails"}, 1, 0), 250, [&](std::vector<LeasedJob> jobs) {
     ++calls;
     got = jobs.size();
   });
@@ -347,7 +449,8 @@ TEST_F(BrokerTest, BlockingTakeTimesOutWithNothing) {
 
 TEST_F(BrokerTest, CancelledWaiterIsNeverCalled) {
   int calls = 0;
-  auto id = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob>) { ++calls; });
+  auto id =
+      broker_->TakeAsync(Request({"emails"}, 1, 0), 0, [&](std::vector<LeasedJob>) { ++calls; });
   ASSERT_TRUE(id.ok());
   broker_->CancelWaiter(*id);
   AddJob("emails", "x");
@@ -357,7 +460,7 @@ TEST_F(BrokerTest, CancelledWaiterIsNeverCalled) {
 
 TEST_F(BrokerTest, WaiterOnSeveralQueuesIsServedByAnyOfThem) {
   std::string got;
-  auto id = broker_->TakeAsync({{"emails", "tickets"}, 1, 0}, 0,
+  auto id = broker_->TakeAsync(Request({"emails", "tickets"}, 1, 0), 0,
                                [&](std::vector<LeasedJob> jobs) { got = jobs.at(0).job.queue; });
   ASSERT_TRUE(id.ok());
   AddJob("tickets", "t");
@@ -396,7 +499,7 @@ TEST_F(BrokerTest, PriorityZeroFirstThenFifoWithinPriority) {
   std::string h1 = AddJob("emails", "h1");
   std::string l2 = AddJob("emails", "l2", low);
   std::string h2 = AddJob("emails", "h2");
-  auto jobs = broker_->Take({{"emails"}, 4, 0});
+  auto jobs = broker_->Take(Request({"emails"}, 4, 0));
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 4u);
   EXPECT_EQ((*jobs)[0].job.id, h1);
@@ -443,7 +546,7 @@ TEST_F(BrokerTest, RestartKnowsQueuesMadeAtRunTime) {
   JobOptions twice;
   twice.attempts = 2;  // so that the lease lost at the restart leaves an attempt
   std::string leased = AddJob("reports", "leased", twice);
-  auto taken = broker_->Take({{"reports"}, 1, 5000});
+  auto taken = broker_->Take(Request({"reports"}, 1, 5000));
   ASSERT_TRUE(taken.ok());
   ASSERT_EQ(taken->size(), 1u);
 
@@ -492,7 +595,7 @@ TEST_F(BrokerTest, BadArgumentsAreRefusedWithClearErrors) {
   options.priority = 3000000;
   EXPECT_TRUE(broker_->Add("emails", "x", options).status().IsInvalidArgument());
   EXPECT_TRUE(broker_->Add("bad queue", "x", {}).status().IsInvalidArgument());
-  EXPECT_TRUE(broker_->Take({{}, 1, 0}).status().IsInvalidArgument());
+  EXPECT_TRUE(broker_->Take(Request({}, 1, 0)).status().IsInvalidArgument());
 }
 
 TEST_F(BrokerTest, QueuesAreCreatedOnFirstUse) {

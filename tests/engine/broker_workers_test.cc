@@ -83,6 +83,21 @@ TEST_F(BrokerWorkersTest, JobFailingTwiceThenSucceedingCompletesWithThreeAttempt
   auto calls = handlers_["emails"]->calls();
   ASSERT_EQ(calls.size(), 3u);
   EXPECT_EQ(calls[2].attempts_made, 3u);
+  // Each attempt in the history, run by a local worker thread.
+  ASSERT_EQ(job->history.size(), 3u);
+  const std::int64_t backoffs[] = {20, 40, 0};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Attempt& attempt = job->history[i];
+    EXPECT_EQ(attempt.outcome, i < 2 ? AttemptOutcome::kRetrying : AttemptOutcome::kCompleted);
+    EXPECT_EQ(attempt.error, i < 2 ? "451 try later" : "");
+    EXPECT_EQ(attempt.worker.rfind("local:", 0), 0u) << attempt.worker;
+    EXPECT_GE(attempt.ended_ms, attempt.started_ms);
+    EXPECT_EQ(attempt.backoff_ms, backoffs[i]);
+    EXPECT_EQ(attempt.next_due_ms, i < 2 ? attempt.ended_ms + backoffs[i] : 0);
+    if (i > 0) {
+      EXPECT_GE(attempt.started_ms, job->history[i - 1].next_due_ms);
+    }
+  }
 }
 
 TEST_F(BrokerWorkersTest, ExhaustedJobLandsInFailedWithItsLastError) {
@@ -222,7 +237,7 @@ TEST_F(BrokerWorkersTest, RemoteWaiterAndLocalWorkersShareAQueue) {
   Run();
   // "emails" has no local handler: only the remote waiter can take its jobs.
   std::atomic<int> served{0};
-  auto waiter = broker_->TakeAsync({{"emails"}, 1, 0}, 0, [&](std::vector<LeasedJob> jobs) {
+  auto waiter = broker_->TakeAsync(Request({"emails"}, 1, 0), 0, [&](std::vector<LeasedJob> jobs) {
     served += static_cast<int>(jobs.size());
   });
   ASSERT_TRUE(waiter.ok());

@@ -116,7 +116,12 @@ class OnDestroy {
 };
 
 JobEvent Event(std::string id, std::uint32_t attempts_made = 0) {
-  return JobEvent{JobEventType::kAdded, "emails", std::move(id), attempts_made, {}, 0};
+  JobEvent event;
+  event.type = JobEventType::kAdded;
+  event.queue = "emails";
+  event.id = std::move(id);
+  event.attempts_made = attempts_made;
+  return event;
 }
 
 // "added:<prefix><i>" for i in [from, to).

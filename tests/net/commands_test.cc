@@ -190,5 +190,61 @@ TEST(BlockingCommandsTest, GetjobWithNohangAnswersNullAtOnce) {
   EXPECT_EQ(jobs.elements[0].elements[2].str, "hello");
 }
 
+// GETJOB names the worker of each attempt after the client (its CLIENT SETNAME name and
+// address, or the address alone); SHOW reports the attempts under "history".
+TEST(JobCommandsTest, ShowReportsEachAttemptWithTheClientThatTookIt) {
+  CommandRunner runner;
+  ASSERT_EQ(runner.Run({"HELLO", "3"}).type, resp::ReplyType::kMap);
+  const std::string id =
+      runner.Run({"ADDJOB", "emails", "x", "ATTEMPTS", "3", "BACKOFF", "fixed", "1000"}).str;
+  const std::int64_t start = runner.clock().NowMs();
+  ASSERT_EQ(runner.Run({"GETJOB", "NOHANG", "FROM", "emails"}).elements.size(), 1u);
+  runner.clock().Advance(7);
+  EXPECT_EQ(runner.Run({"NACK", id, "smtp 451"}), resp::Reply::Integer(1));
+  runner.clock().Advance(1000);
+  runner.broker().Tick();
+  EXPECT_EQ(runner.Run({"CLIENT", "SETNAME", "mailer-1"}), resp::Reply::SimpleString("OK"));
+  ASSERT_EQ(runner.Run({"GETJOB", "NOHANG", "FROM", "emails"}).elements.size(), 1u);
+
+  resp::Reply shown = runner.Run({"SHOW", id});
+  ASSERT_EQ(shown.type, resp::ReplyType::kMap) << shown.ToString();
+  EXPECT_EQ(shown.pairs.size(), 16u);
+  const resp::Reply* history = shown.Find("history");
+  ASSERT_NE(history, nullptr) << shown.ToString();
+  ASSERT_EQ(history->elements.size(), 2u) << history->ToString();
+  const resp::Reply& first = history->elements[0];
+  ASSERT_EQ(first.pairs.size(), 7u) << first.ToString();
+  EXPECT_EQ(first.Find("started-ms")->integer, start);
+  EXPECT_EQ(first.Find("ended-ms")->integer, start + 7);
+  EXPECT_EQ(first.Find("outcome")->str, "retrying");
+  EXPECT_EQ(first.Find("error")->str, "smtp 451");
+  EXPECT_EQ(first.Find("worker")->str, "runner");  // the runner's address
+  EXPECT_EQ(first.Find("backoff-ms")->integer, 1000);
+  EXPECT_EQ(first.Find("next-due-ms")->integer, start + 1007);
+  const resp::Reply& second = history->elements[1];
+  EXPECT_EQ(second.Find("started-ms")->integer, start + 1007);
+  EXPECT_EQ(second.Find("ended-ms")->integer, 0);
+  EXPECT_EQ(second.Find("outcome")->str, "running");
+  EXPECT_EQ(second.Find("worker")->str, "mailer-1@runner");
+
+  EXPECT_EQ(runner.Run({"ACKJOB", id}), resp::Reply::Integer(1));
+  resp::Reply completed = runner.Run({"SHOW", id});
+  history = completed.Find("history");
+  ASSERT_NE(history, nullptr);
+  ASSERT_EQ(history->elements.size(), 2u);
+  EXPECT_EQ(history->elements[1].Find("outcome")->str, "completed");
+  EXPECT_EQ(history->elements[1].Find("ended-ms")->integer, start + 1007);
+}
+
+TEST(JobCommandsTest, ShowOfAJobNeverTakenHasAnEmptyHistory) {
+  CommandRunner runner;
+  const std::string id = runner.Run({"ADDJOB", "emails", "x"}).str;
+  resp::Reply shown = runner.Run({"SHOW", id});  // RESP2: a flat field/value array
+  ASSERT_EQ(shown.elements.size(), 32u) << shown.ToString();
+  EXPECT_EQ(shown.elements[30].str, "history");
+  EXPECT_EQ(shown.elements[31].type, resp::ReplyType::kArray);
+  EXPECT_TRUE(shown.elements[31].elements.empty());
+}
+
 }  // namespace
 }  // namespace herald::net

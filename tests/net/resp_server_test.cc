@@ -397,7 +397,7 @@ TEST_F(RespServerTest, AckJobWithResultStoresTheReturnValueShownBySHOW) {
   EXPECT_EQ(Cmd({"ACKJOB", id, "result", "TKT-7"}), Int(1));
   EXPECT_EQ(Cmd({"ACKJOB", id, "RESULT", "again"}), Int(0));  // no longer active
   Reply shown = Cmd({"SHOW", id});
-  ASSERT_EQ(shown.elements.size(), 30u) << shown.ToString();
+  ASSERT_EQ(shown.elements.size(), 32u) << shown.ToString();
   EXPECT_EQ(shown.elements[26], Bulk("last-error"));
   EXPECT_EQ(shown.elements[28], Bulk("result"));
   EXPECT_EQ(shown.elements[29], Bulk("TKT-7"));

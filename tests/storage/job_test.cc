@@ -29,7 +29,35 @@ Job FullJob() {
   job.last_error = "smtp 451";
   job.return_value = "ok";
   job.custom_id = true;
+  Attempt retried;
+  retried.started_ms = 1'700'000'000'100;
+  retried.ended_ms = 1'700'000'000'150;
+  retried.outcome = AttemptOutcome::kRetrying;
+  retried.error = "smtp 451";
+  retried.worker = "mailer-1@10.0.0.7:51234";
+  retried.backoff_ms = 2000;
+  retried.next_due_ms = 1'700'000'002'150;
+  Attempt stalled;
+  stalled.started_ms = 1'700'000'002'200;
+  stalled.ended_ms = 1'700'000'062'200;
+  stalled.outcome = AttemptOutcome::kStalled;
+  stalled.error = "lease expired";
+  stalled.worker = "local:3";
+  Attempt running;
+  running.started_ms = 1'700'000'000'456;
+  running.worker = "local:0";
+  job.history = {retried, stalled, running};
   return job;
+}
+
+void ExpectSameAttempt(const Attempt& a, const Attempt& b) {
+  EXPECT_EQ(a.started_ms, b.started_ms);
+  EXPECT_EQ(a.ended_ms, b.ended_ms);
+  EXPECT_EQ(a.outcome, b.outcome);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.worker, b.worker);
+  EXPECT_EQ(a.backoff_ms, b.backoff_ms);
+  EXPECT_EQ(a.next_due_ms, b.next_due_ms);
 }
 
 void ExpectSame(const Job& a, const Job& b) {
@@ -50,7 +78,36 @@ void ExpectSame(const Job& a, const Job& b) {
   EXPECT_EQ(a.last_error, b.last_error);
   EXPECT_EQ(a.return_value, b.return_value);
   EXPECT_EQ(a.custom_id, b.custom_id);
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (std::size_t i = 0; i < a.history.size(); ++i) ExpectSameAttempt(a.history[i], b.history[i]);
 }
+
+// A small job whose record is pinned byte by byte below: "j" of queue "q", payload "p",
+// 2 of 3 attempts made, fixed backoff 100 ms, waiting, seq 7, created at 10, last error "e".
+Job SmallJob() {
+  Job job;
+  job.id = "j";
+  job.queue = "q";
+  job.payload = "p";
+  job.attempts_made = 2;
+  job.max_attempts = 3;
+  job.backoff_ms = 100;
+  job.seq = 7;
+  job.created_ms = 10;
+  job.last_error = "e";
+  return job;
+}
+
+// SmallJob's fields as both record versions write them, after the version byte.
+const std::string kSmallJobFields(
+    "\x01j\x01q\x01p"   // id, queue, payload
+    "\x00\x02\x03"      // priority 0, attempts_made 2, max_attempts 3
+    "\x01\xc8\x01"      // fixed backoff, zz 100
+    "\x01\x07"          // waiting, seq 7
+    "\x14\x00\x00\x00"  // created_ms zz 10, processed, finished, due
+    "\x01\x65\x00"      // last_error "e", return_value ""
+    "\x00",             // flags
+    22);
 
 TEST(JobCodecTest, RoundTripsEveryField) {
   Job job = FullJob();
@@ -72,7 +129,96 @@ TEST(JobCodecTest, RoundTripsExtremeValues) {
   ExpectSame(job, *decoded);
 }
 
-TEST(JobCodecTest, StartsWithVersionByte) { EXPECT_EQ(EncodeJob(FullJob())[0], '\x01'); }
+TEST(JobCodecTest, StartsWithVersionByte) { EXPECT_EQ(EncodeJob(FullJob())[0], '\x02'); }
+
+TEST(JobCodecTest, RecordBytesAreStable) {
+  EXPECT_EQ(EncodeJob(SmallJob()), std::string("\x02", 1) + kSmallJobFields + std::string("\0", 1));
+  Job job = SmallJob();
+  Attempt attempt;
+  attempt.started_ms = 1000;
+  attempt.ended_ms = 1005;
+  attempt.outcome = AttemptOutcome::kRetrying;
+  attempt.error = "e";
+  attempt.worker = "w";
+  attempt.backoff_ms = 100;
+  attempt.next_due_ms = 1105;
+  job.history.push_back(attempt);
+  const std::string history(
+      "\x01"               // one attempt
+      "\x02\x03"           // retrying; ended_ms and next_due_ms follow
+      "\xd0\x0f"           // started_ms zz 1000
+      "\x0a"               // ended_ms - started_ms zz 5
+      "\xc8\x01"           // backoff_ms zz 100
+      "\xc8\x01"           // next_due_ms - ended_ms zz 100
+      "\x01\x65\x01\x77",  // error "e", worker "w"
+      14);
+  EXPECT_EQ(EncodeJob(job), std::string("\x02", 1) + kSmallJobFields + history);
+  // A completed attempt has no next due time: its bytes are left out.
+  job.history[0].outcome = AttemptOutcome::kCompleted;
+  job.history[0].error.clear();
+  job.history[0].backoff_ms = 0;
+  job.history[0].next_due_ms = 0;
+  EXPECT_EQ(EncodeJob(job), std::string("\x02", 1) + kSmallJobFields +
+                                std::string("\x01\x01\x01\xd0\x0f\x0a\x00\x00\x01\x77", 10));
+}
+
+// Records of builds before the history (version 1) end at the flags.
+TEST(JobCodecTest, ARecordOfVersionOneReadsWithAnEmptyHistory) {
+  auto decoded = DecodeJob(std::string("\x01", 1) + kSmallJobFields);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSame(SmallJob(), *decoded);
+  EXPECT_TRUE(decoded->history.empty());
+  // Nothing may follow its flags.
+  auto longer = DecodeJob(std::string("\x01", 1) + kSmallJobFields + std::string("\0", 1));
+  ASSERT_FALSE(longer.ok());
+  EXPECT_NE(longer.status().message().find("trailing"), std::string::npos);
+}
+
+TEST(JobCodecTest, RoundTripsAttemptsWithExtremeTimes) {
+  Job job = FullJob();
+  Attempt a;
+  a.started_ms = std::numeric_limits<std::int64_t>::max();
+  a.ended_ms = std::numeric_limits<std::int64_t>::min();
+  a.next_due_ms = std::numeric_limits<std::int64_t>::max();
+  a.backoff_ms = std::numeric_limits<std::int64_t>::min();
+  a.outcome = AttemptOutcome::kFailed;
+  Attempt b;  // every field zero or empty
+  Attempt c;
+  c.started_ms = -1;
+  c.next_due_ms = 5;  // without an end
+  job.history = {a, b, c};
+  auto decoded = DecodeJob(EncodeJob(job));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSame(job, *decoded);
+}
+
+TEST(JobCodecTest, UnknownAttemptOutcomeOrFieldsAreCorruption) {
+  Job job = SmallJob();
+  job.history.emplace_back();
+  std::string bytes = EncodeJob(job);
+  const std::size_t outcome = 1 + kSmallJobFields.size() + 1;
+  std::string bad_outcome = bytes;
+  bad_outcome[outcome] = 5;
+  auto decoded = DecodeJob(bad_outcome);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("unknown attempt outcome 5"), std::string::npos)
+      << decoded.status().message();
+  std::string bad_fields = bytes;
+  bad_fields[outcome + 1] = 4;
+  decoded = DecodeJob(bad_fields);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_TRUE(decoded.status().IsCorruption());
+}
+
+TEST(JobCodecTest, AnAttemptCountBeyondTheInputIsCorruptionNotAnAllocation) {
+  std::string bytes = std::string("\x02", 1) + kSmallJobFields;
+  keys::PutVarint(&bytes, std::uint64_t{1} << 60);
+  bytes += std::string(12, '\0');
+  auto decoded = DecodeJob(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("truncated at history"), std::string::npos)
+      << decoded.status().message();
+}
 
 TEST(JobCodecTest, EveryTruncationIsCorruption) {
   std::string bytes = EncodeJob(FullJob());
@@ -173,6 +319,74 @@ TEST(JobStateTest, OnDiskValuesAreStable) {
   EXPECT_EQ(static_cast<int>(JobState::kFailed), 5);
   EXPECT_EQ(static_cast<int>(BackoffType::kFixed), 1);
   EXPECT_EQ(static_cast<int>(BackoffType::kExponential), 2);
+}
+
+TEST(AttemptTest, OutcomesHaveStableValuesAndNames) {
+  EXPECT_EQ(static_cast<int>(AttemptOutcome::kRunning), 0);
+  EXPECT_EQ(static_cast<int>(AttemptOutcome::kCompleted), 1);
+  EXPECT_EQ(static_cast<int>(AttemptOutcome::kRetrying), 2);
+  EXPECT_EQ(static_cast<int>(AttemptOutcome::kFailed), 3);
+  EXPECT_EQ(static_cast<int>(AttemptOutcome::kStalled), 4);
+  EXPECT_EQ(AttemptOutcomeName(AttemptOutcome::kRunning), "running");
+  EXPECT_EQ(AttemptOutcomeName(AttemptOutcome::kCompleted), "completed");
+  EXPECT_EQ(AttemptOutcomeName(AttemptOutcome::kRetrying), "retrying");
+  EXPECT_EQ(AttemptOutcomeName(AttemptOutcome::kFailed), "failed");
+  EXPECT_EQ(AttemptOutcomeName(AttemptOutcome::kStalled), "stalled");
+}
+
+TEST(AttemptTest, StartAndEndRecordOneAttempt) {
+  Job job;
+  StartAttempt(&job, 100, "local:2");
+  ASSERT_EQ(job.history.size(), 1u);
+  EXPECT_EQ(job.history[0].outcome, AttemptOutcome::kRunning);
+  EXPECT_EQ(job.history[0].started_ms, 100);
+  EXPECT_EQ(job.history[0].worker, "local:2");
+  Attempt& ended = EndAttempt(&job, AttemptOutcome::kRetrying, 130, "boom");
+  ended.backoff_ms = 1000;
+  ASSERT_EQ(job.history.size(), 1u);
+  EXPECT_EQ(job.history[0].ended_ms, 130);
+  EXPECT_EQ(job.history[0].outcome, AttemptOutcome::kRetrying);
+  EXPECT_EQ(job.history[0].error, "boom");
+  EXPECT_EQ(job.history[0].backoff_ms, 1000);
+}
+
+// A job taken by a build without history has no running attempt: ending it adds one.
+TEST(AttemptTest, EndingWithoutARunningAttemptAddsOneStartedWhenProcessed) {
+  Job job;
+  job.processed_ms = 70;
+  job.history.emplace_back();
+  job.history[0].outcome = AttemptOutcome::kRetrying;
+  EndAttempt(&job, AttemptOutcome::kCompleted, 90, "");
+  ASSERT_EQ(job.history.size(), 2u);
+  EXPECT_EQ(job.history[1].started_ms, 70);
+  EXPECT_EQ(job.history[1].ended_ms, 90);
+  EXPECT_EQ(job.history[1].outcome, AttemptOutcome::kCompleted);
+  EXPECT_EQ(job.history[1].worker, "");
+}
+
+TEST(AttemptTest, HistoryKeepsTheLatestAttempts) {
+  Job job;
+  for (int i = 0; i < 30; ++i) {
+    StartAttempt(&job, i, "w");
+    EndAttempt(&job, AttemptOutcome::kRetrying, i, "e");
+  }
+  ASSERT_EQ(job.history.size(), kMaxAttemptHistory);
+  EXPECT_EQ(job.history.front().started_ms, 5);
+  EXPECT_EQ(job.history.back().started_ms, 29);
+}
+
+TEST(AttemptTest, ErrorsAndWorkersAreCutAtACharacterBoundary) {
+  Job job;
+  StartAttempt(&job, 1, std::string(kMaxAttemptWorkerBytes + 10, 'w'));
+  EXPECT_EQ(job.history[0].worker.size(), kMaxAttemptWorkerBytes);
+  // "é" is two bytes; the cut falls in the middle of the one at the limit.
+  std::string error = std::string(kMaxAttemptErrorBytes - 1, 'x') + "\xc3\xa9 tail";
+  EndAttempt(&job, AttemptOutcome::kFailed, 2, error);
+  EXPECT_EQ(job.history[0].error, std::string(kMaxAttemptErrorBytes - 1, 'x'));
+  StartAttempt(&job, 3, "");
+  error = std::string(kMaxAttemptErrorBytes - 2, 'x') + "\xc3\xa9 tail";
+  EndAttempt(&job, AttemptOutcome::kFailed, 4, error);
+  EXPECT_EQ(job.history[1].error, std::string(kMaxAttemptErrorBytes - 2, 'x') + "\xc3\xa9");
 }
 
 TEST(BackoffTypeTest, ParsesNames) {

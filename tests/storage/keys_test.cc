@@ -68,23 +68,44 @@ TEST(KeysTest, IndexKeyOfFollowsTheState) {
 }
 
 TEST(KeysTest, LeaseRoundTripsAndIsNeverAPlainId) {
-  std::string value = EncodeLease("job-7", 3, 1'700'000'000'123);
+  std::string value = EncodeLease("job-7", 3, 1'700'000'000'123, "mailer@10.0.0.7:5000");
   EXPECT_EQ(value[0], '\0');
   std::optional<Lease> lease = DecodeLease(value);
   ASSERT_TRUE(lease.has_value());
   EXPECT_EQ(lease->id, "job-7");
   EXPECT_EQ(lease->attempts_made, 3u);
   EXPECT_EQ(lease->processed_ms, 1'700'000'000'123);
+  EXPECT_EQ(lease->worker, "mailer@10.0.0.7:5000");
 
   EXPECT_FALSE(DecodeLease("job-7").has_value());
   EXPECT_FALSE(DecodeLease("12345").has_value());
   EXPECT_FALSE(DecodeLease("").has_value());
   // Malformed leases are not leases: no id, a wrong version, a cut-off number.
-  EXPECT_FALSE(DecodeLease(EncodeLease("", 1, 1)).has_value());
+  EXPECT_FALSE(DecodeLease(EncodeLease("", 1, 1, "w")).has_value());
   std::string wrong_version = value;
   wrong_version[1] = 9;
   EXPECT_FALSE(DecodeLease(wrong_version).has_value());
   EXPECT_FALSE(DecodeLease(std::string("\0\1\x80", 3)).has_value());
+  EXPECT_FALSE(DecodeLease(std::string("\0\2\1\2\x05"
+                                       "ab",
+                                       7))
+                   .has_value());  // worker cut off
+}
+
+TEST(KeysTest, LeaseBytesAreStable) {
+  EXPECT_EQ(EncodeLease("j", 2, 10, "w"), std::string("\0\x02\x02\x14\x01wj", 7));
+  EXPECT_EQ(EncodeLease("j", 2, 10, ""), std::string("\0\x02\x02\x14\x00j", 6));
+}
+
+// Leases of builds before the history (version 1) have no worker.
+TEST(KeysTest, LeaseOfVersionOneReadsWithoutAWorker) {
+  const std::string value("\0\x01\x02\x14job-7", 9);
+  std::optional<Lease> lease = DecodeLease(value);  // views into `value`
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->id, "job-7");
+  EXPECT_EQ(lease->attempts_made, 2u);
+  EXPECT_EQ(lease->processed_ms, 10);
+  EXPECT_EQ(lease->worker, "");
 }
 
 TEST(KeysTest, IndexPrefixesAndEnds) {

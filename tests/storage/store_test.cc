@@ -136,6 +136,13 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(taken.ok() && taken->has_value()) << "nothing to take";
     return taken.ok() && taken->has_value() ? **taken : Job{};
   }
+  // Takes the first job of `queue` for `worker` (who runs it, as its attempt records).
+  Job TakeAs(const std::string& worker, const std::string& queue = "q") {
+    auto taken = store_->Take(queue, now_, worker);
+    EXPECT_TRUE(taken.ok()) << taken.status().ToString();
+    EXPECT_TRUE(taken.ok() && taken->has_value()) << "nothing to take";
+    return taken.ok() && taken->has_value() ? **taken : Job{};
+  }
   std::string TakePayload() { return TakeOne().payload; }
   bool QueueEmpty(const std::string& queue = "q") {
     auto taken = store_->Take(queue, now_);
@@ -1792,6 +1799,262 @@ TEST_F(StoreTest, CountersThatDisagreeWithTheIndexAreCountedAgain) {
   Open();
   ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 0);
   EXPECT_EQ(TakeOne().payload, "w0");
+}
+
+// ---- Attempt history ----------------------------------------------------------------------
+
+void ExpectAttempt(const Attempt& a, std::int64_t started_ms, std::int64_t ended_ms,
+                   AttemptOutcome outcome, const std::string& error, const std::string& worker,
+                   std::int64_t backoff_ms = 0, std::int64_t next_due_ms = 0) {
+  EXPECT_EQ(a.started_ms, started_ms);
+  EXPECT_EQ(a.ended_ms, ended_ms);
+  EXPECT_EQ(AttemptOutcomeName(a.outcome), AttemptOutcomeName(outcome));
+  EXPECT_EQ(a.error, error);
+  EXPECT_EQ(a.worker, worker);
+  EXPECT_EQ(a.backoff_ms, backoff_ms);
+  EXPECT_EQ(a.next_due_ms, next_due_ms);
+}
+
+// A record as builds before the history wrote it: version 1, nothing after the flags.
+std::string EncodeJobOfVersionOne(Job job) {
+  job.history.clear();
+  std::string bytes = EncodeJob(job);
+  bytes[0] = '\x01';
+  bytes.pop_back();  // the history's count, 0
+  return bytes;
+}
+
+TEST_F(StoreTest, TakeStartsAnAttemptOfItsWorkerAndCompleteEndsIt) {
+  std::string id = Add("x");
+  Job taken = TakeAs("mailer-1@10.0.0.7:51234");
+  ASSERT_EQ(taken.history.size(), 1u);
+  ExpectAttempt(taken.history[0], now_, 0, AttemptOutcome::kRunning, "", "mailer-1@10.0.0.7:51234");
+  auto shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->history.size(), 1u);
+  EXPECT_EQ(shown->history[0].outcome, AttemptOutcome::kRunning);
+  auto done = store_->Complete(id, "ok", now_ + 25);
+  ASSERT_TRUE(done.ok());
+  ASSERT_EQ(done->history.size(), 1u);
+  ExpectAttempt(done->history[0], now_, now_ + 25, AttemptOutcome::kCompleted, "",
+                "mailer-1@10.0.0.7:51234");
+}
+
+TEST_F(StoreTest, AJobThatFailsTwiceThenCompletesKeepsThreeAttempts) {
+  NewJob job = Payload("x");
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  TakeAs("local:1");
+  now_ += 30;
+  ASSERT_TRUE(store_->FailRetry(id, "smtp 451", now_ + 2000, now_).ok());
+  now_ += 2000;
+  ASSERT_EQ(store_->PromoteDue("q", now_, 10).value(), 1u);
+  now_ += 5;
+  TakeAs("mailer@10.0.0.7:5000");
+  now_ += 40;
+  // Due already: waiting at once, no backoff.
+  ASSERT_TRUE(store_->FailRetry(id, "connection reset", now_ - 1, now_).ok());
+  now_ += 1;
+  TakeAs("local:2");
+  now_ += 7;
+  ASSERT_TRUE(store_->Complete(id, "250 sent", now_).ok());
+  for (int open = 0; open < 2; ++open) {
+    auto shown = store_->Get(id);
+    ASSERT_TRUE(shown.ok());
+    ASSERT_EQ(shown->history.size(), 3u);
+    ExpectAttempt(shown->history[0], kNow, kNow + 30, AttemptOutcome::kRetrying, "smtp 451",
+                  "local:1", 2000, kNow + 2030);
+    ExpectAttempt(shown->history[1], kNow + 2035, kNow + 2075, AttemptOutcome::kRetrying,
+                  "connection reset", "mailer@10.0.0.7:5000", 0, kNow + 2075);
+    ExpectAttempt(shown->history[2], kNow + 2076, kNow + 2083, AttemptOutcome::kCompleted, "",
+                  "local:2");
+    Reopen();
+  }
+}
+
+TEST_F(StoreTest, FailFinalEndsTheAttemptFailedOrStalled) {
+  std::string failed = Add("a");
+  std::string expired = Add("b");
+  TakeAs("w1");
+  TakeAs("w2");
+  std::string long_error(5000, 'e');
+  auto a = store_->FailFinal(failed, long_error, now_ + 1);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->last_error, long_error);  // the job's last error is as before
+  ASSERT_EQ(a->history.size(), 1u);
+  ExpectAttempt(a->history[0], now_, now_ + 1, AttemptOutcome::kFailed,
+                std::string(kMaxAttemptErrorBytes, 'e'), "w1");
+  auto b = store_->FailFinal(expired, "lease expired", now_ + 2, AttemptOutcome::kStalled);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->history.size(), 1u);
+  ExpectAttempt(b->history[0], now_, now_ + 2, AttemptOutcome::kStalled, "lease expired", "w2");
+}
+
+TEST_F(StoreTest, RequeueEndsTheAttemptStalledWithTheReason) {
+  std::string id = Add("x");
+  TakeAs("gone@10.0.0.9:4000");
+  ASSERT_TRUE(store_->Requeue(id, "lease expired", now_ + 60000).ok());
+  Job again = TakeAs("local:0");
+  ASSERT_EQ(again.history.size(), 2u);
+  ExpectAttempt(again.history[0], now_, now_ + 60000, AttemptOutcome::kStalled, "lease expired",
+                "gone@10.0.0.9:4000");
+  ExpectAttempt(again.history[1], now_, 0, AttemptOutcome::kRunning, "", "local:0");
+}
+
+TEST_F(StoreTest, HistoryKeepsTheLast25AttemptsAcrossReopen) {
+  NewJob job = Payload("x");
+  job.max_attempts = 100;
+  std::string id = Add(job);
+  for (int i = 0; i < 30; ++i) {
+    now_ = kNow + i * 10;
+    TakeAs("local:" + std::to_string(i));
+    ASSERT_TRUE(store_->FailRetry(id, "e" + std::to_string(i), now_, now_).ok());
+  }
+  Reopen();
+  auto shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->attempts_made, 30u);
+  ASSERT_EQ(shown->history.size(), kMaxAttemptHistory);
+  EXPECT_EQ(shown->history.front().worker, "local:5");  // the first five were dropped
+  EXPECT_EQ(shown->history.front().error, "e5");
+  EXPECT_EQ(shown->history.back().worker, "local:29");
+  // And a take keeps the bound, with the running attempt last.
+  Job taken = TakeAs("local:30");
+  ASSERT_EQ(taken.history.size(), kMaxAttemptHistory);
+  EXPECT_EQ(taken.history.front().worker, "local:6");
+  EXPECT_EQ(taken.history.back().outcome, AttemptOutcome::kRunning);
+}
+
+TEST_F(StoreTest, TransitionsThatAreNotAttemptsKeepTheHistory) {
+  std::string failed = Add("f");
+  std::string delayed = Add("d");
+  TakeAs("w");
+  TakeAs("w");
+  ASSERT_TRUE(store_->FailFinal(failed, "bad", now_).ok());
+  ASSERT_TRUE(store_->FailRetry(delayed, "later", now_ + 1000, now_).ok());
+  auto retried = store_->RetryAllFailed("q", now_);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(*retried, 1u);
+  ASSERT_TRUE(store_->Promote(delayed, now_).ok());
+  for (const std::string& id : {failed, delayed}) {
+    auto shown = store_->Get(id);
+    ASSERT_TRUE(shown.ok());
+    EXPECT_EQ(shown->state, JobState::kWaiting);
+    ASSERT_EQ(shown->history.size(), 1u) << id;
+    EXPECT_EQ(shown->history[0].outcome,
+              id == failed ? AttemptOutcome::kFailed : AttemptOutcome::kRetrying);
+  }
+  TakeAs("w");
+  ASSERT_TRUE(store_->FailFinal(failed, "bad again", now_).ok());
+  ASSERT_TRUE(store_->Retry(failed, now_).ok());
+  EXPECT_EQ(store_->Get(failed)->history.size(), 2u);
+}
+
+TEST_F(StoreTest, CompleteAndTakeStartsTheAttemptOfTheJobTakenAlong) {
+  std::string first = Add("a");
+  std::string second = Add("b");
+  TakeAs("local:4");
+  auto result = store_->CompleteAndTake({first, ""}, "q", now_ + 3, "local:4");
+  ASSERT_TRUE(result.completed.ok());
+  ASSERT_TRUE(result.next.has_value());
+  EXPECT_EQ(result.next->id, second);
+  ASSERT_EQ(result.next->history.size(), 1u);
+  ExpectAttempt(result.next->history[0], now_ + 3, 0, AttemptOutcome::kRunning, "", "local:4");
+  ExpectAttempt(result.completed->history.at(0), now_, now_ + 3, AttemptOutcome::kCompleted, "",
+                "local:4");
+}
+
+// The running attempt is in the lease alone until it ends; a restart ends it stalled.
+TEST_F(StoreTest, TheLeaseKeepsTheWorkerAndOpenEndsTheAttemptStalled) {
+  NewJob job = Payload("poison");
+  job.max_attempts = 2;
+  std::string id = Add(job);
+  TakeAs("crashy@10.0.0.3:7000");
+  Reopen();
+  auto shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->state, JobState::kWaiting);
+  ASSERT_EQ(shown->history.size(), 1u);
+  const Attempt& first = shown->history[0];
+  EXPECT_EQ(first.started_ms, now_);
+  EXPECT_GT(first.ended_ms, 0);
+  EXPECT_EQ(first.outcome, AttemptOutcome::kStalled);
+  EXPECT_EQ(first.error, "stalled: worker lost (process restarted)");
+  EXPECT_EQ(first.worker, "crashy@10.0.0.3:7000");
+  // The last attempt: the job fails, and its attempt says why.
+  TakeAs("local:0");
+  Reopen();
+  shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->state, JobState::kFailed);
+  ASSERT_EQ(shown->history.size(), 2u);
+  EXPECT_EQ(shown->history[1].outcome, AttemptOutcome::kStalled);
+  EXPECT_EQ(shown->history[1].worker, "local:0");
+}
+
+TEST_F(StoreTest, ARecordAndLeaseOfAnOlderBuildAreRecoveredWithAStalledAttempt) {
+  NewJob job = Payload("old");
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  std::string waiting_id = Add("waiting");
+  auto record = store_->Get(id);
+  auto waiting_record = store_->Get(waiting_id);
+  ASSERT_TRUE(record.ok() && waiting_record.ok());
+  Close();
+  {
+    // What a build before the history wrote: version 1 records, and a version 1 lease (no
+    // worker) for the job it had taken.
+    RawDb raw(options_.data_dir);
+    raw.Put("jobs", id, EncodeJobOfVersionOne(*record));
+    raw.Put("jobs", waiting_id, EncodeJobOfVersionOne(*waiting_record));
+    std::string lease("\0\x01", 2);
+    keys::PutVarint(&lease, 1);
+    keys::PutZigzag(&lease, kNow - 500);
+    lease += id;
+    raw.Put("q.q", keys::WaitingKey(0, record->seq), lease);
+    raw.Delete("q.q", std::string(keys::kCountedKey));  // nor did it keep counters
+  }
+  Open();
+  EXPECT_EQ(store_->recovered_active(), 1u);
+  auto waiting = store_->Get(waiting_id);
+  ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
+  EXPECT_EQ(waiting->payload, "waiting");
+  EXPECT_TRUE(waiting->history.empty());
+  auto recovered = store_->Get(id);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_EQ(recovered->state, JobState::kWaiting);
+  EXPECT_EQ(recovered->attempts_made, 1u);
+  ASSERT_EQ(recovered->history.size(), 1u);
+  EXPECT_EQ(recovered->history[0].started_ms, kNow - 500);
+  EXPECT_EQ(recovered->history[0].outcome, AttemptOutcome::kStalled);
+  EXPECT_EQ(recovered->history[0].worker, "");
+  Job again = TakeAs("local:1");
+  EXPECT_EQ(again.id, id);
+  ASSERT_TRUE(store_->Complete(id, "", now_).ok());
+  EXPECT_EQ(store_->Get(id)->history.size(), 2u);
+}
+
+// Past the memory budget of active jobs, the payload and the earlier attempts are read back
+// from the record: reads and the transition see the whole history.
+TEST_F(StoreTest, AnActiveJobKeptWithoutItsPayloadHasItsWholeHistory) {
+  NewJob job = Payload(std::string(100'000, 'p'));
+  job.max_attempts = 3;
+  std::string id = Add(job);
+  TakeAs("local:0");
+  ASSERT_TRUE(store_->FailRetry(id, "first", now_, now_).ok());
+  now_ += 10;
+  TakeAs("local:1");
+  auto shown = store_->Get(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->payload.size(), 100'000u);
+  ASSERT_EQ(shown->history.size(), 2u);
+  EXPECT_EQ(shown->history[0].error, "first");
+  ExpectAttempt(shown->history[1], now_, 0, AttemptOutcome::kRunning, "", "local:1");
+  ASSERT_TRUE(store_->Complete(id, "", now_ + 1).ok());
+  shown = store_->Get(id);
+  ASSERT_EQ(shown->history.size(), 2u);
+  EXPECT_EQ(shown->history[0].outcome, AttemptOutcome::kRetrying);
+  EXPECT_EQ(shown->history[1].outcome, AttemptOutcome::kCompleted);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -98,6 +99,74 @@ TEST_F(RemoteWorkerTest, AFailedAttemptIsRetriedEvenWhenItsTextIsTheWordPermanen
   EXPECT_EQ(job->attempts_made, 2u);  // retried once, then out of attempts
   EXPECT_EQ(job->last_error, "handler failed: permanent");
   EXPECT_EQ(handler->runs.load(), 2);
+  // Both attempts in its history, each run by the worker's connection, named by host, process
+  // and thread.
+  ASSERT_EQ(job->history.size(), 2u);
+  EXPECT_EQ(job->history[0].outcome, storage::AttemptOutcome::kRetrying);
+  EXPECT_EQ(job->history[0].backoff_ms, 100);
+  EXPECT_EQ(job->history[1].outcome, storage::AttemptOutcome::kFailed);
+  for (const storage::Attempt& attempt : job->history) {
+    EXPECT_EQ(attempt.error, "handler failed: permanent");
+    EXPECT_EQ(attempt.worker.rfind("herald-worker:", 0), 0u) << attempt.worker;
+    EXPECT_NE(attempt.worker.find(":" + std::to_string(getpid()) + ":0@127.0.0.1:"),
+              std::string::npos)
+        << attempt.worker;
+  }
+}
+
+// The value of `key` in a reply that is a map (RESP3) or a flat field/value array (RESP2).
+const resp::Reply* FieldOf(const resp::Reply& reply, const std::string& key) {
+  if (reply.type == resp::ReplyType::kMap) return reply.Find(key);
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    if (reply.elements[i].str == key) return &reply.elements[i + 1];
+  }
+  return nullptr;
+}
+
+// GETJOB records who took the job: the CLIENT SETNAME name and the address, or the address
+// alone; SHOW reports each attempt.
+TEST_F(RemoteWorkerTest, ShowReportsEachAttemptWithTheClientThatTookIt) {
+  const std::string id =
+      Cmd({"ADDJOB", "mails", "x", "ATTEMPTS", "3", "BACKOFF", "fixed", "0"}).str;
+  const std::string info = Cmd({"CLIENT", "INFO"}).str;
+  const std::size_t at = info.find("addr=");
+  ASSERT_NE(at, std::string::npos) << info;
+  const std::string addr = info.substr(at + 5, info.find(' ', at) - at - 5);
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "FROM", "mails"}).elements.size(), 1u);
+  ASSERT_EQ(Cmd({"NACK", id, "smtp 451"}), Int(1));
+  ASSERT_EQ(Cmd({"CLIENT", "SETNAME", "mailer-1"}), Ok());
+  ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "FROM", "mails"}).elements.size(), 1u);
+
+  resp::Reply shown = Cmd({"SHOW", id});
+  const std::size_t show_fields =
+      shown.type == resp::ReplyType::kMap ? shown.pairs.size() : shown.elements.size() / 2;
+  EXPECT_EQ(show_fields, 16u) << shown.ToString();
+  const resp::Reply* history = FieldOf(shown, "history");
+  ASSERT_NE(history, nullptr) << shown.ToString();
+  ASSERT_EQ(history->elements.size(), 2u) << history->ToString();
+  const resp::Reply& first = history->elements[0];
+  const std::size_t fields =
+      first.type == resp::ReplyType::kMap ? first.pairs.size() : first.elements.size() / 2;
+  EXPECT_EQ(fields, 7u) << first.ToString();
+  ASSERT_NE(FieldOf(first, "worker"), nullptr) << first.ToString();
+  EXPECT_EQ(FieldOf(first, "worker")->str, addr);
+  EXPECT_EQ(FieldOf(first, "outcome")->str, "retrying");
+  EXPECT_EQ(FieldOf(first, "error")->str, "smtp 451");
+  EXPECT_EQ(FieldOf(first, "backoff-ms")->integer, 0);
+  EXPECT_GT(FieldOf(first, "started-ms")->integer, 0);
+  EXPECT_GE(FieldOf(first, "ended-ms")->integer, FieldOf(first, "started-ms")->integer);
+  EXPECT_EQ(FieldOf(first, "next-due-ms")->integer, FieldOf(first, "ended-ms")->integer);
+  const resp::Reply& second = history->elements[1];
+  EXPECT_EQ(FieldOf(second, "worker")->str, "mailer-1@" + addr);
+  EXPECT_EQ(FieldOf(second, "outcome")->str, "running");
+  EXPECT_EQ(FieldOf(second, "ended-ms")->integer, 0);
+
+  ASSERT_EQ(Cmd({"ACKJOB", id}), Int(1));
+  auto job = broker_->Show(id);
+  ASSERT_TRUE(job.ok());
+  ASSERT_EQ(job->history.size(), 2u);
+  EXPECT_EQ(job->history[1].outcome, storage::AttemptOutcome::kCompleted);
+  EXPECT_EQ(job->history[1].worker, "mailer-1@" + addr);
 }
 
 // As on the broker's own workers (the same HandlerCall): the exception is a failed attempt

@@ -48,6 +48,8 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "fsync", where, &config->fsync));
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "log_level", where, &config->log_level));
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "requirepass", where, &config->requirepass));
+  HERALD_RETURN_IF_ERROR(
+      ReadTomlString(*server, "readonly_password", where, &config->readonly_password));
   HERALD_RETURN_IF_ERROR(ReadInt(*server, "timeout", where, &config->timeout_s));
   HERALD_RETURN_IF_ERROR(ReadTomlBool(*server, "protected_mode", where, &config->protected_mode));
   HERALD_RETURN_IF_ERROR(ReadTomlBool(*server, "mock_events", where, &config->mock_events));
@@ -69,6 +71,13 @@ Status ValidateConfig(const HeraldConfig& config) {
     return Status::InvalidArgument("timeout must be between 0 and 2147483647 seconds");
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data dir must not be empty");
+  if (!config.readonly_password.empty() && config.requirepass.empty()) {
+    return Status::InvalidArgument(
+        "a read-only password needs requirepass too (without one, everything is open)");
+  }
+  if (!config.readonly_password.empty() && config.readonly_password == config.requirepass) {
+    return Status::InvalidArgument("the read-only password must differ from requirepass");
+  }
   const bool loopback = config.bind == "127.0.0.1" || config.bind == "::1" ||
                         config.bind == "localhost" || config.bind.rfind("127.", 0) == 0;
   if (!loopback && config.requirepass.empty() && config.protected_mode) {

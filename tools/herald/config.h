@@ -21,6 +21,7 @@ struct HeraldConfig {
   std::string fsync = "everysec";   // always | everysec | no. Default: everysec
   std::string log_level = "info";   // trace|debug|info|warn|error|critical|off. Default: info
   std::string requirepass;          // Default: none
+  std::string readonly_password;    // HTTP: reads everything, changes nothing. Default: none
   std::uint32_t timeout_s = 0;      // close clients idle this many s (0 = never). Default: 0
   bool protected_mode = true;       // refuse non-loopback bind without a password
   bool mock_events = false;         // POST /mock-events/*. Default: off

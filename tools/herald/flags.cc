@@ -33,6 +33,8 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   AddOptional(app, "--log-level", line.log_level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   AddOptional(app, "--requirepass", line.requirepass, "password for clients");
+  AddOptional(app, "--readonly-password", line.readonly_password,
+              "HTTP password that may read everything and change nothing");
   AddOptional(app, "--timeout", line.timeout_s, "close clients idle this many seconds (0 = never)");
   app.add_option_function<std::string>(
          "--protected-mode",
@@ -73,6 +75,7 @@ void ApplyFlags(const CommandLine& line, HeraldConfig* config) {
   if (line.fsync) config->fsync = *line.fsync;
   if (line.log_level) config->log_level = *line.log_level;
   if (line.requirepass) config->requirepass = *line.requirepass;
+  if (line.readonly_password) config->readonly_password = *line.readonly_password;
   if (line.timeout_s) config->timeout_s = *line.timeout_s;
   if (line.protected_mode) config->protected_mode = *line.protected_mode;
   if (line.mock_events) config->mock_events = true;

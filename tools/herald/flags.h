@@ -32,6 +32,7 @@ struct CommandLine {
   std::optional<std::string> fsync;
   std::optional<std::string> log_level;
   std::optional<std::string> requirepass;
+  std::optional<std::string> readonly_password;
   std::optional<std::uint32_t> timeout_s;
   std::optional<bool> protected_mode;
   bool mock_events = false;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cctype>
 #include <optional>
@@ -19,6 +21,18 @@ using client::Client;
 using resp::Reply;
 
 namespace {
+
+// "herald-worker:<host>:<pid>:<index>", a CLIENT SETNAME name (no spaces).
+std::string WorkerName(std::uint32_t index) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::string name = std::string("herald-worker:") + (host[0] ? host : "host") + ":" +
+                     std::to_string(getpid()) + ":" + std::to_string(index);
+  for (char& c : name) {
+    if (c == ' ' || c == '\n' || c == '\r') c = '_';
+  }
+  return name;
+}
 
 // Whether a NACK reason would read as the PERMANENT flag (a lone word after the id).
 bool IsPermanentWord(std::string_view reason) {
@@ -118,6 +132,11 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1000));
           continue;
         }
+      }
+      // The broker records who ran each attempt by the client's name: host, process, thread.
+      auto named = client->Command({"CLIENT", "SETNAME", WorkerName(index)});
+      if (!named.ok() || named->is_error()) {
+        logger_->warn("worker {}: CLIENT SETNAME refused; attempts show the address only", index);
       }
     }
     std::vector<std::string> getjob = take;
