@@ -29,8 +29,18 @@ std::string_view Utf8Prefix(std::string_view text, std::size_t max) {
 
 std::string EventTypeOf(std::string_view payload) {
   if (payload.empty() || payload.front() != '{') return {};
+  // Events as EMIT and the mock events store them, compact, with eventType first: read
+  // without a parser. Anything else (spaces, escapes, another order) goes to the parser.
+  constexpr std::string_view kCompact = "{\"eventType\":\"";
+  if (payload.starts_with(kCompact)) {
+    std::size_t end = payload.find_first_of("\"\\", kCompact.size());
+    if (end != std::string_view::npos && payload[end] == '"') {
+      return std::string(payload.substr(kCompact.size(), end - kCompact.size()));
+    }
+  }
   simdjson::padded_string text(payload);
-  simdjson::ondemand::parser parser;
+  // One parser per thread: a parser's buffers are allocated on its first use.
+  thread_local simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   if (parser.iterate(text).get(doc)) return {};
   std::string_view type;

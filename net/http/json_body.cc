@@ -171,7 +171,7 @@ Result<json::value> ParseJsonBody(std::string_view body) {
     return Status::InvalidArgument("empty body: a JSON value is expected");
   }
   simdjson::padded_string text(body);
-  od::parser parser;
+  thread_local od::parser parser;  // its buffers are allocated once per thread
   od::document doc;
   if (auto err = parser.iterate(text).get(doc); err) return ErrorAt(0, err);
   json::value out;

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "net/http/api_json.h"
 #include "net/http/job_filter.h"
 #include "net/http/json_body.h"
 #include "net/http/mock_events.h"
@@ -198,6 +199,16 @@ TEST(QueueActivityTest, HistogramQuantilesFallInTheirBuckets) {
   EXPECT_GT(histogram.Quantile(0.995), 500.0);
   EXPECT_LE(histogram.Quantile(0.995), 1000.0);
   EXPECT_EQ(LatencyHistogram().Quantile(0.99), 0.0);
+}
+
+TEST(ApiJsonTest, EventTypeOfReadsCompactAndOtherEvents) {
+  EXPECT_EQ(EventTypeOf(R"({"eventType":"booking.created","data":{}})"), "booking.created");
+  EXPECT_EQ(EventTypeOf(R"({ "eventType" : "payment.failed" })"), "payment.failed");
+  EXPECT_EQ(EventTypeOf(R"({"data":{},"eventType":"booking.reminder"})"), "booking.reminder");
+  EXPECT_EQ(EventTypeOf(R"({"eventType":"a\"b"})"), "a\"b");
+  EXPECT_EQ(EventTypeOf(R"({"eventType":3})"), "");
+  EXPECT_EQ(EventTypeOf("plain text"), "");
+  EXPECT_EQ(EventTypeOf(""), "");
 }
 
 TEST(ErrorFingerprintTest, VaryingPartsAreOnePattern) {
