@@ -47,6 +47,9 @@ void AddEventRoutes(Router* router, ApiContext* api);
 void AddBulkRoutes(Router* router, ApiContext* api);
 void AddMetricsRoutes(Router* router, ApiContext* api);
 
+// Whether `queue` exists (the routes answer 404 for one that does not).
+bool KnownQueue(engine::Broker& broker, std::string_view queue);
+
 // An operator action of `request`'s client into the server's audit log.
 void RecordAudit(ApiContext* api, const HttpRequest& request, std::string action,
                  std::string target, std::uint64_t matched, std::string detail = {});

@@ -26,11 +26,6 @@ constexpr std::size_t kMaxGroups = 10000;
 
 enum class BulkAction { kRetry, kDelete, kPromote };
 
-bool KnownQueue(engine::Broker& broker, std::string_view queue) {
-  auto queues = broker.Queues();
-  return std::find(queues.begin(), queues.end(), queue) != queues.end();
-}
-
 // Runs `work` on the runner; 503 at once when it is full.
 void OffThread(ApiContext* api, Respond respond, std::function<HttpResponse()> work) {
   Status posted =

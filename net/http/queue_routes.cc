@@ -28,11 +28,6 @@ HttpResponse NoQueue(std::string_view queue) {
   return ErrorResponse(404, "not_found", "no queue '" + std::string(queue) + "'");
 }
 
-bool KnownQueue(engine::Broker& broker, std::string_view queue) {
-  auto queues = broker.Queues();
-  return std::find(queues.begin(), queues.end(), queue) != queues.end();
-}
-
 json::object CountsJson(const engine::QueueCounts& counts) {
   json::object out;
   out["waiting"] = counts.waiting;
@@ -337,6 +332,11 @@ HttpResponse ListAudit(ApiContext* api, HttpRequest& request) {
 }
 
 }  // namespace
+
+bool KnownQueue(engine::Broker& broker, std::string_view queue) {
+  auto queues = broker.Queues();
+  return std::find(queues.begin(), queues.end(), queue) != queues.end();
+}
 
 void RecordAudit(ApiContext* api, const HttpRequest& request, std::string action,
                  std::string target, std::uint64_t matched, std::string detail) {
