@@ -175,6 +175,10 @@ Status CheckOptions(const JobOptions& options) {
     return Status::InvalidArgument("priority must be between 0 and " +
                                    std::to_string(kMaxPriority));
   }
+  if (options.name.size() > storage::kMaxJobNameBytes) {
+    return Status::InvalidArgument("job name is longer than " +
+                                   std::to_string(storage::kMaxJobNameBytes) + " bytes");
+  }
   return Status::Ok();
 }
 
@@ -194,6 +198,7 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     storage::NewJob job;
     job.id = options.id;
     job.payload = std::move(payload);
+    job.name = options.name;
     job.priority = options.priority;
     job.max_attempts = options.attempts.value_or(queue->policy.max_attempts);
     job.backoff_type = options.backoff_type.value_or(queue->policy.backoff_type);

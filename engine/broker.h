@@ -80,6 +80,7 @@ struct JobOptions {
   std::optional<storage::BackoffType> backoff_type;
   std::optional<std::int64_t> backoff_ms;
   std::uint32_t priority = 0;
+  std::string name;  // "" = none; at most storage::kMaxJobNameBytes
 };
 
 struct AddedJob {

@@ -6,7 +6,7 @@ namespace herald::storage {
 
 std::size_t ActiveJobs::Cost(const Job& job) {
   return sizeof(Job) + job.id.size() * 2 + job.queue.size() + job.payload.size() +
-         job.last_error.size() + job.return_value.size() + HistoryBytes(job) + 64;
+         job.last_error.size() + job.return_value.size() + job.name.size() + HistoryBytes(job) + 64;
 }
 
 ActiveJobs::Shard& ActiveJobs::ShardOf(std::string_view id) {

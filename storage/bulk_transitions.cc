@@ -147,8 +147,9 @@ Result<std::uint64_t> BulkTransitions::Clean(std::string_view queue, JobState st
   }
   // Time-ordered indexes stop at the cut-off; waiting is ordered by priority, so every entry's
   // record is checked.
+  // A job at exactly the cut-off is old enough (age 0 cleans the jobs of this millisecond too).
   std::string end = state == JobState::kWaiting ? keys::IndexEnd(state)
-                                                : keys::TimeIndexBound(state, older_than_ms);
+                                                : keys::TimeIndexBound(state, older_than_ms + 1);
   std::uint64_t removed = 0;
   while (removed < limit) {
     std::size_t want =
@@ -161,7 +162,7 @@ Result<std::uint64_t> BulkTransitions::Clean(std::string_view queue, JobState st
     std::uint64_t budget = limit - removed;
     std::uint64_t planned = 0;
     auto edit = [&](Job& job) {
-      if (state == JobState::kWaiting && job.created_ms >= older_than_ms) return false;
+      if (state == JobState::kWaiting && job.created_ms > older_than_ms) return false;
       if (planned >= budget) return false;
       ++planned;
       return true;

@@ -191,8 +191,9 @@ std::string EncodeJob(const Job& job) {
   std::size_t history_bytes = 0;
   for (const Attempt& a : job.history) history_bytes += 32 + a.error.size() + a.worker.size();
   out.reserve(64 + job.id.size() + job.queue.size() + job.payload.size() + job.last_error.size() +
-              job.return_value.size() + history_bytes);
-  out.push_back(static_cast<char>(keys::kJobRecordVersion));
+              job.return_value.size() + history_bytes + job.name.size());
+  out.push_back(static_cast<char>(job.name.empty() ? keys::kJobRecordVersion
+                                                   : keys::kJobRecordVersionWithName));
   keys::PutLengthPrefixed(&out, job.id);
   keys::PutLengthPrefixed(&out, job.queue);
   keys::PutLengthPrefixed(&out, job.payload);
@@ -212,6 +213,7 @@ std::string EncodeJob(const Job& job) {
   out.push_back(static_cast<char>(job.custom_id ? 1 : 0));
   keys::PutVarint(&out, job.history.size());
   for (const Attempt& a : job.history) PutAttempt(&out, a);
+  if (!job.name.empty()) keys::PutLengthPrefixed(&out, job.name);
   return out;
 }
 
@@ -220,8 +222,9 @@ Result<Job> DecodeJob(std::string_view bytes) {
   Job job;
   std::uint8_t version = 0;
   if (!r.GetU8(&version)) return Status::Corruption("job record is empty");
-  // Version 1 (older builds) is version 2 without the history.
-  if (version != keys::kJobRecordVersion && version != keys::kJobRecordVersionWithoutHistory) {
+  // Version 1 (older builds) is version 2 without the history; version 3 is 2 with a name.
+  if (version != keys::kJobRecordVersion && version != keys::kJobRecordVersionWithoutHistory &&
+      version != keys::kJobRecordVersionWithName) {
     return Status::Corruption("job record has unknown version " + std::to_string(version));
   }
   std::string_view s;
@@ -258,13 +261,18 @@ Result<Job> DecodeJob(std::string_view bytes) {
   if (!r.GetU8(&byte)) return Truncated("flags");
   if (byte > 1) return Status::Corruption("job record has unknown flags " + std::to_string(byte));
   job.custom_id = byte == 1;
-  if (version == keys::kJobRecordVersion) {
+  if (version != keys::kJobRecordVersionWithoutHistory) {
     std::uint64_t attempts = 0;
     if (!r.GetVarint(&attempts)) return Truncated("history");
     // Checked before anything is allocated for them: each attempt takes a few bytes.
     if (attempts > r.rest().size() / kMinAttemptBytes) return Truncated("history");
     job.history.resize(static_cast<std::size_t>(attempts));
     for (Attempt& a : job.history) HERALD_RETURN_IF_ERROR(GetAttempt(&r, &a));
+  }
+  if (version == keys::kJobRecordVersionWithName) {
+    if (!r.GetLengthPrefixed(&s)) return Truncated("name");
+    if (s.empty()) return Status::Corruption("job record of version 3 has an empty name");
+    job.name = s;
   }
   if (!r.empty()) {
     return Status::Corruption("job record has " + std::to_string(r.rest().size()) +

@@ -85,6 +85,7 @@ struct Job {
   std::string return_value;       // handler result when completed
   bool custom_id = false;         // the id came from the caller (e.g. an event's eventId)
   std::vector<Attempt> history;   // the last kMaxAttemptHistory attempts, oldest first
+  std::string name;  // the producer's name for the job (BullMQ's add(name, ...)); "" = none
 };
 
 // Appends a running attempt (started now by `worker`), dropping the oldest beyond
@@ -97,7 +98,11 @@ Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::
 // The bytes of the history's strings, for the memory budgets of the jobs kept in memory.
 std::size_t HistoryBytes(const Job& job);
 
-// Compact binary record: version byte, then fields (see keys.h). Decode never reads past the
+// A job name is at most this long (ADDJOB NAME rejects longer ones).
+inline constexpr std::size_t kMaxJobNameBytes = 1024;
+
+// Compact binary record: version byte, then fields (see keys.h). A job without a name is
+// written as record version 2, which builds without names read too. Decode never reads past the
 // input; a short, unknown-version or inconsistent record is Corruption naming what is wrong.
 std::string EncodeJob(const Job& job);
 Result<Job> DecodeJob(std::string_view bytes);

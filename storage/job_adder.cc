@@ -132,7 +132,9 @@ Result<std::unique_ptr<JobAdder::PlannedAdd>> JobAdder::PlanAdd(std::string_view
   HERALD_ASSIGN_OR_RETURN(std::uint64_t seq, sequence_->Allocate(n_new));
   std::size_t batch_bytes = kBatchHeaderBytes;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (create[i]) batch_bytes += jobs[i].payload.size() + jobs[i].id.size() + kBatchBytesPerJob;
+    if (create[i])
+      batch_bytes +=
+          jobs[i].payload.size() + jobs[i].id.size() + jobs[i].name.size() + kBatchBytesPerJob;
   }
   rocksdb::WriteBatch& batch = plan->batch;
   batch = rocksdb::WriteBatch(batch_bytes);
@@ -148,6 +150,7 @@ Result<std::unique_ptr<JobAdder::PlannedAdd>> JobAdder::PlanAdd(std::string_view
     job.id = job.custom_id ? std::move(in.id) : std::to_string(job.seq);
     job.queue = qs->name();
     job.payload = std::move(in.payload);
+    job.name = std::move(in.name);
     job.priority = in.priority;
     job.max_attempts = in.max_attempts;
     job.backoff_type = in.backoff_type;

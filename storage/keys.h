@@ -47,8 +47,11 @@
 //       zz next_due_ms - ended_ms       only with bit 1 (else next_due_ms is 0)
 //       str error (at most 1 KiB)  str worker (at most 128 bytes)
 //   and nothing after it. Times of an attempt are differences (two's complement, wrapping),
-//   so a real attempt's take a byte or three. Record version 1 (older builds) is the same up
-//   to the flags and ends there: it reads as a job without history.
+//   so a real attempt's take a byte or three. Record version 3 is version 2 followed by
+//     str name (Job::name, 1 to 1024 bytes)
+//   and is written only for a job with a name, so a job without one reads in builds that
+//   know no names. Record version 1 (older builds) is the same as 2 up to the flags and ends
+//   there: it reads as a job without history.
 //
 // q.<queue>   Every index value is the job id, except a lease (below). A job is in exactly one
 //             index, the one of its state, at the key computed from its record (so a
@@ -142,7 +145,8 @@ std::optional<int> KvDatabaseOfCfName(std::string_view cf_name);
 // ---- Versions -------------------------------------------------------------------------------
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint8_t kValueVersion = 1;  // first byte of meta, flag and kv values
-inline constexpr std::uint8_t kJobRecordVersion = 2;
+inline constexpr std::uint8_t kJobRecordVersionWithName = 3;
+inline constexpr std::uint8_t kJobRecordVersion = 2;                // a job without a name
 inline constexpr std::uint8_t kJobRecordVersionWithoutHistory = 1;  // read, never written
 inline constexpr std::uint8_t kLeaseVersion = 2;
 inline constexpr std::uint8_t kLeaseVersionWithoutWorker = 1;  // read, never written

@@ -79,6 +79,7 @@ struct NewJob {
   BackoffType backoff_type = BackoffType::kFixed;
   std::int64_t backoff_ms = 0;
   std::int64_t due_ms = 0;  // > now: added as delayed until then; otherwise waiting
+  std::string name;         // Job::name; "" = none
 };
 
 struct AddResult {
@@ -207,8 +208,8 @@ class Store {
   std::optional<std::int64_t> NextDue(std::string_view queue) const;
   // Removes a job in any state. NotFound when absent.
   Status Delete(std::string_view id);
-  // Removes jobs of `state` (completed, failed, delayed or waiting) whose state time is older
-  // than `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
+  // Removes jobs of `state` (completed, failed, delayed or waiting) whose state time is at or
+  // before `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
   // waiting), at most `limit`. Returns the number removed. older_than_ms is a point in time
   // (ms since epoch), not an age. InvalidArgument for active.
   // `cleaned` (may be null) receives the jobs removed.

@@ -28,19 +28,21 @@ bool ReadInt(CommandContext& ctx, const std::string& text, std::int64_t min, std
   return true;
 }
 
-// [queue, id, payload, attempts-made]: GETJOB's and QPEEK's shape.
-void WriteJobEntry(resp::ReplyWriter& reply, const Job& job) {
-  reply.ArrayHeader(4);
+// [queue, id, payload, attempts-made]: GETJOB's and QPEEK's shape; with_name adds the job's
+// name ("" when it has none) as a fifth element (GETJOB WITHNAME).
+void WriteJobEntry(resp::ReplyWriter& reply, const Job& job, bool with_name = false) {
+  reply.ArrayHeader(with_name ? 5 : 4);
   reply.Bulk(job.queue);
   reply.Bulk(job.id);
   reply.Bulk(job.payload);
   reply.Integer(job.attempts_made);
+  if (with_name) reply.Bulk(job.name);
 }
 
-void WriteLeasedJobs(resp::ReplyWriter& reply, const std::vector<LeasedJob>& jobs) {
+void WriteLeasedJobs(resp::ReplyWriter& reply, const std::vector<LeasedJob>& jobs, bool with_name) {
   if (jobs.empty()) return reply.NullArray();
   reply.ArrayHeader(jobs.size());
-  for (const LeasedJob& leased : jobs) WriteJobEntry(reply, leased.job);
+  for (const LeasedJob& leased : jobs) WriteJobEntry(reply, leased.job, with_name);
 }
 
 // Who runs the jobs this client takes, as their attempts record it: its CLIENT SETNAME name
@@ -79,7 +81,7 @@ void WriteHistory(resp::ReplyWriter& reply, const std::vector<engine::Attempt>& 
 }
 
 // ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential ms] [PRIORITY n]
-//        [JOBID id]
+//        [JOBID id] [NAME name]
 void AddJob(CommandContext& ctx, Args args) {
   JobOptions options;
   for (size_t i = 3; i < args.size(); ++i) {
@@ -97,6 +99,8 @@ void AddJob(CommandContext& ctx, Args args) {
       options.priority = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "jobid") && has_value) {
       options.id = args[++i];
+    } else if (EqualsIgnoreCase(option, "name") && has_value) {
+      options.name = args[++i];
     } else if (EqualsIgnoreCase(option, "backoff") && i + 2 < args.size()) {
       auto type = engine::ParseBackoffType(args[i + 1]);
       if (!type.ok()) return ctx.Error("ERR BACKOFF type must be fixed or exponential");
@@ -113,14 +117,16 @@ void AddJob(CommandContext& ctx, Args args) {
   ctx.reply().Bulk(added->id);
 }
 
-// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] [ACK id [RESULT value]] FROM queue ...
-// With ACK, the job `id` this client holds is completed (as ACKJOB id [RESULT value]) and the
-// next one taken in the same write: a worker's loop in one round trip. When `id` is not active
-// the reply is a NOJOB error and nothing is taken.
+// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] [ACK id [RESULT value]] [WITHNAME]
+//        FROM queue ...
+// WITHNAME adds each job's name to its entry. With ACK, the job `id` this client holds is completed
+// (as ACKJOB id [RESULT value]) and the next one taken in the same write: a worker's loop in one
+// round trip. When `id` is not active the reply is a NOJOB error and nothing is taken.
 void GetJob(CommandContext& ctx, Args args) {
   engine::TakeRequest request;
   std::optional<engine::Completion> ack;
   bool nohang = false;
+  bool with_name = false;
   std::int64_t timeout_ms = 0;
   size_t i = 1;
   for (; i < args.size(); ++i) {
@@ -131,6 +137,8 @@ void GetJob(CommandContext& ctx, Args args) {
       break;
     } else if (EqualsIgnoreCase(option, "nohang")) {
       nohang = true;
+    } else if (EqualsIgnoreCase(option, "withname")) {
+      with_name = true;
     } else if (EqualsIgnoreCase(option, "timeout") && i + 1 < args.size()) {
       if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
       timeout_ms = n;
@@ -157,14 +165,16 @@ void GetJob(CommandContext& ctx, Args args) {
   auto jobs = ack ? broker.AckAndTake(ack->id, std::move(ack->return_value), request)
                   : broker.Take(request);
   if (!jobs.ok()) return ctx.StatusError(jobs.status(), "NOJOB");
-  if (!jobs->empty() || nohang) return WriteLeasedJobs(ctx.reply(), *jobs);
+  if (!jobs->empty() || nohang) return WriteLeasedJobs(ctx.reply(), *jobs, with_name);
 
   auto waiter_id = std::make_shared<std::atomic<engine::Broker::WaiterId>>(0);
   auto parker = ctx.Park([&broker, waiter_id] { broker.CancelWaiter(waiter_id->load()); });
-  auto id = broker.TakeAsync(request, timeout_ms, [parker](std::vector<LeasedJob> taken) {
-    parker->Resume(
-        [taken = std::move(taken)](resp::ReplyWriter& reply) { WriteLeasedJobs(reply, taken); });
-  });
+  auto id =
+      broker.TakeAsync(request, timeout_ms, [parker, with_name](std::vector<LeasedJob> taken) {
+        parker->Resume([taken = std::move(taken), with_name](resp::ReplyWriter& reply) {
+          WriteLeasedJobs(reply, taken, with_name);
+        });
+      });
   if (!id.ok()) {
     Status status = id.status();
     parker->Resume([status](resp::ReplyWriter& reply) { reply.Error("ERR " + status.message()); });
@@ -231,11 +241,13 @@ void Show(CommandContext& ctx, Args args) {
     return ctx.StatusError(job.status());
   }
   resp::ReplyWriter& reply = ctx.reply();
-  reply.MapHeader(16);
+  reply.MapHeader(17);
   reply.Bulk("id");
   reply.Bulk(job->id);
   reply.Bulk("queue");
   reply.Bulk(job->queue);
+  reply.Bulk("name");
+  reply.Bulk(job->name);
   reply.Bulk("state");
   reply.Bulk(engine::JobStateName(job->state));
   reply.Bulk("payload");
@@ -452,17 +464,29 @@ void QResume(CommandContext& ctx, Args args) {
   ctx.Ok();
 }
 
-// QCLEAN queue state [age-ms]
+// QCLEAN queue state [age-ms] [LIMIT n]: removes the jobs in `state` that finished (completed,
+// failed), were added (waiting) or are due (delayed) at least age-ms ago, at most n of them,
+// oldest first.
 void QClean(CommandContext& ctx, Args args) {
-  if (args.size() > 4) return ctx.WrongArity("qclean");
+  if (args.size() > 6) return ctx.WrongArity("qclean");
   auto state = engine::ParseJobState(args[2]);
   if (!state.ok()) {
     return ctx.Error("ERR state must be waiting, delayed, completed or failed");
   }
   std::int64_t age = 0;
-  if (args.size() == 4 && !ReadInt(ctx, args[3], 0, INT64_MAX / 2, &age)) return;
+  std::int64_t limit = INT64_MAX;
+  size_t i = 3;
+  if (i < args.size() && !EqualsIgnoreCase(args[i], "limit")) {
+    if (!ReadInt(ctx, args[i], 0, INT64_MAX / 2, &age)) return;
+    ++i;
+  }
+  if (i < args.size()) {
+    if (!EqualsIgnoreCase(args[i], "limit") || i + 2 != args.size()) return ctx.SyntaxError();
+    if (!ReadInt(ctx, args[i + 1], 1, INT64_MAX, &limit)) return;
+  }
   if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
-  auto removed = ctx.server().broker().Clean(args[1], *state, age, UINT64_MAX);
+  auto removed =
+      ctx.server().broker().Clean(args[1], *state, age, static_cast<std::uint64_t>(limit));
   if (!removed.ok()) return ctx.StatusError(removed.status());
   Audit(ctx, "clean", args[1], *removed,
         std::string(engine::JobStateName(*state)) + " older than " + std::to_string(age) + " ms");
@@ -485,7 +509,7 @@ void AddJobCommands(CommandTable* table) {
        .group = "jobs",
        .summary =
            "Add a job: ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential "
-           "ms] [PRIORITY n] [JOBID id]",
+           "ms] [PRIORITY n] [JOBID id] [NAME name]",
        .handler = AddJob});
   table->Add({.name = "getjob",
               .arity = -3,
@@ -493,7 +517,7 @@ void AddJobCommands(CommandTable* table) {
               .group = "jobs",
               .summary =
                   "Take jobs: GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [LEASE ms] [ACK id [RESULT "
-                  "value]] FROM queue ...",
+                  "value]] [WITHNAME] FROM queue ...",
               .handler = GetJob});
   table->Add({.name = "ackjob",
               .arity = -2,
@@ -577,7 +601,7 @@ void AddJobCommands(CommandTable* table) {
               .arity = -3,
               .flags = kWrite,
               .group = "jobs",
-              .summary = "Remove old jobs: QCLEAN queue state [age-ms]",
+              .summary = "Remove old jobs: QCLEAN queue state [age-ms] [LIMIT n]",
               .handler = QClean});
   table->Add({.name = "emit",
               .arity = 2,

@@ -53,7 +53,8 @@ json::object JobJson(const engine::Job& job, std::size_t max_payload) {
   out["id"] = job.id;
   out["queue"] = job.queue;
   out["state"] = engine::JobStateName(job.state);
-  out["name"] = EventTypeOf(job.payload);
+  // The producer's name (ADDJOB NAME, BullMQ's add(name, data)), else the event's type.
+  out["name"] = job.name.empty() ? EventTypeOf(job.payload) : job.name;
   bool truncated = job.payload.size() > max_payload;
   if (truncated) {
     out["data"] = Utf8Prefix(job.payload, max_payload);

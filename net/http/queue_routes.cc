@@ -128,8 +128,8 @@ HttpResponse ListJobs(ApiContext* api, HttpRequest& request) {
   return JsonResponse(out);
 }
 
-// POST /api/queues/{q}/jobs {data | payload, delay, attempts, backoff {type, delay}, priority,
-// jobId}: ADDJOB.
+// POST /api/queues/{q}/jobs {data | payload, name, delay, attempts, backoff {type, delay},
+// priority, jobId}: ADDJOB.
 HttpResponse AddJob(ApiContext* api, HttpRequest& request) {
   auto body = BodyObject(request);
   if (!body.ok()) return StatusResponse(body.status());
@@ -149,10 +149,12 @@ HttpResponse AddJob(ApiContext* api, HttpRequest& request) {
   auto attempts = IntField(*body, "attempts", 1, 1000000);
   auto priority = IntField(*body, "priority", 0, 1000000);
   auto id = StringField(*body, "jobId");
+  auto name = StringField(*body, "name");
   for (const Status* status :
-       {&delay.status(), &attempts.status(), &priority.status(), &id.status()}) {
+       {&delay.status(), &attempts.status(), &priority.status(), &id.status(), &name.status()}) {
     if (!status->ok()) return StatusResponse(*status);
   }
+  if (*name) options.name = std::move(**name);
   options.delay_ms = delay->value_or(0);
   if (*attempts) options.attempts = static_cast<std::uint32_t>(**attempts);
   options.priority = static_cast<std::uint32_t>(priority->value_or(0));

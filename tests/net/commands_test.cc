@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "net/command_table.h"
 #include "tests/support/command_runner.h"
@@ -208,7 +209,7 @@ TEST(JobCommandsTest, ShowReportsEachAttemptWithTheClientThatTookIt) {
 
   resp::Reply shown = runner.Run({"SHOW", id});
   ASSERT_EQ(shown.type, resp::ReplyType::kMap) << shown.ToString();
-  EXPECT_EQ(shown.pairs.size(), 16u);
+  EXPECT_EQ(shown.pairs.size(), 17u);
   const resp::Reply* history = shown.Find("history");
   ASSERT_NE(history, nullptr) << shown.ToString();
   ASSERT_EQ(history->elements.size(), 2u) << history->ToString();
@@ -240,10 +241,71 @@ TEST(JobCommandsTest, ShowOfAJobNeverTakenHasAnEmptyHistory) {
   CommandRunner runner;
   const std::string id = runner.Run({"ADDJOB", "emails", "x"}).str;
   resp::Reply shown = runner.Run({"SHOW", id});  // RESP2: a flat field/value array
-  ASSERT_EQ(shown.elements.size(), 32u) << shown.ToString();
-  EXPECT_EQ(shown.elements[30].str, "history");
-  EXPECT_EQ(shown.elements[31].type, resp::ReplyType::kArray);
-  EXPECT_TRUE(shown.elements[31].elements.empty());
+  ASSERT_EQ(shown.elements.size(), 34u) << shown.ToString();
+  EXPECT_EQ(shown.elements[32].str, "history");
+  EXPECT_EQ(shown.elements[33].type, resp::ReplyType::kArray);
+  EXPECT_TRUE(shown.elements[33].elements.empty());
+}
+
+// ADDJOB NAME keeps the producer's name (BullMQ's add(name, data)): SHOW reports it, GETJOB
+// WITHNAME hands it to the worker as a fifth element, "" for a job without one.
+TEST(JobCommandsTest, AJobNameIsShownAndTakenWithName) {
+  CommandRunner runner;
+  ASSERT_EQ(runner.Run({"HELLO", "3"}).type, resp::ReplyType::kMap);
+  const std::string named = runner.Run({"ADDJOB", "emails", "a", "NAME", "booking-event"}).str;
+  const std::string plain = runner.Run({"ADDJOB", "emails", "b"}).str;
+  EXPECT_EQ(runner.Run({"SHOW", named}).Find("name")->str, "booking-event");
+  EXPECT_EQ(runner.Run({"SHOW", plain}).Find("name")->str, "");
+
+  resp::Reply first = runner.Run({"GETJOB", "NOHANG", "WITHNAME", "FROM", "emails"});
+  ASSERT_EQ(first.elements.size(), 1u) << first.ToString();
+  ASSERT_EQ(first.elements[0].elements.size(), 5u) << first.ToString();
+  EXPECT_EQ(first.elements[0].elements[1].str, named);
+  EXPECT_EQ(first.elements[0].elements[4].str, "booking-event");
+  resp::Reply second = runner.Run({"GETJOB", "NOHANG", "ACK", named, "WITHNAME", "FROM", "emails"});
+  ASSERT_EQ(second.elements.size(), 1u) << second.ToString();
+  ASSERT_EQ(second.elements[0].elements.size(), 5u);
+  EXPECT_EQ(second.elements[0].elements[1].str, plain);
+  EXPECT_EQ(second.elements[0].elements[4].str, "");
+  // Without WITHNAME the entry keeps its four elements.
+  runner.Run({"ADDJOB", "emails", "c", "NAME", "x"});
+  resp::Reply third = runner.Run({"GETJOB", "NOHANG", "FROM", "emails"});
+  ASSERT_EQ(third.elements.size(), 1u);
+  EXPECT_EQ(third.elements[0].elements.size(), 4u);
+  // The name survives the job's completion.
+  EXPECT_EQ(runner.Run({"SHOW", named}).Find("state")->str, "completed");
+  EXPECT_EQ(runner.Run({"SHOW", named}).Find("name")->str, "booking-event");
+}
+
+TEST(JobCommandsTest, AJobNameLongerThanOneKibibyteIsRefused) {
+  CommandRunner runner;
+  resp::Reply refused = runner.Run({"ADDJOB", "emails", "a", "NAME", std::string(1025, 'n')});
+  ASSERT_TRUE(refused.is_error()) << refused.ToString();
+  EXPECT_NE(refused.str.find("job name is longer than 1024 bytes"), std::string::npos)
+      << refused.str;
+  EXPECT_EQ(runner.Run({"QLEN", "emails"}), resp::Reply::Integer(0));
+  EXPECT_FALSE(runner.Run({"ADDJOB", "emails", "a", "NAME", std::string(1024, 'n')}).is_error());
+}
+
+TEST(JobCommandsTest, QcleanRemovesAtMostLimitJobsOldestFirst) {
+  CommandRunner runner;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(runner.Run({"ADDJOB", "emails", "x" + std::to_string(i)}).str);
+    runner.clock().Advance(1);
+  }
+  EXPECT_EQ(runner.Run({"QCLEAN", "emails", "waiting", "0", "LIMIT", "2"}),
+            resp::Reply::Integer(2));
+  EXPECT_TRUE(runner.Run({"SHOW", ids[0]}).is_null());
+  EXPECT_TRUE(runner.Run({"SHOW", ids[1]}).is_null());
+  EXPECT_FALSE(runner.Run({"SHOW", ids[2]}).is_null());
+  // LIMIT without an age counts from age 0.
+  EXPECT_EQ(runner.Run({"QCLEAN", "emails", "waiting", "LIMIT", "1"}), resp::Reply::Integer(1));
+  EXPECT_TRUE(runner.Run({"SHOW", ids[2]}).is_null());
+  EXPECT_TRUE(runner.Run({"QCLEAN", "emails", "waiting", "0", "LIMIT", "0"}).is_error());
+  EXPECT_TRUE(runner.Run({"QCLEAN", "emails", "waiting", "0", "LIMIT"}).is_error());
+  EXPECT_TRUE(runner.Run({"QCLEAN", "emails", "waiting", "0", "COUNT", "1"}).is_error());
+  EXPECT_EQ(runner.Run({"QCLEAN", "emails", "waiting"}), resp::Reply::Integer(2));
 }
 
 }  // namespace

@@ -283,6 +283,13 @@ TEST_F(HttpApiTest, AddJobAsAddjobDoes) {
   HttpAnswer same = Post("/api/queues/fresh/jobs", R"({"data":1,"jobId":"j-1"})");
   EXPECT_EQ(same.status, 200u);
   EXPECT_EQ(same.json().at("created"), false);
+  // A job's name, as BullMQ's add(name, data) gives it, is kept and shown.
+  HttpAnswer named =
+      Post("/api/queues/fresh/jobs", R"({"data":{"a":1},"name":"booking-event","jobId":"j-2"})");
+  ASSERT_EQ(named.status, 201u) << named.body;
+  EXPECT_EQ(broker_->Show("j-2")->name, "booking-event");
+  EXPECT_EQ(Get("/api/jobs/j-2").json().at("name"), "booking-event");
+  EXPECT_EQ(Post("/api/queues/fresh/jobs", R"({"data":1,"name":7})").status, 400u);
 
   HttpAnswer raw = Post("/api/queues/fresh/jobs", R"({"payload":"raw bytes","delay":5000})");
   EXPECT_EQ(raw.json().at("state"), "delayed");

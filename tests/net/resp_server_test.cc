@@ -397,10 +397,10 @@ TEST_F(RespServerTest, AckJobWithResultStoresTheReturnValueShownBySHOW) {
   EXPECT_EQ(Cmd({"ACKJOB", id, "result", "TKT-7"}), Int(1));
   EXPECT_EQ(Cmd({"ACKJOB", id, "RESULT", "again"}), Int(0));  // no longer active
   Reply shown = Cmd({"SHOW", id});
-  ASSERT_EQ(shown.elements.size(), 32u) << shown.ToString();
-  EXPECT_EQ(shown.elements[26], Bulk("last-error"));
-  EXPECT_EQ(shown.elements[28], Bulk("result"));
-  EXPECT_EQ(shown.elements[29], Bulk("TKT-7"));
+  ASSERT_EQ(shown.elements.size(), 34u) << shown.ToString();
+  EXPECT_EQ(shown.elements[28], Bulk("last-error"));
+  EXPECT_EQ(shown.elements[30], Bulk("result"));
+  EXPECT_EQ(shown.elements[31], Bulk("TKT-7"));
   EXPECT_EQ(broker_->Show(id)->return_value, "TKT-7");
   EXPECT_EQ(broker_->Show(id)->state, storage::JobState::kCompleted);
 }

@@ -78,6 +78,7 @@ void ExpectSame(const Job& a, const Job& b) {
   EXPECT_EQ(a.last_error, b.last_error);
   EXPECT_EQ(a.return_value, b.return_value);
   EXPECT_EQ(a.custom_id, b.custom_id);
+  EXPECT_EQ(a.name, b.name);
   ASSERT_EQ(a.history.size(), b.history.size());
   for (std::size_t i = 0; i < a.history.size(); ++i) ExpectSameAttempt(a.history[i], b.history[i]);
 }
@@ -160,6 +161,35 @@ TEST(JobCodecTest, RecordBytesAreStable) {
   job.history[0].next_due_ms = 0;
   EXPECT_EQ(EncodeJob(job), std::string("\x02", 1) + kSmallJobFields +
                                 std::string("\x01\x01\x01\xd0\x0f\x0a\x00\x00\x01\x77", 10));
+}
+
+// A job with a name is record version 3: version 2's fields, then the name.
+TEST(JobCodecTest, ANamedJobIsVersionThreeWithTheNameLast) {
+  Job job = SmallJob();
+  job.name = "booking-event";
+  EXPECT_EQ(EncodeJob(job), std::string("\x03", 1) + kSmallJobFields + std::string("\0", 1) +
+                                "\x0d"
+                                "booking-event");
+  auto decoded = DecodeJob(EncodeJob(job));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSame(job, *decoded);
+  EXPECT_EQ(decoded->name, "booking-event");
+  Job full = FullJob();
+  full.name = std::string(kMaxJobNameBytes, 'n');
+  auto round = DecodeJob(EncodeJob(full));
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  ExpectSame(full, *round);
+}
+
+TEST(JobCodecTest, AVersionThreeRecordWithoutItsNameIsCorruption) {
+  const std::string base = std::string("\x03", 1) + kSmallJobFields + std::string("\0", 1);
+  auto missing = DecodeJob(base);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("name"), std::string::npos)
+      << missing.status().ToString();
+  auto empty = DecodeJob(base + std::string("\0", 1));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("empty name"), std::string::npos);
 }
 
 // Records of builds before the history (version 1) end at the flags.

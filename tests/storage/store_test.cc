@@ -1044,11 +1044,11 @@ TEST_F(StoreTest, CleanRemovesOldFinishedJobsUpToTheLimit) {
     Job job = TakeOne();
     ASSERT_TRUE(store_->FailFinal(job.id, "", now_ + i * 100).ok());
   }
-  // Completed at now+0 .. now+900; older than now+500 are 5 of them; limit 3.
-  auto removed = store_->Clean("q", JobState::kCompleted, now_ + 500, 3);
+  // Completed at now+0 .. now+900; at or before now+400 are 5 of them; limit 3.
+  auto removed = store_->Clean("q", JobState::kCompleted, now_ + 400, 3);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 3u);
-  removed = store_->Clean("q", JobState::kCompleted, now_ + 500, 100);
+  removed = store_->Clean("q", JobState::kCompleted, now_ + 400, 100);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 2u);
   EXPECT_EQ(Counts().completed, 5u);
@@ -1064,7 +1064,7 @@ TEST_F(StoreTest, CleanRemovesOldWaitingAndDelayedJobs) {
   std::string fresh = Add("fresh");
   AddDelayed("soon", now_ + 10);
   AddDelayed("late", now_ + 5000);
-  auto removed = store_->Clean("q", JobState::kWaiting, now_, 100);
+  auto removed = store_->Clean("q", JobState::kWaiting, now_ - 1, 100);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1u);
   removed = store_->Clean("q", JobState::kDelayed, now_ + 100, 100);
@@ -1073,6 +1073,14 @@ TEST_F(StoreTest, CleanRemovesOldWaitingAndDelayedJobs) {
   EXPECT_EQ(store_->NextDue("q"), now_ + 5000);
   EXPECT_EQ(TakeOne().id, fresh);
   EXPECT_TRUE(store_->Clean("q", JobState::kActive, now_, 1).status().IsInvalidArgument());
+  // A job of exactly the cut-off's millisecond is old enough: age 0 cleans it.
+  Add("edge");
+  removed = store_->Clean("q", JobState::kWaiting, now_, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  removed = store_->Clean("q", JobState::kDelayed, now_ + 5000, 100);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
 }
 
 // ---- Completed retention ----------------------------------------------------------------------

@@ -140,7 +140,7 @@ TEST_F(RemoteWorkerTest, ShowReportsEachAttemptWithTheClientThatTookIt) {
   resp::Reply shown = Cmd({"SHOW", id});
   const std::size_t show_fields =
       shown.type == resp::ReplyType::kMap ? shown.pairs.size() : shown.elements.size() / 2;
-  EXPECT_EQ(show_fields, 16u) << shown.ToString();
+  EXPECT_EQ(show_fields, 17u) << shown.ToString();
   const resp::Reply* history = FieldOf(shown, "history");
   ASSERT_NE(history, nullptr) << shown.ToString();
   ASSERT_EQ(history->elements.size(), 2u) << history->ToString();
