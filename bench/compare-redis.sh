@@ -2,7 +2,7 @@
 # Side-by-side: redis-benchmark against Herald and against a real redis-server started here,
 # in the same run, on the same machine, per durability mode. Prints one table with ratios.
 #
-#   bench/compare-redis.sh [-n REQUESTS] [-m "always everysec"] [-j JOBS] [-q]
+#   bench/compare-redis.sh [-n REQUESTS] [-m "always everysec"] [-j JOBS] [-q | -w]
 #
 # For each mode, Herald runs with --fsync MODE and redis-server with appendonly yes,
 # appendfsync MODE (`always`: every reply after its write is synced, in both), and:
@@ -13,7 +13,8 @@
 #     workers, a no-op handler on both: remote / in-process (rows "worker");
 #   - `always` only: ADDJOB at 500/s for 10 s, add-to-take delay of `herald worker`
 #     (bench/add_to_start), p50 and p99 in ms.
-# -q: only the list and string rows (no worker loop, no latency).
+# -q: only the list and string rows (no worker loop, no latency); -w: only the worker loop
+# and the latency.
 #
 # Needs a release build (tools/herald-dev build release) and redis-server/redis-benchmark
 # (tools/herald-dev setup).
@@ -26,12 +27,14 @@ requests=100000
 modes="always everysec"
 jobs=50000
 quick=0
-while getopts "n:m:j:q" opt; do
+workers_only=0
+while getopts "n:m:j:qw" opt; do
   case $opt in
     n) requests=$OPTARG ;;
     m) modes=$OPTARG ;;
     j) jobs=$OPTARG ;;
     q) quick=1 ;;
+    w) workers_only=1 ;;
     *) exit 2 ;;
   esac
 done
@@ -63,7 +66,8 @@ cleanup() {
 trap cleanup EXIT
 wait_ping() {
   for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return; sleep 0.05; done
-  echo "nothing answers on port $1" >&2
+  echo "nothing answers on port $1; the servers' logs end with:" >&2
+  tail -n 5 "$work"/*.log >&2 2>/dev/null || true
   exit 1
 }
 
@@ -123,6 +127,7 @@ shapes=("1 50" "50 1" "50 16")
 row mode test shape herald baseline ratio
 row ---- ---- ----- ------ -------- -----
 for mode in $modes; do
+  [ "$workers_only" = 1 ] && break
   redis_port=$(free_port)
   herald_port=$(free_port)
   rm -rf "$work/redis" && mkdir -p "$work/redis"
