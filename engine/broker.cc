@@ -475,7 +475,8 @@ void Broker::PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now
   }
 }
 
-// Expired leases put their jobs back (the attempt stays counted) or fail them. A lease whose
+// Expired leases put their jobs back (the attempt stays counted) or fail them: a job on its last
+// attempt goes back once (storage::RetriesAfterStall). A lease whose
 // write fails stays, and expires again a little later.
 void Broker::ExpireLeases(std::int64_t now) {
   std::vector<std::pair<std::string, LeaseClaim>> expired;
@@ -495,8 +496,10 @@ void Broker::ExpireLeases(std::int64_t now) {
                   job->max_attempts);
     JobEventBus::Slot slot = events_.Reserve();
     Status written;
-    if (job->attempts_made >= job->max_attempts) {
-      // The attempt stalled (its worker went silent); the job fails as it has no attempts left.
+    const bool retry = storage::RetriesAfterStall(*job);
+    if (!retry) {
+      // The attempt stalled (its worker went silent); the job fails as it has no attempts left
+      // and stalled before.
       auto failed = store_->FailFinal(id, reason, now, storage::AttemptOutcome::kStalled);
       written = failed.status();
       if (failed.ok()) Fill(slot, JobEventType::kFailed, *failed, reason);
@@ -509,7 +512,7 @@ void Broker::ExpireLeases(std::int64_t now) {
       logger_->error("job {} of {}: expiry not recorded: {}", id, job->queue, written.message());
     }
     EndClaim(id, claim, written, now + kExpiryRetryMs);
-    if (written.ok() && job->attempts_made < job->max_attempts) OnWaiting(claim.queue);
+    if (written.ok() && retry) OnWaiting(claim.queue);
   }
 }
 

@@ -180,6 +180,14 @@ Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::
   return attempt;
 }
 
+bool RetriesAfterStall(const Job& job) {
+  if (job.attempts_made < job.max_attempts) return true;
+  for (const Attempt& attempt : job.history) {
+    if (attempt.outcome == AttemptOutcome::kStalled) return false;
+  }
+  return true;
+}
+
 std::size_t HistoryBytes(const Job& job) {
   std::size_t bytes = job.history.capacity() * sizeof(Attempt);
   for (const Attempt& a : job.history) bytes += a.error.size() + a.worker.size();

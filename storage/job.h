@@ -95,6 +95,12 @@ void StartAttempt(Job* job, std::int64_t now_ms, std::string_view worker);
 // returns it, for the caller to add the backoff. When the last attempt is not running (a job
 // taken by a build that kept no history), one is appended first, started at processed_ms.
 Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::string_view error);
+// Whether a job whose running attempt stalls (its lease expired, or the process running it was
+// lost) goes back to waiting rather than failing: it has attempts left, or none of its earlier
+// attempts stalled. A lost worker then costs a job its last attempt only once, as BullMQ moves
+// a stalled job back once (maxStalledCount 1) before it fails it. Call it before the stalled
+// attempt is ended.
+bool RetriesAfterStall(const Job& job);
 // The bytes of the history's strings, for the memory budgets of the jobs kept in memory.
 std::size_t HistoryBytes(const Job& job);
 

@@ -181,9 +181,10 @@ Result<std::optional<Change>> QueueRecovery::PlanPutBack(const StalledEntry& e,
   c.old_key = e.key;
   c.job = std::move(*read);
   c.job.last_error = std::string(kStalledError);
+  const bool retry = RetriesAfterStall(c.job);
   // Stalled even when the job fails for good now: the attempt did not fail, its worker was lost.
   EndAttempt(&c.job, AttemptOutcome::kStalled, now_ms, kStalledError);
-  if (c.job.attempts_made >= c.job.max_attempts) {
+  if (!retry) {
     c.job.state = JobState::kFailed;
     c.job.finished_ms = now_ms;
   } else {

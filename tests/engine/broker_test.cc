@@ -329,6 +329,40 @@ TEST_F(BrokerTest, AnExpiredLeaseEndsTheAttemptStalled) {
   }
 }
 
+// A lost worker does not fail a job on its last attempt the first time (BullMQ's
+// maxStalledCount of 1): the job goes back once more; a second stall, or a failure, ends it.
+TEST_F(BrokerTest, AStallOnTheLastAttemptGivesTheJobBackOnce) {
+  JobOptions one;
+  one.attempts = 1;
+  std::string id = AddJob("notifications", "x", one);
+  ASSERT_EQ(broker_->Take(Request({"notifications"}, 1, 1000, "lost@h:1"))->size(), 1u);
+  clock_.Advance(1000);
+  broker_->Tick();
+  auto shown = broker_->Show(id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->state, JobState::kWaiting);
+  EXPECT_EQ(shown->attempts_made, 1u);
+  // Taken again (attempt 2 of 1) and lost again: failed.
+  LeasedJob again = TakeOne("notifications", 1000);
+  EXPECT_EQ(again.job.id, id);
+  EXPECT_EQ(again.job.attempts_made, 2u);
+  clock_.Advance(1000);
+  broker_->Tick();
+  shown = broker_->Show(id);
+  EXPECT_EQ(shown->state, JobState::kFailed);
+  ASSERT_EQ(shown->history.size(), 2u);
+  EXPECT_EQ(shown->history[1].outcome, AttemptOutcome::kStalled);
+
+  // The extra run is a last attempt like any other: a failure in it fails the job.
+  std::string other = AddJob("notifications", "y", one);
+  ASSERT_EQ(broker_->Take(Request({"notifications"}, 1, 1000, "lost@h:1"))->size(), 1u);
+  clock_.Advance(1000);
+  broker_->Tick();
+  TakeOne("notifications");
+  ASSERT_TRUE(broker_->Fail(other, "500").ok());
+  EXPECT_EQ(broker_->Show(other)->state, JobState::kFailed);
+}
+
 TEST_F(BrokerTest, BlockingAndAcknowledgingTakesRecordTheirWorker) {
   std::vector<LeasedJob> served;
   auto waiter = broker_->TakeAsync(Request({"emails"}, 1, 0, "waiter@h:2"), 0,

@@ -394,6 +394,24 @@ TEST(AttemptTest, EndingWithoutARunningAttemptAddsOneStartedWhenProcessed) {
   EXPECT_EQ(job.history[1].worker, "");
 }
 
+TEST(AttemptTest, AStallOnTheLastAttemptRetriesOnlyWhenNoneStalledBefore) {
+  Job job;
+  job.max_attempts = 2;
+  job.attempts_made = 1;
+  StartAttempt(&job, 10, "w");
+  EXPECT_TRUE(RetriesAfterStall(job));  // attempts left
+  EndAttempt(&job, AttemptOutcome::kRetrying, 11, "451");
+  job.attempts_made = 2;
+  StartAttempt(&job, 20, "w");
+  EXPECT_TRUE(RetriesAfterStall(job));  // the last, but nothing stalled before
+  EndAttempt(&job, AttemptOutcome::kStalled, 21, "lease expired");
+  job.attempts_made = 3;
+  StartAttempt(&job, 30, "w");
+  EXPECT_FALSE(RetriesAfterStall(job));  // it stalled once already
+  job.max_attempts = 5;
+  EXPECT_TRUE(RetriesAfterStall(job));  // attempts left, whatever stalled
+}
+
 TEST(AttemptTest, HistoryKeepsTheLatestAttempts) {
   Job job;
   for (int i = 0; i < 30; ++i) {

@@ -864,8 +864,8 @@ TEST_F(StoreTest, RecordsAreReadBackAfterTheirMemtableWasFlushed) {
   EXPECT_EQ(first->return_value, "r0");
   auto last = store_->Get(ids[kJobs - 1]);
   ASSERT_TRUE(last.ok()) << last.status().ToString();
-  // Active at the close, its only attempt used: failed as stalled.
-  EXPECT_EQ(last->state, JobState::kFailed);
+  // Active at the close, its only attempt used: back to waiting, once (its first stall).
+  EXPECT_EQ(last->state, JobState::kWaiting);
   EXPECT_EQ(last->attempts_made, 1u);
   EXPECT_EQ(last->payload, payload_of(kJobs - 1));
 }
@@ -1514,14 +1514,29 @@ TEST_F(StoreTest, CountsAreRebuiltAtOpen) {
   Job b = TakeOne();
   ASSERT_TRUE(store_->Complete(a.id, "", now_).ok());
   ASSERT_TRUE(store_->FailFinal(b.id, "", now_).ok());
-  TakeOne();  // active with its only attempt used: failed at reopen
+  const std::string lost = TakeOne().id;  // active with its only attempt: waiting at reopen
   Reopen();
   QueueCounts counts = Counts();
-  EXPECT_EQ(counts.waiting, 2u);
+  EXPECT_EQ(counts.waiting, 3u);
   EXPECT_EQ(counts.delayed, 1u);
   EXPECT_EQ(counts.completed, 1u);
+  EXPECT_EQ(counts.failed, 1u);
+  EXPECT_EQ(counts.active, 0u);
+  // Lost a second time: failed (it stalled before).
+  Job again;
+  do {
+    again = TakeOne();
+  } while (again.id != lost);
+  Reopen();
+  counts = Counts();
   EXPECT_EQ(counts.failed, 2u);
   EXPECT_EQ(counts.active, 0u);
+  auto failed = store_->Get(lost);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state, JobState::kFailed);
+  ASSERT_EQ(failed->history.size(), 2u);
+  EXPECT_EQ(failed->history[0].outcome, AttemptOutcome::kStalled);
+  EXPECT_EQ(failed->history[1].outcome, AttemptOutcome::kStalled);
 }
 
 // ---- Corruption -------------------------------------------------------------------------------
@@ -1763,11 +1778,11 @@ TEST_F(StoreTest, CountsComeBackFromTheKeptCountersAfterAReopen) {
     EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kActive)).value()), 1);
   }
   Open();
-  // The job that was active had its one attempt: it failed (stalled).
-  ExpectCounts(store_->Counts("q").value(), 6, 0, 3, 2, 2);
+  // The job that was active had its one attempt and never stalled before: waiting again.
+  ExpectCounts(store_->Counts("q").value(), 7, 0, 3, 2, 1);
   Close();
   Open();
-  ExpectCounts(store_->Counts("q").value(), 6, 0, 3, 2, 2);
+  ExpectCounts(store_->Counts("q").value(), 7, 0, 3, 2, 1);
 }
 
 TEST_F(StoreTest, AQueueWithoutCountersIsCountedOnceAndKeepsThemFromThen) {
@@ -1783,17 +1798,16 @@ TEST_F(StoreTest, AQueueWithoutCountersIsCountedOnceAndKeepsThemFromThen) {
     }
   }
   Open();
-  // The taken job had its one attempt: failed (stalled).
-  ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 1);
+  // The taken job had its one attempt, and stalled for the first time: waiting again.
+  ExpectCounts(store_->Counts("q").value(), 5, 0, 0, 0, 0);
   Close();
   {
     RawDb raw(options_.data_dir);
     EXPECT_TRUE(raw.Get("q.q", std::string(keys::kCountedKey)).has_value());
-    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kWaiting)).value()), 4);
-    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kFailed)).value()), 1);
+    EXPECT_EQ(keys::DecodeCount(raw.Get("q.q", keys::CountKey(JobState::kWaiting)).value()), 5);
   }
   Open();
-  ExpectCounts(store_->Counts("q").value(), 4, 0, 0, 0, 1);
+  ExpectCounts(store_->Counts("q").value(), 5, 0, 0, 0, 0);
 }
 
 TEST_F(StoreTest, CountersThatDisagreeWithTheIndexAreCountedAgain) {

@@ -166,8 +166,11 @@ int Serve(const Startup& startup, storage::Store* store) {
   spdlog::info("signal {} received, shutting down", signal_number);
   http.Stop();
   server.Stop();
-  history.Stop();  // writes the current minute
-  if (!(*broker)->Shutdown()) {
+  const bool stopped_all = (*broker)->Shutdown();
+  // After the broker: its shutdown delivers the job events still queued, so the current
+  // minute it writes counts the last completions too. The store is still open.
+  history.Stop();
+  if (!stopped_all) {
     // A handler ignored its stop token and still runs on a worker thread, which nothing can
     // stop from outside; waiting for it could take forever. Every acknowledged write is in
     // the WAL, so leaving without closing the store is as safe as kill -9: its job is waiting

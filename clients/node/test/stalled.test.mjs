@@ -28,9 +28,8 @@ const worker = new Worker('stall', async (job) => {
 worker.on('error', (error) => process.stderr.write(String(error) + '\\n'));
 `;
 
-// Herald counts an attempt whose lease ran out, so a job with a single attempt (BullMQ's and
-// Herald's default) would be failed instead; BullMQ moves a stalled job back once
-// (maxStalledCount 1) without counting it.
+// Herald counts an attempt whose lease ran out (the last one stalling gives the job back once:
+// the next test); three attempts here leave room for the rescue either way.
 test('a job whose worker process is killed is delivered again to another worker', async (t) => {
   const queue = new Queue('stall', {connection: herald.connection});
   t.after(() => queue.close());
@@ -81,18 +80,28 @@ test('a job whose worker process is killed is delivered again to another worker'
   assert.match(job.history[1].worker, /^rescuer@/);
 });
 
-test('with a single attempt, a job whose worker stalls is failed, not delivered again', async (t) => {
+test('with a single attempt, a stalled job is delivered once more; a second stall fails it', async (t) => {
   const queue = new Queue('stall-once', {connection: herald.connection});
   t.after(() => queue.close());
   const added = await queue.add('slow', {});
-  // A raw take standing in for a worker that dies: nothing renews the lease.
-  const [[, id]] = await queue.client.call('GETJOB', 'NOHANG', 'LEASE', String(kLeaseMs), 'FROM', 'stall-once');
+  // Raw takes standing in for workers that die: nothing renews the lease.
+  const take = () => queue.client.call('GETJOB', 'NOHANG', 'LEASE', String(kLeaseMs), 'FROM', 'stall-once');
+  const [[, id]] = await take();
   assert.equal(id, added.id);
-  const job = await waitFor(async () => {
+  const back = await waitFor(async () => {
     const current = await queue.getJob(added.id);
     return current.history[0]?.outcome === 'stalled' ? current : null;
-  }, 'the lease to run out', {timeoutMs: kLeaseMs + 5000});
+  }, 'the first lease to run out', {timeoutMs: kLeaseMs + 5000});
+  // As BullMQ's maxStalledCount of 1: back to waiting once, though its one attempt was used.
+  assert.equal(await back.getState(), 'waiting');
+  assert.match(back.failedReason, /lease expired/);
+  const [[, again]] = await take();
+  assert.equal(again, added.id);
+  const job = await waitFor(async () => {
+    const current = await queue.getJob(added.id);
+    return current.history[1]?.outcome === 'stalled' ? current : null;
+  }, 'the second lease to run out', {timeoutMs: kLeaseMs + 5000});
   assert.equal(await job.getState(), 'failed');
-  assert.equal(job.attemptsMade, 1);
+  assert.equal(job.attemptsMade, 2);
   assert.match(job.failedReason, /lease expired/);
 });
