@@ -1,6 +1,7 @@
 // Job commands (Disque-style names, milliseconds everywhere) and EMIT.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/command_context.h"
@@ -17,11 +18,15 @@ using engine::LeasedJob;
 
 constexpr const char* kNotInteger = "ERR value is not an integer or out of range";
 
-bool ReadInt(CommandContext& ctx, const std::string& text, std::int64_t min, std::int64_t max,
-             std::int64_t* out) {
+// Reads the integer argument `what` (an option's name, as the caller spelled it in the
+// syntax): out of [min, max] or not an integer, the error keeps Redis's wording and names it,
+// "ERR value is not an integer or out of range: DELAY must be an integer from 0 to ...".
+bool ReadInt(CommandContext& ctx, std::string_view what, const std::string& text, std::int64_t min,
+             std::int64_t max, std::int64_t* out) {
   auto value = ParseRedisInt(text);
   if (!value || *value < min || *value > max) {
-    ctx.Error(kNotInteger);
+    ctx.Error(std::string(kNotInteger) + ": " + std::string(what) + " must be an integer from " +
+              std::to_string(min) + " to " + std::to_string(max));
     return false;
   }
   *out = *value;
@@ -89,13 +94,13 @@ void AddJob(CommandContext& ctx, Args args) {
     const bool has_value = i + 1 < args.size();
     std::int64_t n = 0;
     if (EqualsIgnoreCase(option, "delay") && has_value) {
-      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "DELAY", args[++i], 0, INT64_MAX, &n)) return;
       options.delay_ms = n;
     } else if (EqualsIgnoreCase(option, "attempts") && has_value) {
-      if (!ReadInt(ctx, args[++i], 1, 1000000, &n)) return;
+      if (!ReadInt(ctx, "ATTEMPTS", args[++i], 1, 1000000, &n)) return;
       options.attempts = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "priority") && has_value) {
-      if (!ReadInt(ctx, args[++i], 0, UINT32_MAX, &n)) return;
+      if (!ReadInt(ctx, "PRIORITY", args[++i], 0, UINT32_MAX, &n)) return;
       options.priority = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "jobid") && has_value) {
       options.id = args[++i];
@@ -105,7 +110,7 @@ void AddJob(CommandContext& ctx, Args args) {
       auto type = engine::ParseBackoffType(args[i + 1]);
       if (!type.ok()) return ctx.Error("ERR BACKOFF type must be fixed or exponential");
       options.backoff_type = *type;
-      if (!ReadInt(ctx, args[i + 2], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "BACKOFF delay", args[i + 2], 0, INT64_MAX, &n)) return;
       options.backoff_ms = n;
       i += 2;
     } else {
@@ -140,13 +145,13 @@ void GetJob(CommandContext& ctx, Args args) {
     } else if (EqualsIgnoreCase(option, "withname")) {
       with_name = true;
     } else if (EqualsIgnoreCase(option, "timeout") && i + 1 < args.size()) {
-      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "TIMEOUT", args[++i], 0, INT64_MAX, &n)) return;
       timeout_ms = n;
     } else if (EqualsIgnoreCase(option, "count") && i + 1 < args.size()) {
-      if (!ReadInt(ctx, args[++i], 1, 100000, &n)) return;
+      if (!ReadInt(ctx, "COUNT", args[++i], 1, 100000, &n)) return;
       request.count = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "lease") && i + 1 < args.size()) {
-      if (!ReadInt(ctx, args[++i], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "LEASE", args[++i], 0, INT64_MAX, &n)) return;
       request.lease_ms = n;
     } else if (EqualsIgnoreCase(option, "ack") && i + 1 < args.size() && !ack) {
       ack = engine::Completion{args[++i], {}};
@@ -357,7 +362,7 @@ void QStat(CommandContext& ctx, Args args) {
 
 void QPeek(CommandContext& ctx, Args args) {
   std::int64_t count = 0;
-  if (!ReadInt(ctx, args[2], 0, 100000, &count)) return;
+  if (!ReadInt(ctx, "count", args[2], 0, 100000, &count)) return;
   if (!KnownQueue(ctx, args[1]) || count == 0) return ctx.reply().ArrayHeader(0);
   auto page = ctx.server().broker().List(args[1], JobState::kWaiting, "",
                                          static_cast<std::uint32_t>(count));
@@ -406,7 +411,7 @@ void QScan(CommandContext& ctx, Args args) {
   }
   std::int64_t count = 10;
   if (args.size() == 6 && EqualsIgnoreCase(args[4], "count")) {
-    if (!ReadInt(ctx, args[5], 1, 100000, &count)) return;
+    if (!ReadInt(ctx, "COUNT", args[5], 1, 100000, &count)) return;
   } else if (args.size() != 4) {
     return ctx.SyntaxError();
   }
@@ -477,12 +482,12 @@ void QClean(CommandContext& ctx, Args args) {
   std::int64_t limit = INT64_MAX;
   size_t i = 3;
   if (i < args.size() && !EqualsIgnoreCase(args[i], "limit")) {
-    if (!ReadInt(ctx, args[i], 0, INT64_MAX / 2, &age)) return;
+    if (!ReadInt(ctx, "age-ms", args[i], 0, INT64_MAX / 2, &age)) return;
     ++i;
   }
   if (i < args.size()) {
     if (!EqualsIgnoreCase(args[i], "limit") || i + 2 != args.size()) return ctx.SyntaxError();
-    if (!ReadInt(ctx, args[i + 1], 1, INT64_MAX, &limit)) return;
+    if (!ReadInt(ctx, "LIMIT", args[i + 1], 1, INT64_MAX, &limit)) return;
   }
   if (!KnownQueue(ctx, args[1])) return ctx.reply().Integer(0);
   auto removed =

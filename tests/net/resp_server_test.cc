@@ -441,8 +441,22 @@ TEST_F(RespServerTest, AddJobOptionsAndErrors) {
   std::string delayed =
       Cmd({"ADDJOB", "q", "x", "DELAY", "60000", "ATTEMPTS", "4", "BACKOFF", "fixed", "500"}).str;
   EXPECT_NE(Cmd({"SHOW", delayed}).ToString().find("delayed"), std::string::npos);
+  // Redis's wording, then the option it is about and its range.
   EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "DELAY", "soon"}).str,
-            "ERR value is not an integer or out of range");
+            "ERR value is not an integer or out of range: DELAY must be an integer from 0 to "
+            "9223372036854775807");
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "ATTEMPTS", "0"}).str,
+            "ERR value is not an integer or out of range: ATTEMPTS must be an integer from 1 to "
+            "1000000");
+  EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "BACKOFF", "fixed", "1.5"}).str,
+            "ERR value is not an integer or out of range: BACKOFF delay must be an integer from 0 "
+            "to 9223372036854775807");
+  EXPECT_EQ(Cmd({"GETJOB", "COUNT", "0", "FROM", "q"}).str,
+            "ERR value is not an integer or out of range: COUNT must be an integer from 1 to "
+            "100000");
+  EXPECT_EQ(Cmd({"QCLEAN", "q", "waiting", "0", "LIMIT", "x"}).str,
+            "ERR value is not an integer or out of range: LIMIT must be an integer from 1 to "
+            "9223372036854775807");
   EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "BACKOFF", "linear", "5"}).str,
             "ERR BACKOFF type must be fixed or exponential");
   EXPECT_EQ(Cmd({"ADDJOB", "q", "x", "COLOR", "red"}).str, "ERR syntax error");

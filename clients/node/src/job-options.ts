@@ -1,6 +1,6 @@
 // add()'s options checked and turned into ADDJOB's arguments. Checked here, before anything is
-// sent, because the server's answer to a bad number ("ERR value is not an integer or out of
-// range") does not say which option it was.
+// sent, so that addBulk refuses a bad entry before it adds any, and the message uses BullMQ's
+// option names (delay, attempts) rather than ADDJOB's.
 
 import type {BackoffOptions, JobsOptions} from './types.js';
 
