@@ -16,8 +16,10 @@ inline constexpr std::string_view kHeraldVersion = "0.1.0";
 void AddConnectionCommands(CommandTable* table);
 // COMMAND, INFO, DBSIZE, TIME, CONFIG, FUNCTION, SHUTDOWN.
 void AddServerCommands(CommandTable* table);
-// ADDJOB, GETJOB, ACKJOB, NACK, WORKING, SHOW, DELJOB, the Q* commands, EMIT.
+// ADDJOB, GETJOB, ACKJOB, NACK, WORKING, SHOW, DELJOB, EMIT.
 void AddJobCommands(CommandTable* table);
+// QLEN, QSTAT, QPEEK, QUEUES, QSCAN, QRETRY, QPAUSE, QRESUME, QCLEAN.
+void AddQueueCommands(CommandTable* table);
 // GET, SET, INCR, DECR, INCRBY, DECRBY, MGET, MSET.
 void AddStringCommands(CommandTable* table);
 // LPUSH, RPUSH, LPOP, RPOP, LLEN, LRANGE, LINDEX, BLPOP, BRPOP.
@@ -29,6 +31,7 @@ inline void AddBuiltinCommands(CommandTable* table) {
   AddConnectionCommands(table);
   AddServerCommands(table);
   AddJobCommands(table);
+  AddQueueCommands(table);
   AddStringCommands(table);
   AddListCommands(table);
   AddKeyspaceCommands(table);
