@@ -476,8 +476,8 @@ void Broker::PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now
 }
 
 // Expired leases put their jobs back (the attempt stays counted) or fail them: a job on its last
-// attempt goes back once (storage::RetriesAfterStall). A lease whose
-// write fails stays, and expires again a little later.
+// attempt goes back once (storage::RetriesAfterStall). A lease whose write fails stays, and
+// expires again a little later.
 void Broker::ExpireLeases(std::int64_t now) {
   std::vector<std::pair<std::string, LeaseClaim>> expired;
   {
