@@ -53,8 +53,11 @@ json::object JobJson(const engine::Job& job, std::size_t max_payload) {
   out["id"] = job.id;
   out["queue"] = job.queue;
   out["state"] = engine::JobStateName(job.state);
-  // The producer's name (ADDJOB NAME, BullMQ's add(name, data)), else the event's type.
-  out["name"] = job.name.empty() ? EventTypeOf(job.payload) : job.name;
+  // The event's type, and the job's name: the producer's (ADDJOB NAME, BullMQ's add(name,
+  // data)), else the event's type.
+  std::string event_type = EventTypeOf(job.payload);
+  out["name"] = job.name.empty() ? event_type : job.name;
+  out["eventType"] = std::move(event_type);
   bool truncated = job.payload.size() > max_payload;
   if (truncated) {
     out["data"] = Utf8Prefix(job.payload, max_payload);

@@ -289,6 +289,13 @@ TEST_F(HttpApiTest, AddJobAsAddjobDoes) {
   ASSERT_EQ(named.status, 201u) << named.body;
   EXPECT_EQ(broker_->Show("j-2")->name, "booking-event");
   EXPECT_EQ(Get("/api/jobs/j-2").json().at("name"), "booking-event");
+  EXPECT_EQ(Get("/api/jobs/j-2").json().at("eventType"), "");  // its data carries none
+  ASSERT_EQ(Post("/api/queues/fresh/jobs",
+                 R"({"data":{"eventType":"booking.created"},"name":"booking-event","jobId":"j-3"})")
+                .status,
+            201u);
+  EXPECT_EQ(Get("/api/jobs/j-3").json().at("eventType"), "booking.created");
+  EXPECT_EQ(Get("/api/jobs/j-3").json().at("name"), "booking-event");
   EXPECT_EQ(Post("/api/queues/fresh/jobs", R"({"data":1,"name":7})").status, 400u);
 
   HttpAnswer raw = Post("/api/queues/fresh/jobs", R"({"payload":"raw bytes","delay":5000})");

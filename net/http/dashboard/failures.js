@@ -26,10 +26,11 @@ async function groupsOf(queue) {
   const answer = await get(`/api/queues/${encodeURIComponent(queue)}/jobs${query({state: 'failed', limit: FALLBACK_SCAN})}`);
   const map = new Map();
   for (const job of answer.jobs || []) {
-    const key = `${job.name}\u0000${normalize(job.failedReason)}`;
+    const eventType = job.eventType ?? job.name;
+    const key = `${eventType}\u0000${normalize(job.failedReason)}`;
     let group = map.get(key);
     if (!group) {
-      group = {fingerprint: null, eventType: job.name, error: job.failedReason, count: 0,
+      group = {fingerprint: null, eventType, error: job.failedReason, count: 0,
                firstSeen: job.finishedOn, lastSeen: job.finishedOn};
       map.set(key, group);
     }

@@ -191,7 +191,8 @@ export function mount(ctx) {
     replace(head,
       h('div',
         h('h1', {class: 'mono job-title'}, id, ' ', stateBadge(job.state)),
-        h('p', {class: 'subtitle'}, job.name ? h('span', {class: 'mono'}, job.name) : 'no event type',
+        h('p', {class: 'subtitle'}, (job.eventType ?? job.name) ? h('span', {class: 'mono'}, job.eventType ?? job.name) : 'no event type',
+          job.name && job.eventType !== undefined && job.name !== job.eventType ? [' as ', h('span', {class: 'mono'}, job.name)] : null,
           ' in ', h('a', {href: queueHref(job.queue)}, job.queue))),
       actions);
   }

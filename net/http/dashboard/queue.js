@@ -394,7 +394,8 @@ export function mount(ctx) {
 }
 
 function typeCell(job) {
-  return job.name ? h('span', {class: 'mono small'}, job.name) : h('span', {class: 'muted'}, '—');
+  const type = job.eventType ?? job.name;
+  return type ? h('span', {class: 'mono small'}, type) : h('span', {class: 'muted'}, '—');
 }
 
 function errorCell(job) {

@@ -103,7 +103,7 @@ export function mount(ctx) {
         table('Events and jobs', ['Event', 'Event type', 'Queue', 'State', {title: 'Attempts', cls: 'num'}, 'Added', 'Finished'],
           jobs.map((j) => h('tr',
             h('td', h('a', {href: jobHref(j.id), class: 'mono'}, j.id)),
-            h('td', h('span', {class: 'mono small'}, j.name || '—')),
+            h('td', h('span', {class: 'mono small'}, (j.eventType ?? j.name) || '—')),
             h('td', h('a', {href: queueHref(j.queue)}, j.queue)),
             h('td', stateBadge(j.state)),
             h('td', {class: 'num'}, `${j.attemptsMade} / ${j.maxAttempts}`),
