@@ -128,9 +128,12 @@ class ServerFixture : public ::testing::Test {
   void StopServer() {
     client_.reset();
     if (server_) server_->Stop();
+    // Before the server goes: the broker's scheduler may be answering a parked GETJOB or
+    // BLPOP at this moment, which posts onto the server's executor and can release the last
+    // reference to a connection, whose destructor reaches the server state.
+    if (broker_) broker_->Shutdown();
     server_.reset();
     state_.reset();
-    if (broker_) broker_->Shutdown();
     broker_.reset();
     store_.reset();
   }
