@@ -182,8 +182,10 @@ class Broker {
                                             const TakeRequest& request);
   // Many Acks written as one batch (ACKJOB id id ...): one result per completion, in order.
   std::vector<Result<Job>> AckMany(std::vector<storage::Completion> completions);
-  // A failed attempt (see FailMode). NotFound when not active under a lease.
-  Result<Job> Fail(std::string_view id, std::string error, FailMode mode = FailMode::kRetry);
+  // A failed attempt (see FailMode). With kRetry, `retry_in_ms` 0 or more sets when the next
+  // attempt is due instead of the job's backoff (-1). NotFound when not active under a lease.
+  Result<Job> Fail(std::string_view id, std::string error, FailMode mode = FailMode::kRetry,
+                   std::int64_t retry_in_ms = -1);
   // Extends the lease by `lease_ms` from now (0 = the queue's lease). Returns the new lease in
   // ms. NotFound when not active under a lease; InvalidArgument for a lease outside 1 s..24 h.
   Result<std::int64_t> ExtendLease(std::string_view id, std::int64_t lease_ms = 0);
@@ -256,7 +258,8 @@ class Broker {
   Result<Job> WithLeaseClaimed(std::string_view id, Write write);
   // Completes an active job whose lease is claimed, and reports it.
   Result<Job> CompleteClaimed(std::string_view id, std::string return_value);
-  Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode);
+  Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode,
+                            std::int64_t retry_in_ms = -1);
   // The first of `queues`, from `start` round, with a job waiting and a slot reserved for it
   // (its distance from `start` in *offset); null when none.
   QueueState* ReserveFirstWithWork(const std::vector<QueueState*>& queues, std::size_t start,

@@ -280,14 +280,16 @@ std::vector<Result<Job>> Broker::AckMany(std::vector<storage::Completion> comple
   return results;
 }
 
-Result<Job> Broker::Fail(std::string_view id, std::string error, FailMode mode) {
+Result<Job> Broker::Fail(std::string_view id, std::string error, FailMode mode,
+                         std::int64_t retry_in_ms) {
   return WithLeaseClaimed(id, [&]() -> Result<Job> {
     HERALD_ASSIGN_OR_RETURN(Job job, store_->Get(id));
-    return FinishFailure(job, std::move(error), mode);
+    return FinishFailure(job, std::move(error), mode, retry_in_ms);
   });
 }
 
-Result<Job> Broker::FinishFailure(const Job& job, std::string error, FailMode mode) {
+Result<Job> Broker::FinishFailure(const Job& job, std::string error, FailMode mode,
+                                  std::int64_t retry_in_ms) {
   // Before `now` is read: the scheduler may promote the job when the backoff is over.
   JobEventBus::Slot slot = events_.Reserve();
   const std::int64_t now = clock_->NowMs();
@@ -297,7 +299,9 @@ Result<Job> Broker::FinishFailure(const Job& job, std::string error, FailMode mo
     return failed;
   }
   const std::int64_t due =
-      now + BackoffDelayMs(job.backoff_type, job.backoff_ms, job.attempts_made);
+      now + (retry_in_ms >= 0
+                 ? retry_in_ms
+                 : BackoffDelayMs(job.backoff_type, job.backoff_ms, job.attempts_made));
   HERALD_ASSIGN_OR_RETURN(Job delayed, store_->FailRetry(job.id, std::move(error), due, now));
   scheduler_.WakeAt(due);
   Fill(slot, JobEventType::kRetrying, delayed, delayed.last_error);
@@ -449,7 +453,7 @@ std::optional<LeasedJob> Broker::RunJob(std::uint32_t worker, LeasedJob leased,
   if (outcome.kind != HandlerOutcome::Kind::kSuccess) {
     const FailMode mode =
         outcome.kind == HandlerOutcome::Kind::kPermanent ? FailMode::kPermanent : FailMode::kRetry;
-    status = Fail(job.id, std::move(outcome.text), mode).status();
+    status = Fail(job.id, std::move(outcome.text), mode, outcome.retry_in_ms).status();
   } else if (stop.stop_requested()) {
     status = Ack(job.id, std::move(outcome.text)).status();
   } else {

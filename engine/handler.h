@@ -37,11 +37,18 @@ struct HandlerOutcome {
   };
   Kind kind = Kind::kSuccess;
   std::string text;
+  // kFailure only: the next attempt in this many ms instead of the queue's backoff (a provider's
+  // Retry-After); -1: the backoff.
+  std::int64_t retry_in_ms = -1;
 
   static HandlerOutcome Success(std::string value = {}) {
     return {Kind::kSuccess, std::move(value)};
   }
   static HandlerOutcome Failure(std::string error) { return {Kind::kFailure, std::move(error)}; }
+  // A failed attempt whose next attempt is due in `retry_in_ms` (0 or more).
+  static HandlerOutcome RetryIn(std::string error, std::int64_t retry_in_ms) {
+    return {Kind::kFailure, std::move(error), retry_in_ms};
+  }
   static HandlerOutcome Permanent(std::string error) {
     return {Kind::kPermanent, std::move(error)};
   }

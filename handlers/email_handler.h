@@ -1,5 +1,6 @@
 // EmailHandler: the handler of the `emails` queue. Renders the email templates of the job's
-// event type and delivers the message to data.userEmail, through the configured SMTP relay or,
+// event type and delivers the message to data.userEmail, through the configured SMTP server
+// (a local relay, or a provider over STARTTLS/TLS with AUTH; sessions are reused) or,
 // when none is set, as an RFC 5322 .eml file in the outbox directory (<data-dir>/outbox/).
 //
 // Per job: unknown event type (no email templates) or a missing/invalid userId or userEmail ->
@@ -27,7 +28,7 @@
 namespace herald::handlers {
 
 struct EmailHandlerOptions {
-  // Relay settings; an empty host means the outbox. Default: outbox.
+  // Server settings (TLS, AUTH); an empty host means the outbox. Default: outbox.
   SmtpRelayConfig smtp;
   // Where .eml files go without a relay. Required when smtp.host is "".
   std::string outbox_dir;

@@ -2,7 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "engine/toml_values.h"
@@ -32,8 +36,142 @@ Status CheckKeys(const toml::table& table, const std::string& where,
 
 using engine::ParseToml;
 using engine::ParseTomlFile;
+using engine::ReadTomlBool;
 using engine::ReadTomlInt;
 using engine::ReadTomlString;
+
+// A secret from the environment variable or the file named by `source`, the TOML value at
+// `where`. The secret itself never appears in an error.
+Status ResolveSecret(const toml::node& source, std::string_view how, const std::string& where,
+                     std::string* secret) {
+  auto name = source.value<std::string>();
+  if (!name || name->empty()) return Bad(where, "must be a non-empty string");
+  if (how == "env") {
+    const char* value = std::getenv(name->c_str());
+    if (value == nullptr) return Bad(where, "names " + *name + ", which is not set");
+    *secret = value;
+    return Status::Ok();
+  }
+  std::ifstream in(*name, std::ios::binary);
+  if (!in) return Bad(where, "names " + *name + ", which cannot be read");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  *secret = std::move(text);
+  return Status::Ok();
+}
+
+// `key`, `key_env` or `key_file`: at most one of them.
+Status ReadSecret(const toml::table& table, const std::string& key, const std::string& where,
+                  std::string* secret) {
+  const toml::node* plain = table.get(key);
+  const toml::node* env = table.get(key + "_env");
+  const toml::node* file = table.get(key + "_file");
+  if ((plain != nullptr) + (env != nullptr) + (file != nullptr) > 1) {
+    return Bad(where + "." + key,
+               "is given twice: set one of " + key + ", " + key + "_env, " + key + "_file");
+  }
+  if (plain != nullptr) return ReadTomlString(table, key, where, secret);
+  if (env != nullptr) return ResolveSecret(*env, "env", where + "." + key + "_env", secret);
+  if (file != nullptr) return ResolveSecret(*file, "file", where + "." + key + "_file", secret);
+  return Status::Ok();
+}
+
+bool IsHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                    c == '.' || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
+                    c == '\'' || c == '*' || c == '+' || c == '^' || c == '`' || c == '|' ||
+                    c == '~';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status ReadHeaders(const toml::table& table, const std::string& where, HttpHeaders* headers) {
+  const toml::node* node = table.get("headers");
+  if (node == nullptr) return Status::Ok();
+  const toml::table* entries = node->as_table();
+  const std::string at = where + ".headers";
+  if (entries == nullptr) return Bad(at, "must be a table of name = value");
+  for (const auto& [key, value_node] : *entries) {
+    const std::string name(key.str());
+    const std::string item = at + "." + name;
+    if (!IsHeaderName(name)) return Bad(item, "is not a valid header name");
+    std::string value;
+    if (auto text = value_node.value<std::string>()) {
+      value = *text;
+    } else if (const toml::table* from = value_node.as_table()) {
+      HERALD_RETURN_IF_ERROR(CheckKeys(*from, item, {"env", "file"}));
+      if (from->size() != 1) return Bad(item, "must be { env = \"NAME\" } or { file = \"path\" }");
+      for (const auto& [how, source] : *from) {
+        HERALD_RETURN_IF_ERROR(
+            ResolveSecret(source, how.str(), item + "." + std::string(how.str()), &value));
+      }
+    } else {
+      return Bad(item, "must be a string, { env = \"NAME\" } or { file = \"path\" }");
+    }
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      return Bad(item, "must be one line");
+    }
+    headers->emplace_back(name, std::move(value));
+  }
+  return Status::Ok();
+}
+
+Status ReadWebhook(const toml::table& table, const std::string& where, std::string_view url_key,
+                   WebhookConfig* webhook) {
+  HERALD_RETURN_IF_ERROR(CheckKeys(table, where,
+                                   {url_key, "timeout_ms", "headers", "secret", "secret_env",
+                                    "secret_file", "ca_file", "insecure"}));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, url_key, where, &webhook->url));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "timeout_ms", where, 1, 3600000, &webhook->timeout_ms));
+  HERALD_RETURN_IF_ERROR(ReadHeaders(table, where, &webhook->headers));
+  HERALD_RETURN_IF_ERROR(ReadSecret(table, "secret", where, &webhook->secret));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, "ca_file", where, &webhook->ca_file));
+  HERALD_RETURN_IF_ERROR(ReadTomlBool(table, "insecure", where, &webhook->insecure));
+  return Status::Ok();
+}
+
+Status ReadSmtp(const toml::table& smtp, const std::string& at, SmtpRelayConfig* config) {
+  HERALD_RETURN_IF_ERROR(
+      CheckKeys(smtp, at,
+                {"host", "port", "from", "helo", "timeout_ms", "tls", "username", "password",
+                 "password_env", "password_file", "auth", "ca_file", "insecure", "idle_s"}));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "host", at, &config->host));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "port", at, 1, 65535, &config->port));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "from", at, &config->from));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "helo", at, &config->helo));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "timeout_ms", at, 1, 3600000, &config->timeout_ms));
+  std::string tls;
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "tls", at, &tls));
+  if (tls == "none") {
+    config->tls = SmtpTls::kNone;
+  } else if (tls == "starttls") {
+    config->tls = SmtpTls::kStartTls;
+  } else if (tls == "implicit") {
+    config->tls = SmtpTls::kImplicit;
+  } else if (!tls.empty()) {
+    return Bad(at + ".tls", "is '" + tls + "'; it must be none, starttls or implicit");
+  }
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "username", at, &config->username));
+  HERALD_RETURN_IF_ERROR(ReadSecret(smtp, "password", at, &config->password));
+  std::string auth;
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "auth", at, &auth));
+  if (auth == "auto") {
+    config->auth = SmtpAuth::kAuto;
+  } else if (auth == "plain") {
+    config->auth = SmtpAuth::kPlain;
+  } else if (auth == "login") {
+    config->auth = SmtpAuth::kLogin;
+  } else if (!auth.empty()) {
+    return Bad(at + ".auth", "is '" + auth + "'; it must be auto, plain or login");
+  }
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "ca_file", at, &config->ca_file));
+  HERALD_RETURN_IF_ERROR(ReadTomlBool(smtp, "insecure", at, &config->insecure));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "idle_s", at, 1, 3600, &config->idle_s));
+  return Status::Ok();
+}
 
 Status ReadFaults(const toml::table& table, const std::string& where, FaultInjection* faults) {
   HERALD_RETURN_IF_ERROR(CheckKeys(table, where, {"fail_first", "fail_rate", "seed"}));
@@ -73,32 +211,19 @@ Status ApplyHandlers(const toml::table& handlers, const std::string& source,
     const toml::table* smtp = node->as_table();
     const std::string at = where + ".smtp";
     if (smtp == nullptr) return Bad(at, "must be a table");
-    HERALD_RETURN_IF_ERROR(CheckKeys(*smtp, at, {"host", "port", "from", "helo", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "host", at, &config->smtp.host));
-    HERALD_RETURN_IF_ERROR(ReadTomlInt(*smtp, "port", at, 1, 65535, &config->smtp.port));
-    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "from", at, &config->smtp.from));
-    HERALD_RETURN_IF_ERROR(ReadTomlString(*smtp, "helo", at, &config->smtp.helo));
-    HERALD_RETURN_IF_ERROR(
-        ReadTomlInt(*smtp, "timeout_ms", at, 1, 3600000, &config->smtp.timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadSmtp(*smtp, at, &config->smtp));
   }
   if (const toml::node* node = handlers.get("push")) {
     const toml::table* push = node->as_table();
     const std::string at = where + ".push";
     if (push == nullptr) return Bad(at, "must be a table");
-    HERALD_RETURN_IF_ERROR(CheckKeys(*push, at, {"webhook_url", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(ReadTomlString(*push, "webhook_url", at, &config->push_webhook_url));
-    HERALD_RETURN_IF_ERROR(
-        ReadTomlInt(*push, "timeout_ms", at, 1, 3600000, &config->push_timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadWebhook(*push, at, "webhook_url", &config->push));
   }
   if (const toml::node* node = handlers.get("tickets")) {
     const toml::table* tickets = node->as_table();
     const std::string at = where + ".tickets";
     if (tickets == nullptr) return Bad(at, "must be a table");
-    HERALD_RETURN_IF_ERROR(CheckKeys(*tickets, at, {"helpdesk_url", "timeout_ms"}));
-    HERALD_RETURN_IF_ERROR(
-        ReadTomlString(*tickets, "helpdesk_url", at, &config->helpdesk_webhook_url));
-    HERALD_RETURN_IF_ERROR(
-        ReadTomlInt(*tickets, "timeout_ms", at, 1, 3600000, &config->helpdesk_timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadWebhook(*tickets, at, "helpdesk_url", &config->helpdesk));
   }
   if (const toml::node* node = handlers.get("faults")) {
     const toml::table* faults = node->as_table();
@@ -152,6 +277,16 @@ Status ApplyTable(const toml::table& root, const std::string& source, HandlersCo
 
 }  // namespace
 
+HttpPosterOptions PosterOptionsOf(const WebhookConfig& webhook, Clock* clock) {
+  HttpPosterOptions options;
+  options.headers = webhook.headers;
+  options.signing_secret = webhook.secret;
+  options.ca_file = webhook.ca_file;
+  options.insecure = webhook.insecure;
+  options.clock = clock;
+  return options;
+}
+
 std::string HandlersConfig::OutboxDir() const {
   if (!outbox_dir.empty()) return outbox_dir;
   return (data_dir.empty() ? std::string(".") : data_dir) + "/outbox";
@@ -165,12 +300,12 @@ Status ValidateHandlersConfig(const HandlersConfig& config) {
   if (config.smtp.helo.empty() || config.smtp.helo.find_first_of(" \t\r\n") != std::string::npos) {
     return Status::InvalidArgument("handlers.smtp.helo must be one word");
   }
-  if (!config.push_webhook_url.empty()) {
-    auto url = ParseHttpUrl(config.push_webhook_url);
+  if (!config.push.url.empty()) {
+    auto url = ParseHttpUrl(config.push.url);
     if (!url.ok()) return url.status().WithPrefix("handlers.push.webhook_url");
   }
-  if (!config.helpdesk_webhook_url.empty()) {
-    auto url = ParseHttpUrl(config.helpdesk_webhook_url);
+  if (!config.helpdesk.url.empty()) {
+    auto url = ParseHttpUrl(config.helpdesk.url);
     if (!url.ok()) return url.status().WithPrefix("handlers.tickets.helpdesk_url");
   }
   for (const auto& [queue, kind] : config.queues) {

@@ -8,20 +8,35 @@
 //   templates_dir = "./templates"    # <dir>/<event type>/<kind>.mustache overrides
 //   queues = { emails = "email", notifications = "push", tickets = "ticket" }
 //
-//   [handlers.smtp]                  # set host to send through a relay instead of the outbox
-//   host = "127.0.0.1"
-//   port = 25
+//   [handlers.smtp]                  # set host to send through a server instead of the outbox
+//   host = "email-smtp.eu-west-1.amazonaws.com"
+//   port = 587
+//   tls = "starttls"                 # none (default), starttls (587) or implicit (465)
+//   username = "AKIA..."
+//   password_env = "SMTP_PASSWORD"   # or password = "..." or password_file = "/run/secrets/x"
+//   auth = "auto"                    # auto (default), plain or login
+//   ca_file = ""                     # PEM CAs to trust; default: the system's store
+//   insecure = false                 # true: no certificate check (logged as a warning)
+//   idle_s = 30                      # an unused session is closed after this long
 //   from = "Herald <noreply@herald.local>"
 //   helo = "herald.local"
 //   timeout_ms = 10000               # per SMTP step
 //
 //   [handlers.push]
-//   webhook_url = "http://127.0.0.1:9000/push"   # also POST push notifications here
+//   webhook_url = "https://hooks.example.com/push"   # also POST push notifications here
 //   timeout_ms = 5000
+//   headers = { Authorization = { env = "PUSH_TOKEN" } }   # or a plain string value
+//   secret_env = "PUSH_SECRET"       # HMAC-SHA256 signature headers (see http_client.h)
+//   ca_file = ""
+//   insecure = false
 //
 //   [handlers.tickets]
-//   helpdesk_url = "http://127.0.0.1:9000/tickets"   # also POST new tickets here
-//   timeout_ms = 5000
+//   helpdesk_url = "https://helpdesk.example.com/tickets"   # also POST new tickets here
+//   timeout_ms = 5000                # headers, secret*, ca_file, insecure as for push
+//
+// Secrets (password, secret) are given as `<key>`, `<key>_env` (an environment variable's
+// name) or `<key>_file` (a file whose content, without a final newline, is the secret); a
+// header value as a string or as { env = "NAME" } / { file = "path" }. None of them is logged.
 //
 //   [handlers.faults.emails]         # demo/test: fail attempts on purpose
 //   fail_first = 2
@@ -45,6 +60,8 @@
 
 #include "common/status.h"
 #include "handlers/fault_injection.h"
+#include "handlers/http_client.h"
+#include "handlers/smtp_client.h"
 #include "handlers/templates.h"
 
 namespace herald::handlers {
@@ -60,6 +77,36 @@ struct SmtpRelayConfig {
   std::string helo = "herald.local";
   // Per step (connect, each reply). Default: 10000.
   std::int64_t timeout_ms = 10000;
+  // Default: none.
+  SmtpTls tls = SmtpTls::kNone;
+  // AUTH user; empty: no AUTH. Default: "".
+  std::string username;
+  // AUTH password (a secret). Default: "".
+  std::string password;
+  // Default: auto.
+  SmtpAuth auth = SmtpAuth::kAuto;
+  // Default: "" (the system's CA store).
+  std::string ca_file;
+  // Default: false.
+  bool insecure = false;
+  // Default: 30.
+  std::int64_t idle_s = 30;
+};
+
+// An outgoing webhook (push, helpdesk).
+struct WebhookConfig {
+  // http:// or https:// URL. Default: "" (none).
+  std::string url;
+  // Default: 5000.
+  std::int64_t timeout_ms = 5000;
+  // Extra headers (values may be secrets). Default: none.
+  HttpHeaders headers;
+  // HMAC-SHA256 signing key (a secret); empty: unsigned. Default: "".
+  std::string secret;
+  // Default: "" (the system's CA store).
+  std::string ca_file;
+  // Default: false.
+  bool insecure = false;
 };
 
 struct HandlersConfig {
@@ -68,14 +115,10 @@ struct HandlersConfig {
   // Directory for .eml files when no relay is set. Default: "" (<data_dir>/outbox).
   std::string outbox_dir;
   SmtpRelayConfig smtp;
-  // Push webhook (http:// only). Default: "" (in-app inbox only).
-  std::string push_webhook_url;
-  // Default: 5000.
-  std::int64_t push_timeout_ms = 5000;
-  // Helpdesk webhook for new tickets (http:// only). Default: "" (tickets only in the store).
-  std::string helpdesk_webhook_url;
-  // Default: 5000.
-  std::int64_t helpdesk_timeout_ms = 5000;
+  // Push webhook. Default: no URL (in-app inbox only).
+  WebhookConfig push;
+  // Helpdesk webhook for new tickets. Default: no URL (tickets only in the store).
+  WebhookConfig helpdesk;
   // Queue name -> handler kind ("email", "push", "ticket").
   // Default: emails -> email, notifications -> push, tickets -> ticket.
   std::map<std::string, std::string> queues = {
@@ -99,12 +142,15 @@ Status LoadHandlersConfig(const std::string& path, HandlersConfig* config);
 Status LoadHandlersConfigText(std::string_view toml_text, const std::string& source_name,
                               HandlersConfig* config);
 
+// The poster for `webhook`: its headers, secret and TLS settings; `clock` signs (may be null).
+HttpPosterOptions PosterOptionsOf(const WebhookConfig& webhook, Clock* clock);
+
 // Applies a command-line fault spec "<queue>:first=N[,rate=R][,seed=S]" (e.g. "emails:first=2",
 // "notifications:rate=0.3,seed=7"). InvalidArgument names the problem.
 Status ApplyFaultSpec(std::string_view spec, HandlersConfig* config);
 
-// Checks what loading cannot see alone: URLs are http://, the From address is plausible,
-// handler kinds are known. InvalidArgument names the key.
+// Checks what loading cannot see alone: URLs are http:// or https://, the From address is
+// plausible, handler kinds are known. InvalidArgument names the key.
 Status ValidateHandlersConfig(const HandlersConfig& config);
 
 }  // namespace herald::handlers

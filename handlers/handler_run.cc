@@ -21,4 +21,12 @@ Result<HandlerRun> OpenHandlerRun(std::string_view payload, const TemplateSet& t
   return run;
 }
 
+engine::HandlerOutcome WebhookFailure(std::string error, const HttpResponse& response) {
+  if ((response.status == 429 || response.status == 503) && response.retry_after_ms >= 0) {
+    error += " (Retry-After: next attempt in " + std::to_string(response.retry_after_ms) + " ms)";
+    return engine::HandlerOutcome::RetryIn(std::move(error), response.retry_after_ms);
+  }
+  return engine::HandlerOutcome::Failure(std::move(error));
+}
+
 }  // namespace herald::handlers

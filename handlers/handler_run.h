@@ -11,7 +11,9 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "engine/handler.h"
 #include "handlers/event.h"
+#include "handlers/http_client.h"
 #include "handlers/templates.h"
 
 namespace herald::handlers {
@@ -36,5 +38,9 @@ struct TemplateNeed {
 // "event <type> <id>: missing field data.userId", "invalid data.userId".
 Result<HandlerRun> OpenHandlerRun(std::string_view payload, const TemplateSet& templates,
                                   const TemplateNeed& need);
+
+// A failed attempt for a webhook's non-2xx `response`: when it is a 429 or 503 with
+// Retry-After, the next attempt is due when the receiver asked; otherwise the queue's backoff.
+engine::HandlerOutcome WebhookFailure(std::string error, const HttpResponse& response);
 
 }  // namespace herald::handlers

@@ -1,25 +1,71 @@
 #include "handlers/http_client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <boost/url/parse.hpp>
 
-#include <optional>
-
-#include "handlers/io_deadline.h"
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 
 namespace herald::handlers {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-
 constexpr std::size_t kMaxResponseBody = 64 * 1024;
+constexpr std::int64_t kMaxRetryAfterMs = 24LL * 3600 * 1000;
+
+struct Received {
+  std::string body;
+  std::string retry_after;
+};
+
+std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* context) {
+  auto* received = static_cast<Received*>(context);
+  const std::size_t n = size * count;
+  // Past the limit the rest is read and dropped: the status is what callers need.
+  const std::size_t room = kMaxResponseBody - std::min(kMaxResponseBody, received->body.size());
+  received->body.append(data, std::min(n, room));
+  return n;
+}
+
+std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* context) {
+  auto* received = static_cast<Received*>(context);
+  const std::size_t n = size * count;
+  std::string_view line(data, n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    received->retry_after.clear();  // a new response (after 100 Continue, say)
+    return n;
+  }
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    bool match = true;
+    for (std::size_t i = 0; i < kName.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    }
+    if (match) {
+      std::string_view value = line.substr(kName.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+        value.remove_prefix(1);
+      }
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' ||
+                                value.back() == ' ' || value.back() == '\t')) {
+        value.remove_suffix(1);
+      }
+      received->retry_after = std::string(value);
+    }
+  }
+  return n;
+}
+
+std::string Clean(std::string value) {
+  // Header values come from event fields (the idempotency key is the event id): controls
+  // would split the header, so they become spaces.
+  for (char& c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return value;
+}
 
 }  // namespace
 
@@ -30,16 +76,17 @@ Result<HttpTarget> ParseHttpUrl(std::string_view url) {
                                    "': " + parsed.error().message());
   }
   const boost::urls::url_view& u = *parsed;
-  if (u.scheme() != "http") {
-    return Status::InvalidArgument("only http:// URLs are supported, not '" +
+  if (u.scheme() != "http" && u.scheme() != "https") {
+    return Status::InvalidArgument("only http:// and https:// URLs are supported, not '" +
                                    std::string(u.scheme()) + "' (URL '" + std::string(url) + "')");
   }
   if (u.encoded_host().empty()) {
     return Status::InvalidArgument("URL '" + std::string(url) + "' has no host");
   }
   HttpTarget target;
+  target.tls = u.scheme() == "https";
   target.host = u.host_address();
-  target.port = u.has_port() ? std::string(u.port()) : "80";
+  target.port = u.has_port() ? std::string(u.port()) : (target.tls ? "443" : "80");
   target.host_header = std::string(u.encoded_host_and_port());
   target.target = std::string(u.encoded_target());
   if (target.target.empty()) target.target = "/";
@@ -47,99 +94,126 @@ Result<HttpTarget> ParseHttpUrl(std::string_view url) {
   return target;
 }
 
-Result<HttpResponse> HttpPoster::Post(
-    std::string_view url, std::string_view json,
-    const std::vector<std::pair<std::string, std::string>>& headers,
-    std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
-  HERALD_ASSIGN_OR_RETURN(HttpTarget target, ParseHttpUrl(url));
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  tcp::socket socket(io);
-  IoDeadline waiter(&io, std::move(stop));
-  auto cancel = [&] {
-    boost::system::error_code ignored;
-    resolver.cancel();
-    socket.close(ignored);
-  };
-  const std::string peer = "POST " + std::string(url);
-  auto waited = [&](IoDeadline::Wait wait, const char* what) -> std::optional<Status> {
-    switch (wait) {
-      case IoDeadline::Wait::kDone:
-        return std::nullopt;
-      case IoDeadline::Wait::kTimedOut:
-        return Status::TimedOut(peer + ": timed out during " + what);
-      case IoDeadline::Wait::kStopped:
-        return Status::ShuttingDown(peer + ": shutting down during " + what);
-    }
-    return std::nullopt;
-  };
-
-  bool done = false;
-  boost::system::error_code error;
-  tcp::resolver::results_type endpoints;
-  resolver.async_resolve(target.host, target.port,
-                         [&](boost::system::error_code ec, tcp::resolver::results_type r) {
-                           error = ec;
-                           endpoints = std::move(r);
-                           done = true;
-                         });
-  if (auto failed = waited(waiter.Run(&done, deadline, cancel), "name resolution")) {
-    return *failed;
+std::string WebhookSignature(std::string_view secret, std::int64_t unix_seconds,
+                             std::string_view body) {
+  const std::string stamp = std::to_string(unix_seconds);
+  std::string signed_part = stamp + "." + std::string(body);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), digest,
+       &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
   }
-  if (error)
-    return Status::IOError(peer + ": cannot resolve " + target.host + ": " + error.message());
+  return "t=" + stamp + ",v1=" + hex;
+}
 
-  done = false;
-  asio::async_connect(socket, endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) {
-    error = ec;
-    done = true;
-  });
-  if (auto failed = waited(waiter.Run(&done, deadline, cancel), "connect")) return *failed;
-  if (error) return Status::IOError(peer + ": cannot connect: " + error.message());
-
-  http::request<http::string_body> request{http::verb::post, target.target, 11};
-  request.set(http::field::host, target.host_header);
-  request.set(http::field::user_agent, "herald/0.1");
-  request.set(http::field::content_type, "application/json");
-  request.set(http::field::connection, "close");
-  for (const auto& [name, value] : headers) {
-    // Header values come from event fields (the idempotency key is the event id): controls
-    // would split the header, so they become spaces.
-    std::string clean = value;
-    for (char& c : clean) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    }
-    request.set(name, clean);
+std::int64_t ParseRetryAfter(std::string_view value, std::int64_t now_ms) {
+  if (value.empty()) return -1;
+  std::int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && end == value.data() + value.size()) {
+    if (seconds < 0) return -1;
+    return std::min(kMaxRetryAfterMs, seconds * 1000);
   }
-  request.body() = std::string(json);
-  request.prepare_payload();
+  if (ec == std::errc::result_out_of_range) return kMaxRetryAfterMs;
+  const std::string text(value);
+  const time_t when = curl_getdate(text.c_str(), nullptr);
+  if (when == -1) return -1;
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>(when) * 1000 - now_ms, 0,
+                                  kMaxRetryAfterMs);
+}
 
-  done = false;
-  http::async_write(socket, request, [&](boost::system::error_code ec, std::size_t) {
-    error = ec;
-    done = true;
-  });
-  if (auto failed = waited(waiter.Run(&done, deadline, cancel), "send")) return *failed;
-  if (error) return Status::IOError(peer + ": send failed: " + error.message());
+HttpPoster::HttpPoster(HttpPosterOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &system_clock_) {}
 
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxResponseBody);
-  done = false;
-  http::async_read(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {
-    error = ec;
-    done = true;
-  });
-  if (auto failed = waited(waiter.Run(&done, deadline, cancel), "the response")) return *failed;
-  // A body over the limit still tells us the status, which is all callers need.
-  if (error && !(error == http::error::body_limit && parser.is_header_done())) {
-    return Status::IOError(peer + ": no valid response: " + error.message());
+Result<HttpResponse> HttpPoster::Post(std::string_view url, std::string_view json,
+                                      const HttpHeaders& headers,
+                                      std::chrono::steady_clock::time_point deadline,
+                                      std::stop_token stop) {
+  HttpRequest request;
+  request.url = std::string(url);
+  request.body = std::string(json);
+  request.headers = headers;
+  return Send(request, deadline, std::move(stop));
+}
+
+Result<HttpResponse> HttpPoster::Send(const HttpRequest& request,
+                                      std::chrono::steady_clock::time_point deadline,
+                                      std::stop_token stop) {
+  HERALD_ASSIGN_OR_RETURN(HttpTarget target, ParseHttpUrl(request.url));
+  const std::string peer = request.method + " " + request.url;
+  HERALD_ASSIGN_OR_RETURN(CurlPool::Lease lease, connections_.Take());
+  CURL* easy = lease->easy();
+
+  CurlList headers;
+  if (!request.content_type.empty()) headers.Append("Content-Type: " + request.content_type);
+  headers.Append("Expect:");  // no 100-continue round trip
+  for (const auto& [name, value] : options_.headers) headers.Append(name + ": " + Clean(value));
+  for (const auto& [name, value] : request.headers) headers.Append(name + ": " + Clean(value));
+  if (!options_.signing_secret.empty()) {
+    const std::int64_t now_s = clock_->NowMs() / 1000;
+    headers.Append("X-Herald-Timestamp: " + std::to_string(now_s));
+    headers.Append("X-Herald-Signature: " +
+                   WebhookSignature(options_.signing_secret, now_s, request.body));
   }
+
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "herald/0.1");
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.get());
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.insecure ? 0L : 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.insecure ? 0L : 2L);
+  curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, static_cast<long>(options_.idle.count()));
+  Received received;
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &received);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &received);
+
+  lease->set_trace(nullptr, nullptr);
+  const CurlRun run = lease->Run(deadline, std::chrono::milliseconds(0), std::move(stop));
+  // The options point at this frame's strings: none may outlive it in the kept handle.
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, nullptr);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);
+
+  if (run.stopped) return Status::ShuttingDown(peer + ": shutting down during the request");
+  if (run.deadline) return Status::TimedOut(peer + ": timed out waiting for the response");
+  switch (run.code) {
+    case CURLE_OK:
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      return Status::TimedOut(peer + ": timed out: " + run.error);
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return Status::IOError(peer + ": cannot resolve " + target.host + ": " + run.error);
+    case CURLE_COULDNT_CONNECT:
+      return Status::IOError(peer + ": cannot connect: " + run.error);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+      return Status::IOError(peer + ": TLS: " + run.error);
+    default:
+      return Status::IOError(peer + ": no valid response: " + run.error);
+  }
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   HttpResponse response;
-  response.status = parser.get().result_int();
-  response.body = parser.get().body();
-  boost::system::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  response.status = static_cast<unsigned>(status);
+  response.body = std::move(received.body);
+  response.retry_after_ms = ParseRetryAfter(received.retry_after, clock_->NowMs());
   return response;
 }
 

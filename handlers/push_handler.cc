@@ -60,7 +60,8 @@ PushHandler::PushHandler(PushHandlerOptions options, HandlerDeps deps)
       logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
       prefs_(deps_.records),
       log_(deps_.records, deps_.clock),
-      inbox_(deps_.records) {}
+      inbox_(deps_.records),
+      webhook_(PosterOptionsOf(options_.webhook, deps_.clock)) {}
 
 engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
@@ -159,7 +160,7 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
     }
   }
 
-  if (!options_.webhook_url.empty()) {
+  if (!options_.webhook.url.empty()) {
     auto needed = needs_delivery(Channel::kPush);
     if (!needed.ok()) return HandlerOutcome::Failure(needed.status().message());
     if (*needed) {
@@ -173,18 +174,19 @@ engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
       payload["timestamp"] = event.timestamp;
       payload["data"] = DataJson(event.data);
       const auto deadline =
-          std::min(job.deadline, std::chrono::steady_clock::now() + options_.timeout);
-      auto response = HttpPoster::Post(options_.webhook_url, boost::json::serialize(payload),
-                                       {{"Idempotency-Key", event.id}}, deadline, job.stop);
+          std::min(job.deadline, std::chrono::steady_clock::now() +
+                                     std::chrono::milliseconds(options_.webhook.timeout_ms));
+      auto response = webhook_.Post(options_.webhook.url, boost::json::serialize(payload),
+                                    {{"Idempotency-Key", event.id}}, deadline, job.stop);
       if (!response.ok()) {
         record_failure(Channel::kPush, response.status().message());
         return HandlerOutcome::Failure("push: " + response.status().message());
       }
       if (!response->ok()) {
         const std::string error =
-            "webhook " + options_.webhook_url + " answered " + std::to_string(response->status);
+            "webhook " + options_.webhook.url + " answered " + std::to_string(response->status);
         record_failure(Channel::kPush, error);
-        return HandlerOutcome::Failure("push: " + error);
+        return WebhookFailure("push: " + error, *response);
       }
       DeliveryRecord record = base_record(Channel::kPush);
       record.status = DeliveryStatus::kSent;

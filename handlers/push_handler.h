@@ -14,7 +14,8 @@
 // Each channel is handled on its own, like the email handler handles its one: already sent ->
 // left alone; turned off by the user -> recorded as skipped; otherwise delivered and recorded.
 // A non-2xx webhook answer, a timeout or a connection error is a failed attempt (Failure); the
-// retry skips the channel that already succeeded. When every channel was skipped the result
+// retry skips the channel that already succeeded. A 429 or 503 with Retry-After sets when the
+// next attempt is due instead of the queue's backoff. When every channel was skipped the result
 // is "skipped: user <id> turned off inapp, push"; when all were sent before, "duplicate:
 // already sent".
 //
@@ -27,17 +28,18 @@
 
 #include "engine/handler.h"
 #include "handlers/delivery_log.h"
+#include "handlers/handler_config.h"
 #include "handlers/handler_deps.h"
+#include "handlers/http_client.h"
 #include "handlers/inbox.h"
 #include "handlers/preferences.h"
 
 namespace herald::handlers {
 
 struct PushHandlerOptions {
-  // http:// URL to POST pushes to. Default: "" (in-app inbox only).
-  std::string webhook_url;
-  // Limit for one webhook call (within the job's deadline). Default: 5 s.
-  std::chrono::milliseconds timeout{5000};
+  // Where to POST pushes (url, timeout for one call within the job's deadline, headers,
+  // signing secret, TLS). Default: no URL (in-app inbox only).
+  WebhookConfig webhook;
 };
 
 class PushHandler final : public engine::Handler {
@@ -53,6 +55,7 @@ class PushHandler final : public engine::Handler {
   Preferences prefs_;
   DeliveryLog log_;
   Inbox inbox_;
+  HttpPoster webhook_;
 };
 
 }  // namespace herald::handlers

@@ -41,22 +41,37 @@ Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* 
       options.outbox_dir = config.OutboxDir();
       how = config.smtp.host.empty()
                 ? "outbox " + options.outbox_dir
-                : "smtp " + config.smtp.host + ":" + std::to_string(config.smtp.port);
+                : "smtp " + config.smtp.host + ":" + std::to_string(config.smtp.port) +
+                      (config.smtp.tls == SmtpTls::kStartTls   ? " STARTTLS"
+                       : config.smtp.tls == SmtpTls::kImplicit ? " TLS"
+                                                               : "") +
+                      (config.smtp.username.empty() ? "" : " AUTH as " + config.smtp.username);
+      if (!config.smtp.host.empty() && config.smtp.insecure) {
+        logger->warn("handlers: {}: SMTP certificates are not verified (insecure = true)", queue);
+      }
+      if (!config.smtp.username.empty() && config.smtp.tls == SmtpTls::kNone) {
+        logger->warn("handlers: {}: SMTP AUTH without TLS sends the password in clear", queue);
+      }
       handler = std::make_unique<EmailHandler>(std::move(options), deps);
     } else if (kind == "push") {
       PushHandlerOptions options;
-      options.webhook_url = config.push_webhook_url;
-      options.timeout = std::chrono::milliseconds(config.push_timeout_ms);
-      how = config.push_webhook_url.empty() ? "in-app inbox"
-                                            : "in-app inbox and webhook " + config.push_webhook_url;
+      options.webhook = config.push;
+      how =
+          config.push.url.empty() ? "in-app inbox" : "in-app inbox and webhook " + config.push.url;
+      if (!config.push.url.empty() && config.push.insecure) {
+        logger->warn("handlers: {}: webhook certificates are not verified (insecure = true)",
+                     queue);
+      }
       handler = std::make_unique<PushHandler>(std::move(options), deps);
     } else if (kind == "ticket") {
       TicketHandlerOptions options;
-      options.helpdesk_url = config.helpdesk_webhook_url;
-      options.timeout = std::chrono::milliseconds(config.helpdesk_timeout_ms);
-      how = config.helpdesk_webhook_url.empty()
-                ? "ticket store"
-                : "ticket store and helpdesk " + config.helpdesk_webhook_url;
+      options.helpdesk = config.helpdesk;
+      how = config.helpdesk.url.empty() ? "ticket store"
+                                        : "ticket store and helpdesk " + config.helpdesk.url;
+      if (!config.helpdesk.url.empty() && config.helpdesk.insecure) {
+        logger->warn("handlers: {}: helpdesk certificates are not verified (insecure = true)",
+                     queue);
+      }
       handler = std::make_unique<TicketHandler>(std::move(options), deps);
     } else if (kind == "noop") {
       // Completes every job at once (benchmarks of the queue itself, and queues whose jobs

@@ -1,15 +1,17 @@
-// SmtpClient: sends one message to an SMTP relay (RFC 5321): greeting, EHLO (HELO when EHLO is
-// refused), MAIL FROM, RCPT TO for each recipient, DATA with dot-stuffing, QUIT. Synchronous
-// for the caller, built on Boost.Asio with a deadline on every step (connect, each reply), so a
-// silent or slow relay costs at most the step timeout, never a hung worker.
+// SmtpClient: sends messages through an SMTP server (RFC 5321): a local relay in plain SMTP,
+// or a hosted provider (Amazon SES, SendGrid, Mailgun, Postmark) over STARTTLS on port 587
+// (RFC 3207) or implicit TLS on port 465, with AUTH PLAIN or LOGIN (RFC 4954). Built on
+// libcurl, which speaks all of these, verifies certificates against the system CA store or a
+// given CA file (with SNI), and keeps the session open after a message: the next Send on the
+// same client reuses it (MAIL FROM again, no new connect, TLS handshake or AUTH) until it has
+// been idle for `idle`. Each concurrent Send uses a session of its own, so 5 workers sending a
+// burst of 1000 emails open 5 sessions.
 //
-// Outcomes: a 4xx reply, a timeout, a refused or dropped connection or an unparsable reply is
-// transient (retry later); a 5xx reply is permanent (retrying will not help). STARTTLS and AUTH
-// are not implemented: point Herald at a relay on a trusted network (e.g. a local Postfix)
-// that relays onward over TLS.
+// Outcomes: a 4xx reply, a timeout, a refused or dropped connection, a TLS failure (including
+// an unverifiable certificate) is transient (retry later); a 5xx reply (a wrong password is 535)
+// is permanent (retrying will not help).
 //
-// Thread safety: immutable; Send() may be called from several threads at once (each call uses
-// its own connection and io_context).
+// Thread safety: thread-safe; Send() may be called from several threads at once.
 #pragma once
 
 #include <chrono>
@@ -18,7 +20,23 @@
 #include <string>
 #include <vector>
 
+#include "handlers/curl_transfer.h"
+
 namespace herald::handlers {
+
+// How the connection is secured.
+enum class SmtpTls : std::uint8_t {
+  kNone,      // plain SMTP (a relay on a trusted network)
+  kStartTls,  // plain connect, then STARTTLS, required (port 587)
+  kImplicit,  // TLS from the first byte (SMTPS, port 465)
+};
+
+// The AUTH mechanism, when a username is set.
+enum class SmtpAuth : std::uint8_t {
+  kAuto,   // the best the server offers
+  kPlain,  // AUTH PLAIN
+  kLogin,  // AUTH LOGIN
+};
 
 struct SmtpOptions {
   // Relay host name or address. Required.
@@ -29,6 +47,21 @@ struct SmtpOptions {
   std::string helo_name = "herald.local";
   // Limit for each step: connecting, and waiting for each reply. Default: 10 s.
   std::chrono::milliseconds timeout{10000};
+  // Default: kNone.
+  SmtpTls tls = SmtpTls::kNone;
+  // AUTH user name; empty: no AUTH. Default: "".
+  std::string username;
+  // AUTH password. Never logged nor part of a result. Default: "".
+  std::string password;
+  // Default: kAuto.
+  SmtpAuth auth = SmtpAuth::kAuto;
+  // PEM file of the CA certificates to trust; empty: the system's CA store. Default: "".
+  std::string ca_file;
+  // Skip certificate verification (a test relay with a self-signed certificate). The caller
+  // logs a warning. Default: false.
+  bool insecure = false;
+  // An unused session is closed after this long. Default: 30 s.
+  std::chrono::seconds idle{30};
 };
 
 struct SmtpEnvelope {
@@ -55,12 +88,13 @@ class SmtpClient {
   // Delivers `envelope`. Gives up (transient) at `deadline` or when `stop` is requested, even
   // when the step timeout has not passed.
   SmtpResult Send(const SmtpEnvelope& envelope, std::chrono::steady_clock::time_point deadline,
-                  std::stop_token stop = {}) const;
+                  std::stop_token stop = {});
 
   const SmtpOptions& options() const { return options_; }
 
  private:
-  SmtpOptions options_;
+  const SmtpOptions options_;
+  CurlPool sessions_;
 };
 
 }  // namespace herald::handlers

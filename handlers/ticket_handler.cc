@@ -19,7 +19,8 @@ TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
       deps_(std::move(deps)),
       logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
       tickets_(deps_.records, deps_.clock),
-      log_(deps_.records, deps_.clock) {}
+      log_(deps_.records, deps_.clock),
+      helpdesk_(PosterOptionsOf(options_.helpdesk, deps_.clock)) {}
 
 engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
@@ -61,7 +62,7 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
                   ticket.subject);
   }
 
-  if (!options_.helpdesk_url.empty()) {
+  if (!options_.helpdesk.url.empty()) {
     auto sent = log_.AlreadySent(event.id, kChannel);
     if (!sent.ok()) return HandlerOutcome::Failure(sent.status().message());
     if (!*sent) {
@@ -72,15 +73,16 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
       record.event_type = event.type;
       record.attempts = job.attempts_made;
       const auto deadline =
-          std::min(job.deadline, std::chrono::steady_clock::now() + options_.timeout);
-      auto response = HttpPoster::Post(options_.helpdesk_url, TicketToJson(ticket),
-                                       {{"Idempotency-Key", event.id}}, deadline, job.stop);
+          std::min(job.deadline, std::chrono::steady_clock::now() +
+                                     std::chrono::milliseconds(options_.helpdesk.timeout_ms));
+      auto response = helpdesk_.Post(options_.helpdesk.url, TicketToJson(ticket),
+                                     {{"Idempotency-Key", event.id}}, deadline, job.stop);
       std::string error;
       if (!response.ok()) {
         error = response.status().message();
       } else if (!response->ok()) {
         error =
-            "helpdesk " + options_.helpdesk_url + " answered " + std::to_string(response->status);
+            "helpdesk " + options_.helpdesk.url + " answered " + std::to_string(response->status);
       }
       record.status = error.empty() ? DeliveryStatus::kSent : DeliveryStatus::kFailed;
       record.detail = error.empty() ? "helpdesk HTTP " + std::to_string(response->status) : error;
@@ -92,7 +94,9 @@ engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
       if (!error.empty()) {
         logger_->warn("tickets: {} ticket {} attempt {}: {}", event.id, ticket.id,
                       job.attempts_made, error);
-        return HandlerOutcome::Failure("ticket " + ticket.id + " created; " + error);
+        const std::string text = "ticket " + ticket.id + " created; " + error;
+        if (response.ok()) return WebhookFailure(text, *response);
+        return HandlerOutcome::Failure(text);
       }
     }
   }

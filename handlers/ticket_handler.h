@@ -6,7 +6,8 @@
 //
 // When a helpdesk URL is configured, a new ticket is also POSTed there as JSON (the fields
 // above, Idempotency-Key: <event id>); a non-2xx answer, a timeout or a connection error fails
-// the attempt (the ticket stays; the retry only re-posts). The post is recorded in the
+// the attempt (the ticket stays; the retry only re-posts; a 429 or 503 with Retry-After sets
+// when). The post is recorded in the
 // DeliveryLog under channel "helpdesk" and done once per event. User preferences do not apply
 // to tickets.
 //
@@ -19,16 +20,17 @@
 
 #include "engine/handler.h"
 #include "handlers/delivery_log.h"
+#include "handlers/handler_config.h"
 #include "handlers/handler_deps.h"
+#include "handlers/http_client.h"
 #include "handlers/tickets.h"
 
 namespace herald::handlers {
 
 struct TicketHandlerOptions {
-  // http:// URL to POST new tickets to. Default: "" (store only).
-  std::string helpdesk_url;
-  // Limit for one helpdesk call (within the job's deadline). Default: 5 s.
-  std::chrono::milliseconds timeout{5000};
+  // Where to POST new tickets (url, timeout for one call within the job's deadline, headers,
+  // signing secret, TLS). Default: no URL (store only).
+  WebhookConfig helpdesk;
 };
 
 class TicketHandler final : public engine::Handler {
@@ -43,6 +45,7 @@ class TicketHandler final : public engine::Handler {
   std::shared_ptr<spdlog::logger> logger_;
   TicketStore tickets_;
   DeliveryLog log_;
+  HttpPoster helpdesk_;
 };
 
 }  // namespace herald::handlers

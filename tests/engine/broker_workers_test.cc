@@ -100,6 +100,26 @@ TEST_F(BrokerWorkersTest, JobFailingTwiceThenSucceedingCompletesWithThreeAttempt
   }
 }
 
+TEST_F(BrokerWorkersTest, AHandlersRetryInReplacesTheBackoffForThatAttempt) {
+  Policy("emails").backoff_ms = 60000;  // the queue's backoff would hold the job for a minute
+  Start();
+  handlers_["emails"]->script = [](const HandlerJob& job) {
+    if (job.attempts_made == 1) return HandlerOutcome::RetryIn("429 slow down", 30);
+    return HandlerOutcome::Success("sent");
+  };
+  Run();
+  auto added = broker_->Add("emails", "mail", {});
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(WaitForState(added->id, JobState::kCompleted, 10s));
+  auto job = broker_->Show(added->id);
+  ASSERT_EQ(job->history.size(), 2u);
+  const Attempt& first = job->history[0];
+  EXPECT_EQ(first.outcome, AttemptOutcome::kRetrying);
+  EXPECT_EQ(first.error, "429 slow down");
+  EXPECT_EQ(first.next_due_ms, first.ended_ms + 30);
+  EXPECT_GE(job->history[1].started_ms, first.next_due_ms);
+}
+
 TEST_F(BrokerWorkersTest, ExhaustedJobLandsInFailedWithItsLastError) {
   Policy("notifications").backoff_ms = 5;
   Start({"notifications"});

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "handlers/email_handler.h"
 #include "handlers/fault_injection.h"
 #include "handlers/push_handler.h"
 #include "handlers/registry.h"
 #include "handlers/ticket_handler.h"
 #include "tests/handlers/handler_fixture.h"
+#include "tests/support/temp_dir.h"
 
 namespace herald::handlers {
 namespace {
@@ -16,7 +20,7 @@ TEST(HandlersConfigTest, DefaultsWorkOffline) {
   HandlersConfig config;
   EXPECT_TRUE(config.smtp.host.empty());
   EXPECT_EQ(config.OutboxDir(), "./data/outbox");
-  EXPECT_TRUE(config.push_webhook_url.empty());
+  EXPECT_TRUE(config.push.url.empty());
   EXPECT_EQ(config.queues.at("emails"), "email");
   EXPECT_EQ(config.queues.at("notifications"), "push");
   EXPECT_EQ(config.queues.at("tickets"), "ticket");
@@ -65,10 +69,10 @@ email_subject = "Reserved: {{bookingId}}"
   EXPECT_EQ(config.smtp.from, "Parking <noreply@parking.example>");
   EXPECT_EQ(config.smtp.helo, "parking.example");
   EXPECT_EQ(config.smtp.timeout_ms, 3000);
-  EXPECT_EQ(config.push_webhook_url, "http://127.0.0.1:9000/push");
-  EXPECT_EQ(config.push_timeout_ms, 1500);
-  EXPECT_EQ(config.helpdesk_webhook_url, "http://127.0.0.1:9000/tickets");
-  EXPECT_EQ(config.helpdesk_timeout_ms, 2500);
+  EXPECT_EQ(config.push.url, "http://127.0.0.1:9000/push");
+  EXPECT_EQ(config.push.timeout_ms, 1500);
+  EXPECT_EQ(config.helpdesk.url, "http://127.0.0.1:9000/tickets");
+  EXPECT_EQ(config.helpdesk.timeout_ms, 2500);
   EXPECT_EQ(config.faults.at("emails").fail_first, 2u);
   EXPECT_DOUBLE_EQ(config.faults.at("emails").fail_rate, 0.1);
   EXPECT_EQ(config.faults.at("emails").seed, 42u);
@@ -82,6 +86,56 @@ TEST(HandlersConfigTest, TheSampleConfigFileLoads) {
   EXPECT_TRUE(status.ok()) << status.ToString();
 }
 
+TEST(HandlersConfigTest, ReadsProviderSettingsAndSecretsFromEnvAndFiles) {
+  testing::TempDir dir;
+  const std::string key_file = dir.Sub("helpdesk.secret");
+  {
+    std::ofstream out(key_file);
+    out << "file-secret\n";
+  }
+  ::setenv("HERALD_TEST_SMTP_PASSWORD", "env-password", 1);
+  ::setenv("HERALD_TEST_PUSH_TOKEN", "Bearer env-token", 1);
+  const std::string toml = R"(
+[handlers.smtp]
+host = "smtp.example.com"
+port = 465
+tls = "implicit"
+username = "apikey"
+password_env = "HERALD_TEST_SMTP_PASSWORD"
+auth = "login"
+ca_file = "/etc/herald/ca.pem"
+idle_s = 12
+
+[handlers.push]
+webhook_url = "https://hooks.example.com/push"
+headers = { Authorization = { env = "HERALD_TEST_PUSH_TOKEN" }, X-Team = "ops" }
+secret = "push-secret"
+insecure = true
+
+[handlers.tickets]
+helpdesk_url = "https://helpdesk.example.com/t"
+secret_file = ")" + key_file +
+                           R"("
+)";
+  HandlersConfig config;
+  Status status = LoadHandlersConfigText(toml, "test.toml", &config);
+  ::unsetenv("HERALD_TEST_SMTP_PASSWORD");
+  ::unsetenv("HERALD_TEST_PUSH_TOKEN");
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(config.smtp.tls, SmtpTls::kImplicit);
+  EXPECT_EQ(config.smtp.username, "apikey");
+  EXPECT_EQ(config.smtp.password, "env-password");
+  EXPECT_EQ(config.smtp.auth, SmtpAuth::kLogin);
+  EXPECT_EQ(config.smtp.ca_file, "/etc/herald/ca.pem");
+  EXPECT_EQ(config.smtp.idle_s, 12);
+  EXPECT_EQ(config.push.url, "https://hooks.example.com/push");
+  const HttpHeaders expected = {{"Authorization", "Bearer env-token"}, {"X-Team", "ops"}};
+  EXPECT_EQ(config.push.headers, expected);
+  EXPECT_EQ(config.push.secret, "push-secret");
+  EXPECT_TRUE(config.push.insecure);
+  EXPECT_EQ(config.helpdesk.secret, "file-secret");  // the final newline is not part of it
+}
+
 TEST(HandlersConfigTest, MistakesAreNamed) {
   struct Case {
     const char* toml;
@@ -90,7 +144,17 @@ TEST(HandlersConfigTest, MistakesAreNamed) {
   const Case cases[] = {
       {"[handlers.smtp]\nhots = \"x\"\n", "handlers.smtp.hots is not a known key"},
       {"[handlers.smtp]\nport = 70000\n", "handlers.smtp.port must be an integer"},
-      {"[handlers.push]\nwebhook_url = \"https://x.example/\"\n", "only http://"},
+      {"[handlers.push]\nwebhook_url = \"ftp://x.example/\"\n", "only http:// and https://"},
+      {"[handlers.smtp]\ntls = \"ssl\"\n",
+       "handlers.smtp.tls is 'ssl'; it must be none, starttls or"},
+      {"[handlers.smtp]\nauth = \"cram\"\n", "handlers.smtp.auth is 'cram'"},
+      {"[handlers.smtp]\npassword = \"a\"\npassword_env = \"B\"\n", "is given twice"},
+      {"[handlers.smtp]\npassword_env = \"HERALD_TEST_SURELY_UNSET\"\n",
+       "handlers.smtp.password_env names HERALD_TEST_SURELY_UNSET, which is not set"},
+      {"[handlers.push]\nsecret_file = \"/nonexistent/secret\"\n",
+       "handlers.push.secret_file names /nonexistent/secret, which cannot be read"},
+      {"[handlers.push]\nheaders = { \"Bad Name\" = \"x\" }\n", "is not a valid header name"},
+      {"[handlers.tickets]\nheaders = { X-Token = { vault = \"x\" } }\n", "is not a known key"},
       {"[handlers.faults.emails]\nfail_rate = 1.5\n", "fail_rate must be a number from 0 to 1"},
       {"[handlers]\nqueues = { emails = \"fax\" }\n", "must be email, push, ticket or noop"},
       {"[handlers.smtp]\nfrom = \"nobody\"\n", "handlers.smtp.from"},

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "handlers/handler_run.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/http_server.h"
 #include "tests/support/process.h"
 
@@ -16,8 +18,9 @@ std::chrono::steady_clock::time_point In(milliseconds ms) {
 
 TEST(HttpPosterTest, PostsJsonAndReturnsTheStatus) {
   testing::HttpServer server;
-  auto response = HttpPoster::Post(server.Url("/push?x=1"), R"({"a":1})",
-                                   {{"Idempotency-Key", "evt-1"}}, In(milliseconds(5000)));
+  HttpPoster poster;
+  auto response = poster.Post(server.Url("/push?x=1"), R"({"a":1})", {{"Idempotency-Key", "evt-1"}},
+                              In(milliseconds(5000)));
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 200u);
   EXPECT_TRUE(response->ok());
@@ -35,13 +38,14 @@ TEST(HttpPosterTest, PostsJsonAndReturnsTheStatus) {
 TEST(HttpPosterTest, NonSuccessStatusIsAResponseNotAnError) {
   testing::HttpServer server;
   server.QueueStatuses({500, 404});
-  auto first = HttpPoster::Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  HttpPoster poster;
+  auto first = poster.Post(server.Url(), "{}", {}, In(milliseconds(5000)));
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->status, 500u);
   EXPECT_FALSE(first->ok());
-  auto second = HttpPoster::Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  auto second = poster.Post(server.Url(), "{}", {}, In(milliseconds(5000)));
   EXPECT_EQ(second->status, 404u);
-  auto third = HttpPoster::Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  auto third = poster.Post(server.Url(), "{}", {}, In(milliseconds(5000)));
   EXPECT_EQ(third->status, 200u);
 }
 
@@ -49,7 +53,7 @@ TEST(HttpPosterTest, SilentServerTimesOut) {
   testing::HttpServer server;
   server.StallNext();
   const auto start = std::chrono::steady_clock::now();
-  auto response = HttpPoster::Post(server.Url(), "{}", {}, In(milliseconds(300)));
+  auto response = HttpPoster().Post(server.Url(), "{}", {}, In(milliseconds(300)));
   ASSERT_FALSE(response.ok());
   EXPECT_TRUE(response.status().IsTimedOut()) << response.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
@@ -57,18 +61,74 @@ TEST(HttpPosterTest, SilentServerTimesOut) {
 
 TEST(HttpPosterTest, RefusedConnectionIsIOError) {
   const std::string url = "http://127.0.0.1:" + std::to_string(testing::FreePort()) + "/";
-  auto response = HttpPoster::Post(url, "{}", {}, In(milliseconds(5000)));
+  auto response = HttpPoster().Post(url, "{}", {}, In(milliseconds(5000)));
   ASSERT_FALSE(response.ok());
   EXPECT_TRUE(response.status().IsIOError()) << response.status().ToString();
 }
 
 TEST(HttpPosterTest, HeaderValuesCannotSplitHeaders) {
   testing::HttpServer server;
-  auto response = HttpPoster::Post(server.Url(), "{}", {{"Idempotency-Key", "a\r\nX-Evil: 1"}},
-                                   In(milliseconds(5000)));
+  auto response = HttpPoster().Post(server.Url(), "{}", {{"Idempotency-Key", "a\r\nX-Evil: 1"}},
+                                    In(milliseconds(5000)));
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   const auto headers = server.requests()[0].headers;
   EXPECT_EQ(headers.count("x-evil"), 0u);
+}
+
+TEST(HttpPosterTest, SignsTheBodyWithTheSecretWhenOneIsSet) {
+  testing::HttpServer server;
+  testing::FakeClock clock(1709632800123);
+  HttpPosterOptions options;
+  options.signing_secret = "whsec_test";
+  options.headers = {{"Authorization", "Bearer t0k"}};
+  options.clock = &clock;
+  HttpPoster poster(options);
+  auto response = poster.Post(server.Url("/hook"), R"({"a":1})", {}, In(milliseconds(5000)));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  ASSERT_EQ(server.requests().size(), 1u);
+  const auto headers = server.requests()[0].headers;
+  EXPECT_EQ(headers.at("authorization"), "Bearer t0k");
+  EXPECT_EQ(headers.at("x-herald-timestamp"), "1709632800");
+  // HMAC-SHA256("whsec_test", "1709632800.{\"a\":1}"), computed independently.
+  EXPECT_EQ(headers.at("x-herald-signature"),
+            "t=1709632800,v1=ad23f4a0c4164ff035d367e7de63c704c148f10da4f68bd84093e21a7655068a");
+}
+
+TEST(HttpPosterTest, UnsignedWithoutASecret) {
+  testing::HttpServer server;
+  auto response = HttpPoster().Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(server.requests()[0].headers.count("x-herald-signature"), 0u);
+  EXPECT_EQ(response->retry_after_ms, -1);
+}
+
+TEST(ParseRetryAfterTest, ReadsSecondsAndHttpDates) {
+  const std::int64_t now_ms = 1709632800000;  // Tue, 05 Mar 2024 10:00:00 GMT
+  EXPECT_EQ(ParseRetryAfter("3", now_ms), 3000);
+  EXPECT_EQ(ParseRetryAfter("0", now_ms), 0);
+  EXPECT_EQ(ParseRetryAfter("Tue, 05 Mar 2024 10:00:05 GMT", now_ms), 5000);
+  EXPECT_EQ(ParseRetryAfter("Tue, 05 Mar 2024 09:00:00 GMT", now_ms), 0);  // in the past
+  EXPECT_EQ(ParseRetryAfter("99999999999", now_ms), 24LL * 3600 * 1000);
+  EXPECT_EQ(ParseRetryAfter("-5", now_ms), -1);
+  EXPECT_EQ(ParseRetryAfter("soon", now_ms), -1);
+  EXPECT_EQ(ParseRetryAfter("", now_ms), -1);
+}
+
+TEST(WebhookFailureTest, RetryAfterOn429And503SetsTheNextAttempt) {
+  HttpResponse busy;
+  busy.status = 429;
+  busy.retry_after_ms = 3000;
+  engine::HandlerOutcome outcome = WebhookFailure("push: answered 429", busy);
+  EXPECT_EQ(outcome.kind, engine::HandlerOutcome::Kind::kFailure);
+  EXPECT_EQ(outcome.retry_in_ms, 3000);
+  EXPECT_NE(outcome.text.find("Retry-After"), std::string::npos) << outcome.text;
+  busy.status = 503;
+  EXPECT_EQ(WebhookFailure("x", busy).retry_in_ms, 3000);
+  busy.status = 500;  // Retry-After only counts where RFC 9110 gives it that meaning
+  EXPECT_EQ(WebhookFailure("x", busy).retry_in_ms, -1);
+  HttpResponse plain;
+  plain.status = 429;
+  EXPECT_EQ(WebhookFailure("x", plain).retry_in_ms, -1);
 }
 
 TEST(ParseHttpUrlTest, ReadsHostPortAndTarget) {
@@ -88,11 +148,15 @@ TEST(ParseHttpUrlTest, ReadsHostPortAndTarget) {
   EXPECT_EQ(v6->host_header, "[::1]:9000");
 }
 
-TEST(ParseHttpUrlTest, RefusesHttpsAndGarbage) {
-  auto https = ParseHttpUrl("https://example.com/");
-  ASSERT_FALSE(https.ok());
-  EXPECT_TRUE(https.status().IsInvalidArgument());
-  EXPECT_NE(https.status().message().find("https"), std::string::npos);
+TEST(ParseHttpUrlTest, TakesHttpsAndRefusesOtherSchemesAndGarbage) {
+  auto https = ParseHttpUrl("https://example.com/hook");
+  ASSERT_TRUE(https.ok());
+  EXPECT_TRUE(https->tls);
+  EXPECT_EQ(https->port, "443");
+  auto ftp = ParseHttpUrl("ftp://example.com/");
+  ASSERT_FALSE(ftp.ok());
+  EXPECT_TRUE(ftp.status().IsInvalidArgument());
+  EXPECT_NE(ftp.status().message().find("'ftp'"), std::string::npos);
   EXPECT_FALSE(ParseHttpUrl("not a url").ok());
   EXPECT_FALSE(ParseHttpUrl("http:///path").ok());
 }

@@ -16,8 +16,8 @@ class PushHandlerTest : public HandlerFixture {
  protected:
   std::unique_ptr<PushHandler> WebhookHandler() {
     PushHandlerOptions options;
-    options.webhook_url = http_.Url("/push");
-    options.timeout = std::chrono::milliseconds(2000);
+    options.webhook.url = http_.Url("/push");
+    options.webhook.timeout_ms = 2000;
     return std::make_unique<PushHandler>(options, Deps());
   }
   std::string Reminder(const std::string& id, const std::string& user = "user-1") {
@@ -86,8 +86,8 @@ TEST_F(PushHandlerTest, ServerErrorFailsTheAttemptAndTheRetryOnlyRePushes) {
 TEST_F(PushHandlerTest, WebhookTimeoutIsAFailedAttempt) {
   http_.StallNext();
   PushHandlerOptions options;
-  options.webhook_url = http_.Url("/push");
-  options.timeout = std::chrono::milliseconds(200);
+  options.webhook.url = http_.Url("/push");
+  options.webhook.timeout_ms = 200;
   auto outcome = PushHandler(options, Deps()).Run(Job(Reminder("evt-3")));
   EXPECT_OUTCOME(outcome, kFailure);
   EXPECT_NE(outcome.text.find("timed out"), std::string::npos) << outcome.text;

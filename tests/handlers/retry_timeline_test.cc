@@ -115,7 +115,7 @@ TEST_F(RetryTimelineTest, PushWebhook500IsRetriedAfterOneSecond) {
   webhook.QueueStatuses({500});
   HandlersConfig config;
   config.data_dir = dir_.path();
-  config.push_webhook_url = webhook.Url("/push");
+  config.push.url = webhook.Url("/push");
   Start(config);
   ASSERT_TRUE(broker_
                   ->Emit(EventJson("booking.reminder", "evt-push",

@@ -80,7 +80,7 @@ TEST_F(TicketHandlerTest, HelpdeskWebhookGetsTheTicketOnceAndFailuresRetryOnlyTh
   testing::HttpServer helpdesk;
   helpdesk.QueueStatuses({503});
   TicketHandlerOptions options;
-  options.helpdesk_url = helpdesk.Url("/tickets");
+  options.helpdesk.url = helpdesk.Url("/tickets");
   TicketHandler handler(options, Deps());
   auto first = handler.Run(Job(PaymentFailed("evt-3")));
   EXPECT_OUTCOME(first, kFailure);
