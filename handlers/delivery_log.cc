@@ -107,9 +107,7 @@ Result<DeliveryRecord> DeliveryLog::Record(DeliveryRecord record) {
 
 Result<std::vector<DeliveryRecord>> DeliveryLog::RecentForUser(std::string_view user,
                                                                std::uint32_t count) const {
-  if (!IsValidKeyId(user)) {
-    return Status::InvalidArgument("user id must be 1..256 bytes without NUL");
-  }
+  HERALD_RETURN_IF_ERROR(CheckUserId(user));
   std::vector<DeliveryRecord> out;
   if (count == 0) return out;
   const std::string prefix = keys::SentUserPrefix(user);

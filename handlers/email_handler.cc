@@ -19,22 +19,6 @@ std::string DomainOf(const std::string& address) {
   return at == std::string::npos ? "herald.local" : address.substr(at + 1);
 }
 
-SmtpOptions SmtpOptionsOf(const SmtpRelayConfig& relay) {
-  SmtpOptions options;
-  options.host = relay.host;
-  options.port = relay.port;
-  options.helo_name = relay.helo;
-  options.timeout = std::chrono::milliseconds(relay.timeout_ms);
-  options.tls = relay.tls;
-  options.username = relay.username;
-  options.password = relay.password;
-  options.auth = relay.auth;
-  options.ca_file = relay.ca_file;
-  options.insecure = relay.insecure;
-  options.idle = std::chrono::seconds(relay.idle_s);
-  return options;
-}
-
 }  // namespace
 
 struct EmailHandler::Delivery {
@@ -48,7 +32,7 @@ EmailHandler::EmailHandler(EmailHandlerOptions options, HandlerDeps deps)
       logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
       prefs_(deps_.records),
       log_(deps_.records, deps_.clock),
-      smtp_(SmtpOptionsOf(options_.smtp)) {}
+      smtp_(static_cast<const SmtpOptions&>(options_.smtp)) {}
 
 EmailHandler::Delivery EmailHandler::WriteOutbox(const std::string& event_id,
                                                  const std::string& message) {

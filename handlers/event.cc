@@ -8,6 +8,13 @@ bool IsValidKeyId(std::string_view id) {
   return !id.empty() && id.size() <= 256 && id.find('\0') == std::string_view::npos;
 }
 
+Status CheckUserId(std::string_view user) {
+  if (!IsValidKeyId(user)) {
+    return Status::InvalidArgument("user id must be 1..256 bytes without NUL");
+  }
+  return Status::Ok();
+}
+
 std::string SafeName(std::string_view id) {
   std::string out;
   out.reserve(id.size() + 9);

@@ -38,6 +38,8 @@ Result<std::string> RequireField(const Event& event, std::string_view name);
 
 // True for ids usable in record keys: 1..256 bytes, no NUL byte. Used for user and event ids.
 bool IsValidKeyId(std::string_view id);
+// OK for a valid user id; InvalidArgument "user id must be 1..256 bytes without NUL" otherwise.
+Status CheckUserId(std::string_view user);
 
 // `id` made safe for a file name or a Message-ID local part: [A-Za-z0-9_-] kept, anything else
 // becomes '_', and when anything changed a hash of the original is appended so that different

@@ -141,8 +141,10 @@ Status ReadSmtp(const toml::table& smtp, const std::string& at, SmtpRelayConfig*
   HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "host", at, &config->host));
   HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "port", at, 1, 65535, &config->port));
   HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "from", at, &config->from));
-  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "helo", at, &config->helo));
-  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "timeout_ms", at, 1, 3600000, &config->timeout_ms));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "helo", at, &config->helo_name));
+  std::int64_t timeout_ms = config->timeout.count();
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "timeout_ms", at, 1, 3600000, &timeout_ms));
+  config->timeout = std::chrono::milliseconds(timeout_ms);
   std::string tls;
   HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "tls", at, &tls));
   if (tls == "none") {
@@ -169,7 +171,24 @@ Status ReadSmtp(const toml::table& smtp, const std::string& at, SmtpRelayConfig*
   }
   HERALD_RETURN_IF_ERROR(ReadTomlString(smtp, "ca_file", at, &config->ca_file));
   HERALD_RETURN_IF_ERROR(ReadTomlBool(smtp, "insecure", at, &config->insecure));
-  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "idle_s", at, 1, 3600, &config->idle_s));
+  std::int64_t idle_s = config->idle.count();
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(smtp, "idle_s", at, 1, 3600, &idle_s));
+  config->idle = std::chrono::seconds(idle_s);
+  return Status::Ok();
+}
+
+Status ReadFcm(const toml::table& table, const std::string& at, FcmConfig* fcm) {
+  HERALD_RETURN_IF_ERROR(
+      CheckKeys(table, at,
+                {"service_account", "service_account_env", "service_account_file", "project_id",
+                 "token_url", "send_url", "timeout_ms", "ca_file", "insecure"}));
+  HERALD_RETURN_IF_ERROR(ReadSecret(table, "service_account", at, &fcm->service_account));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, "project_id", at, &fcm->project_id));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, "token_url", at, &fcm->token_url));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, "send_url", at, &fcm->send_url));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "timeout_ms", at, 1, 3600000, &fcm->timeout_ms));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(table, "ca_file", at, &fcm->ca_file));
+  HERALD_RETURN_IF_ERROR(ReadTomlBool(table, "insecure", at, &fcm->insecure));
   return Status::Ok();
 }
 
@@ -190,9 +209,9 @@ Status ReadFaults(const toml::table& table, const std::string& where, FaultInjec
 Status ApplyHandlers(const toml::table& handlers, const std::string& source,
                      HandlersConfig* config) {
   const std::string where = source + ": handlers";
-  HERALD_RETURN_IF_ERROR(
-      CheckKeys(handlers, where,
-                {"outbox_dir", "templates_dir", "queues", "smtp", "push", "tickets", "faults"}));
+  HERALD_RETURN_IF_ERROR(CheckKeys(
+      handlers, where,
+      {"outbox_dir", "templates_dir", "queues", "smtp", "push", "fcm", "tickets", "faults"}));
   HERALD_RETURN_IF_ERROR(ReadTomlString(handlers, "outbox_dir", where, &config->outbox_dir));
   HERALD_RETURN_IF_ERROR(ReadTomlString(handlers, "templates_dir", where, &config->templates_dir));
   if (const toml::node* node = handlers.get("queues")) {
@@ -218,6 +237,12 @@ Status ApplyHandlers(const toml::table& handlers, const std::string& source,
     const std::string at = where + ".push";
     if (push == nullptr) return Bad(at, "must be a table");
     HERALD_RETURN_IF_ERROR(ReadWebhook(*push, at, "webhook_url", &config->push));
+  }
+  if (const toml::node* node = handlers.get("fcm")) {
+    const toml::table* fcm = node->as_table();
+    const std::string at = where + ".fcm";
+    if (fcm == nullptr) return Bad(at, "must be a table");
+    HERALD_RETURN_IF_ERROR(ReadFcm(*fcm, at, &config->fcm));
   }
   if (const toml::node* node = handlers.get("tickets")) {
     const toml::table* tickets = node->as_table();
@@ -287,6 +312,18 @@ HttpPosterOptions PosterOptionsOf(const WebhookConfig& webhook, Clock* clock) {
   return options;
 }
 
+Result<std::unique_ptr<FcmClient>> FcmClientOf(const FcmConfig& fcm, Clock* clock) {
+  FcmOptions options;
+  HERALD_ASSIGN_OR_RETURN(options.account, ParseServiceAccount(fcm.service_account));
+  options.project_id = fcm.project_id;
+  options.token_url = fcm.token_url;
+  options.send_url = fcm.send_url;
+  options.ca_file = fcm.ca_file;
+  options.insecure = fcm.insecure;
+  options.clock = clock;
+  return FcmClient::Create(std::move(options));
+}
+
 std::string HandlersConfig::OutboxDir() const {
   if (!outbox_dir.empty()) return outbox_dir;
   return (data_dir.empty() ? std::string(".") : data_dir) + "/outbox";
@@ -297,7 +334,8 @@ Status ValidateHandlersConfig(const HandlersConfig& config) {
     return Status::InvalidArgument("handlers.smtp.from '" + config.smtp.from +
                                    "' has no valid address");
   }
-  if (config.smtp.helo.empty() || config.smtp.helo.find_first_of(" \t\r\n") != std::string::npos) {
+  if (config.smtp.helo_name.empty() ||
+      config.smtp.helo_name.find_first_of(" \t\r\n") != std::string::npos) {
     return Status::InvalidArgument("handlers.smtp.helo must be one word");
   }
   if (!config.push.url.empty()) {
@@ -307,6 +345,11 @@ Status ValidateHandlersConfig(const HandlersConfig& config) {
   if (!config.helpdesk.url.empty()) {
     auto url = ParseHttpUrl(config.helpdesk.url);
     if (!url.ok()) return url.status().WithPrefix("handlers.tickets.helpdesk_url");
+  }
+  if (config.fcm.enabled()) {
+    // The whole client is built once here so that a bad key or URL stops startup.
+    auto client = FcmClientOf(config.fcm, nullptr);
+    if (!client.ok()) return client.status().WithPrefix("handlers.fcm");
   }
   for (const auto& [queue, kind] : config.queues) {
     if (kind != "email" && kind != "push" && kind != "ticket" && kind != "noop") {

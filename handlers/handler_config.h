@@ -30,13 +30,23 @@
 //   ca_file = ""
 //   insecure = false
 //
+//   [handlers.fcm]                   # also push to the user's devices through Firebase (HTTP v1)
+//   service_account_file = "/run/secrets/firebase.json"   # or service_account_env / = "{json}"
+//   project_id = ""                  # default: the service account's
+//   token_url = ""                   # default: the service account's token_uri
+//   send_url = ""                    # default: FCM's v1 messages:send URL of the project
+//   timeout_ms = 5000                # per request
+//   ca_file = ""
+//   insecure = false
+//
 //   [handlers.tickets]
 //   helpdesk_url = "https://helpdesk.example.com/tickets"   # also POST new tickets here
 //   timeout_ms = 5000                # headers, secret*, ca_file, insecure as for push
 //
-// Secrets (password, secret) are given as `<key>`, `<key>_env` (an environment variable's
-// name) or `<key>_file` (a file whose content, without a final newline, is the secret); a
-// header value as a string or as { env = "NAME" } / { file = "path" }. None of them is logged.
+// Secrets (password, secret, service_account) are given as `<key>`, `<key>_env` (an environment
+// variable's name) or `<key>_file` (a file whose content, without a final newline, is the
+// secret); a header value as a string or as { env = "NAME" } / { file = "path" }. None of them
+// is logged.
 //
 //   [handlers.faults.emails]         # demo/test: fail attempts on purpose
 //   fail_first = 2
@@ -55,42 +65,25 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
 #include "handlers/fault_injection.h"
+#include "handlers/fcm_client.h"
 #include "handlers/http_client.h"
 #include "handlers/smtp_client.h"
 #include "handlers/templates.h"
 
 namespace herald::handlers {
 
-struct SmtpRelayConfig {
-  // Relay host. Default: "" (no relay: emails are written to the outbox).
-  std::string host;
-  // Default: 25.
-  std::uint16_t port = 25;
+// The SMTP server to send through (host, port, TLS, AUTH, timeouts: smtp_client.h, whose
+// defaults apply, except the step timeout read as timeout_ms and the idle time as idle_s) and
+// the From header. An empty host means no server: emails are written to the outbox.
+struct SmtpRelayConfig : SmtpOptions {
   // From header; its address is the envelope sender. Default: "Herald <noreply@herald.local>".
   std::string from = "Herald <noreply@herald.local>";
-  // EHLO name. Default: "herald.local".
-  std::string helo = "herald.local";
-  // Per step (connect, each reply). Default: 10000.
-  std::int64_t timeout_ms = 10000;
-  // Default: none.
-  SmtpTls tls = SmtpTls::kNone;
-  // AUTH user; empty: no AUTH. Default: "".
-  std::string username;
-  // AUTH password (a secret). Default: "".
-  std::string password;
-  // Default: auto.
-  SmtpAuth auth = SmtpAuth::kAuto;
-  // Default: "" (the system's CA store).
-  std::string ca_file;
-  // Default: false.
-  bool insecure = false;
-  // Default: 30.
-  std::int64_t idle_s = 30;
 };
 
 // An outgoing webhook (push, helpdesk).
@@ -109,6 +102,26 @@ struct WebhookConfig {
   bool insecure = false;
 };
 
+// Firebase Cloud Messaging (fcm_client.h).
+struct FcmConfig {
+  // The service-account key JSON (a secret). Default: "" (no FCM).
+  std::string service_account;
+  // Default: "" (the service account's project_id).
+  std::string project_id;
+  // Default: "" (the service account's token_uri).
+  std::string token_url;
+  // Default: "" (FCM's, for the project).
+  std::string send_url;
+  // Per request (token, send), within the job's deadline. Default: 5000.
+  std::int64_t timeout_ms = 5000;
+  // Default: "" (the system's CA store).
+  std::string ca_file;
+  // Default: false.
+  bool insecure = false;
+
+  bool enabled() const { return !service_account.empty(); }
+};
+
 struct HandlersConfig {
   // The store's directory; the outbox defaults to <data_dir>/outbox. Default: "./data".
   std::string data_dir = "./data";
@@ -117,6 +130,8 @@ struct HandlersConfig {
   SmtpRelayConfig smtp;
   // Push webhook. Default: no URL (in-app inbox only).
   WebhookConfig push;
+  // Push to devices through FCM. Default: off.
+  FcmConfig fcm;
   // Helpdesk webhook for new tickets. Default: no URL (tickets only in the store).
   WebhookConfig helpdesk;
   // Queue name -> handler kind ("email", "push", "ticket").
@@ -144,6 +159,10 @@ Status LoadHandlersConfigText(std::string_view toml_text, const std::string& sou
 
 // The poster for `webhook`: its headers, secret and TLS settings; `clock` signs (may be null).
 HttpPosterOptions PosterOptionsOf(const WebhookConfig& webhook, Clock* clock);
+
+// The FCM client of `fcm` (which must be enabled); `clock` may be null. InvalidArgument names
+// what is wrong with the service account or the URLs.
+Result<std::unique_ptr<FcmClient>> FcmClientOf(const FcmConfig& fcm, Clock* clock);
 
 // Applies a command-line fault spec "<queue>:first=N[,rate=R][,seed=S]" (e.g. "emails:first=2",
 // "notifications:rate=0.3,seed=7"). InvalidArgument names the problem.

@@ -64,9 +64,7 @@ Result<Inbox::AddResult> Inbox::Add(InboxEntry entry) {
 }
 
 Result<std::vector<InboxEntry>> Inbox::Recent(std::string_view user, std::uint32_t count) const {
-  if (!IsValidKeyId(user)) {
-    return Status::InvalidArgument("user id must be 1..256 bytes without NUL");
-  }
+  HERALD_RETURN_IF_ERROR(CheckUserId(user));
   std::vector<InboxEntry> out;
   if (count == 0) return out;
   HERALD_ASSIGN_OR_RETURN(

@@ -6,16 +6,6 @@
 #include "handlers/record_keys.h"
 
 namespace herald::handlers {
-namespace {
-
-Status CheckUser(std::string_view user) {
-  if (!IsValidKeyId(user)) {
-    return Status::InvalidArgument("user id must be 1..256 bytes without NUL");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 std::string_view ChannelName(Channel channel) {
   switch (channel) {
@@ -47,13 +37,13 @@ Status Preferences::Set(std::string_view user, std::string_view channel, bool en
 }
 
 Status Preferences::Set(std::string_view user, Channel channel, bool enabled) {
-  HERALD_RETURN_IF_ERROR(CheckUser(user));
+  HERALD_RETURN_IF_ERROR(CheckUserId(user));
   return records_->Put(engine::RecordKind::kPrefs, keys::PrefKey(user, ChannelName(channel)),
                        keys::Versioned(enabled ? "1" : "0"));
 }
 
 Result<std::map<std::string, bool>> Preferences::Get(std::string_view user) const {
-  HERALD_RETURN_IF_ERROR(CheckUser(user));
+  HERALD_RETURN_IF_ERROR(CheckUserId(user));
   std::map<std::string, bool> out;
   for (Channel channel : kAllChannels) out[std::string(ChannelName(channel))] = true;
   const std::string prefix = keys::PrefPrefix(user);
@@ -70,7 +60,7 @@ Result<std::map<std::string, bool>> Preferences::Get(std::string_view user) cons
 }
 
 Result<bool> Preferences::Enabled(std::string_view user, Channel channel) const {
-  HERALD_RETURN_IF_ERROR(CheckUser(user));
+  HERALD_RETURN_IF_ERROR(CheckUserId(user));
   auto value = records_->Get(engine::RecordKind::kPrefs, keys::PrefKey(user, ChannelName(channel)));
   if (!value.ok()) return value.status();
   const std::optional<std::string>& stored = value.value();

@@ -44,6 +44,25 @@ Result<std::vector<Ticket>> NotificationQueries::Tickets(std::uint32_t count) co
   return TicketStore(records_, &clock_).Recent(count);
 }
 
+Result<bool> NotificationQueries::AddDevice(std::string_view user, std::string_view token,
+                                            std::string_view platform) {
+  return handlers::Devices(records_).Add(user, token, platform, clock_.NowMs());
+}
+
+Result<bool> NotificationQueries::RemoveDevice(std::string_view user, std::string_view token) {
+  return handlers::Devices(records_).Remove(user, token);
+}
+
+Result<std::vector<Device>> NotificationQueries::Devices(std::string_view user) const {
+  return handlers::Devices(records_).List(user);
+}
+
+Fields DeviceFields(const Device& device) {
+  return {{"token", device.token},
+          {"platform", device.platform},
+          {"addedAt", FormatIso8601(device.added_ms)}};
+}
+
 Result<bool> ParseOnOff(std::string_view text) {
   std::string lower;
   for (char c : text)

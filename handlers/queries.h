@@ -8,6 +8,9 @@
 //   INBOX user [count]             -> Inbox(user, count): newest first, InboxFields(entry)
 //   SENT user [count]              -> Sent(user, count): newest first, DeliveryFields(record)
 //   TICKETS [count]                -> Tickets(count): newest first, TicketFields(ticket)
+//   DEVICES.ADD user token [platform] -> AddDevice: 1 when new, 0 when known
+//   DEVICES.DEL user token         -> RemoveDevice: 1 when removed, 0 when unknown
+//   DEVICES.LIST user              -> Devices(user): DeviceFields(device)
 //
 // Thread safety: thread-safe. `records` must outlive this object.
 #pragma once
@@ -23,6 +26,7 @@
 #include "common/status.h"
 #include "engine/records.h"
 #include "handlers/delivery_log.h"
+#include "handlers/devices.h"
 #include "handlers/inbox.h"
 #include "handlers/preferences.h"
 #include "handlers/tickets.h"
@@ -51,6 +55,10 @@ class NotificationQueries {
   Result<std::vector<DeliveryRecord>> Sent(std::string_view user,
                                            std::uint32_t count = kDefaultCount) const;
   Result<std::vector<Ticket>> Tickets(std::uint32_t count = kDefaultCount) const;
+  // Registers a push device token (Devices::Add): true when new.
+  Result<bool> AddDevice(std::string_view user, std::string_view token, std::string_view platform);
+  Result<bool> RemoveDevice(std::string_view user, std::string_view token);
+  Result<std::vector<Device>> Devices(std::string_view user) const;
 
  private:
   engine::Records* records_;
@@ -70,6 +78,8 @@ Fields InboxFields(const InboxEntry& entry);
 // eventId, eventType, channel, status, detail, attempts, createdAt, updatedAt, sentAt ("" when
 // not sent).
 Fields DeliveryFields(const DeliveryRecord& record);
+// token, platform, addedAt.
+Fields DeviceFields(const Device& device);
 // id, status, eventId, eventType, bookingId, paymentId, userId, amount, reason, subject,
 // description, createdAt.
 Fields TicketFields(const Ticket& ticket);

@@ -7,12 +7,16 @@
 //
 //   prefs table
 //     <user> 0x00 <channel>                                   -> V "1" | "0"
+//     0x00 'd' <user> 0x00 <device token>                     -> V JSON Device
+//       (a user id never starts with NUL, so these never meet a channel setting)
 //   inbox table
 //     'm' <user> 0x00 <be64 created_ms> <event_id>            -> V JSON InboxEntry
 //     'e' <event_id> 0x00 <user>                              -> V <the 'm' key>
 //   sent table (delivery log)
 //     'e' <event_id> 0x00 <channel>                           -> V JSON DeliveryRecord
 //     'u' <user> 0x00 <be64 created_ms> <event_id> 0x00 <channel>  -> V ""   (per-user index)
+//     'f' <event_id> 0x00 <device token>                      -> V <FCM message name>
+//       (the devices an event was pushed to, so a retry skips them)
 //   tickets table
 //     't' <be64 created_ms> <ticket_id>                       -> V JSON Ticket
 //     'e' <event_id>                                          -> V <the 't' key>
@@ -65,6 +69,13 @@ inline std::string PrefKey(std::string_view user, std::string_view channel) {
   return Join(user, channel);
 }
 
+inline std::string DevicePrefix(std::string_view user) {
+  return std::string("\0d", 2) + Join(user, "");
+}
+inline std::string DeviceKey(std::string_view user, std::string_view token) {
+  return DevicePrefix(user) + std::string(token);
+}
+
 // ---- inbox -------------------------------------------------------------------------------
 inline std::string InboxUserPrefix(std::string_view user) { return "m" + Join(user, ""); }
 inline std::string InboxMessageKey(std::string_view user, std::int64_t created_ms,
@@ -101,6 +112,10 @@ inline std::optional<EventChannel> ParseSentUserKey(std::string_view key, std::s
   const std::size_t nul = rest.find('\0');
   if (nul == std::string_view::npos) return std::nullopt;
   return EventChannel{std::string(rest.substr(0, nul)), std::string(rest.substr(nul + 1))};
+}
+
+inline std::string FcmSentKey(std::string_view event_id, std::string_view token) {
+  return "f" + Join(event_id, token);
 }
 
 // ---- tickets -----------------------------------------------------------------------------

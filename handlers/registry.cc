@@ -62,7 +62,18 @@ Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* 
         logger->warn("handlers: {}: webhook certificates are not verified (insecure = true)",
                      queue);
       }
-      handler = std::make_unique<PushHandler>(std::move(options), deps);
+      std::unique_ptr<FcmClient> fcm;
+      if (config.fcm.enabled()) {
+        auto client = FcmClientOf(config.fcm, deps.clock);
+        if (!client.ok()) return client.status().WithPrefix("handlers.fcm");
+        fcm = std::move(client).value();
+        options.fcm_timeout_ms = config.fcm.timeout_ms;
+        how += " and FCM project " + fcm->project_id();
+        if (config.fcm.insecure) {
+          logger->warn("handlers: {}: FCM certificates are not verified (insecure = true)", queue);
+        }
+      }
+      handler = std::make_unique<PushHandler>(std::move(options), deps, std::move(fcm));
     } else if (kind == "ticket") {
       TicketHandlerOptions options;
       options.helpdesk = config.helpdesk;

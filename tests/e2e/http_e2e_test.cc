@@ -125,6 +125,27 @@ TEST_F(HttpE2eTest, MockEventsEndToEnd) {
   EXPECT_EQ(client_->Request("PUT", "/api/users/user_1001/preferences", R"({"fax":true})").status,
             400u);
 
+  HttpAnswer device = client_->Request("PUT", "/api/users/user_1001/devices",
+                                       R"({"token":"fcm:abc-1","platform":"ios"})");
+  EXPECT_EQ(device.status, 201u) << device.body;
+  EXPECT_EQ(device.json().at("devices").at(0).at("token"), "fcm:abc-1");
+  EXPECT_EQ(device.json().at("devices").at(0).at("platform"), "ios");
+  EXPECT_EQ(
+      client_->Request("PUT", "/api/users/user_1001/devices", R"({"token":"fcm:abc-1"})").status,
+      200u);
+  HttpAnswer bad = client_->Request("PUT", "/api/users/user_1001/devices", R"({"tok":"x"})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("unknown field 'tok'"), std::string::npos) << bad.body;
+  EXPECT_EQ(client_->Request("PUT", "/api/users/user_1001/devices", R"({"platform":"ios"})").status,
+            400u);
+  EXPECT_EQ(client_->Get("/api/users/user_1001").json().at("devices").at(0).at("token"),
+            "fcm:abc-1");
+  EXPECT_EQ(client_->Request("DELETE", "/api/users/user_1001/devices/fcm%3Aabc-1", "").status,
+            200u);
+  EXPECT_EQ(client_->Request("DELETE", "/api/users/user_1001/devices/fcm%3Aabc-1", "").status,
+            404u);
+  EXPECT_TRUE(client_->Get("/api/users/user_1001").json().at("devices").as_array().empty());
+
   std::string metrics = client_->Get("/metrics").body;
   EXPECT_NE(metrics.find("bullmq_job_completed_total{queue=\"emails\"} 1\n"), std::string::npos)
       << metrics;

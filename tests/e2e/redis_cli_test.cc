@@ -119,6 +119,20 @@ TEST_F(RedisCliTest, DatabaseNineIsItsOwnKeyspaceAndSurvivesKillNine) {
     EXPECT_NE(out_.find(needle), std::string::npos) << command << " -> " << out_; \
   } while (0)
 
+TEST_F(RedisCliTest, DevicesCommandsKeepAUsersPushTokens) {
+  EXPECT_EQ(Cli("DEVICES.ADD u3 fcm-token-1 android"), "1");
+  EXPECT_EQ(Cli("DEVICES.ADD u3 fcm-token-1 android"), "0");
+  EXPECT_EQ(Cli("DEVICES.ADD u3 fcm-token-2"), "1");
+  const std::string list = Cli("DEVICES.LIST u3");
+  EXPECT_EQ(list.rfind("token\nfcm-token-1\nplatform\nandroid\naddedAt\n", 0), 0u) << list;
+  EXPECT_NE(list.find("token\nfcm-token-2\nplatform\n\naddedAt\n"), std::string::npos) << list;
+  EXPECT_EQ(Cli("DEVICES.ADD u3 tok nokia"), "ERR unknown platform 'nokia' (android, ios or web)");
+  EXPECT_EQ(Cli("DEVICES.ADD u3").rfind("ERR wrong number of arguments", 0), 0u);
+  EXPECT_EQ(Cli("DEVICES.DEL u3 fcm-token-1"), "1");
+  EXPECT_EQ(Cli("DEVICES.DEL u3 fcm-token-1"), "0");
+  EXPECT_EQ(Cli("DEVICES.LIST nobody"), "");
+}
+
 TEST_F(RedisCliTest, NotificationCommandsShowWhatTheHandlersDid) {
   EXPECT_EQ(Cli("PREFS.SET u2 email off"), "OK");
   EXPECT_EQ(Cli("PREFS.GET u2"), "email\noff\ninapp\non\npush\non");

@@ -22,7 +22,7 @@ class EmailHandlerTest : public HandlerFixture {
     options.smtp.host = "127.0.0.1";
     options.smtp.port = smtp_.port();
     options.smtp.from = "Herald <noreply@herald.test>";
-    options.smtp.timeout_ms = 2000;
+    options.smtp.timeout = std::chrono::milliseconds(2000);
     return std::make_unique<EmailHandler>(options, Deps());
   }
   std::unique_ptr<EmailHandler> OutboxHandler() {
@@ -104,7 +104,7 @@ TEST_F(EmailHandlerTest, RelayTimeoutIsAFailedAttempt) {
   EmailHandlerOptions options;
   options.smtp.host = "127.0.0.1";
   options.smtp.port = smtp_.port();
-  options.smtp.timeout_ms = 200;
+  options.smtp.timeout = std::chrono::milliseconds(200);
   auto outcome = EmailHandler(options, Deps()).Run(Job(BookingEvent("booking.created", "e")));
   EXPECT_OUTCOME(outcome, kFailure);
   EXPECT_NE(outcome.text.find("timed out"), std::string::npos) << outcome.text;

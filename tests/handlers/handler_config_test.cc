@@ -10,6 +10,7 @@
 #include "handlers/push_handler.h"
 #include "handlers/registry.h"
 #include "handlers/ticket_handler.h"
+#include "tests/handlers/fake_fcm.h"
 #include "tests/handlers/handler_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -67,8 +68,8 @@ email_subject = "Reserved: {{bookingId}}"
   EXPECT_EQ(config.smtp.host, "relay.local");
   EXPECT_EQ(config.smtp.port, 2525);
   EXPECT_EQ(config.smtp.from, "Parking <noreply@parking.example>");
-  EXPECT_EQ(config.smtp.helo, "parking.example");
-  EXPECT_EQ(config.smtp.timeout_ms, 3000);
+  EXPECT_EQ(config.smtp.helo_name, "parking.example");
+  EXPECT_EQ(config.smtp.timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(config.push.url, "http://127.0.0.1:9000/push");
   EXPECT_EQ(config.push.timeout_ms, 1500);
   EXPECT_EQ(config.helpdesk.url, "http://127.0.0.1:9000/tickets");
@@ -127,7 +128,7 @@ secret_file = ")" + key_file +
   EXPECT_EQ(config.smtp.password, "env-password");
   EXPECT_EQ(config.smtp.auth, SmtpAuth::kLogin);
   EXPECT_EQ(config.smtp.ca_file, "/etc/herald/ca.pem");
-  EXPECT_EQ(config.smtp.idle_s, 12);
+  EXPECT_EQ(config.smtp.idle, std::chrono::seconds(12));
   EXPECT_EQ(config.push.url, "https://hooks.example.com/push");
   const HttpHeaders expected = {{"Authorization", "Bearer env-token"}, {"X-Team", "ops"}};
   EXPECT_EQ(config.push.headers, expected);
@@ -160,6 +161,11 @@ TEST(HandlersConfigTest, MistakesAreNamed) {
       {"[handlers.smtp]\nfrom = \"nobody\"\n", "handlers.smtp.from"},
       {"[templates.\"booking.created\"]\nemail_subjet = \"x\"\n", "unknown template kind"},
       {"[handlers\n", "test.toml:1"},
+      {"[handlers.fcm]\nservice_account = '{\"client_email\":\"a@b\"}'\n",
+       "handlers.fcm: service account JSON has no private_key"},
+      {"[handlers.fcm]\nservice_account_file = \"/nonexistent/sa.json\"\n",
+       "handlers.fcm.service_account_file names /nonexistent/sa.json, which cannot be read"},
+      {"[handlers.fcm]\nprojectid = \"x\"\n", "handlers.fcm.projectid is not a known key"},
   };
   for (const Case& c : cases) {
     HandlersConfig config;
@@ -172,6 +178,31 @@ TEST(HandlersConfigTest, MistakesAreNamed) {
 }
 
 class RegistryTest : public HandlerFixture {};
+
+TEST_F(RegistryTest, FcmFromAServiceAccountFilePushesToDevices) {
+  testing::FakeFcm fcm;
+  const std::string account =
+      testing::WriteFile(dir_.Sub("firebase.json"), fcm.ServiceAccountJson());
+  const std::string toml = "[handlers.fcm]\nservice_account_file = \"" + account +
+                           "\"\nsend_url = \"" + fcm.send_url() + "\"\nca_file = \"" +
+                           fcm.ca_file() + "\"\ntimeout_ms = 3000\n";
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  Status status = LoadHandlersConfigText(toml, "test.toml", &config);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(config.fcm.enabled());
+  EXPECT_EQ(config.fcm.timeout_ms, 3000);
+  auto handlers = BuildHandlers(config, records_.get(), &clock_, logger_);
+  ASSERT_TRUE(handlers.ok()) << handlers.status().ToString();
+  ASSERT_TRUE(Devices(records_.get()).Add("user-1", "phone", "ios", 1).ok());
+  auto outcome = handlers->at("notifications")
+                     ->Run(Job(EventJson("booking.reminder", "evt-fcm",
+                                         {{"bookingId", "BK-7"}, {"userId", "user-1"}})));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); fcm: sent (1 device)");
+  ASSERT_EQ(fcm.messages().size(), 1u);
+  EXPECT_EQ(fcm.messages()[0].at("token").as_string(), "phone");
+}
 
 TEST_F(RegistryTest, BuildsOneHandlerPerConfiguredQueue) {
   HandlersConfig config;

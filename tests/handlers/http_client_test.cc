@@ -6,6 +6,8 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/http_server.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_certs.h"
 
 namespace herald::handlers {
 namespace {
@@ -100,6 +102,88 @@ TEST(HttpPosterTest, UnsignedWithoutASecret) {
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(server.requests()[0].headers.count("x-herald-signature"), 0u);
   EXPECT_EQ(response->retry_after_ms, -1);
+}
+
+TEST(HttpPosterTest, KeepsTheConnectionAliveBetweenRequests) {
+  testing::HttpServer server;
+  HttpPoster poster;
+  for (int i = 0; i < 10; ++i) {
+    auto response = poster.Post(server.Url("/push"), "{}", {}, In(milliseconds(5000)));
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->status, 200u);
+  }
+  EXPECT_EQ(server.requests().size(), 10u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(HttpPosterTest, ReturnsTheBodyAndTheRetryAfterOfA429) {
+  testing::HttpServer server;
+  server.QueueResponses({{429, {{"Retry-After", "3"}}, R"({"error":"slow down"})"},
+                         {503, {{"Retry-After", "Wed, 21 Oct 2099 07:28:00 GMT"}}, ""}});
+  HttpPoster poster;
+  auto limited = poster.Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  ASSERT_TRUE(limited.ok()) << limited.status().ToString();
+  EXPECT_EQ(limited->status, 429u);
+  EXPECT_EQ(limited->body, R"({"error":"slow down"})");
+  EXPECT_EQ(limited->retry_after_ms, 3000);
+  auto unavailable = poster.Post(server.Url(), "{}", {}, In(milliseconds(5000)));
+  ASSERT_TRUE(unavailable.ok());
+  EXPECT_EQ(unavailable->status, 503u);
+  // A far date is clamped to a day.
+  EXPECT_EQ(unavailable->retry_after_ms, 24LL * 3600 * 1000);
+}
+
+class HttpsPosterTest : public ::testing::Test {
+ protected:
+  static testing::HttpServerOptions ServerOptions(const testing::TestCertificates& certs) {
+    return testing::HttpServerOptions{certs.server_cert_pem, certs.server_key_pem};
+  }
+
+  testing::TempDir dir_;
+  const testing::TestCertificates certs_ = testing::MakeTestCertificates();
+  const std::string ca_file_ = testing::WriteFile(dir_.Sub("ca.pem"), certs_.ca_pem);
+  testing::HttpServer server_{ServerOptions(certs_)};
+};
+
+TEST_F(HttpsPosterTest, PostsOverVerifiedTlsOnOneKeptConnection) {
+  HttpPosterOptions options;
+  options.ca_file = ca_file_;
+  options.signing_secret = "whsec_tls";
+  HttpPoster poster(options);
+  ASSERT_EQ(server_.Url("/hook").rfind("https://127.0.0.1:", 0), 0u);
+  for (int i = 0; i < 5; ++i) {
+    auto response = poster.Post(server_.Url("/hook"), R"({"n":)" + std::to_string(i) + "}", {},
+                                In(milliseconds(5000)));
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->status, 200u);
+  }
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[4].body, R"({"n":4})");
+  EXPECT_EQ(requests[4].headers.count("x-herald-signature"), 1u);
+  // One TLS handshake for the five requests.
+  EXPECT_EQ(server_.connections(), 1);
+}
+
+TEST_F(HttpsPosterTest, AnUnverifiableCertificateIsAnIOErrorUnlessItsCaIsGiven) {
+  const testing::TestCertificates other = testing::MakeTestCertificates("Other CA");
+  HttpPosterOptions options;
+  options.ca_file = testing::WriteFile(dir_.Sub("other.pem"), other.ca_pem);
+  auto wrong_ca = HttpPoster(options).Post(server_.Url(), "{}", {}, In(milliseconds(5000)));
+  ASSERT_FALSE(wrong_ca.ok());
+  EXPECT_TRUE(wrong_ca.status().IsIOError()) << wrong_ca.status().ToString();
+  // The system's CA store does not know the test CA either.
+  auto system_store = HttpPoster().Post(server_.Url(), "{}", {}, In(milliseconds(5000)));
+  ASSERT_FALSE(system_store.ok());
+  EXPECT_TRUE(system_store.status().IsIOError()) << system_store.status().ToString();
+  EXPECT_TRUE(server_.requests().empty());
+
+  options.insecure = true;
+  EXPECT_TRUE(HttpPoster(options).Post(server_.Url(), "{}", {}, In(milliseconds(5000))).ok());
+  options.insecure = false;
+  options.ca_file = ca_file_;
+  EXPECT_TRUE(HttpPoster(options).Post(server_.Url(), "{}", {}, In(milliseconds(5000))).ok());
+  EXPECT_EQ(server_.requests().size(), 2u);
 }
 
 TEST(ParseRetryAfterTest, ReadsSecondsAndHttpDates) {

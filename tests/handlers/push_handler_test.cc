@@ -6,6 +6,7 @@
 #include "handlers/flat_json.h"
 #include "handlers/inbox.h"
 #include "handlers/preferences.h"
+#include "tests/handlers/fake_fcm.h"
 #include "tests/handlers/handler_fixture.h"
 #include "tests/support/http_server.h"
 
@@ -137,7 +138,7 @@ TEST_F(PushHandlerTest, PushOffStillKeepsTheInAppNotification) {
   ASSERT_TRUE(Preferences(records_.get()).Set("user-1", "push", false).ok());
   auto outcome = WebhookHandler()->Run(Job(Reminder("evt-6")));
   EXPECT_OUTCOME(outcome, kSuccess);
-  EXPECT_EQ(outcome.text, "inapp: sent (inbox); push: skipped");
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); push: skipped (user user-1 turned off push)");
   EXPECT_TRUE(http_.requests().empty());
   EXPECT_EQ(InboxOf("user-1").size(), 1u);
 }
@@ -160,6 +161,134 @@ TEST_F(PushHandlerTest, EventTypeWithoutPushTemplatesIsPermanent) {
                      .Run(Job(EventJson("booking.reminder", "evt-9", {{"bookingId", "B"}})));
   EXPECT_OUTCOME(no_user, kPermanent);
   EXPECT_NE(no_user.text.find("data.userId"), std::string::npos);
+}
+
+// Push through Firebase Cloud Messaging to the user's devices.
+class FcmPushTest : public HandlerFixture {
+ protected:
+  std::unique_ptr<PushHandler> Handler() {
+    FcmConfig config;
+    config.service_account = fcm_.ServiceAccountJson();
+    config.send_url = fcm_.send_url();
+    config.ca_file = fcm_.ca_file();
+    auto client = FcmClientOf(config, &clock_);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return std::make_unique<PushHandler>(PushHandlerOptions{}, Deps(),
+                                         client.ok() ? std::move(client).value() : nullptr);
+  }
+  void AddDevice(const std::string& user, const std::string& token) {
+    ASSERT_TRUE(Devices(records_.get()).Add(user, token, "android", clock_.NowMs()).ok());
+  }
+  std::vector<std::string> TokensOf(const std::string& user) {
+    auto devices = Devices(records_.get()).List(user);
+    EXPECT_TRUE(devices.ok()) << devices.status().ToString();
+    std::vector<std::string> tokens;
+    if (!devices.ok()) return tokens;
+    for (const Device& device : *devices) tokens.push_back(device.token);
+    return tokens;
+  }
+  std::string Reminder(const std::string& id, const std::string& user = "user-1") {
+    return EventJson("booking.reminder", id,
+                     {{"bookingId", "BK-7"}, {"userId", user}, {"startTime", "09:00"}});
+  }
+
+  testing::FakeFcm fcm_;
+};
+
+TEST_F(FcmPushTest, SendsTheRenderedNotificationToEveryDeviceOfTheUser) {
+  AddDevice("user-1", "phone-token");
+  AddDevice("user-1", "tablet-token");
+  AddDevice("user-2", "other-token");
+  auto outcome = Handler()->Run(Job(Reminder("evt-1")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); fcm: sent (2 devices)");
+  EXPECT_TRUE(fcm_.problems().empty());
+  const auto messages = fcm_.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].at("token").as_string(), "phone-token");
+  EXPECT_EQ(messages[1].at("token").as_string(), "tablet-token");
+  EXPECT_EQ(messages[0].at("notification").at("title").as_string(), "Upcoming booking BK-7");
+  EXPECT_EQ(messages[0].at("notification").at("body").as_string(),
+            "Your booking BK-7 starts at 09:00.");
+  const auto& data = messages[0].at("data").as_object();
+  EXPECT_EQ(data.at("eventId").as_string(), "evt-1");
+  EXPECT_EQ(data.at("eventType").as_string(), "booking.reminder");
+  EXPECT_EQ(data.at("userId").as_string(), "user-1");
+  EXPECT_EQ(data.at("startTime").as_string(), "09:00");
+  DeliveryLog log(records_.get(), &clock_);
+  auto record = **log.Find("evt-1", "fcm");
+  EXPECT_EQ(record.status, DeliveryStatus::kSent);
+  EXPECT_EQ(record.detail, "2 devices");
+}
+
+TEST_F(FcmPushTest, AnUnregisteredTokenIsRemovedAndTheOthersStillGetThePush) {
+  AddDevice("user-1", "dead-token");
+  AddDevice("user-1", "live-token");
+  fcm_.Script("dead-token", testing::FakeFcm::Unregistered());
+  auto outcome = Handler()->Run(Job(Reminder("evt-2")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); fcm: sent (1 device, removed 1 dead)");
+  EXPECT_EQ(TokensOf("user-1"), std::vector<std::string>{"live-token"});
+}
+
+TEST_F(FcmPushTest, WhenEveryTokenIsDeadTheJobCompletesAsSkippedWithTheReason) {
+  AddDevice("user-1", "dead-token");
+  fcm_.Script("dead-token", testing::FakeFcm::Unregistered());
+  ASSERT_TRUE(Preferences(records_.get()).Set("user-1", "inapp", false).ok());
+  auto outcome = Handler()->Run(Job(Reminder("evt-3")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text,
+            "skipped: user user-1 turned off inapp; fcm: device tokens unregistered: removed 1");
+  EXPECT_TRUE(TokensOf("user-1").empty());
+  auto record = **DeliveryLog(records_.get(), &clock_).Find("evt-3", "fcm");
+  EXPECT_EQ(record.status, DeliveryStatus::kSkipped);
+  EXPECT_EQ(record.detail, "device tokens unregistered: removed 1");
+}
+
+TEST_F(FcmPushTest, AUserWithoutDevicesIsSkipped) {
+  auto outcome = Handler()->Run(Job(Reminder("evt-4")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); fcm: skipped (user user-1 has no device tokens)");
+  EXPECT_EQ(fcm_.token_requests(), 0);
+}
+
+TEST_F(FcmPushTest, PushTurnedOffSkipsFcmToo) {
+  AddDevice("user-1", "phone-token");
+  ASSERT_TRUE(Preferences(records_.get()).Set("user-1", "push", false).ok());
+  auto outcome = Handler()->Run(Job(Reminder("evt-5")));
+  EXPECT_OUTCOME(outcome, kSuccess);
+  EXPECT_EQ(outcome.text, "inapp: sent (inbox); fcm: skipped (user user-1 turned off push)");
+  EXPECT_TRUE(fcm_.messages().empty());
+}
+
+TEST_F(FcmPushTest, AnOutageFailsTheAttemptAndTheRetrySendsOnlyToTheDevicesThatMissedIt) {
+  AddDevice("user-1", "a-token");
+  AddDevice("user-1", "b-token");
+  fcm_.Script("b-token", {503, {{"Retry-After", "4"}}, R"({"error":{"status":"UNAVAILABLE"}})"});
+  auto handler = Handler();
+  auto first = handler->Run(Job(Reminder("evt-6"), 1));
+  EXPECT_OUTCOME(first, kFailure);
+  EXPECT_EQ(first.retry_in_ms, 4000);
+  EXPECT_NE(first.text.find("503 UNAVAILABLE"), std::string::npos) << first.text;
+  EXPECT_EQ((**DeliveryLog(records_.get(), &clock_).Find("evt-6", "fcm")).status,
+            DeliveryStatus::kFailed);
+
+  auto second = handler->Run(Job(Reminder("evt-6"), 2));
+  EXPECT_OUTCOME(second, kSuccess);
+  EXPECT_EQ(second.text, "inapp: duplicate; fcm: sent (2 devices)");
+  EXPECT_EQ(fcm_.devices_sent_to(), (std::vector<std::string>{"a-token", "b-token", "b-token"}));
+  auto third = handler->Run(Job(Reminder("evt-6"), 3));
+  EXPECT_EQ(third.text, "duplicate: already sent");
+  EXPECT_EQ(fcm_.devices_sent_to().size(), 3u);
+}
+
+TEST_F(FcmPushTest, ARefusedMessageIsPermanent) {
+  AddDevice("user-1", "a-token");
+  fcm_.Script("a-token", {400, {}, R"({"error":{"status":"INVALID_ARGUMENT","message":"bad"}})"});
+  auto outcome = Handler()->Run(Job(Reminder("evt-7")));
+  EXPECT_OUTCOME(outcome, kPermanent);
+  EXPECT_NE(outcome.text.find("400 INVALID_ARGUMENT: bad"), std::string::npos) << outcome.text;
+  EXPECT_EQ(TokensOf("user-1"), std::vector<std::string>{"a-token"});
 }
 
 }  // namespace

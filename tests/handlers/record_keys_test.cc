@@ -40,6 +40,14 @@ TEST(RecordKeysTest, PrefKeysAreUserNulChannel) {
   EXPECT_NE(PrefKey("u-10", "email").rfind(PrefPrefix("u-1"), 0), 0u);
 }
 
+TEST(RecordKeysTest, DeviceKeysSitApartFromChannelSettings) {
+  EXPECT_EQ(DeviceKey("u-1", "tok:A"), "\0du-1\0tok:A"s);
+  EXPECT_EQ(DevicePrefix("u-1"), "\0du-1\0"s);
+  // A user's channel prefix never covers a device key, whatever the user id.
+  EXPECT_NE(DeviceKey("u-1", "email").rfind(PrefPrefix("u-1"), 0), 0u);
+  EXPECT_NE(DeviceKey("u-10", "t").rfind(DevicePrefix("u-1"), 0), 0u);
+}
+
 TEST(RecordKeysTest, InboxKeys) {
   EXPECT_EQ(InboxUserPrefix("u-1"), "mu-1\0"s);
   EXPECT_EQ(InboxMessageKey("u-1", kMs, "evt-1"), "mu-1\0"s + kMsBytes + "evt-1");
@@ -62,6 +70,8 @@ TEST(RecordKeysTest, SentUserKeyThatIsCutShortDoesNotParse) {
   EXPECT_FALSE(ParseSentUserKey("uu-1\0"s + "\x01\x02"s, prefix).has_value());
   EXPECT_FALSE(ParseSentUserKey("uu-1\0"s + kMsBytes + "no-channel", prefix).has_value());
 }
+
+TEST(RecordKeysTest, FcmSentKeys) { EXPECT_EQ(FcmSentKey("evt-1", "tok:A"), "fevt-1\0tok:A"s); }
 
 TEST(RecordKeysTest, TicketKeys) {
   EXPECT_EQ(TicketPrefix(), "t");

@@ -3,7 +3,9 @@
 // drives the backoff so the test checks the exact waits (2 s, 4 s for emails; 1 s for
 // notifications) without sleeping through them.
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "engine/broker.h"
@@ -12,12 +14,28 @@
 #include "tests/handlers/handler_fixture.h"
 #include "tests/support/http_server.h"
 #include "tests/support/smtp_server.h"
+#include "tests/support/test_certs.h"
 
 namespace herald::handlers {
 namespace {
 
 using namespace std::chrono_literals;
 using storage::JobState;
+
+// The receiver's side of the signature check, written from the header's definition.
+std::string HmacSha256Hex(const std::string& key, const std::string& message) {
+  unsigned char digest[32];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &size);
+  std::string hex;
+  char byte[3];
+  for (unsigned int i = 0; i < size; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
 
 class RetryTimelineTest : public HandlerFixture {
  protected:
@@ -76,7 +94,7 @@ TEST_F(RetryTimelineTest, EmailFailsTwiceWith451ThenArrivesAfterTwoAndFourSecond
   config.data_dir = dir_.path();
   config.smtp.host = "127.0.0.1";
   config.smtp.port = smtp.port();
-  config.smtp.timeout_ms = 2000;
+  config.smtp.timeout = std::chrono::milliseconds(2000);
   Start(config);
 
   auto added = broker_->Emit(BookingEvent("booking.created", "evt-timeline", "user-1"));
@@ -125,6 +143,77 @@ TEST_F(RetryTimelineTest, PushWebhook500IsRetriedAfterOneSecond) {
   storage::Job job = WaitForState("evt-push", JobState::kCompleted);
   EXPECT_EQ(job.attempts_made, 2u);
   EXPECT_EQ(webhook.requests().size(), 2u);
+}
+
+TEST_F(RetryTimelineTest, EmailThroughStartTlsAndAuthFromTheConfig) {
+  const testing::TestCertificates certs = testing::MakeTestCertificates();
+  testing::SmtpServerOptions options;
+  options.tls = testing::SmtpServerTls::kStartTls;
+  options.cert_pem = certs.server_cert_pem;
+  options.key_pem = certs.server_key_pem;
+  options.user = "AKIAEXAMPLE";
+  options.password = "smtp-secret";
+  testing::SmtpServer smtp(options);
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  const std::string toml =
+      "[handlers.smtp]\nhost = \"127.0.0.1\"\nport = " + std::to_string(smtp.port()) +
+      "\ntls = \"starttls\"\nusername = \"AKIAEXAMPLE\"\n"
+      "password_file = \"" +
+      testing::WriteFile(dir_.Sub("smtp-password"), "smtp-secret\n") + "\"\nca_file = \"" +
+      testing::WriteFile(dir_.Sub("ca.pem"), certs.ca_pem) + "\"\n";
+  ASSERT_TRUE(LoadHandlersConfigText(toml, "herald.toml", &config).ok());
+  Start(config);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        broker_->Emit(BookingEvent("booking.created", "evt-tls-" + std::to_string(i))).ok());
+  }
+  for (int i = 0; i < 5; ++i) WaitForState("evt-tls-" + std::to_string(i), JobState::kCompleted);
+  ASSERT_TRUE(smtp.WaitForMails(5, 5s));
+  for (const testing::ReceivedMail& mail : smtp.mails()) {
+    EXPECT_TRUE(mail.tls);
+    EXPECT_EQ(mail.auth_user, "AKIAEXAMPLE");
+    EXPECT_EQ(mail.rcpt_to, std::vector<std::string>{"jane@example.com"});
+  }
+  // Two workers: at most two sessions for the five messages.
+  EXPECT_LE(smtp.connections(), 2);
+}
+
+TEST_F(RetryTimelineTest, HttpsPushWebhookIsSignedAndA429RetryAfterSetsTheNextAttempt) {
+  const testing::TestCertificates certs = testing::MakeTestCertificates();
+  testing::HttpServerOptions options;
+  options.cert_pem = certs.server_cert_pem;
+  options.key_pem = certs.server_key_pem;
+  testing::HttpServer webhook(options);
+  webhook.QueueResponses({{429, {{"Retry-After", "3"}}, R"({"error":"rate limited"})"}});
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  config.push.url = webhook.Url("/push");
+  config.push.ca_file = testing::WriteFile(dir_.Sub("ca.pem"), certs.ca_pem);
+  config.push.secret = "whsec_push";
+  config.push.headers = {{"Authorization", "Bearer push-token"}};
+  Start(config);
+  ASSERT_TRUE(broker_
+                  ->Emit(EventJson("booking.reminder", "evt-429",
+                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
+                  .ok());
+  // The notifications queue backs off 1 s; the provider asked for 3 s.
+  WaitOutBackoff("evt-429", 3000);
+  storage::Job job = WaitForState("evt-429", JobState::kCompleted);
+  EXPECT_EQ(job.attempts_made, 2u);
+  const std::vector<testing::RecordedRequest> requests = webhook.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const testing::RecordedRequest& request : requests) {
+    EXPECT_EQ(request.headers.at("authorization"), "Bearer push-token");
+    const std::string timestamp = request.headers.at("x-herald-timestamp");
+    EXPECT_EQ(
+        request.headers.at("x-herald-signature"),
+        "t=" + timestamp + ",v1=" + HmacSha256Hex("whsec_push", timestamp + "." + request.body));
+  }
+  // The second attempt was signed 3 s later on the fake clock.
+  EXPECT_EQ(std::stoll(requests[1].headers.at("x-herald-timestamp")) -
+                std::stoll(requests[0].headers.at("x-herald-timestamp")),
+            3);
 }
 
 TEST_F(RetryTimelineTest, InjectedFaultsShowTheTimelineWithTheOutbox) {

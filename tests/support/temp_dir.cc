@@ -31,4 +31,12 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
+std::string WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path);
+  return path;
+}
+
 }  // namespace herald::testing

@@ -24,4 +24,7 @@ class TempDir {
 // Reads a whole file; "" when it cannot be read.
 std::string ReadFile(const std::string& path);
 
+// Writes `content` to `path` (replacing it) and returns `path`; throws when it cannot.
+std::string WriteFile(const std::string& path, const std::string& content);
+
 }  // namespace herald::testing

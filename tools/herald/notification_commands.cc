@@ -70,6 +70,38 @@ void AddNotificationCommands(net::CommandTable* table, NotificationQueries* quer
                   ctx.reply().Bulk(on ? "on" : "off");
                 }
               }});
+  table->Add({.name = "devices.add",
+              .arity = -3,
+              .flags = net::kWrite,
+              .group = "notifications",
+              .summary = "Register a push device token (FCM) for a user: DEVICES.ADD user token "
+                         "[android|ios|web]; 1 when new, 0 when known",
+              .handler = [queries](CommandContext& ctx, Args args) {
+                if (args.size() > 4) return ctx.WrongArity("devices.add");
+                auto added = queries->AddDevice(args[1], args[2], args.size() > 3 ? args[3] : "");
+                if (!added.ok()) return ctx.StatusError(added.status());
+                ctx.reply().Integer(*added ? 1 : 0);
+              }});
+  table->Add({.name = "devices.del",
+              .arity = 3,
+              .flags = net::kWrite,
+              .group = "notifications",
+              .summary = "Remove a push device token: DEVICES.DEL user token; 1 when removed",
+              .handler = [queries](CommandContext& ctx, Args args) {
+                auto removed = queries->RemoveDevice(args[1], args[2]);
+                if (!removed.ok()) return ctx.StatusError(removed.status());
+                ctx.reply().Integer(*removed ? 1 : 0);
+              }});
+  table->Add({.name = "devices.list",
+              .arity = 2,
+              .flags = net::kReadonly,
+              .group = "notifications",
+              .summary = "A user's push device tokens: DEVICES.LIST user",
+              .handler = [queries](CommandContext& ctx, Args args) {
+                auto devices = queries->Devices(args[1]);
+                if (!devices.ok()) return ctx.StatusError(devices.status());
+                WriteRecords(ctx, *devices, &handlers::DeviceFields);
+              }});
   table->Add({.name = "inbox",
               .arity = -2,
               .flags = net::kReadonly,

@@ -36,6 +36,12 @@ json::object PreferencesJson(const std::map<std::string, bool>& preferences) {
   return out;
 }
 
+json::array DevicesJson(const std::vector<handlers::Device>& devices) {
+  json::array out;
+  for (const auto& device : devices) out.push_back(FieldsJson(handlers::DeviceFields(device)));
+  return out;
+}
+
 HttpResponse ShowUser(NotificationQueries* queries, engine::Broker* broker, HttpRequest& request) {
   std::string user(request.Param("id"));
   auto preferences = queries->GetPreferences(user);
@@ -46,6 +52,8 @@ HttpResponse ShowUser(NotificationQueries* queries, engine::Broker* broker, Http
   if (!sent.ok()) return StatusResponse(sent.status());
   auto tickets = queries->Tickets(kTicketsScanned);
   if (!tickets.ok()) return StatusResponse(tickets.status());
+  auto devices = queries->Devices(user);
+  if (!devices.ok()) return StatusResponse(devices.status());
 
   // The events this user's records name, newest first, once each; their jobs carry the ids.
   std::vector<std::string> event_ids;
@@ -75,6 +83,7 @@ HttpResponse ShowUser(NotificationQueries* queries, engine::Broker* broker, Http
   json::object out;
   out["userId"] = user;
   out["preferences"] = PreferencesJson(*preferences);
+  out["devices"] = DevicesJson(*devices);
   out["inbox"] = std::move(inbox_json);
   out["deliveries"] = std::move(deliveries_json);
   out["tickets"] = std::move(tickets_json);
@@ -116,6 +125,49 @@ HttpResponse SetPreferences(NotificationQueries* queries, HttpRequest& request) 
   return JsonResponse(out);
 }
 
+// PUT /api/users/{id}/devices {"token": "...", "platform": "android"}: 201 when new, 200 when
+// the token was known.
+HttpResponse AddDevice(NotificationQueries* queries, HttpRequest& request) {
+  std::string user(request.Param("id"));
+  auto body = net::http::BodyObject(request);
+  if (!body.ok()) return StatusResponse(body.status());
+  for (const auto& field : *body) {
+    if (field.key() != "token" && field.key() != "platform") {
+      return ErrorResponse(400, "bad_request",
+                           "unknown field '" + std::string(field.key()) + "' (token, platform)");
+    }
+  }
+  auto token = net::http::StringField(*body, "token");
+  if (!token.ok()) return StatusResponse(token.status());
+  if (!token->has_value()) return ErrorResponse(400, "bad_request", "token is required");
+  auto platform = net::http::StringField(*body, "platform");
+  if (!platform.ok()) return StatusResponse(platform.status());
+  auto added = queries->AddDevice(user, **token, platform->value_or(""));
+  if (!added.ok()) return StatusResponse(added.status());
+  auto devices = queries->Devices(user);
+  if (!devices.ok()) return StatusResponse(devices.status());
+  json::object out;
+  out["userId"] = user;
+  out["added"] = *added;
+  out["devices"] = DevicesJson(*devices);
+  return JsonResponse(out, *added ? 201 : 200);
+}
+
+HttpResponse RemoveDevice(NotificationQueries* queries, HttpRequest& request) {
+  std::string user(request.Param("id"));
+  auto removed = queries->RemoveDevice(user, request.Param("token"));
+  if (!removed.ok()) return StatusResponse(removed.status());
+  if (!*removed) {
+    return ErrorResponse(404, "not_found", "user " + user + " has no such device token");
+  }
+  auto devices = queries->Devices(user);
+  if (!devices.ok()) return StatusResponse(devices.status());
+  json::object out;
+  out["userId"] = user;
+  out["devices"] = DevicesJson(*devices);
+  return JsonResponse(out);
+}
+
 HttpResponse ListTickets(NotificationQueries* queries, HttpRequest& request) {
   auto limit = net::http::IntQuery(request, "limit", 50, 1, NotificationQueries::kMaxCount);
   if (!limit.ok()) return StatusResponse(limit.status());
@@ -139,6 +191,10 @@ void AddNotificationRoutes(net::http::Router* router, NotificationQueries* queri
                }});
   router->Add({"PUT", "/api/users/{id}/preferences", kWrites,
                [queries](HttpRequest& request) { return SetPreferences(queries, request); }});
+  router->Add({"PUT", "/api/users/{id}/devices", kWrites,
+               [queries](HttpRequest& request) { return AddDevice(queries, request); }});
+  router->Add({"DELETE", "/api/users/{id}/devices/{token}", kWrites,
+               [queries](HttpRequest& request) { return RemoveDevice(queries, request); }});
   router->Add({"GET", "/api/tickets", kReadOnly,
                [queries](HttpRequest& request) { return ListTickets(queries, request); }});
 }
