@@ -117,6 +117,26 @@ Status Broker::RegisterHandler(std::string_view queue, std::shared_ptr<Handler> 
   return Status::Ok();
 }
 
+Status Broker::ConfigureQueue(QueuePolicy policy) {
+  HERALD_RETURN_IF_ERROR(ValidateQueueName(policy.name));
+  if (policy.max_attempts == 0) {
+    return Status::InvalidArgument("queue " + policy.name + ": attempts must be >= 1");
+  }
+  HERALD_ASSIGN_OR_RETURN(QueueState * old, EnsureQueue(policy.name));
+  MutexLock lock(&mu_);
+  if (started_) return Status::InvalidArgument("queues must be configured before Start");
+  if (old->admission.active() > 0 || waiters_.size() > 0) {
+    return Status::Busy("jobs of queue " + policy.name + " are taken; configure it before");
+  }
+  auto state = std::make_unique<QueueState>(policy);
+  state->handler = old->handler;
+  if (old->admission.paused()) state->admission.Pause();
+  auto it = queues_.find(policy.name);
+  replaced_queues_.push_back(std::move(it->second));
+  it->second = std::move(state);
+  return Status::Ok();
+}
+
 Status Broker::Start() {
   {
     MutexLock lock(&mu_);

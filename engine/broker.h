@@ -131,6 +131,11 @@ class Broker {
   // ---- Set-up (before Start) ---------------------------------------------------------------
   // Local handler for a queue's jobs; creates the queue when new. InvalidArgument after Start.
   Status RegisterHandler(std::string_view queue, std::shared_ptr<Handler> handler);
+  // Gives queue `policy.name` this policy (creating the queue when new), for programs that set
+  // a queue's limits with its handler. InvalidArgument after Start or for a bad policy; Busy
+  // while jobs are taken or takes wait. A call racing with one on that queue (an Add) may
+  // still see the policy before.
+  Status ConfigureQueue(QueuePolicy policy);
   // Job events, delivered on the bus's own thread (see JobEventBus). Subscribe at any time;
   // Shutdown() delivers what is queued, for up to shutdown_grace_ms, and stops it. Each event
   // is reported once its change is durable, and a job's events arrive in the order of its
@@ -314,6 +319,8 @@ class Broker {
 
   mutable Mutex mu_;
   std::map<std::string, std::unique_ptr<QueueState>, std::less<>> queues_ GUARDED_BY(mu_);
+  // States replaced by ConfigureQueue: a call that found one before keeps using it.
+  std::vector<std::unique_ptr<QueueState>> replaced_queues_ GUARDED_BY(mu_);
   LeaseTable leases_ GUARDED_BY(mu_);
   TakeWaiters waiters_ GUARDED_BY(mu_);
   // Bumped whenever jobs may have become waiting; a blocking take registers its waiter only

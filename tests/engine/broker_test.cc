@@ -641,5 +641,42 @@ TEST_F(BrokerTest, QueuesAreCreatedOnFirstUse) {
   EXPECT_EQ(policy->max_attempts, 1u);
 }
 
+class BrokerConfigureTest : public BrokerFixture {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(BrokerFixture::SetUp());
+    ASSERT_NO_FATAL_FAILURE(CreateBroker());
+  }
+};
+
+TEST_F(BrokerConfigureTest, AQueuesPolicyIsReplacedBeforeStartOnly) {
+  AddJob("emails", "before");  // a job added before keeps the attempts it was given
+  QueuePolicy policy;
+  policy.name = "emails";
+  policy.max_attempts = 9;
+  policy.concurrency = 1;
+  ASSERT_TRUE(broker_->ConfigureQueue(policy).ok());
+  EXPECT_EQ(broker_->Policy("emails")->max_attempts, 9u);
+  EXPECT_EQ(broker_->Policy("emails")->concurrency, 1u);
+  ASSERT_TRUE(broker_->Pause("sms").ok());
+  policy.name = "sms";
+  ASSERT_TRUE(broker_->ConfigureQueue(policy).ok());
+  EXPECT_TRUE(broker_->Counts("sms")->paused);  // a paused queue stays paused
+  ASSERT_TRUE(broker_->Resume("sms").ok());
+
+  // Concurrency 1 holds: one taken job, the next take finds none.
+  AddJob("emails", "after");
+  TakeOne("emails");
+  EXPECT_TRUE(broker_->Take(TakeRequest{{"emails"}, 1, 0, ""})->empty());
+  EXPECT_TRUE(broker_->ConfigureQueue(policy).ok());  // another queue: fine
+  policy.name = "emails";
+  EXPECT_TRUE(broker_->ConfigureQueue(policy).IsBusy());
+  policy.name = "bad name";
+  EXPECT_TRUE(broker_->ConfigureQueue(policy).IsInvalidArgument());
+  StartBroker();
+  policy.name = "tickets";
+  EXPECT_TRUE(broker_->ConfigureQueue(policy).IsInvalidArgument());
+}
+
 }  // namespace
 }  // namespace herald::engine

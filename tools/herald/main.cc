@@ -1,5 +1,5 @@
 // herald: the broker, or with `worker` a remote worker. Composition root: reads the command
-// line and the configuration, opens the store, and hands over to Serve or RunWorker, which
+// line and the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which
 // run until SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +9,7 @@
 #include <csignal>
 #include <string>
 
+#include "api/engine_impl.h"
 #include "storage/store.h"
 #include "tools/herald/flags.h"
 #include "tools/herald/serve.h"
@@ -80,23 +81,18 @@ int main(int argc, char** argv) {
   herald::storage::StoreOptions store_options;
   store_options.data_dir = startup.config.data_dir;
   store_options.fsync = herald::storage::ParseFsyncMode(startup.config.fsync).value();
-  store_options.completed_retention = startup.engine.completed_retention;
-  store_options.logger = startup.logger;
-  auto store = herald::storage::Store::Open(store_options);
-  if (!store.ok()) {
+  auto engine = herald::api::OpenEngine(store_options, startup.engine, startup.logger);
+  if (!engine.ok()) {
     spdlog::critical("cannot open the store in {}: {}", startup.config.data_dir,
-                     store.status().message());
+                     engine.status().message());
     return 1;
-  }
-  if ((*store)->recovered_active() > 0) {
-    spdlog::warn("{} job(s) were active when herald last stopped; they are waiting again",
-                 (*store)->recovered_active());
   }
 
   int code = parsed.line.worker
-                 ? herald::tools::RunWorker(startup, *parsed.line.worker, store->get())
-                 : herald::tools::Serve(startup, store->get());
-  store->reset();
+                 ? herald::tools::RunWorker(startup, *parsed.line.worker, engine->get())
+                 : herald::tools::Serve(startup, engine->get());
+  (*engine)->Close();
+  engine->reset();
   if (code == 0) spdlog::info("herald stopped");
   return code;
 }

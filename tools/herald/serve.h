@@ -3,7 +3,7 @@
 // the grace and lets main() close the store.
 #pragma once
 
-#include "storage/store.h"
+#include "herald/engine.h"
 #include "tools/herald/startup.h"
 
 namespace herald::tools {
@@ -11,6 +11,6 @@ namespace herald::tools {
 // Runs the broker; returns the process's exit code. `store` is borrowed for the whole call.
 // When a handler ignored its stop token and still runs at the end, the process exits from
 // here without closing the store (as safe as kill -9: every acknowledged write is in the WAL).
-int Serve(const Startup& startup, storage::Store* store);
+int Serve(const Startup& startup, Engine* engine);
 
 }  // namespace herald::tools

@@ -8,14 +8,13 @@
 #include <string>
 #include <thread>
 
-#include "common/clock.h"
-#include "engine/records.h"
+#include "api/engine_impl.h"
 #include "handlers/registry.h"
 #include "tools/herald/remote_worker.h"
 
 namespace herald::tools {
 
-int RunWorker(const Startup& startup, const WorkerFlags& flags, storage::Store* store) {
+int RunWorker(const Startup& startup, const WorkerFlags& flags, Engine* engine) {
   RemoteWorkerOptions options;
   if (Status status = ParseHostPort(flags.connect, &options.host, &options.port); !status.ok()) {
     spdlog::critical("--connect: {}", status.message());
@@ -29,9 +28,9 @@ int RunWorker(const Startup& startup, const WorkerFlags& flags, storage::Store* 
   }
   options.lease_ms = flags.lease_ms;
 
-  SystemClock clock;
-  engine::Records records(store);
-  auto built = handlers::BuildHandlers(startup.handlers, &records, &clock, startup.logger);
+  // The handlers keep their records (delivery log, inbox) in this process's own store.
+  auto built = handlers::BuildHandlers(startup.handlers, &engine->impl().broker->records(),
+                                       &engine->impl().clock, startup.logger);
   if (!built.ok()) {
     spdlog::critical("handlers: {}", built.status().message());
     return 1;

@@ -3,7 +3,7 @@
 // store.
 #pragma once
 
-#include "storage/store.h"
+#include "herald/engine.h"
 #include "tools/herald/flags.h"
 #include "tools/herald/startup.h"
 
@@ -11,6 +11,6 @@ namespace herald::tools {
 
 // Runs the remote worker; returns the process's exit code (2 for a usage error). `store` is
 // borrowed for the whole call.
-int RunWorker(const Startup& startup, const WorkerFlags& flags, storage::Store* store);
+int RunWorker(const Startup& startup, const WorkerFlags& flags, Engine* engine);
 
 }  // namespace herald::tools
