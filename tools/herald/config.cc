@@ -47,6 +47,7 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
   HERALD_RETURN_IF_ERROR(ReadInt(*server, "workers", where, &config->workers));
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "fsync", where, &config->fsync));
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "log_level", where, &config->log_level));
+  HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "log_format", where, &config->log_format));
   HERALD_RETURN_IF_ERROR(ReadTomlString(*server, "requirepass", where, &config->requirepass));
   HERALD_RETURN_IF_ERROR(
       ReadTomlString(*server, "readonly_password", where, &config->readonly_password));
@@ -62,6 +63,10 @@ Status ValidateConfig(const HeraldConfig& config) {
   for (std::string_view mode : kFsync) fsync_ok = fsync_ok || config.fsync == mode;
   if (!fsync_ok) {
     return Status::InvalidArgument("fsync must be always, everysec or no, not '" + config.fsync +
+                                   "'");
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    return Status::InvalidArgument("log_format must be text or json, not '" + config.log_format +
                                    "'");
   }
   if (config.workers > 1024) {

@@ -20,6 +20,7 @@ struct HeraldConfig {
   std::uint32_t workers = 5;        // handler threads. Default: 5
   std::string fsync = "everysec";   // always | everysec | no. Default: everysec
   std::string log_level = "info";   // trace|debug|info|warn|error|critical|off. Default: info
+  std::string log_format = "text";  // text | json (one JSON object per line). Default: text
   std::string requirepass;          // Default: none
   std::string readonly_password;    // HTTP: reads everything, changes nothing. Default: none
   std::uint32_t timeout_s = 0;      // close clients idle this many s (0 = never). Default: 0

@@ -32,6 +32,8 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
       ->check(CLI::IsMember({"always", "everysec", "no"}));
   AddOptional(app, "--log-level", line.log_level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  AddOptional(app, "--log-format", line.log_format, "text|json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   AddOptional(app, "--requirepass", line.requirepass, "password for clients");
   AddOptional(app, "--readonly-password", line.readonly_password,
               "HTTP password that may read everything and change nothing");
@@ -56,6 +58,25 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   worker_mode->add_option("--lease-ms", worker.lease_ms, "lease asked for each job")
       ->check(CLI::Range(1000, 86400000));
 
+  AdminFlags admin;
+  CLI::App* admin_mode = app.add_subcommand(
+      "admin", "look into and manage a running Herald over RESP (tables, or --json)");
+  admin_mode->add_option("--connect", admin.connect, "the server's host:port")
+      ->capture_default_str();
+  admin_mode->add_option("--password", admin.password, "AUTH password");
+  admin_mode->add_flag("--json", admin.json, "JSON instead of tables");
+  admin_mode->add_option("--count", admin.count, "jobs: how many to list")
+      ->check(CLI::Range(1, 10000));
+  admin_mode->add_option("--older-than", admin.older_than_ms, "clean: only jobs older (ms)")
+      ->check(CLI::NonNegativeNumber);
+  admin_mode->add_option("--limit", admin.limit, "clean: at most this many");
+  admin_mode
+      ->add_option("action", admin.action,
+                   "stats | queues | jobs QUEUE STATE | show ID | retry QUEUE [ID ...] | "
+                   "pause QUEUE | resume QUEUE | clean QUEUE STATE")
+      ->required();
+  admin_mode->add_option("args", admin.args, "the action's arguments");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -63,6 +84,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
     return parsed;
   }
   if (*worker_mode) line.worker = std::move(worker);
+  if (*admin_mode) line.admin = std::move(admin);
   return parsed;
 }
 
@@ -74,6 +96,7 @@ void ApplyFlags(const CommandLine& line, HeraldConfig* config) {
   if (line.workers) config->workers = *line.workers;
   if (line.fsync) config->fsync = *line.fsync;
   if (line.log_level) config->log_level = *line.log_level;
+  if (line.log_format) config->log_format = *line.log_format;
   if (line.requirepass) config->requirepass = *line.requirepass;
   if (line.readonly_password) config->readonly_password = *line.readonly_password;
   if (line.timeout_s) config->timeout_s = *line.timeout_s;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/herald/admin.h"
 #include "tools/herald/config.h"
 
 namespace herald::tools {
@@ -31,6 +32,7 @@ struct CommandLine {
   std::optional<std::uint32_t> workers;
   std::optional<std::string> fsync;
   std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
   std::optional<std::string> requirepass;
   std::optional<std::string> readonly_password;
   std::optional<std::uint32_t> timeout_s;
@@ -38,6 +40,7 @@ struct CommandLine {
   bool mock_events = false;
   std::vector<std::string> faults;    // --fault specs, in order
   std::optional<WorkerFlags> worker;  // `herald worker ...`
+  std::optional<AdminFlags> admin;    // `herald admin ...`
 };
 
 // What ParseCommandLine decided: go on with `line`, or leave at once with `exit_code` (help,

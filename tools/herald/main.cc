@@ -1,6 +1,6 @@
-// herald: the broker, or with `worker` a remote worker. Composition root: reads the command
-// line and the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which
-// run until SIGTERM/SIGINT (or SHUTDOWN).
+// herald: the broker, with `worker` a remote worker, with `admin` an operator's client. Composition
+// root: reads the command line and the configuration, opens the engine (api/), and hands over to
+// Serve or RunWorker, which run until SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +12,7 @@
 #include "api/engine_impl.h"
 #include "storage/store.h"
 #include "tools/herald/flags.h"
+#include "tools/herald/json_log.h"
 #include "tools/herald/serve.h"
 #include "tools/herald/startup.h"
 #include "tools/herald/worker_mode.h"
@@ -59,6 +60,7 @@ Status Configure(const herald::tools::CommandLine& line, Startup* startup) {
 int main(int argc, char** argv) {
   herald::tools::ParsedCommandLine parsed = herald::tools::ParseCommandLine(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
+  if (parsed.line.admin) return herald::tools::RunAdmin(*parsed.line.admin, stdout, stderr);
 
   Startup startup;
   startup.logger = spdlog::stdout_color_mt("herald");
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(startup.config.log_level));
+  if (startup.config.log_format == "json") {
+    spdlog::set_formatter(std::make_unique<herald::tools::JsonLogFormatter>());
+  }
 
   // Block the shutdown signals in every thread; the running mode waits for them.
   sigemptyset(&startup.signals);

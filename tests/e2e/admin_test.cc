@@ -1,0 +1,157 @@
+// `herald admin` against the real binary, with and without a password.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AdminTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> extra = {}, const std::string& log_level = "warn") {
+    std::vector<std::string> args = {
+        HERALD_BINARY, "--data-dir", dir_.Sub("data"), "--port", std::to_string(port_),
+        "--http-port", "0",          "--workers",      "0",      "--log-level",
+        log_level};
+    args.insert(args.end(), extra.begin(), extra.end());
+    herald_ = std::make_unique<ChildProcess>(args, dir_.Sub("herald.log"));
+    ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
+  }
+
+  // `herald admin --connect ... <args>`: its standard output; *code its exit status.
+  std::string Admin(const std::string& args, int* code = nullptr) {
+    return RunCommand(std::string(HERALD_BINARY) +
+                          " admin --connect 127.0.0.1:" + std::to_string(port_) + " " + args,
+                      code);
+  }
+
+  std::string Cli(const std::string& args) {
+    std::string out = RunCommand("redis-cli -p " + std::to_string(port_) + " " + args);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  TempDir dir_;
+  int port_ = FreePort();
+  std::unique_ptr<ChildProcess> herald_;
+};
+
+TEST_F(AdminTest, QueuesJobsShowAndTheActions) {
+  Start();
+  Cli("ADDJOB emails '{\"to\":\"jane@example.com\"}' JOBID mail-1 NAME booking-created");
+  Cli("ADDJOB emails second JOBID mail-2");
+  Cli("ADDJOB tickets t JOBID t-1 ATTEMPTS 1");
+  // Taken and failed on one connection (a client's leases end with its connection).
+  ASSERT_EQ(RunCommand("printf 'GETJOB NOHANG FROM tickets\\nNACK t-1 \"helpdesk down\"\\n' | "
+                       "redis-cli -p " +
+                       std::to_string(port_)),
+            "tickets\nt-1\nt\n1\n1\n");
+
+  int code = -1;
+  const std::string queues = Admin("queues", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(queues.rfind("QUEUE", 0), 0u) << queues;
+  EXPECT_NE(queues.find("emails         2        0       0        0          0       no"),
+            std::string::npos)
+      << queues;
+
+  auto parsed = boost::json::parse(Admin("--json queues"));
+  ASSERT_TRUE(parsed.is_array());
+  bool found = false;
+  for (const auto& queue : parsed.as_array()) {
+    if (queue.at("name") == "tickets") {
+      found = true;
+      EXPECT_EQ(queue.at("failed"), "1");
+    }
+  }
+  EXPECT_TRUE(found);
+
+  const std::string jobs = Admin("jobs emails waiting");
+  EXPECT_NE(jobs.find("mail-1  booking-created  0/5"), std::string::npos) << jobs;
+  EXPECT_NE(jobs.find("2 waiting job(s) of emails shown"), std::string::npos) << jobs;
+
+  auto failed = boost::json::parse(Admin("--json show t-1"));
+  EXPECT_EQ(failed.at("state"), "failed");
+  EXPECT_EQ(failed.at("last-error"), "helpdesk down");
+  ASSERT_TRUE(failed.at("history").is_array());
+  EXPECT_EQ(failed.at("history").as_array().size(), 1u);
+  EXPECT_NE(Admin("show mail-1").find("booking-created"), std::string::npos);
+
+  EXPECT_EQ(Admin("retry tickets"), "retried: 1\n");
+  EXPECT_NE(Cli("SHOW t-1").find("state\nwaiting"), std::string::npos);
+  EXPECT_EQ(Admin("pause emails"), "paused: emails\n");
+  EXPECT_NE(Cli("QSTAT emails").find("paused\n1"), std::string::npos);
+  EXPECT_EQ(Admin("--json resume emails"), "{\"resumed\":\"emails\"}\n");
+  ASSERT_EQ(RunCommand("printf 'GETJOB NOHANG FROM emails\\nACKJOB mail-1\\n' | redis-cli -p " +
+                       std::to_string(port_)),
+            "emails\nmail-1\n{\"to\":\"jane@example.com\"}\n1\n1\n");
+  EXPECT_EQ(Admin("clean emails completed"), "removed: 1\n");
+
+  const std::string stats = Admin("stats");
+  EXPECT_NE(stats.find("jobs_waiting"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("fsync                     everysec"), std::string::npos) << stats;
+}
+
+TEST_F(AdminTest, ErrorsAreNamedAndExitNonZero) {
+  Start({"--requirepass", "s3cret"});
+  int code = 0;
+  Admin("queues", &code);
+  EXPECT_EQ(code, 1);  // NOAUTH from the server
+  EXPECT_EQ(Admin("--password wrong queues", &code), "");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(Admin("--password s3cret queues", &code).find("emails"), std::string::npos);
+  EXPECT_EQ(code, 0);
+  Admin("--password s3cret show nope", &code);
+  EXPECT_EQ(code, 1);
+  Admin("--password s3cret frobnicate", &code);
+  EXPECT_EQ(code, 2);
+  Admin("--password s3cret clean emails sideways", &code);
+  EXPECT_EQ(code, 1);
+  const std::string refused =
+      RunCommand("(" + std::string(HERALD_BINARY) +
+                     " admin --connect 127.0.0.1:" + std::to_string(FreePort()) + " queues 2>&1)",
+                 &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(refused.find("cannot reach"), std::string::npos) << refused;
+}
+
+TEST_F(AdminTest, JsonLogLinesAreOneObjectPerLine) {
+  Start({"--log-format", "json"}, "info");
+  ASSERT_TRUE(herald_->WaitForOutput("herald ready", 20s));
+  herald_->Signal(SIGTERM);
+  herald_->Wait(20s);
+  const std::string log = herald_->Output();
+  std::size_t lines = 0, components = 0;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    const std::size_t end = log.find('\n', start);
+    const std::string line = log.substr(start, end - start);
+    start = end == std::string::npos ? log.size() : end + 1;
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    ASSERT_TRUE(value.is_object()) << line;
+    EXPECT_TRUE(value.as_object().contains("time")) << line;
+    EXPECT_TRUE(value.as_object().contains("level")) << line;
+    EXPECT_TRUE(value.as_object().contains("message")) << line;
+    components += value.as_object().contains("component");
+    ++lines;
+  }
+  EXPECT_GE(lines, 5u);
+  EXPECT_GE(components, 1u);
+  EXPECT_NE(log.find("\"message\":\"herald ready\""), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace herald::testing
