@@ -35,11 +35,7 @@ class AdminTest : public ::testing::Test {
                       code);
   }
 
-  std::string Cli(const std::string& args) {
-    std::string out = RunCommand("redis-cli -p " + std::to_string(port_) + " " + args);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
+  std::string Cli(const std::string& args) { return RedisCli(port_, args); }
 
   TempDir dir_;
   int port_ = FreePort();

@@ -39,11 +39,7 @@ class RedisCliTest : public ::testing::Test {
   }
 
   // Runs redis-cli with `args` (shell words) and returns its output without the last newline.
-  std::string Cli(const std::string& args) {
-    std::string out = RunCommand("redis-cli -p " + std::to_string(port_) + " " + args);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
+  std::string Cli(const std::string& args) { return RedisCli(port_, args); }
 
   TempDir dir_;
   int port_ = FreePort();

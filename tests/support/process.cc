@@ -128,4 +128,10 @@ std::string RunCommand(const std::string& command, int* exit_code) {
   return output;
 }
 
+std::string RedisCli(int port, const std::string& args) {
+  std::string out = RunCommand("redis-cli -p " + std::to_string(port) + " " + args);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
 }  // namespace herald::testing

@@ -43,4 +43,8 @@ class ChildProcess {
 // Runs a command through /bin/sh and returns its standard output (stderr discarded).
 std::string RunCommand(const std::string& command, int* exit_code = nullptr);
 
+// Runs `redis-cli -p <port> <args>` (`args` as shell words) and returns its output without the
+// final newlines.
+std::string RedisCli(int port, const std::string& args);
+
 }  // namespace herald::testing
