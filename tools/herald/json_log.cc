@@ -63,7 +63,7 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
   const std::time_t seconds = std::chrono::system_clock::to_time_t(msg.time);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char time[40];
+  char time[80];  // room for any int the fields could hold
   std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   std::string_view message(msg.payload.data(), msg.payload.size());
