@@ -26,6 +26,8 @@ async function seed(herald) {
            items: Array.from({length: 300}, (_, i) => ({n: i, label: `item ${i}`}))}},
     delay: 3600000, jobId: 'evt_big_payload'});
   assert(big.status === 201, `the big job: ${big.status} ${JSON.stringify(big.body)}`);
+  const device = await herald.api('PUT', '/api/users/user_1001/devices', {token: 'fcm-token-of-jane-phone', platform: 'ios'});
+  if (device.status !== 201) throw new Error(`device registration answered ${device.status}`);
   await herald.api('POST', '/api/queues/tickets/pause');
   await herald.mockEvent('payment-failed', {reason: 'card expired'});
   return {done, failed, big: 'evt_big_payload'};
@@ -117,6 +119,7 @@ export async function views({binary, shots, browser}) {
     await screenshot(page, shots, 'view-queue-group');
     await visit(page, `${base}/queues/users/user_1001`, '#deliveries tbody tr');
     await page.waitForSelector('#inbox .inbox-item');
+    await page.waitForSelector('#devices tr[data-token="fcm-token-of-jane-phone"]');
     await screenshot(page, shots, 'view-user');
     await visit(page, `${base}/queues/tickets`, 'tbody tr');
     await screenshot(page, shots, 'view-tickets');

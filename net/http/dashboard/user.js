@@ -1,6 +1,6 @@
 // User: everything about one user id — the events of their jobs and the jobs' states, the
-// deliveries (sent, skipped with the reason, failed), the in-app inbox, the tickets, and the
-// notification preferences, which can be switched here. The product brief's "check the
+// deliveries (sent, skipped with the reason, failed), the in-app inbox, the tickets, the push
+// devices, and the notification preferences, which can be switched here. The product brief's "check the
 // database" step, without a database client.
 
 import {h, replace, num, timeEl, jobHref, queueHref, stateBadge, userHref} from './dom.js';
@@ -58,7 +58,7 @@ export function mount(ctx) {
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'}, h('a', {href: '/queues/users'}, 'Users'),
       id ? [' / ', h('span', {class: 'mono'}, id)] : null),
     h('div', {class: 'page-head'}, h('div', h('h1', id ? h('span', {class: 'mono'}, id) : 'Users'),
-      h('p', {class: 'subtitle'}, 'Events, jobs, deliveries, inbox, tickets and preferences of one user.'))),
+      h('p', {class: 'subtitle'}, 'Events, jobs, deliveries, inbox, tickets, push devices and preferences of one user.'))),
     form, body);
   let disposed = false;
   if (!id) {
@@ -96,9 +96,17 @@ export function mount(ctx) {
     const deliveries = user.deliveries || [];
     const inbox = user.inbox || [];
     const tickets = user.tickets || [];
+    const devices = user.devices || [];
     replace(body,
       h('section', {class: 'panel', id: 'preferences'}, h('h2', 'Notification preferences'), preferences(user),
         h('p', {class: 'muted small'}, 'A channel switched off makes its deliveries “skipped”.')),
+      h('section', {class: 'panel', id: 'devices'}, h('h2', 'Push devices ', h('span', {class: 'muted small'}, num(devices.length))),
+        table('Push devices', ['Device token', 'Platform', 'Registered'],
+          devices.map((d) => h('tr', {dataset: {token: d.token}},
+            h('td', h('span', {class: 'mono small', title: d.token}, d.token.length > 48 ? `${d.token.slice(0, 45)}…` : d.token)),
+            h('td', d.platform || '—'),
+            h('td', timeEl(d.addedAt)))),
+          'No push device registered (DEVICES.ADD, or PUT /api/users/{id}/devices); FCM pushes skip this user.')),
       h('section', {class: 'panel', id: 'events'}, h('h2', 'Events and their jobs ', h('span', {class: 'muted small'}, num(jobs.length))),
         table('Events and jobs', ['Event', 'Event type', 'Queue', 'State', {title: 'Attempts', cls: 'num'}, 'Added', 'Finished'],
           jobs.map((j) => h('tr',
