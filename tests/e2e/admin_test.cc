@@ -149,5 +149,19 @@ TEST_F(AdminTest, JsonLogLinesAreOneObjectPerLine) {
   EXPECT_NE(log.find("\"message\":\"herald ready\""), std::string::npos) << log;
 }
 
+TEST_F(AdminTest, AnUnknownLogFormatIsRefusedAtStart) {
+  int code = 0;
+  RunCommand(std::string(HERALD_BINARY) + " --log-format yaml --data-dir " + dir_.Sub("a"), &code);
+  EXPECT_NE(code, 0);
+  const std::string config =
+      WriteFile(dir_.Sub("herald.toml"), "[server]\nlog_format = \"yaml\"\n");
+  const std::string output = RunCommand("(" + std::string(HERALD_BINARY) + " --config " + config +
+                                            " --data-dir " + dir_.Sub("b") + " 2>&1)",
+                                        &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("log_format must be text or json, not 'yaml'"), std::string::npos)
+      << output;
+}
+
 }  // namespace
 }  // namespace herald::testing
