@@ -132,7 +132,7 @@ PushHandler::FcmOutcome PushHandler::PushToDevices(const engine::HandlerJob& job
     }
     // A stop ends the attempt; the devices not tried yet are tried by the retry.
     if (job.stop.stop_requested()) {
-      if (outcome.transient.empty()) outcome.transient = "fcm: shutting down";
+      if (outcome.transient.empty()) outcome.transient = "shutting down";
       break;
     }
   }
