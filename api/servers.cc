@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/background_runner.h"
 #include "net/commands/builtin_commands.h"
 #include "net/http/api_routes.h"
-#include "net/http/background_runner.h"
 #include "net/http/dashboard_routes.h"
 #include "net/http/event_stream.h"
 #include "net/http/http_server.h"
@@ -24,7 +24,7 @@ struct Servers::Parts {
   net::CommandTable table;
   std::unique_ptr<net::ServerState> state;
   std::unique_ptr<net::RespServer> resp;
-  net::http::BackgroundRunner runner;
+  BackgroundRunner runner;
   std::unique_ptr<net::http::StatsHistory> history;
   net::http::Router router;
   net::http::ApiContext api;

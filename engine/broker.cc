@@ -34,6 +34,7 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       records_(store),
       keyspace_(store),
       durability_(store),
+      backups_(store, clock, logger_),
       // Each event is reported once its change is durable: changes made under a SyncDeferral
       // (a RESP pipeline in `always` mode) are not yet when they are published.
       events_(config_.event_queue_capacity, logger_,
@@ -266,6 +267,19 @@ Result<AddedJob> Broker::Add(std::string_view queue, std::string payload,
   one.emplace_back(std::move(payload), options);
   HERALD_ASSIGN_OR_RETURN(std::vector<AddedJob> added, AddMany(queue, std::move(one)));
   return std::move(added.front());
+}
+
+Result<AddedJob> Broker::Import(Job job) {
+  const std::string queue_name = job.queue;
+  HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
+  JobEventBus::Slot slot = events_.Reserve();
+  HERALD_ASSIGN_OR_RETURN(storage::AddResult result, store_->Import(queue_name, std::move(job)));
+  if (!result.created) return AddedJob{result.id, queue_name, false, result.state};
+  auto imported = store_->Get(result.id);
+  if (imported.ok()) Fill(slot, JobEventType::kAdded, *imported, "imported");
+  if (result.state == JobState::kDelayed && imported.ok()) scheduler_.WakeAt(imported->due_ms);
+  if (result.state == JobState::kWaiting) OnWaiting(queue);
+  return AddedJob{result.id, queue_name, true, result.state};
 }
 
 Result<AddedJob> Broker::Emit(std::string_view event_json) {

@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "engine/backups.h"
 #include "engine/durability.h"
 #include "engine/engine_config.h"
 #include "engine/event_router.h"
@@ -162,6 +163,9 @@ class Broker {
   // Many jobs to one queue in one durable batch.
   Result<std::vector<AddedJob>> AddMany(std::string_view queue,
                                         std::vector<std::pair<std::string, JobOptions>> jobs);
+  // A job exported from another Herald (storage::Store::Import), into job.queue (created when
+  // new). created = false when a job with its id exists: nothing changes.
+  Result<AddedJob> Import(Job job);
   // Validates and routes an event; its eventId is the job id.
   Result<AddedJob> Emit(std::string_view event_json);
 
@@ -219,6 +223,8 @@ class Broker {
   Keyspace& keyspace() { return keyspace_; }
   // How servers make replies wait for the writes they confirm (engine/durability.h).
   Durability& durability() { return durability_; }
+  // Online backups of the store (BACKUP, POST /api/backup).
+  Backups& backups() { return backups_; }
   Clock& clock() { return *clock_; }
 
   // ---- Time ----------------------------------------------------------------------------------
@@ -315,6 +321,7 @@ class Broker {
   Records records_;
   Keyspace keyspace_;
   Durability durability_;
+  Backups backups_;
   JobEventBus events_;
 
   mutable Mutex mu_;

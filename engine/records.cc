@@ -40,4 +40,9 @@ Result<std::vector<std::pair<std::string, std::string>>> Records::Scan(
   return store_->ScanRecords(TableOf(kind), prefix, limit, order);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Records::ScanAfter(
+    RecordKind kind, std::string_view after, std::uint32_t limit) const {
+  return store_->ScanRecordsAfter(TableOf(kind), after, limit);
+}
+
 }  // namespace herald::engine

@@ -40,6 +40,11 @@ class Records {
                                                                 std::string_view prefix,
                                                                 std::uint32_t limit,
                                                                 ScanOrder order) const;
+  // Up to `limit` (1..10000) records with keys after `after` ("" = from the first), in key
+  // order: a walk over a whole table (EXPORT RECORDS).
+  Result<std::vector<std::pair<std::string, std::string>>> ScanAfter(RecordKind kind,
+                                                                     std::string_view after,
+                                                                     std::uint32_t limit) const;
 
  private:
   storage::Store* store_;

@@ -120,6 +120,10 @@ class Database {
 
   // Online backup into an empty directory (RocksDB checkpoint).
   Status Checkpoint(const std::string& dir) const;
+  // Store::VerifyChecksums.
+  Status VerifyChecksums() const {
+    return FromRocks(db_->VerifyChecksum(), "verify the checksums of " + data_dir_);
+  }
   // Approximate bytes on disk (SST + WAL) and in memtables.
   std::uint64_t DiskBytes() const;
   std::uint64_t MemtableBytes() const;

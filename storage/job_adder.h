@@ -41,6 +41,8 @@ class JobAdder {
                                          std::int64_t now_ms);
   void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                 std::function<void(Result<AddResult>)> done);
+  // As Store::Import.
+  Result<AddResult> Import(std::string_view queue, Job job);
 
  private:
   // An add planned and its batch made, not written yet.

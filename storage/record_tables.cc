@@ -2,6 +2,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "storage/bounded_iterator.h"
 #include "storage/keys.h"
 
@@ -73,6 +75,25 @@ Result<std::vector<std::pair<std::string, std::string>>> RecordTables::Scan(Reco
     for (; it->Valid() && (unlimited || out.size() < limit); it->Prev()) take();
   } else {
     for (it->SeekToFirst(); it->Valid() && (unlimited || out.size() < limit); it->Next()) take();
+  }
+  HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan records"));
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RecordTables::ScanAfter(
+    RecordTable table, std::string_view after, std::uint32_t limit) const {
+  limit = std::clamp<std::uint32_t>(limit, 1, 10000);
+  std::string start = KeyOf(table, "");
+  std::string end = keys::PrefixEnd(start);
+  const std::size_t strip = start.size();
+  const std::string from = KeyOf(table, after);
+  BoundedIterator it(database_->db(), CfOf(table), std::move(start), std::move(end));
+  std::vector<std::pair<std::string, std::string>> out;
+  it->Seek(from);
+  if (!after.empty() && it->Valid() && it->key() == rocksdb::Slice(from)) it->Next();
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    rocksdb::Slice k = it->key();
+    out.emplace_back(std::string(k.data() + strip, k.size() - strip), it->value().ToString());
   }
   HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "scan records"));
   return out;

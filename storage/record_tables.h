@@ -31,6 +31,9 @@ class RecordTables {
                                                                 std::string_view prefix,
                                                                 std::uint32_t limit,
                                                                 ScanOrder order) const;
+  Result<std::vector<std::pair<std::string, std::string>>> ScanAfter(RecordTable table,
+                                                                     std::string_view after,
+                                                                     std::uint32_t limit) const;
 
  private:
   rocksdb::ColumnFamilyHandle* CfOf(RecordTable table) const;

@@ -37,6 +37,15 @@ class SequenceAllocator {
     return first;
   }
 
+  // Makes every number handed out from now on greater than `value` (a job imported with the
+  // decimal id `value`, which a generated id must never repeat).
+  Status SkipPast(std::uint64_t value) EXCLUDES(raise_mu_) {
+    std::uint64_t next = next_.load();
+    while (next <= value && !next_.compare_exchange_weak(next, value + 1)) {
+    }
+    return RaiseLimit(next_.load());
+  }
+
  private:
   // Persists a limit above `end` (unless one is already), then publishes it.
   Status RaiseLimit(std::uint64_t end) EXCLUDES(raise_mu_);

@@ -173,6 +173,10 @@ Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vecto
   return impl_->adder().AddMany(queue, std::move(jobs), now_ms);
 }
 
+Result<AddResult> Store::Import(std::string_view queue, Job job) {
+  return impl_->adder().Import(queue, std::move(job));
+}
+
 void Store::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                      std::function<void(Result<AddResult>)> done) {
   impl_->adder().AddAsync(queue, std::move(job), now_ms, std::move(done));
@@ -284,6 +288,11 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(Reco
   return impl_->records().Scan(table, prefix, limit, order);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecordsAfter(
+    RecordTable table, std::string_view after, std::uint32_t limit) const {
+  return impl_->records().ScanAfter(table, after, limit);
+}
+
 KvStore& Store::kv() { return impl_->kv().database(0); }
 
 Result<KvStore*> Store::kv(int db) {
@@ -328,6 +337,8 @@ void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
 }
 
 Status Store::Checkpoint(const std::string& dir) { return impl_->database().Checkpoint(dir); }
+
+Status Store::VerifyChecksums() const { return impl_->database().VerifyChecksums(); }
 
 std::uint64_t Store::DiskBytes() const { return impl_->database().DiskBytes(); }
 

@@ -149,6 +149,13 @@ class Store {
   // before AddAsync returns. Adds from one thread keep their order. `done` may add more.
   void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                 std::function<void(Result<AddResult>)> done);
+  // A job as another store exported it (herald export), with its state, attempts, history,
+  // times, result and name: the id is kept (a decimal one too: this store's generated ids then
+  // continue above it), the place in its state's index is after the jobs there of the same
+  // priority or time. An active job comes in waiting (its lease was the other store's).
+  // created = false and nothing written when a job with that id exists, so an import can be
+  // repeated. NotFound for an unknown queue; InvalidArgument for an empty id or bad options.
+  Result<AddResult> Import(std::string_view queue, Job job);
   // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
   // processed_ms = now, and a running attempt run by `worker` ("local:3", a client's
   // "name@addr"; cut to kMaxAttemptWorkerBytes) is appended to its history. nullopt when
@@ -236,6 +243,10 @@ class Store {
   Status PutRecord(RecordTable table, std::string_view key, std::string_view value);
   Result<std::optional<std::string>> GetRecord(RecordTable table, std::string_view key) const;
   Status DeleteRecord(RecordTable table, std::string_view key);
+  // Up to `limit` records (1..10000) whose key comes after `after` ("" = from the first), in
+  // key order: a walk over a whole table, page by page (herald export).
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecordsAfter(
+      RecordTable table, std::string_view after, std::uint32_t limit) const;
   // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in `order`.
   Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
                                                                        std::string_view prefix,
@@ -276,6 +287,9 @@ class Store {
   Status SyncWal();  // forces the WAL to disk now
   // Online backup into an empty directory (RocksDB checkpoint).
   Status Checkpoint(const std::string& dir);
+  // Reads every table file and checks its blocks' checksums (a restored copy, `herald
+  // check`). Corruption naming the file otherwise.
+  Status VerifyChecksums() const;
   // Approximate bytes on disk (SST + WAL) and in memtables, for INFO.
   std::uint64_t DiskBytes() const;
   std::uint64_t MemtableBytes() const;

@@ -4,18 +4,23 @@
 
 #include <string_view>
 
+#include "common/version.h"
 #include "net/command_table.h"
 
 namespace herald::net {
 
-// What HELLO and INFO report: the Redis version this server is compatible with, and its own.
+// What HELLO and INFO report: the Redis version this server is compatible with (and its own,
+// kHeraldVersion).
 inline constexpr std::string_view kRedisVersion = "7.0.15";
-inline constexpr std::string_view kHeraldVersion = "0.1.0";
 
 // PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT.
 void AddConnectionCommands(CommandTable* table);
 // COMMAND, INFO, DBSIZE, TIME, CONFIG, FUNCTION, SHUTDOWN.
 void AddServerCommands(CommandTable* table);
+// BACKUP SAVE / START / READ / END.
+void AddBackupCommands(CommandTable* table);
+// EXPORT JOBS / RECORDS, IMPORT.
+void AddExportCommands(CommandTable* table);
 // ADDJOB, GETJOB, ACKJOB, NACK, WORKING, SHOW, DELJOB, EMIT.
 void AddJobCommands(CommandTable* table);
 // QLEN, QSTAT, QPEEK, QUEUES, QSCAN, QRETRY, QPAUSE, QRESUME, QCLEAN.
@@ -30,6 +35,8 @@ void AddKeyspaceCommands(CommandTable* table);
 inline void AddBuiltinCommands(CommandTable* table) {
   AddConnectionCommands(table);
   AddServerCommands(table);
+  AddBackupCommands(table);
+  AddExportCommands(table);
   AddJobCommands(table);
   AddQueueCommands(table);
   AddStringCommands(table);

@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "common/background_runner.h"
 #include "net/http/queue_activity.h"
 #include "net/http/router.h"
 #include "net/server_state.h"
@@ -24,7 +25,6 @@
 namespace herald::net::http {
 
 struct HttpStats;
-class BackgroundRunner;
 class StatsHistory;
 
 struct ApiContext {

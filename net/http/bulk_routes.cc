@@ -1,15 +1,16 @@
 // Bulk actions by filter and the failure triage (api_routes.h). Both walk every job of a state
 // through the store page by page (bounded memory, no cap on the count) on the API's
-// BackgroundRunner, off the I/O threads.
+// BackgroundRunner, off the I/O threads. POST /api/backup runs on the backups' own runner.
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <map>
 #include <optional>
 
+#include "common/background_runner.h"
+#include "engine/backups.h"
 #include "net/http/api_json.h"
 #include "net/http/api_routes.h"
-#include "net/http/background_runner.h"
 #include "net/http/job_filter.h"
 #include "net/http/request_fields.h"
 
@@ -222,9 +223,38 @@ HttpResponse Failures(ApiContext* api, const std::string& queue, const JobFilter
   return JsonResponse(out);
 }
 
+// POST /api/backup {"dir": "/abs/path"}: a backup written on the server's machine; answers its
+// manifest.
+void Backup(ApiContext* api, const HttpRequest& request, Respond respond) {
+  auto body = BodyObject(request);
+  if (!body.ok()) return respond(StatusResponse(body.status()));
+  auto dir = StringField(*body, "dir");
+  if (!dir.ok()) return respond(StatusResponse(dir.status()));
+  if (!*dir || (*dir)->empty() || (**dir)[0] != '/') {
+    return respond(ErrorResponse(400, "bad_request",
+                                 "dir is required: an absolute path on the server's machine"));
+  }
+  RecordAudit(api, request, "backup", **dir, 0);
+  engine::Backups* backups = &api->state->broker().backups();
+  Status posted = backups->runner().Post([backups, respond, dir = **dir] {
+    Result<engine::BackupManifest> manifest = backups->Write(dir);
+    if (!manifest.ok()) return respond(StatusResponse(manifest.status()));
+    HttpResponse response;
+    response.status = 200;
+    response.content_type = "application/json";
+    response.body = engine::ManifestToJson(*manifest);
+    respond(std::move(response));
+  });
+  if (!posted.ok()) respond(StatusResponse(posted));
+}
+
 }  // namespace
 
 void AddBulkRoutes(Router* router, ApiContext* api) {
+  router->Add(
+      {"POST", "/api/backup", kWrites, DeferredHandler([api](HttpRequest request, Respond respond) {
+         Backup(api, request, std::move(respond));
+       })});
   router->Add({"POST", "/api/queues/{q}/bulk", kWrites,
                DeferredHandler([api](HttpRequest request, Respond respond) {
                  if (!KnownQueue(api->state->broker(), request.Param("q"))) {

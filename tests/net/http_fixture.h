@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "common/background_runner.h"
 #include "net/http/api_routes.h"
-#include "net/http/background_runner.h"
 #include "net/http/event_stream.h"
 #include "net/http/http_server.h"
 #include "net/http/queue_activity.h"

@@ -1645,6 +1645,86 @@ TEST_F(StoreTest, TruncatedJobRecordIsCorruption) {
 
 // ---- Records ----------------------------------------------------------------------------------
 
+TEST_F(StoreTest, RecordsAreWalkedPageByPageAfterAKey) {
+  for (const char* key : {"b", "a", "c", "d"}) {
+    ASSERT_TRUE(store_->PutRecord(RecordTable::kTickets, key, std::string("v") + key).ok());
+  }
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kTickets, std::string("\0d", 2), "binary").ok());
+  std::vector<std::string> keys;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto rows = store_->ScanRecordsAfter(RecordTable::kTickets, after, 2);
+    ASSERT_TRUE(rows.ok());
+    if (rows->empty()) break;
+    for (const auto& [key, value] : *rows) keys.push_back(key);
+    after = rows->back().first;
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{std::string("\0d", 2), "a", "b", "c", "d"}));
+  // Meta records are walked without their prefix, and not beyond it.
+  ASSERT_TRUE(store_->PutRecord(RecordTable::kMeta, "audit|1", "x").ok());
+  auto meta = store_->ScanRecordsAfter(RecordTable::kMeta, "", 100);
+  ASSERT_TRUE(meta.ok());
+  ASSERT_EQ(meta->size(), 1u);
+  EXPECT_EQ((*meta)[0].first, "audit|1");
+}
+
+TEST_F(StoreTest, AnImportedJobKeepsItsStateAttemptsAndHistoryOnce) {
+  Job job;
+  job.id = "exported-1";
+  job.payload = "p";
+  job.name = "booking-created";
+  job.state = JobState::kFailed;
+  job.attempts_made = 2;
+  job.max_attempts = 2;
+  job.created_ms = 100;
+  job.processed_ms = 200;
+  job.finished_ms = 300;
+  job.last_error = "smtp down";
+  job.history.push_back(Attempt{.started_ms = 200,
+                                .ended_ms = 300,
+                                .outcome = AttemptOutcome::kFailed,
+                                .error = "smtp down",
+                                .worker = "local:1",
+                                .backoff_ms = 0,
+                                .next_due_ms = 0});
+  auto imported = store_->Import("q", job);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_TRUE(imported->created);
+  EXPECT_EQ(imported->state, JobState::kFailed);
+  EXPECT_EQ(store_->Counts("q")->failed, 1u);
+  job.payload = "changed";
+  auto again = store_->Import("q", job);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  Reopen();
+  auto read = store_->Get("exported-1");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->payload, "p");
+  EXPECT_EQ(read->name, "booking-created");
+  EXPECT_EQ(read->attempts_made, 2u);
+  EXPECT_EQ(read->finished_ms, 300);
+  ASSERT_EQ(read->history.size(), 1u);
+  EXPECT_EQ(read->history[0].worker, "local:1");
+  EXPECT_EQ(store_->Counts("q")->failed, 1u);
+  ASSERT_TRUE(store_->Retry("exported-1", now_).ok());
+  EXPECT_EQ(store_->Counts("q")->waiting, 1u);
+
+  // A generated id of another store: this one's ids continue above it. An active job comes
+  // in waiting.
+  Job numbered;
+  numbered.id = "900000";
+  numbered.payload = "n";
+  numbered.state = JobState::kActive;
+  numbered.attempts_made = 1;
+  auto added = store_->Import("q", numbered);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->state, JobState::kWaiting);
+  EXPECT_GT(std::stoull(Add("next")), 900000u);
+  EXPECT_TRUE(store_->Import("nope", numbered).status().IsNotFound());
+  numbered.id = "";
+  EXPECT_TRUE(store_->Import("q", numbered).status().IsInvalidArgument());
+}
+
 TEST_F(StoreTest, RecordsScanByPrefixInBothOrders) {
   for (const char* key : {"u1|3", "u1|1", "u2|1", "u1|2", "u0|9"}) {
     ASSERT_TRUE(store_->PutRecord(RecordTable::kInbox, key, std::string("v") + key).ok());

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "net/client/client.h"
-#include "tools/herald/remote_worker.h"
+#include "tools/herald/tool_support.h"
 
 namespace herald::tools {
 namespace {
@@ -17,7 +17,6 @@ namespace json = boost::json;
 using client::Client;
 using resp::Reply;
 
-using Row = std::vector<std::string>;
 // Field name -> value, in the server's order.
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
@@ -71,31 +70,6 @@ std::string Cut(std::string text, std::size_t width) {
   return text;
 }
 
-void PrintTable(std::FILE* out, const Row& header, const std::vector<Row>& rows) {
-  std::vector<std::size_t> widths(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
-  for (const Row& row : rows) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  auto print = [&](const Row& row) {
-    std::string line;
-    for (std::size_t i = 0; i < widths.size(); ++i) {
-      const std::string cell = i < row.size() ? row[i] : "";
-      line += cell;
-      if (i + 1 < widths.size()) line += std::string(widths[i] - cell.size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::fprintf(out, "%s\n", line.c_str());
-  };
-  print(header);
-  Row rule;
-  for (std::size_t width : widths) rule.push_back(std::string(width, '-'));
-  print(rule);
-  for (const Row& row : rows) print(row);
-}
-
 void PrintJson(std::FILE* out, const json::value& value) {
   std::fprintf(out, "%s\n", json::serialize(value).c_str());
 }
@@ -129,24 +103,9 @@ class Admin {
       : flags_(flags), out_(out), err_(err) {}
 
   int Run() {
-    std::string host;
-    std::uint16_t port = 0;
-    if (Status status = ParseHostPort(flags_.connect, &host, &port); !status.ok()) {
-      return Usage("--connect: " + status.message());
-    }
-    auto connected = Client::Connect(host, port, std::chrono::seconds(5));
-    if (!connected.ok()) {
-      std::fprintf(err_, "herald admin: cannot reach %s: %s\n", flags_.connect.c_str(),
-                   connected.error().message.c_str());
-      return 2;
-    }
-    client_ = std::move(connected).value();
-    if (!flags_.password.empty()) {
-      auto auth = client_->Auth(flags_.password);
-      if (!auth.ok() || auth->is_error()) {
-        return Refused(auth.ok() ? auth->str : auth.error().message);
-      }
-    }
+    int code = 0;
+    client_ = ConnectTool("admin", flags_.connect, flags_.password, err_, &code);
+    if (!client_) return code;
     const std::string& action = flags_.action;
     const std::size_t n = flags_.args.size();
     if (action == "stats" && n == 0) return Stats();
@@ -174,18 +133,9 @@ class Admin {
 
   // Runs a command; false (and the error printed) when the exchange or the server failed.
   bool Call(const std::vector<std::string>& args, Reply* reply) {
-    auto result = client_->Command(args);
-    if (!result.ok()) {
-      std::fprintf(err_, "herald admin: %s\n", result.error().message.c_str());
-      failed_ = 2;
-      return false;
-    }
-    if (result->is_error()) {
-      std::fprintf(err_, "herald admin: %s\n", result->str.c_str());
-      failed_ = 1;
-      return false;
-    }
-    *reply = std::move(result).value();
+    std::optional<Reply> result = CallTool(*client_, "admin", args, err_, &failed_);
+    if (!result) return false;
+    *reply = std::move(*result);
     return true;
   }
 

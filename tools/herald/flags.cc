@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/version.h"
+
 namespace herald::tools {
 namespace {
 
@@ -19,7 +21,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   ParsedCommandLine parsed;
   CommandLine& line = parsed.line;
   CLI::App app{"herald: a persistent job-queue broker speaking RESP"};
-  app.set_version_flag("--version", "herald 0.1.0");
+  app.set_version_flag("--version", "herald " + std::string(herald::kHeraldVersion));
   app.add_option("--config", line.config_file, "TOML configuration file")->check(CLI::ExistingFile);
   AddOptional(app, "--data-dir", line.data_dir, "database directory");
   AddOptional(app, "--port", line.port, "RESP port (0 = any free port)");
@@ -77,6 +79,46 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
       ->required();
   admin_mode->add_option("args", admin.args, "the action's arguments");
 
+  BackupFlags backup;
+  CLI::App* backup_mode = app.add_subcommand(
+      "backup", "an online backup of a running Herald, written into DIR on this machine");
+  backup_mode->add_option("--connect", backup.connect, "the server's host:port")
+      ->capture_default_str();
+  backup_mode->add_option("--password", backup.password, "AUTH password");
+  backup_mode->add_flag("--on-server", backup.on_server,
+                        "the server writes DIR on its own machine instead");
+  backup_mode->add_option("dir", backup.dir, "an empty or new directory")->required();
+
+  RestoreFlags restore;
+  CLI::App* restore_mode =
+      app.add_subcommand("restore", "make a data directory from a backup, and check it");
+  restore_mode->add_option("dir", restore.dir, "the backup's directory")->required();
+  restore_mode->add_option("--data-dir", restore.data_dir, "the data directory to make")
+      ->required();
+  restore_mode->add_flag("--force", restore.force, "empty a non-empty --data-dir first");
+
+  ExportFlags export_flags;
+  CLI::App* export_mode = app.add_subcommand(
+      "export", "jobs (and with --records the users' records) of a running Herald as JSON lines");
+  export_mode->add_option("--connect", export_flags.connect, "the server's host:port")
+      ->capture_default_str();
+  export_mode->add_option("--password", export_flags.password, "AUTH password");
+  export_mode->add_option("--queue", export_flags.queues, "only these queues (repeatable)");
+  export_mode->add_option("--state", export_flags.states, "only these states (repeatable)");
+  export_mode->add_option("--since", export_flags.since,
+                          "only jobs created since (ms, or 2026-12-01T00:00:00Z)");
+  export_mode->add_flag("--records", export_flags.records,
+                        "also preferences, inbox, delivery log and tickets");
+
+  ImportFlags import_flags;
+  CLI::App* import_mode =
+      app.add_subcommand("import", "load an export into a running Herald (idempotent by id)");
+  import_mode->add_option("--connect", import_flags.connect, "the server's host:port")
+      ->capture_default_str();
+  import_mode->add_option("--password", import_flags.password, "AUTH password");
+  import_mode->add_option("file", import_flags.file, "the export (- for standard input)")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -85,6 +127,10 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   }
   if (*worker_mode) line.worker = std::move(worker);
   if (*admin_mode) line.admin = std::move(admin);
+  if (*backup_mode) line.backup = std::move(backup);
+  if (*restore_mode) line.restore = std::move(restore);
+  if (*export_mode) line.export_jobs = std::move(export_flags);
+  if (*import_mode) line.import_jobs = std::move(import_flags);
   return parsed;
 }
 

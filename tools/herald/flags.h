@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "tools/herald/admin.h"
+#include "tools/herald/backup_tool.h"
 #include "tools/herald/config.h"
+#include "tools/herald/export_tool.h"
 
 namespace herald::tools {
 
@@ -38,9 +40,13 @@ struct CommandLine {
   std::optional<std::uint32_t> timeout_s;
   std::optional<bool> protected_mode;
   bool mock_events = false;
-  std::vector<std::string> faults;    // --fault specs, in order
-  std::optional<WorkerFlags> worker;  // `herald worker ...`
-  std::optional<AdminFlags> admin;    // `herald admin ...`
+  std::vector<std::string> faults;         // --fault specs, in order
+  std::optional<WorkerFlags> worker;       // `herald worker ...`
+  std::optional<AdminFlags> admin;         // `herald admin ...`
+  std::optional<BackupFlags> backup;       // `herald backup ...`
+  std::optional<RestoreFlags> restore;     // `herald restore ...`
+  std::optional<ExportFlags> export_jobs;  // `herald export ...`
+  std::optional<ImportFlags> import_jobs;  // `herald import ...`
 };
 
 // What ParseCommandLine decided: go on with `line`, or leave at once with `exit_code` (help,

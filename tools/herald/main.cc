@@ -1,6 +1,7 @@
-// herald: the broker, with `worker` a remote worker, with `admin` an operator's client. Composition
-// root: reads the command line and the configuration, opens the engine (api/), and hands over to
-// Serve or RunWorker, which run until SIGTERM/SIGINT (or SHUTDOWN).
+// herald: the broker, with `worker` a remote worker, with `admin`, `backup`, `restore`,
+// `export` and `import` an operator's tools. Composition root: reads the command line and the
+// configuration, opens the engine (api/), and hands over to Serve or RunWorker, which run until
+// SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "api/engine_impl.h"
+#include "common/version.h"
 #include "storage/store.h"
 #include "tools/herald/flags.h"
 #include "tools/herald/json_log.h"
@@ -61,6 +63,12 @@ int main(int argc, char** argv) {
   herald::tools::ParsedCommandLine parsed = herald::tools::ParseCommandLine(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
   if (parsed.line.admin) return herald::tools::RunAdmin(*parsed.line.admin, stdout, stderr);
+  if (parsed.line.backup) return herald::tools::RunBackup(*parsed.line.backup, stdout, stderr);
+  if (parsed.line.restore) return herald::tools::RunRestore(*parsed.line.restore, stdout, stderr);
+  if (parsed.line.export_jobs) {
+    return herald::tools::RunExport(*parsed.line.export_jobs, stdout, stderr);
+  }
+  if (parsed.line.import_jobs) return herald::tools::RunImport(*parsed.line.import_jobs, stderr);
 
   Startup startup;
   startup.logger = spdlog::stdout_color_mt("herald");
@@ -82,7 +90,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &startup.signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  spdlog::info("herald 0.1.0 starting");
+  spdlog::info("herald {} starting", herald::kHeraldVersion);
   herald::storage::StoreOptions store_options;
   store_options.data_dir = startup.config.data_dir;
   store_options.fsync = herald::storage::ParseFsyncMode(startup.config.fsync).value();

@@ -1,6 +1,6 @@
-#include "net/http/background_runner.h"
+#include "common/background_runner.h"
 
-namespace herald::net::http {
+namespace herald {
 
 BackgroundRunner::BackgroundRunner(std::size_t capacity)
     : capacity_(capacity), thread_([this](std::stop_token stop) { Run(stop); }) {}
@@ -45,4 +45,4 @@ void BackgroundRunner::Run(std::stop_token stop) {
   }
 }
 
-}  // namespace herald::net::http
+}  // namespace herald

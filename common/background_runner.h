@@ -1,7 +1,7 @@
-// BackgroundRunner: one thread that runs the API's long requests — bulk actions over a
-// filtered set, the failure triage — one at a time, off the I/O threads, so that a retry of
-// 10^6 jobs never stalls other clients. At most `capacity` wait; more are refused with Busy
-// (503), never queued without bound.
+// BackgroundRunner: one thread that runs long requests one at a time, off the I/O threads — the
+// HTTP API's bulk actions and failure triage, backups — so that a retry of 10^6 jobs never
+// stalls other clients. At most `capacity` wait; more are refused with Busy (503), never
+// queued without bound.
 //
 // Thread safety: thread-safe. Tasks run on the runner's thread; the destructor lets the running
 // task finish and drops those still waiting (each is destroyed unrun).
@@ -16,7 +16,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 
-namespace herald::net::http {
+namespace herald {
 
 class BackgroundRunner {
  public:
@@ -40,4 +40,4 @@ class BackgroundRunner {
   std::jthread thread_;  // last: started once the rest is ready
 };
 
-}  // namespace herald::net::http
+}  // namespace herald
