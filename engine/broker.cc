@@ -479,7 +479,45 @@ std::int64_t Broker::Tick() {
   ExpireLeases(now);
   TimeOutWaiters(now, &next);
   ReleaseRateLimited(queues, now, &next);
+  ApplyRetention(queues, now, &next);
   return next;
+}
+
+void Broker::ApplyRetention(const std::vector<QueueState*>& queues, std::int64_t now,
+                            std::int64_t* next) {
+  constexpr std::int64_t kIntervalMs = 1000;
+  constexpr std::uint64_t kPerPass = 1000;  // per queue and state, so that a pass stays short
+  bool any = false;
+  for (const QueueState* queue : queues) any = any || queue->policy.has_retention();
+  if (!any) return;
+  if (now - retention_applied_ms_ < kIntervalMs) {
+    *next = std::min(*next, retention_applied_ms_ + kIntervalMs);
+    return;
+  }
+  retention_applied_ms_ = now;
+  *next = std::min(*next, now + kIntervalMs);
+  for (const QueueState* queue : queues) {
+    const QueuePolicy& policy = queue->policy;
+    if (!policy.has_retention()) continue;
+    auto counts = store_->Counts(policy.name);
+    if (!counts.ok()) continue;
+    auto trim = [&](JobState state, std::uint64_t count, std::uint64_t keep,
+                    std::int64_t keep_age_ms) {
+      Result<std::uint64_t> removed = std::uint64_t{0};
+      if (keep > 0 && count > keep) {
+        removed = Clean(policy.name, state, 0, std::min(count - keep, kPerPass));
+      }
+      if (removed.ok() && keep_age_ms > 0)
+        removed = Clean(policy.name, state, keep_age_ms, kPerPass);
+      if (!removed.ok()) {
+        logger_->warn("retention of {} jobs of {}: {}", storage::JobStateName(state), policy.name,
+                      removed.status().message());
+      }
+    };
+    trim(JobState::kCompleted, counts->completed, policy.keep_completed,
+         policy.keep_completed_age_ms);
+    trim(JobState::kFailed, counts->failed, policy.keep_failed, policy.keep_failed_age_ms);
+  }
 }
 
 // Delayed jobs that are due become waiting.

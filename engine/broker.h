@@ -301,6 +301,9 @@ class Broker {
   void PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now, std::int64_t* next);
   void ExpireLeases(std::int64_t now);
   void TimeOutWaiters(std::int64_t now, std::int64_t* next);
+  // Removes the finished jobs beyond each queue's retention (QueuePolicy::keep_*), once a
+  // second at most.
+  void ApplyRetention(const std::vector<QueueState*>& queues, std::int64_t now, std::int64_t* next);
   void ReleaseRateLimited(const std::vector<QueueState*>& queues, std::int64_t now,
                           std::int64_t* next);
 
@@ -334,6 +337,7 @@ class Broker {
   // when it is unchanged since the take that found nothing.
   std::uint64_t work_generation_ GUARDED_BY(mu_) = 0;
   std::vector<QueueState*> handler_queues_;  // fixed at Start
+  std::int64_t retention_applied_ms_ = 0;    // Tick's (one thread at a time)
   bool started_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
   bool stopped_all_ GUARDED_BY(mu_) = true;  // what Shutdown answered

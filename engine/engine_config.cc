@@ -34,6 +34,16 @@ Status ApplyQueue(const std::string& source, const std::string& name, const toml
       ReadTomlInt(table, "timeout_ms", where, 1, kMaxLeaseMs, &policy->timeout_ms));
   HERALD_RETURN_IF_ERROR(
       ReadTomlInt(table, "lease_ms", where, kMinLeaseMs, kMaxLeaseMs, &policy->lease_ms));
+  constexpr std::int64_t kMaxKeep = 1'000'000'000;
+  constexpr std::int64_t kMaxKeepAgeMs = 3650LL * 24 * 3600 * 1000;  // ten years
+  HERALD_RETURN_IF_ERROR(
+      ReadTomlInt(table, "keep_completed", where, 0, kMaxKeep, &policy->keep_completed));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "keep_completed_age_ms", where, 0, kMaxKeepAgeMs,
+                                     &policy->keep_completed_age_ms));
+  HERALD_RETURN_IF_ERROR(
+      ReadTomlInt(table, "keep_failed", where, 0, kMaxKeep, &policy->keep_failed));
+  HERALD_RETURN_IF_ERROR(ReadTomlInt(table, "keep_failed_age_ms", where, 0, kMaxKeepAgeMs,
+                                     &policy->keep_failed_age_ms));
   if (const toml::node* node = table.get("rate_limit")) {
     const toml::table* limit = node->as_table();
     if (limit == nullptr) {

@@ -32,6 +32,20 @@ struct QueuePolicy {
   std::int64_t timeout_ms = 30000;
   // Lease of a job taken by GETJOB without LEASE. Default: 30000.
   std::int64_t lease_ms = 30000;
+  // Retention of finished jobs (BullMQ's removeOnComplete / removeOnFail {count, age}): at
+  // most keep_completed completed jobs and keep_failed failed ones (0 = no count limit; the
+  // store keeps at most its completed_retention completed jobs whatever this says), none that
+  // finished more than keep_*_age_ms ago (0 = no age limit). The scheduler removes the oldest
+  // beyond, within about a second. Default: 0 (no limit).
+  std::uint64_t keep_completed = 0;
+  std::int64_t keep_completed_age_ms = 0;
+  std::uint64_t keep_failed = 0;
+  std::int64_t keep_failed_age_ms = 0;
+
+  bool has_retention() const {
+    return keep_completed > 0 || keep_completed_age_ms > 0 || keep_failed > 0 ||
+           keep_failed_age_ms > 0;
+  }
 };
 
 // The built-in policies from the product brief: emails 5 attempts exponential from 2000 ms;

@@ -30,7 +30,7 @@ void QStat(CommandContext& ctx, Args args) {
   auto policy = broker.Policy(args[1]);
   if (!policy.ok()) return ctx.StatusError(policy.status());
   resp::ReplyWriter& reply = ctx.reply();
-  reply.MapHeader(13);
+  reply.MapHeader(17);
   reply.Bulk("name");
   reply.Bulk(args[1]);
   reply.Bulk("waiting");
@@ -57,6 +57,14 @@ void QStat(CommandContext& ctx, Args args) {
   reply.Integer(policy->timeout_ms);
   reply.Bulk("lease-ms");
   reply.Integer(policy->lease_ms);
+  reply.Bulk("keep-completed");
+  reply.Integer(static_cast<std::int64_t>(policy->keep_completed));
+  reply.Bulk("keep-completed-age-ms");
+  reply.Integer(policy->keep_completed_age_ms);
+  reply.Bulk("keep-failed");
+  reply.Integer(static_cast<std::int64_t>(policy->keep_failed));
+  reply.Bulk("keep-failed-age-ms");
+  reply.Integer(policy->keep_failed_age_ms);
 }
 
 void QPeek(CommandContext& ctx, Args args) {

@@ -121,6 +121,12 @@ json::object PolicyJson(const engine::QueuePolicy& policy) {
   }
   out["timeoutMs"] = policy.timeout_ms;
   out["leaseMs"] = policy.lease_ms;
+  json::object retention;
+  retention["completed"] =
+      json::object{{"count", policy.keep_completed}, {"ageMs", policy.keep_completed_age_ms}};
+  retention["failed"] =
+      json::object{{"count", policy.keep_failed}, {"ageMs", policy.keep_failed_age_ms}};
+  out["retention"] = std::move(retention);
   return out;
 }
 

@@ -165,3 +165,42 @@ TEST_F(AdminTest, AnUnknownLogFormatIsRefusedAtStart) {
 
 }  // namespace
 }  // namespace herald::testing
+
+namespace herald::testing {
+namespace {
+
+// Retention from the config file: the oldest completed jobs beyond the count go, QSTAT shows it.
+TEST_F(AdminTest, RetentionFromTheConfigRemovesTheOldestFinishedJobs) {
+  const std::string config = WriteFile(dir_.Sub("herald.toml"), R"(
+[queues.kept]
+attempts = 1
+keep_completed = 2
+keep_failed_age_ms = 3600000
+)");
+  Start({"--config", config});
+  for (int i = 1; i <= 4; ++i) {
+    Cli("ADDJOB kept x JOBID k-" + std::to_string(i));
+    ASSERT_EQ(RunCommand("printf 'GETJOB NOHANG FROM kept\\nACKJOB k-" + std::to_string(i) +
+                         "\\n' | redis-cli -p " + std::to_string(port_)),
+              "kept\nk-" + std::to_string(i) + "\nx\n1\n1\n");
+  }
+  std::string completed;
+  for (int i = 0; i < 100; ++i) {
+    completed = Cli("QLEN kept");  // touch the server while the scheduler trims
+    completed = RunCommand("redis-cli -p " + std::to_string(port_) +
+                           " QSTAT kept | sed -n '/^completed$/{n;p}'");
+    if (completed == "2\n") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(completed, "2\n");
+  EXPECT_EQ(Cli("SHOW k-1"), "");
+  EXPECT_NE(Cli("SHOW k-4"), "");
+  const std::string stat = Cli("QSTAT kept");
+  EXPECT_NE(stat.find("keep-completed\n2\nkeep-completed-age-ms\n0\nkeep-failed\n0\n"
+                      "keep-failed-age-ms\n3600000"),
+            std::string::npos)
+      << stat;
+}
+
+}  // namespace
+}  // namespace herald::testing

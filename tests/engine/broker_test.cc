@@ -609,6 +609,52 @@ TEST_F(BrokerTest, CleanRemovesOldFinishedJobs) {
   EXPECT_TRUE(broker_->Clean("emails", JobState::kActive, 0, 10).status().IsInvalidArgument());
 }
 
+TEST_F(BrokerTest, RetentionKeepsTheNewestFinishedJobsByCountAndByAge) {
+  CloseBroker();
+  QueuePolicy policy;
+  policy.name = "kept";
+  policy.max_attempts = 1;
+  policy.keep_completed = 2;
+  policy.keep_failed_age_ms = 60000;
+  config_.queues.push_back(policy);
+  ASSERT_NO_FATAL_FAILURE(CreateBroker());
+  StartBroker();
+  std::vector<std::string> completed;
+  for (int i = 0; i < 5; ++i) {
+    completed.push_back(AddJob("kept", "c"));
+    TakeOne("kept");
+    ASSERT_TRUE(broker_->Ack(completed.back()).ok());
+    clock_.Advance(10);
+  }
+  std::string old_failure = AddJob("kept", "f");
+  TakeOne("kept");
+  ASSERT_TRUE(broker_->Fail(old_failure, "boom").ok());
+  clock_.Advance(50000);
+  std::string new_failure = AddJob("kept", "f");
+  TakeOne("kept");
+  ASSERT_TRUE(broker_->Fail(new_failure, "boom").ok());
+  clock_.Advance(10001);  // the first failure is 60 s old, the second 10 s
+
+  const std::int64_t next = broker_->Tick();
+  EXPECT_LE(next, clock_.NowMs() + 1000);  // retention looks again within a second
+  auto counts = broker_->Counts("kept");
+  EXPECT_EQ(counts->completed, 2u);
+  EXPECT_EQ(counts->failed, 1u);
+  EXPECT_TRUE(broker_->Show(completed[2]).status().IsNotFound());
+  EXPECT_TRUE(broker_->Show(completed[3]).ok());
+  EXPECT_TRUE(broker_->Show(completed[4]).ok());
+  EXPECT_TRUE(broker_->Show(old_failure).status().IsNotFound());
+  EXPECT_TRUE(broker_->Show(new_failure).ok());
+  // Queues without retention keep everything.
+  std::string plain = AddJob("emails", "x");
+  TakeOne("emails");
+  ASSERT_TRUE(broker_->Ack(plain).ok());
+  clock_.Advance(365LL * 24 * 3600 * 1000);
+  broker_->Tick();
+  EXPECT_TRUE(broker_->Show(plain).ok());
+  EXPECT_TRUE(broker_->Show(new_failure).status().IsNotFound());
+}
+
 TEST_F(BrokerTest, DeleteRemovesAnActiveJobAndItsLease) {
   std::string id = AddJob("emails", "x");
   TakeOne("emails");

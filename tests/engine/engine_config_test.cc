@@ -34,6 +34,10 @@ concurrency = 1
 rate_limit = { max = 10, duration_ms = 1000 }
 timeout_ms = 900
 lease_ms = 5000
+keep_completed = 100
+keep_completed_age_ms = 3600000
+keep_failed = 1000
+keep_failed_age_ms = 604800000
 [queues.sms]
 attempts = 2
 )",
@@ -49,6 +53,11 @@ attempts = 2
   EXPECT_EQ(emails->rate_duration_ms, 1000);
   EXPECT_EQ(emails->timeout_ms, 900);
   EXPECT_EQ(emails->lease_ms, 5000);
+  EXPECT_EQ(emails->keep_completed, 100u);
+  EXPECT_EQ(emails->keep_completed_age_ms, 3600000);
+  EXPECT_EQ(emails->keep_failed, 1000u);
+  EXPECT_EQ(emails->keep_failed_age_ms, 604800000);
+  EXPECT_FALSE(FindPolicy(config, "sms")->has_retention());
   EXPECT_EQ(config.shutdown_grace_ms, 2500);
   EXPECT_EQ(config.event_queue_capacity, 1024u);
   ASSERT_NE(FindPolicy(config, "sms"), nullptr);
