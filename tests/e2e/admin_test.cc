@@ -169,6 +169,34 @@ TEST_F(AdminTest, AnUnknownLogFormatIsRefusedAtStart) {
 namespace herald::testing {
 namespace {
 
+// retry --filter / --type: only the failed jobs that match are retried.
+TEST_F(AdminTest, RetryOfTheFailedJobsThatMatchAFilter) {
+  Start();
+  const std::vector<std::pair<std::string, std::string>> jobs = {
+      {"a", R"({"eventType":"booking.created","n":1})"},
+      {"b", R"({"eventType":"payment.failed","n":2})"},
+      {"c", R"({"eventType":"booking.created","n":3})"}};
+  for (const auto& [id, payload] : jobs) {
+    Cli("ADDJOB q '" + payload + "' JOBID " + id + " ATTEMPTS 1");
+  }
+  for (const auto& [id, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "smtp timeout"}, {"b", "smtp timeout"}, {"c", "mailbox full"}}) {
+    RunCommand("printf 'GETJOB NOHANG FROM q\\nNACK " + id + " \"" + reason +
+               "\"\\n' | redis-cli -p " + std::to_string(port_));
+  }
+  ASSERT_NE(Cli("QSTAT q").find("failed\n3"), std::string::npos) << Cli("QSTAT q");
+  EXPECT_EQ(Admin("retry q --filter timeout --type booking.created"),
+            "retried: 1 of 1 matching failed job(s) of q\n");
+  EXPECT_NE(Cli("SHOW a").find("state\nwaiting"), std::string::npos);
+  EXPECT_NE(Cli("SHOW b").find("state\nfailed"), std::string::npos);
+  EXPECT_NE(Cli("SHOW c").find("state\nfailed"), std::string::npos);
+  EXPECT_EQ(Admin("--json retry q --filter full"), "{\"matched\":1,\"retried\":1}\n");
+  EXPECT_NE(Cli("SHOW c").find("state\nwaiting"), std::string::npos);
+  int code = 0;
+  Admin("retry q b --filter x", &code);
+  EXPECT_EQ(code, 2);
+}
+
 // Retention from the config file: the oldest completed jobs beyond the count go, QSTAT shows it.
 TEST_F(AdminTest, RetentionFromTheConfigRemovesTheOldestFinishedJobs) {
   const std::string config = WriteFile(dir_.Sub("herald.toml"), R"(

@@ -289,7 +289,61 @@ class Admin {
     return 0;
   }
 
+  // retry QUEUE --filter TEXT / --type EVENT: the failed jobs whose payload or last error holds
+  // TEXT and whose event type is EVENT, found page by page (EXPORT JOBS), retried by id.
+  int RetryMatching(const std::string& queue) {
+    std::uint64_t matched = 0, retried = 0;
+    std::string cursor;
+    do {
+      Reply page;
+      if (!Call({"EXPORT", "JOBS", queue, "failed", cursor, "COUNT", "500"}, &page)) return failed_;
+      cursor = page.elements[0].str;
+      std::vector<std::string> ids = {"QRETRY", queue};
+      for (const Reply& line : page.elements[1].elements) {
+        boost::system::error_code ec;
+        json::value job = json::parse(line.str, ec);
+        if (ec || !job.is_object()) continue;
+        const json::object& object = job.as_object();
+        auto text = [&](std::string_view key) {
+          const json::value* value = object.if_contains(key);
+          return value != nullptr && value->is_string() ? std::string(value->as_string())
+                                                        : std::string();
+        };
+        const std::string payload = text("payload");
+        if (!flags_.filter.empty() && payload.find(flags_.filter) == std::string::npos &&
+            text("last_error").find(flags_.filter) == std::string::npos) {
+          continue;
+        }
+        if (!flags_.type.empty()) {
+          json::value event = json::parse(payload, ec);
+          const json::value* type =
+              !ec && event.is_object() ? event.as_object().if_contains("eventType") : nullptr;
+          if (type == nullptr || !type->is_string() || type->as_string() != flags_.type) continue;
+        }
+        ids.push_back(text("id"));
+      }
+      matched += ids.size() - 2;
+      if (ids.size() > 2) {
+        Reply reply;
+        if (!Call(ids, &reply)) return failed_;
+        retried += static_cast<std::uint64_t>(reply.integer);
+      }
+    } while (!cursor.empty());
+    if (flags_.json) {
+      PrintJson(out_, json::object{{"matched", matched}, {"retried", retried}});
+    } else {
+      std::fprintf(out_, "retried: %llu of %llu matching failed job(s) of %s\n",
+                   static_cast<unsigned long long>(retried),
+                   static_cast<unsigned long long>(matched), queue.c_str());
+    }
+    return 0;
+  }
+
   int Retry() {
+    if (!flags_.filter.empty() || !flags_.type.empty()) {
+      if (flags_.args.size() != 1) return Usage("retry with --filter or --type takes only QUEUE");
+      return RetryMatching(flags_.args[0]);
+    }
     std::vector<std::string> args = {"QRETRY"};
     args.insert(args.end(), flags_.args.begin(), flags_.args.end());
     Reply reply;

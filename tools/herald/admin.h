@@ -6,6 +6,7 @@
 //   herald admin ... jobs QUEUE STATE [--count N]
 //   herald admin ... show ID
 //   herald admin ... retry QUEUE [ID ...]        failed -> waiting (every failed job without ids)
+//   herald admin ... retry QUEUE [--filter TEXT] [--type EVENT]   the failed jobs that match
 //   herald admin ... pause QUEUE | resume QUEUE
 //   herald admin ... clean QUEUE STATE [--older-than MS] [--limit N]
 //
@@ -31,6 +32,8 @@ struct AdminFlags {
   std::uint32_t count = 20;                // jobs: how many
   std::int64_t older_than_ms = 0;          // clean: only jobs older than this
   std::uint64_t limit = 1000;              // clean: at most this many
+  std::string filter;                      // retry: text in the payload or the last error
+  std::string type;                        // retry: the event type (the payload's eventType)
 };
 
 // Runs the action against the server; writes the result to `out`, errors to `err`.

@@ -72,6 +72,9 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   admin_mode->add_option("--older-than", admin.older_than_ms, "clean: only jobs older (ms)")
       ->check(CLI::NonNegativeNumber);
   admin_mode->add_option("--limit", admin.limit, "clean: at most this many");
+  admin_mode->add_option("--filter", admin.filter,
+                         "retry: only failed jobs whose payload or last error holds this text");
+  admin_mode->add_option("--type", admin.type, "retry: only failed jobs of this event type");
   admin_mode
       ->add_option("action", admin.action,
                    "stats | queues | jobs QUEUE STATE | show ID | retry QUEUE [ID ...] | "
