@@ -301,5 +301,27 @@ TEST_F(BackupTest, RestoreRefusesAnIncompleteOrDamagedBackup) {
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("r2")));
 }
 
+TEST_F(BackupTest, CheckReadsAStoppedStoreAndRefusesARunningOne) {
+  const int port = FreePort();
+  auto herald = Start(dir_.Sub("data"), port);
+  auto client = Connect(port);
+  Call(*client, {"ADDJOB", "emails", "hello", "JOBID", "m-1"});
+  int code = -1;
+  Tool("check --data-dir " + dir_.Sub("data"), &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(ToolErrors().find("is a Herald running on it?"), std::string::npos) << ToolErrors();
+  herald->Signal(SIGTERM);
+  EXPECT_EQ(herald->Wait(20s), 0);
+  const std::string report = Tool("check --data-dir " + dir_.Sub("data"), &code);
+  EXPECT_EQ(code, 0) << report << ToolErrors();
+  EXPECT_NE(report.find("emails         1        0       0        0          0       no"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("check: 1 job records, 0 problem(s)"), std::string::npos) << report;
+  Tool("check --data-dir " + dir_.Sub("nothing"), &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(ToolErrors().find("no store in"), std::string::npos) << ToolErrors();
+}
+
 }  // namespace
 }  // namespace herald::testing

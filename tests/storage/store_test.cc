@@ -1,4 +1,5 @@
 #include "storage/store.h"
+#include "storage/store_check.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -1785,6 +1786,61 @@ TEST_F(StoreTest, CheckpointOpensAsAStoreWithTheSameJobs) {
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ((*opened)->Get(id)->payload, "keep me");
   EXPECT_EQ(*(*opened)->kv().Get("k").value(), "v");
+}
+
+TEST_F(StoreTest, CheckFindsWhatDisagreesAndRepairRebuildsItFromTheRecords) {
+  const std::string lost = Add("lost from its index");
+  const std::string kept = Add("kept");
+  ASSERT_TRUE(store_->Take("q", now_)->has_value());  // `lost` is active: a lease
+  const std::string done = Add("done");
+  const std::uint64_t lost_seq = store_->Get(lost)->seq;
+  Close();
+  auto clean = CheckStore(options_, false);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_EQ(clean->problems, 0u) << clean->listed.front();
+  EXPECT_EQ(clean->records, 3u);
+  ASSERT_EQ(clean->queues.size(), 1u);
+  EXPECT_EQ(clean->queues[0].counted.waiting, 2u);
+  EXPECT_EQ(clean->queues[0].counted.active, 1u);
+  {
+    RawDb raw(options_.data_dir);
+    raw.Delete("q.q", keys::WaitingKey(0, lost_seq));     // a job in no index
+    raw.Put("q.q", keys::FailedKey(5, 999999), "ghost");  // an entry without record
+    raw.Put("q.q", keys::CountKey(JobState::kCompleted), keys::EncodeCount(7));  // a counter
+  }
+  auto damaged = CheckStore(options_, false);
+  ASSERT_TRUE(damaged.ok());
+  EXPECT_EQ(damaged->problems, 5u);  // the job, the ghost, the completed, failed, active counts
+  std::string all;
+  for (const std::string& problem : damaged->listed) all += problem + "\n";
+  EXPECT_NE(all.find("job '" + lost + "' (waiting) is not in the index of 'q'"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("the failed index of 'q' holds job 'ghost', which has no record"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("the counter of completed jobs says 7, its index holds 0"), std::string::npos)
+      << all;
+
+  auto repaired = CheckStore(options_, true);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  EXPECT_TRUE(repaired->repaired);
+  EXPECT_EQ(repaired->left, 0u);
+  Open();
+  EXPECT_EQ(store_->Counts("q")->waiting, 3u);
+  EXPECT_EQ(store_->Counts("q")->failed, 0u);
+  EXPECT_EQ(store_->Counts("q")->completed, 0u);
+  std::vector<std::string> taken;
+  while (auto job = store_->Take("q", now_).value()) taken.push_back(job->id);
+  EXPECT_EQ(taken.size(), 3u);
+  EXPECT_NE(std::find(taken.begin(), taken.end(), lost), taken.end());
+  EXPECT_NE(std::find(taken.begin(), taken.end(), kept), taken.end());
+  EXPECT_NE(std::find(taken.begin(), taken.end(), done), taken.end());
+
+  // A store that is open (or none at all) is refused.
+  EXPECT_TRUE(CheckStore(options_, false).status().IsIOError());
+  StoreOptions none = options_;
+  none.data_dir = dir_.Sub("nothing");
+  EXPECT_TRUE(CheckStore(none, false).status().IsNotFound());
 }
 
 TEST_F(StoreTest, SizesAreReported) {

@@ -122,6 +122,13 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   import_mode->add_option("file", import_flags.file, "the export (- for standard input)")
       ->required();
 
+  CheckFlags check;
+  CLI::App* check_mode = app.add_subcommand(
+      "check", "check offline that a store's indexes, records and counters agree");
+  check_mode->add_option("--data-dir", check.data_dir, "the store")->required();
+  check_mode->add_flag("--repair", check.repair,
+                       "rebuild the indexes and counters from the records");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -134,6 +141,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   if (*restore_mode) line.restore = std::move(restore);
   if (*export_mode) line.export_jobs = std::move(export_flags);
   if (*import_mode) line.import_jobs = std::move(import_flags);
+  if (*check_mode) line.check = std::move(check);
   return parsed;
 }
 

@@ -11,6 +11,7 @@
 
 #include "tools/herald/admin.h"
 #include "tools/herald/backup_tool.h"
+#include "tools/herald/check_tool.h"
 #include "tools/herald/config.h"
 #include "tools/herald/export_tool.h"
 
@@ -47,6 +48,7 @@ struct CommandLine {
   std::optional<RestoreFlags> restore;     // `herald restore ...`
   std::optional<ExportFlags> export_jobs;  // `herald export ...`
   std::optional<ImportFlags> import_jobs;  // `herald import ...`
+  std::optional<CheckFlags> check;         // `herald check ...`
 };
 
 // What ParseCommandLine decided: go on with `line`, or leave at once with `exit_code` (help,

@@ -1,6 +1,6 @@
 // herald: the broker, with `worker` a remote worker, with `admin`, `backup`, `restore`,
-// `export` and `import` an operator's tools. Composition root: reads the command line and the
-// configuration, opens the engine (api/), and hands over to Serve or RunWorker, which run until
+// `export`, `import` and `check` an operator's tools. Composition root: reads the command line and
+// the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which run until
 // SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     return herald::tools::RunExport(*parsed.line.export_jobs, stdout, stderr);
   }
   if (parsed.line.import_jobs) return herald::tools::RunImport(*parsed.line.import_jobs, stderr);
+  if (parsed.line.check) return herald::tools::RunCheck(*parsed.line.check, stdout, stderr);
 
   Startup startup;
   startup.logger = spdlog::stdout_color_mt("herald");
