@@ -30,7 +30,7 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
       config_(std::move(config)),
       clock_(clock),
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
-      router_(config_.events),
+      router_(std::make_shared<const EventRouter>(config_.events)),
       records_(store),
       keyspace_(store),
       durability_(store),
@@ -115,6 +115,32 @@ Status Broker::RegisterHandler(std::string_view queue, std::shared_ptr<Handler> 
   MutexLock lock(&mu_);
   if (started_) return Status::InvalidArgument("handlers must be registered before Start");
   (*state)->handler = std::move(handler);
+  return Status::Ok();
+}
+
+Status Broker::Reconfigure(const std::vector<QueuePolicy>& queues,
+                           const std::vector<EventContract>& events) {
+  for (const QueuePolicy& policy : queues) {
+    HERALD_RETURN_IF_ERROR(ValidateQueueName(policy.name));
+    if (policy.max_attempts == 0) {
+      return Status::InvalidArgument("queue " + policy.name + ": attempts must be >= 1");
+    }
+    HERALD_RETURN_IF_ERROR(ValidateLeaseMs(policy.lease_ms));
+  }
+  std::vector<QueueState*> changed;
+  for (const QueuePolicy& policy : queues) {
+    HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(policy.name));
+    queue->set_policy(policy);
+    {
+      MutexLock lock(&mu_);
+      queue->admission.SetLimits(policy);
+    }
+    changed.push_back(queue);
+  }
+  router_.store(std::make_shared<const EventRouter>(events), std::memory_order_release);
+  // A raised limit may let waiting jobs start now; retention looks at once.
+  for (QueueState* queue : changed) OnWaiting(queue);
+  scheduler_.WakeAt(clock_->NowMs());
   return Status::Ok();
 }
 
@@ -213,6 +239,7 @@ Result<std::vector<AddedJob>> Broker::AddMany(
   // events" below).
   JobEventBus::Slot slot = events_.Reserve();
   const std::int64_t now = clock_->NowMs();
+  const std::shared_ptr<const QueuePolicy> policy = queue->policy();
   std::vector<storage::NewJob> batch;
   batch.reserve(jobs.size());
   for (auto& [payload, options] : jobs) {
@@ -221,9 +248,9 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     job.payload = std::move(payload);
     job.name = options.name;
     job.priority = options.priority;
-    job.max_attempts = options.attempts.value_or(queue->policy.max_attempts);
-    job.backoff_type = options.backoff_type.value_or(queue->policy.backoff_type);
-    job.backoff_ms = options.backoff_ms.value_or(queue->policy.backoff_ms);
+    job.max_attempts = options.attempts.value_or(policy->max_attempts);
+    job.backoff_type = options.backoff_type.value_or(policy->backoff_type);
+    job.backoff_ms = options.backoff_ms.value_or(policy->backoff_ms);
     job.due_ms = options.delay_ms > 0 ? now + options.delay_ms : 0;
     batch.push_back(std::move(job));
   }
@@ -283,7 +310,7 @@ Result<AddedJob> Broker::Import(Job job) {
 }
 
 Result<AddedJob> Broker::Emit(std::string_view event_json) {
-  HERALD_ASSIGN_OR_RETURN(RoutedEvent event, router_.Route(event_json));
+  HERALD_ASSIGN_OR_RETURN(RoutedEvent event, router()->Route(event_json));
   JobOptions options;
   options.id = event.event_id;
   return Add(event.queue, std::string(event_json), options);
@@ -400,7 +427,7 @@ Result<QueueServing> Broker::Serving(std::string_view queue) const {
   serving.local_workers = state->handler != nullptr && started_ && workers_.size() > 0;
   serving.remote_waiting = waiters_.HasWaiters(state);
   serving.active = state->admission.active();
-  serving.concurrency = state->policy.concurrency;
+  serving.concurrency = state->policy()->concurrency;
   std::int64_t room = state->admission.RoomAtMs();
   if (room != INT64_MAX && room > now) serving.rate_limited_until_ms = room;
   serving.paused = state->admission.paused();
@@ -411,7 +438,7 @@ Result<QueuePolicy> Broker::Policy(std::string_view queue) const {
   MutexLock lock(&mu_);
   QueueState* state = FindQueueLocked(queue);
   if (state == nullptr) return Status::NotFound("no such queue '" + std::string(queue) + "'");
-  return state->policy;
+  return *state->policy();
 }
 
 std::uint32_t Broker::running_handlers() const { return workers_.running(); }
@@ -488,7 +515,7 @@ void Broker::ApplyRetention(const std::vector<QueueState*>& queues, std::int64_t
   constexpr std::int64_t kIntervalMs = 1000;
   constexpr std::uint64_t kPerPass = 1000;  // per queue and state, so that a pass stays short
   bool any = false;
-  for (const QueueState* queue : queues) any = any || queue->policy.has_retention();
+  for (const QueueState* queue : queues) any = any || queue->policy()->has_retention();
   if (!any) return;
   if (now - retention_applied_ms_ < kIntervalMs) {
     *next = std::min(*next, retention_applied_ms_ + kIntervalMs);
@@ -497,7 +524,8 @@ void Broker::ApplyRetention(const std::vector<QueueState*>& queues, std::int64_t
   retention_applied_ms_ = now;
   *next = std::min(*next, now + kIntervalMs);
   for (const QueueState* queue : queues) {
-    const QueuePolicy& policy = queue->policy;
+    const std::shared_ptr<const QueuePolicy> current = queue->policy();
+    const QueuePolicy& policy = *current;
     if (!policy.has_retention()) continue;
     auto counts = store_->Counts(policy.name);
     if (!counts.ok()) continue;
@@ -524,25 +552,25 @@ void Broker::ApplyRetention(const std::vector<QueueState*>& queues, std::int64_t
 void Broker::PromoteDue(const std::vector<QueueState*>& queues, std::int64_t now,
                         std::int64_t* next) {
   for (QueueState* queue : queues) {
-    std::optional<std::int64_t> due = store_->NextDue(queue->policy.name);
+    std::optional<std::int64_t> due = store_->NextDue(queue->name);
     std::uint64_t promoted = 0;
     while (due && *due <= now) {
       std::vector<Job> jobs;
       JobEventBus::Slot slot = events_.Reserve();
-      auto moved = store_->PromoteDue(queue->policy.name, now, kPromoteBatch,
-                                      !slot.empty() ? &jobs : nullptr);
+      auto moved =
+          store_->PromoteDue(queue->name, now, kPromoteBatch, !slot.empty() ? &jobs : nullptr);
       if (!moved.ok()) {
-        logger_->error("promoting due jobs of {} failed: {}", queue->policy.name,
+        logger_->error("promoting due jobs of {} failed: {}", queue->name,
                        moved.status().message());
         break;
       }
       FillAll(slot, JobEventType::kPromoted, jobs);
       promoted += *moved;
       if (*moved < kPromoteBatch) break;
-      due = store_->NextDue(queue->policy.name);
+      due = store_->NextDue(queue->name);
     }
     if (promoted > 0) OnWaiting(queue);
-    due = store_->NextDue(queue->policy.name);
+    due = store_->NextDue(queue->name);
     if (due) *next = std::min(*next, *due);
   }
 }

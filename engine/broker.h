@@ -22,6 +22,7 @@
 // (or destroy) before closing the store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -137,6 +138,13 @@ class Broker {
   // while jobs are taken or takes wait. A call racing with one on that queue (an Add) may
   // still see the policy before.
   Status ConfigureQueue(QueuePolicy policy);
+  // A config reload, at any time: each queue of `queues` gets that policy (created when new),
+  // and `events` become the routes and contracts. Jobs already added keep their attempts and
+  // backoff (they are the job's, as in BullMQ); new adds, takes, handler timeouts, leases,
+  // concurrency and rate limits and retention follow the new policy at once. Queues not in
+  // `queues` keep theirs. InvalidArgument (and nothing changed) for a bad policy.
+  Status Reconfigure(const std::vector<QueuePolicy>& queues,
+                     const std::vector<EventContract>& events);
   // Job events, delivered on the bus's own thread (see JobEventBus). Subscribe at any time;
   // Shutdown() delivers what is queued, for up to shutdown_grace_ms, and stops it. Each event
   // is reported once its change is durable, and a job's events arrive in the order of its
@@ -217,7 +225,10 @@ class Broker {
   Result<QueueServing> Serving(std::string_view queue) const;
   // The policy of a queue (defaults for a queue made at run time). NotFound when unknown.
   Result<QueuePolicy> Policy(std::string_view queue) const;
-  const EventRouter& router() const { return router_; }
+  // The routes and contracts now (a config reload replaces them as a whole).
+  std::shared_ptr<const EventRouter> router() const {
+    return router_.load(std::memory_order_acquire);
+  }
   Records& records() { return records_; }
   // The lists and strings of the Redis keyspace, beside the jobs.
   Keyspace& keyspace() { return keyspace_; }
@@ -320,7 +331,7 @@ class Broker {
   EngineConfig config_;
   Clock* clock_;
   std::shared_ptr<spdlog::logger> logger_;
-  EventRouter router_;
+  std::atomic<std::shared_ptr<const EventRouter>> router_;
   Records records_;
   Keyspace keyspace_;
   Durability durability_;

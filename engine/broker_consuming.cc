@@ -49,7 +49,7 @@ Result<std::vector<LeasedJob>> Broker::TakeSome(QueueState* queue, std::uint32_t
   }
   if (reserved == 0) return std::vector<LeasedJob>();
   // One batch for all of them (GETJOB COUNT n).
-  auto taken = store_->TakeMany(queue->policy.name, reserved, now, worker);
+  auto taken = store_->TakeMany(queue->name, reserved, now, worker);
   const std::size_t got = taken.ok() ? taken->size() : 0;
   if (got < reserved) {
     MutexLock lock(&mu_);
@@ -81,7 +81,7 @@ Result<std::vector<LeasedJob>> Broker::TakeFrom(const std::vector<QueueState*>& 
                                                 std::string_view worker) {
   std::vector<LeasedJob> jobs;
   for (QueueState* queue : queues) {
-    const std::int64_t lease = lease_ms > 0 ? lease_ms : queue->policy.lease_ms;
+    const std::int64_t lease = lease_ms > 0 ? lease_ms : queue->policy()->lease_ms;
     while (jobs.size() < count) {
       HERALD_ASSIGN_OR_RETURN(
           std::vector<LeasedJob> some,
@@ -322,7 +322,7 @@ QueueState* Broker::ReserveFirstWithWork(const std::vector<QueueState*>& queues,
   const std::size_t n = queues.size();
   for (std::size_t i = 0; i < n; ++i) {
     QueueState* queue = queues[(start + i) % n];
-    auto counts = store_->Counts(queue->policy.name);
+    auto counts = store_->Counts(queue->name);
     if (!counts.ok() || counts->waiting == 0) continue;
     MutexLock lock(&mu_);
     if (ReserveLocked(queue, now)) {
@@ -345,9 +345,8 @@ Result<std::optional<Job>> Broker::CompleteClaimedAndTake(std::string_view id,
     return std::optional<Job>();
   }
   JobEventBus::Slot slot = events_.Reserve();
-  storage::CompleteAndTakeResult result =
-      store_->CompleteAndTake(storage::Completion{std::string(id), std::move(return_value)},
-                              next->policy.name, now, worker);
+  storage::CompleteAndTakeResult result = store_->CompleteAndTake(
+      storage::Completion{std::string(id), std::move(return_value)}, next->name, now, worker);
   EndClaim(id, claim, result.completed.status(), claim.until_ms);
   if (!result.next) {
     MutexLock lock(&mu_);
@@ -379,7 +378,7 @@ Result<std::vector<LeasedJob>> Broker::AckAndTake(std::string_view id, std::stri
     std::vector<Job> one;
     one.push_back(std::move(*taken));
     jobs = LeaseTaken(next, std::move(one), now,
-                      request.lease_ms > 0 ? request.lease_ms : next->policy.lease_ms);
+                      request.lease_ms > 0 ? request.lease_ms : next->policy()->lease_ms);
   }
   // COUNT n: the others in a take of their own (the acknowledgement is made: a failure here
   // returns what was taken).
@@ -413,7 +412,7 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::uint32_t worker, st
   std::vector<Job> one;
   one.push_back(std::move(*taken));
   std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(one), now,
-                                             next_queue->policy.timeout_ms + kLocalLeaseGraceMs);
+                                             next_queue->policy()->timeout_ms + kLocalLeaseGraceMs);
   // Next time start after this queue, so that one busy queue cannot starve the others.
   *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);
   return std::optional<LeasedJob>(std::move(leased.front()));
@@ -427,7 +426,7 @@ Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t worker,
     QueueState* queue = handler_queues_[(*cursor + i) % n];
     HERALD_ASSIGN_OR_RETURN(
         std::vector<LeasedJob> jobs,
-        TakeSome(queue, 1, queue->policy.timeout_ms + kLocalLeaseGraceMs, name));
+        TakeSome(queue, 1, queue->policy()->timeout_ms + kLocalLeaseGraceMs, name));
     if (!jobs.empty()) {
       // Next time start after this queue, so that one busy queue cannot starve the others.
       *cursor = static_cast<std::uint32_t>((*cursor + i + 1) % n);
@@ -445,7 +444,8 @@ std::optional<LeasedJob> Broker::RunJob(std::uint32_t worker, LeasedJob leased,
     queue = FindQueueLocked(leased.job.queue);
   }
   const Job& job = leased.job;
-  const HandlerCall call(queue->handler.get(), std::chrono::milliseconds(queue->policy.timeout_ms));
+  const HandlerCall call(queue->handler.get(),
+                         std::chrono::milliseconds(queue->policy()->timeout_ms));
   HandlerOutcome outcome =
       call.Run({job.id, job.queue, job.payload, job.attempts_made, job.max_attempts, {}, stop});
   Status status;

@@ -42,15 +42,23 @@ class QueueAdmission {
   // A freed slot lets a job start only under a concurrency limit.
   bool concurrency_limited() const { return concurrency_ > 0; }
 
+  // A reloaded policy's limits; the slots held and the rate window's starts stay (a lowered
+  // limit lets no job start until the running ones are under it).
+  void SetLimits(const QueuePolicy& policy) {
+    concurrency_ = policy.concurrency;
+    rate_max_ = policy.rate_max;
+    rate_duration_ms_ = policy.rate_duration_ms;
+  }
+
   void Pause() { paused_ = true; }
   void Resume() { paused_ = false; }
   std::uint32_t active() const { return active_; }
   bool paused() const { return paused_; }
 
  private:
-  const std::uint32_t concurrency_;
-  const std::uint32_t rate_max_;
-  const std::int64_t rate_duration_ms_;
+  std::uint32_t concurrency_;
+  std::uint32_t rate_max_;
+  std::int64_t rate_duration_ms_;
   bool paused_ = false;
   std::uint32_t active_ = 0;
   std::deque<std::int64_t> starts_;  // start times of the takes in the rate window

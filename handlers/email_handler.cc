@@ -65,7 +65,8 @@ EmailHandler::Delivery EmailHandler::WriteOutbox(const std::string& event_id,
 engine::HandlerOutcome EmailHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
   static constexpr TemplateKind kKinds[] = {TemplateKind::kEmailSubject, TemplateKind::kEmailBody};
-  const TemplateSet& templates = *deps_.templates;
+  const std::shared_ptr<const TemplateSet> current = deps_.templates->current();
+  const TemplateSet& templates = *current;
   auto run = OpenHandlerRun(job.payload, templates,
                             {.handler = "email handler",
                              .missing = "no email templates",

@@ -16,10 +16,10 @@ class logger;
 namespace herald::handlers {
 
 struct HandlerDeps {
-  engine::Records* records = nullptr;  // must outlive the handler
-  Clock* clock = nullptr;              // must outlive the handler
-  std::shared_ptr<const TemplateSet> templates;
-  std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default logger
+  engine::Records* records = nullptr;        // must outlive the handler
+  Clock* clock = nullptr;                    // must outlive the handler
+  std::shared_ptr<LiveTemplates> templates;  // shared by the handlers, replaced on reload
+  std::shared_ptr<spdlog::logger> logger;    // null: spdlog's default logger
 };
 
 }  // namespace herald::handlers

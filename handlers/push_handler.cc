@@ -154,7 +154,8 @@ PushHandler::PushHandler(PushHandlerOptions options, HandlerDeps deps,
 engine::HandlerOutcome PushHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
   static constexpr TemplateKind kKinds[] = {TemplateKind::kPushBody, TemplateKind::kInAppText};
-  const TemplateSet& templates = *deps_.templates;
+  const std::shared_ptr<const TemplateSet> current = deps_.templates->current();
+  const TemplateSet& templates = *current;
   auto run = OpenHandlerRun(job.payload, templates,
                             {.handler = "push handler",
                              .missing = "no push or in-app templates",

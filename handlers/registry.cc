@@ -11,7 +11,8 @@
 namespace herald::handlers {
 
 Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* records,
-                                 Clock* clock, std::shared_ptr<spdlog::logger> logger) {
+                                 Clock* clock, std::shared_ptr<spdlog::logger> logger,
+                                 std::shared_ptr<LiveTemplates>* live_templates) {
   // Stateless, so one shared instance is not mutable global state.
   static SystemClock system_clock;
   if (records == nullptr) return Status::InvalidArgument("BuildHandlers needs records");
@@ -28,7 +29,8 @@ Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* 
   HandlerDeps deps;
   deps.records = records;
   deps.clock = clock != nullptr ? clock : &system_clock;
-  deps.templates = std::make_shared<const TemplateSet>(std::move(templates));
+  deps.templates = std::make_shared<LiveTemplates>(std::move(templates));
+  if (live_templates != nullptr) *live_templates = deps.templates;
   deps.logger = logger;
 
   HandlerMap handlers;

@@ -20,8 +20,10 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +87,25 @@ class TemplateSet {
  private:
   using Sources = std::array<std::optional<std::string>, kTemplateKindCount>;
   std::map<std::string, Sources, std::less<>> templates_;
+};
+
+// LiveTemplates: the TemplateSet the handlers render with now; a config reload replaces it as
+// a whole, and a job being rendered keeps the set it started with.
+//
+// Thread safety: thread-safe.
+class LiveTemplates {
+ public:
+  explicit LiveTemplates(TemplateSet set)
+      : current_(std::make_shared<const TemplateSet>(std::move(set))) {}
+  std::shared_ptr<const TemplateSet> current() const {
+    return current_.load(std::memory_order_acquire);
+  }
+  void Replace(TemplateSet set) {
+    current_.store(std::make_shared<const TemplateSet>(std::move(set)), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const TemplateSet>> current_;
 };
 
 }  // namespace herald::handlers

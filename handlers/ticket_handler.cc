@@ -25,7 +25,8 @@ TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
 engine::HandlerOutcome TicketHandler::Run(const engine::HandlerJob& job) {
   using engine::HandlerOutcome;
   static constexpr TemplateKind kKinds[] = {TemplateKind::kTicketSubject};
-  const TemplateSet& templates = *deps_.templates;
+  const std::shared_ptr<const TemplateSet> current = deps_.templates->current();
+  const TemplateSet& templates = *current;
   auto run = OpenHandlerRun(job.payload, templates,
                             {.handler = "ticket handler",
                              .missing = "no ticket template",

@@ -93,7 +93,8 @@ class Checker {
  private:
   void Problem(std::string text) {
     ++report_->problems;
-    if (report_->listed.size() < CheckReport::kMaxListed) report_->listed.push_back(std::move(text));
+    if (report_->listed.size() < CheckReport::kMaxListed)
+      report_->listed.push_back(std::move(text));
   }
 
   Status ScanQueue(const std::string& name, rocksdb::ColumnFamilyHandle* cf) {
@@ -123,9 +124,8 @@ class Checker {
     }
     HERALD_RETURN_IF_ERROR(FromRocks(it->status(), "read the indexes of " + name));
     std::string value;
-    const bool counted = database_->db()
-                             ->Get(rocksdb::ReadOptions(), cf, keys::kCountedKey, &value)
-                             .ok();
+    const bool counted =
+        database_->db()->Get(rocksdb::ReadOptions(), cf, keys::kCountedKey, &value).ok();
     for (JobState state : kJobStates) {
       if (!counted) {
         CountOf(queue.stored, state) = CountOf(queue.counted, state);  // an older build's
@@ -175,8 +175,8 @@ class Checker {
           at_place = &entry;
         }
       }
-      expected_[job->queue][at_place != nullptr && at_place->lease ? JobState::kActive
-                                                                     : job->state]++;
+      expected_[job->queue]
+               [at_place != nullptr && at_place->lease ? JobState::kActive : job->state]++;
       for (Entry& entry : entries) {
         if (entry.matched) continue;
         entry.matched = true;  // accounted for here

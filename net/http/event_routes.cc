@@ -44,7 +44,7 @@ HttpResponse PostEvents(ApiContext* api, HttpRequest& request) {
     events.push_back(std::move(request.body));
   }
   for (std::size_t i = 0; i < events.size(); ++i) {
-    auto routed = broker.router().Route(events[i]);
+    auto routed = broker.router()->Route(events[i]);
     if (!routed.ok()) {
       std::string message = routed.status().message();
       if (body->is_array()) message = "event " + std::to_string(i) + ": " + message;

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -19,10 +21,12 @@ using namespace std::chrono_literals;
 class AdminTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> extra = {}, const std::string& log_level = "warn") {
-    std::vector<std::string> args = {
-        HERALD_BINARY, "--data-dir", dir_.Sub("data"), "--port", std::to_string(port_),
-        "--http-port", "0",          "--workers",      "0",      "--log-level",
-        log_level};
+    std::vector<std::string> args = {HERALD_BINARY, "--data-dir",          dir_.Sub("data"),
+                                     "--port",      std::to_string(port_), "--http-port",
+                                     "0",           "--log-level",         log_level};
+    if (std::find(extra.begin(), extra.end(), "--workers") == extra.end()) {
+      extra.insert(extra.end(), {"--workers", "0"});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     herald_ = std::make_unique<ChildProcess>(args, dir_.Sub("herald.log"));
     ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
@@ -195,6 +199,77 @@ TEST_F(AdminTest, RetryOfTheFailedJobsThatMatchAFilter) {
   int code = 0;
   Admin("retry q b --filter x", &code);
   EXPECT_EQ(code, 2);
+}
+
+// A config reload (SIGHUP, and `herald reload`): policies, routes and templates change at
+// once; a broken file is refused and the running configuration kept.
+TEST_F(AdminTest, ReloadChangesPoliciesRoutesAndTemplatesAndRefusesABrokenFile) {
+  const std::string config = dir_.Sub("herald.toml");
+  WriteFile(config, R"(
+[queues.emails]
+attempts = 2
+[templates."booking.created"]
+email_subject = "Booking {{bookingId}} is in"
+)");
+  Start({"--config", config, "--workers", "1"}, "info");
+  auto attempts = [&] {
+    return RunCommand("redis-cli -p " + std::to_string(port_) +
+                      " QSTAT emails | sed -n '/^attempts$/{n;p}'");
+  };
+  EXPECT_EQ(attempts(), "2\n");
+  EXPECT_NE(Cli("EMIT '{\"eventType\":\"room.cleaned\",\"eventId\":\"e-0\",\"timestamp\":"
+                "\"2026-01-01T10:00:00Z\",\"data\":{\"roomId\":\"r-1\"}}'")
+                .find("unknown event type"),
+            std::string::npos);
+
+  WriteFile(config, R"(
+[queues.emails]
+attempts = 4
+keep_completed = 10
+[events."room.cleaned"]
+queue = "tickets"
+required = ["roomId"]
+[templates."booking.created"]
+email_subject = "Your booking {{bookingId}} is confirmed"
+)");
+  herald_->Signal(SIGHUP);
+  std::string now;
+  for (int i = 0; i < 100 && (now = attempts()) != "4\n"; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(now, "4\n");
+  EXPECT_NE(Cli("QSTAT emails").find("keep-completed\n10"), std::string::npos);
+  EXPECT_EQ(Cli("EMIT '{\"eventType\":\"room.cleaned\",\"eventId\":\"e-1\",\"timestamp\":"
+                "\"2026-01-01T10:00:00Z\",\"data\":{\"roomId\":\"r-1\"}}'"),
+            "e-1");
+  Cli("EMIT '{\"eventType\":\"booking.created\",\"eventId\":\"b-1\",\"timestamp\":"
+      "\"2026-01-01T10:00:00Z\",\"data\":{\"bookingId\":\"B42\",\"userId\":\"u-1\","
+      "\"userEmail\":\"u1@example.com\"}}'");
+  std::string mail;
+  for (int i = 0; i < 200; ++i) {
+    if (std::filesystem::exists(dir_.Sub("data/outbox/b-1.eml"))) {
+      mail = ReadFile(dir_.Sub("data/outbox/b-1.eml"));
+      if (!mail.empty()) break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(mail.find("Subject: Your booking B42 is confirmed"), std::string::npos) << mail;
+
+  // Broken: refused by `herald reload`, with the reason; nothing changes.
+  WriteFile(config, "[queues.emails]\nattempts = 0\n");
+  int code = -1;
+  const std::string refused =
+      RunCommand("(" + std::string(HERALD_BINARY) +
+                     " reload --connect 127.0.0.1:" + std::to_string(port_) + " 2>&1)",
+                 &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(refused.find("ERR reload: config:"), std::string::npos) << refused;
+  EXPECT_EQ(attempts(), "4\n");
+  WriteFile(config, "[queues.emails]\nattempts = 3\n");
+  const std::string ok = RunCommand(
+      std::string(HERALD_BINARY) + " reload --connect 127.0.0.1:" + std::to_string(port_), &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(ok.rfind("OK ", 0), 0u) << ok;
+  EXPECT_EQ(attempts(), "3\n");
+  EXPECT_TRUE(herald_->WaitForOutput("reload refused, the running configuration is kept", 5s));
 }
 
 // Retention from the config file: the oldest completed jobs beyond the count go, QSTAT shows it.

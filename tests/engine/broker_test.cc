@@ -655,6 +655,34 @@ TEST_F(BrokerTest, RetentionKeepsTheNewestFinishedJobsByCountAndByAge) {
   EXPECT_TRUE(broker_->Show(new_failure).status().IsNotFound());
 }
 
+TEST_F(BrokerTest, ReconfigureChangesLimitsDefaultsAndRoutesAtOnce) {
+  for (int i = 0; i < 3; ++i) AddJob("emails", "x");
+  QueuePolicy strict;
+  strict.name = "emails";
+  strict.max_attempts = 9;
+  strict.concurrency = 1;
+  strict.lease_ms = 5000;
+  EventContract contract;
+  contract.event_type = "room.cleaned";
+  contract.queue = "tickets";
+  std::vector<EventContract> events = DefaultEventContracts();
+  events.push_back(contract);
+  ASSERT_TRUE(broker_->Reconfigure({strict}, events).ok());
+  EXPECT_EQ(Available("emails"), 1u);  // concurrency 1 from now on
+  EXPECT_EQ(broker_->Policy("emails")->max_attempts, 9u);
+  EXPECT_EQ(broker_->Show(AddJob("emails", "y"))->max_attempts, 9u);
+  auto routed = broker_->Emit(
+      R"({"eventType":"room.cleaned","eventId":"r-1","timestamp":"2026-01-01T00:00:00Z","data":{}})");
+  ASSERT_TRUE(routed.ok()) << routed.status().ToString();
+  EXPECT_EQ(routed->queue, "tickets");
+  // A bad policy changes nothing.
+  QueuePolicy bad = strict;
+  bad.max_attempts = 0;
+  EXPECT_TRUE(broker_->Reconfigure({bad}, {}).IsInvalidArgument());
+  EXPECT_EQ(broker_->Policy("emails")->max_attempts, 9u);
+  EXPECT_NE(broker_->router()->Find("room.cleaned"), nullptr);
+}
+
 TEST_F(BrokerTest, DeleteRemovesAnActiveJobAndItsLease) {
   std::string id = AddJob("emails", "x");
   TakeOne("emails");

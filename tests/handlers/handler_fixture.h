@@ -38,7 +38,7 @@ class HandlerFixture : public ::testing::Test {
     HandlerDeps deps;
     deps.records = records_.get();
     deps.clock = &clock_;
-    deps.templates = std::make_shared<const TemplateSet>(TemplateSet::BuiltIn());
+    deps.templates = std::make_shared<LiveTemplates>(TemplateSet::BuiltIn());
     deps.logger = logger_;
     return deps;
   }

@@ -391,4 +391,15 @@ int RunAdmin(const AdminFlags& flags, std::FILE* out, std::FILE* err) {
   return Admin(flags, out, err).Run();
 }
 
+int RunReload(const std::string& connect, const std::string& password, std::FILE* out,
+              std::FILE* err) {
+  int code = 0;
+  std::unique_ptr<Client> client = ConnectTool("reload", connect, password, err, &code);
+  if (!client) return code;
+  std::optional<Reply> reply = CallTool(*client, "reload", {"RELOAD"}, err, &code);
+  if (!reply) return code;
+  std::fprintf(out, "%s\n", reply->str.c_str());
+  return 0;
+}
+
 }  // namespace herald::tools

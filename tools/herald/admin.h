@@ -39,4 +39,10 @@ struct AdminFlags {
 // Runs the action against the server; writes the result to `out`, errors to `err`.
 int RunAdmin(const AdminFlags& flags, std::FILE* out, std::FILE* err);
 
+// `herald reload [--connect host:port] [--password P]`: the server reads its config file again
+// (RELOAD; see tools/herald/config_reload.h). Exit 1 when it refuses the file (the reason is
+// printed), 2 without a connection.
+int RunReload(const std::string& connect, const std::string& password, std::FILE* out,
+              std::FILE* err);
+
 }  // namespace herald::tools

@@ -42,7 +42,8 @@ int RunCheck(const CheckFlags& flags, std::FILE* out, std::FILE* err) {
                     Pair(c.failed, s.failed), c.paused ? "yes" : "no"});
   }
   PrintTable(out, {"QUEUE", "WAITING", "ACTIVE", "DELAYED", "COMPLETED", "FAILED", "PAUSED"}, rows);
-  for (const std::string& problem : report->listed) std::fprintf(out, "problem: %s\n", problem.c_str());
+  for (const std::string& problem : report->listed)
+    std::fprintf(out, "problem: %s\n", problem.c_str());
   if (report->problems > report->listed.size()) {
     std::fprintf(out, "... and %llu more\n",
                  static_cast<unsigned long long>(report->problems - report->listed.size()));
@@ -53,7 +54,8 @@ int RunCheck(const CheckFlags& flags, std::FILE* out, std::FILE* err) {
                static_cast<unsigned long long>(report->records),
                static_cast<unsigned long long>(report->problems), seconds);
   if (report->repaired) {
-    std::fprintf(out, "repair: %llu entries and counters written or deleted; %llu problem(s) left\n",
+    std::fprintf(out,
+                 "repair: %llu entries and counters written or deleted; %llu problem(s) left\n",
                  static_cast<unsigned long long>(report->fixes),
                  static_cast<unsigned long long>(report->left));
     return report->left == 0 ? 0 : 1;

@@ -129,6 +129,13 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   check_mode->add_flag("--repair", check.repair,
                        "rebuild the indexes and counters from the records");
 
+  AdminFlags reload;
+  CLI::App* reload_mode = app.add_subcommand(
+      "reload", "have a running Herald read its config file again (as SIGHUP does)");
+  reload_mode->add_option("--connect", reload.connect, "the server's host:port")
+      ->capture_default_str();
+  reload_mode->add_option("--password", reload.password, "AUTH password");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -142,6 +149,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   if (*export_mode) line.export_jobs = std::move(export_flags);
   if (*import_mode) line.import_jobs = std::move(import_flags);
   if (*check_mode) line.check = std::move(check);
+  if (*reload_mode) line.reload = std::move(reload);
   return parsed;
 }
 

@@ -49,6 +49,7 @@ struct CommandLine {
   std::optional<ExportFlags> export_jobs;  // `herald export ...`
   std::optional<ImportFlags> import_jobs;  // `herald import ...`
   std::optional<CheckFlags> check;         // `herald check ...`
+  std::optional<AdminFlags> reload;        // `herald reload` (its connect and password)
 };
 
 // What ParseCommandLine decided: go on with `line`, or leave at once with `exit_code` (help,

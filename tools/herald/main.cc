@@ -1,7 +1,7 @@
 // herald: the broker, with `worker` a remote worker, with `admin`, `backup`, `restore`,
-// `export`, `import` and `check` an operator's tools. Composition root: reads the command line and
-// the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which run until
-// SIGTERM/SIGINT (or SHUTDOWN).
+// `export`, `import`, `check` and `reload` an operator's tools. Composition root: reads the command
+// line and the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which
+// run until SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
   }
   if (parsed.line.import_jobs) return herald::tools::RunImport(*parsed.line.import_jobs, stderr);
   if (parsed.line.check) return herald::tools::RunCheck(*parsed.line.check, stdout, stderr);
+  if (parsed.line.reload) {
+    return herald::tools::RunReload(parsed.line.reload->connect, parsed.line.reload->password,
+                                    stdout, stderr);
+  }
 
   Startup startup;
   startup.logger = spdlog::stdout_color_mt("herald");
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
   sigemptyset(&startup.signals);
   sigaddset(&startup.signals, SIGTERM);
   sigaddset(&startup.signals, SIGINT);
+  sigaddset(&startup.signals, SIGHUP);  // a config reload (Serve)
   pthread_sigmask(SIG_BLOCK, &startup.signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 

@@ -13,6 +13,8 @@
 #include "engine/broker.h"
 #include "handlers/queries.h"
 #include "handlers/registry.h"
+#include "net/command_context.h"
+#include "tools/herald/config_reload.h"
 #include "tools/herald/notification_commands.h"
 #include "tools/herald/notification_routes.h"
 
@@ -60,8 +62,9 @@ int Serve(const Startup& startup, Engine* engine) {
   const HeraldConfig& config = startup.config;
   engine::Broker* broker = engine->impl().broker.get();
   Clock* clock = &engine->impl().clock;
-  auto handlers =
-      handlers::BuildHandlers(startup.handlers, &broker->records(), clock, startup.logger);
+  std::shared_ptr<handlers::LiveTemplates> templates;
+  auto handlers = handlers::BuildHandlers(startup.handlers, &broker->records(), clock,
+                                          startup.logger, &templates);
   if (!handlers.ok()) {
     spdlog::critical("handlers: {}", handlers.status().message());
     return 1;
@@ -73,12 +76,28 @@ int Serve(const Startup& startup, Engine* engine) {
     }
   }
   handlers::NotificationQueries queries(&broker->records());
+  ConfigReloader reloader(config.config_file, config.data_dir, broker, templates);
   api::ServersConfig servers;
   servers.resp = ServerOptionsOf(config);
   servers.http_options = HttpOptionsOf(config);
   servers.mock_events = config.mock_events;
-  servers.add_commands = [&queries](net::CommandTable* table) {
+  servers.add_commands = [&queries, &reloader](net::CommandTable* table) {
     AddNotificationCommands(table, &queries);
+    table->Add({.name = "reload",
+                .arity = 1,
+                .flags = net::kAdmin,
+                .group = "server",
+                .summary = "Read the config file again: queue policies, routes, contracts, "
+                           "templates",
+                .handler = [&reloader](net::CommandContext& ctx, net::Args) {
+                  auto reloaded = reloader.Reload();
+                  if (!reloaded.ok()) {
+                    spdlog::error("reload refused, the running configuration is kept: {}",
+                                  reloaded.status().message());
+                    return ctx.Error("ERR reload: " + reloaded.status().message());
+                  }
+                  ctx.reply().SimpleString("OK " + *reloaded);
+                }});
   };
   servers.add_routes = [&queries, broker](net::http::Router* router) {
     AddNotificationRoutes(router, &queries, broker);
@@ -106,7 +125,14 @@ int Serve(const Startup& startup, Engine* engine) {
   if (config.timeout_s > 0) spdlog::info("  timeout    {} s idle", config.timeout_s);
   spdlog::info("herald ready");
 
-  int signal_number = WaitForSignal(startup.signals);
+  int signal_number = 0;
+  while ((signal_number = WaitForSignal(startup.signals)) == SIGHUP) {
+    auto reloaded = reloader.Reload();
+    if (!reloaded.ok()) {
+      spdlog::error("SIGHUP: reload refused, the running configuration is kept: {}",
+                    reloaded.status().message());
+    }
+  }
   spdlog::info("signal {} received, shutting down", signal_number);
   if (!engine->Close()) {
     // A handler ignored its stop token and still runs on a worker thread, which nothing can

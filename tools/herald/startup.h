@@ -1,6 +1,6 @@
 // Startup: what main() settled before herald runs as a broker (Serve) or as a remote worker
 // (RunWorker): the merged configuration, the engine's and the handlers' settings, the logger,
-// and the shutdown signals, blocked in every thread.
+// and the shutdown and reload signals, blocked in every thread.
 //
 // Thread safety: plain values, built once at start and then only read.
 #pragma once
@@ -24,7 +24,7 @@ struct Startup {
   engine::EngineConfig engine;
   handlers::HandlersConfig handlers;
   std::shared_ptr<spdlog::logger> logger;
-  sigset_t signals{};  // SIGTERM and SIGINT, blocked in every thread before any starts
+  sigset_t signals{};  // SIGTERM, SIGINT and SIGHUP, blocked in every thread before any starts
 };
 
 // Waits for one of `signals` (blocked in every thread) and returns its number.

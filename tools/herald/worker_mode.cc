@@ -53,7 +53,10 @@ int RunWorker(const Startup& startup, const WorkerFlags& flags, Engine* engine) 
   spdlog::info("herald ready");
   std::stop_source stop;
   std::jthread runner([&] { worker.Run(stop.get_token()); });
-  int signal_number = WaitForSignal(startup.signals);
+  int signal_number = 0;
+  while ((signal_number = WaitForSignal(startup.signals)) == SIGHUP) {
+    spdlog::warn("SIGHUP: a worker reads its config only at start; restart it to change it");
+  }
   spdlog::info("signal {} received, finishing the jobs in hand", signal_number);
   stop.request_stop();
   runner.join();
