@@ -10,7 +10,8 @@ namespace herald::tools {
 Result<std::string> ConfigReloader::Reload() {
   MutexLock lock(&mu_);
   if (config_file_.empty()) {
-    return Status::InvalidArgument("herald was started without --config: there is no file to reload");
+    return Status::InvalidArgument(
+        "herald was started without --config: there is no file to reload");
   }
   // The whole file is checked before anything changes.
   HeraldConfig server;
