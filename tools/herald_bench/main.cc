@@ -9,6 +9,11 @@
 //   retry    as cycle, every job failing its first attempt (NACK) and completing its second
 //   delayed  jobs added with DELAY (--delay-ms; with --burst all due at one moment): the
 //            lateness of each job's GETJOB against its due time
+//   e2e      EMIT at --rate while the server's 5 in-process workers run a no-op handler: the
+//            time from add to handler start, from each job's own timestamps (created-ms,
+//            processed-ms: millisecond resolution). A server it starts gets the config for it;
+//            one given with --connect needs queue `bench` served by a `noop` handler and
+//            event type `bench.event` routed to it
 //   fill     --jobs waiting jobs, pipelined: the rate, then the server's RSS and disk use, and
 //            (a server of its own) the restart's time to the first PONG and the first GETJOB
 //
@@ -29,6 +34,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "net/client/client.h"
 #include "tools/herald_bench/bench_server.h"
@@ -86,11 +93,13 @@ struct Run {
   }
 };
 
-// A booking.created event of about `size` bytes carrying `stamp` (ns, steady clock) as "t".
-std::string Payload(std::uint64_t n, std::int64_t stamp, std::uint32_t size) {
-  std::string event = R"({"eventType":"booking.created","eventId":"j-)" + std::to_string(n) +
-                      R"(","timestamp":"2026-12-01T10:00:00Z","t":)" + std::to_string(stamp) +
-                      R"(,"data":{"bookingId":"b-)" + std::to_string(n) +
+// A booking.created-shaped event of about `size` bytes carrying `stamp` (ns, steady clock) as
+// "t".
+std::string Payload(std::uint64_t n, std::int64_t stamp, std::uint32_t size,
+                    std::string_view type = "booking.created") {
+  std::string event = R"({"eventType":")" + std::string(type) + R"(","eventId":"j-)" +
+                      std::to_string(n) + R"(","timestamp":"2026-12-01T10:00:00Z","t":)" +
+                      std::to_string(stamp) + R"(,"data":{"bookingId":"b-)" + std::to_string(n) +
                       R"(","userId":"u-1","userEmail":"u1@example.com","pad":")";
   if (event.size() + 3 < size) event.append(size - event.size() - 3, 'x');
   return event + "\"}}";
@@ -164,9 +173,11 @@ class Bench {
           run_.Error(reply.str);
         } else {
           run_.added.fetch_add(1, std::memory_order_relaxed);
-          if (!TakesJobs()) run_.done.fetch_add(1, std::memory_order_relaxed);
+          if (!TakesJobs() && options_.scenario != "e2e") {
+            run_.done.fetch_add(1, std::memory_order_relaxed);
+          }
         }
-        if (!TakesJobs()) latencies.push_back(now - sent[oldest]);
+        if (!TakesJobs() && options_.scenario != "e2e") latencies.push_back(now - sent[oldest]);
         ++oldest;
       }
       if (oldest == sent.size()) {
@@ -223,10 +234,55 @@ class Bench {
     run_.Merge(latencies);
   }
 
-  bool TakesJobs() const { return options_.scenario != "add" && options_.scenario != "fill"; }
+  bool TakesJobs() const {
+    return options_.scenario != "add" && options_.scenario != "fill" && options_.scenario != "e2e";
+  }
+
+  // e2e: waits until every job is completed (QSTAT), then reads each one's created-ms and
+  // processed-ms (SHOW, pipelined).
+  void CollectHandOffs(std::chrono::seconds limit) {
+    auto client = Connect(host_, port_, options_.password, &run_);
+    if (!client) return;
+    const auto deadline = SteadyClock::now() + limit;
+    while (SteadyClock::now() < deadline) {
+      auto stat = client->Command({"QSTAT", "bench"});
+      std::uint64_t completed = 0;
+      if (stat.ok()) {
+        for (std::size_t i = 0; i + 1 < stat->elements.size(); i += 2) {
+          if (stat->elements[i].str == "completed") {
+            completed = static_cast<std::uint64_t>(stat->elements[i + 1].integer);
+          }
+        }
+      }
+      run_.done.store(completed);
+      if (completed >= options_.jobs) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (run_.done.load() < options_.jobs) {
+      run_.Error("only " + std::to_string(run_.done.load()) + " jobs completed in time");
+    }
+    std::vector<std::int64_t> latencies;
+    for (std::uint64_t from = 0; from < options_.jobs; from += 1000) {
+      const std::uint64_t to = std::min<std::uint64_t>(options_.jobs, from + 1000);
+      for (std::uint64_t n = from; n < to; ++n) client->Append({"SHOW", "j-" + std::to_string(n)});
+      auto shows = client->ReadReplies(to - from);
+      if (!shows.ok()) return run_.Error(shows.error().message);
+      for (const Reply& show : *shows) {
+        std::int64_t created = 0, processed = 0;
+        for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
+          if (show.elements[i].str == "created-ms") created = show.elements[i + 1].integer;
+          if (show.elements[i].str == "processed-ms") processed = show.elements[i + 1].integer;
+        }
+        if (processed > 0) latencies.push_back((processed - created) * 1'000'000);
+      }
+    }
+    run_.Merge(latencies);
+  }
 
  private:
   std::vector<std::string> AddCommand(std::uint64_t n, std::int64_t now) {
+    if (options_.scenario == "e2e")
+      return {"EMIT", Payload(n, now, options_.payload, "bench.event")};
     std::vector<std::string> args = {"ADDJOB", "bench", "", "JOBID", "j-" + std::to_string(n)};
     std::int64_t stamp = now;
     if (options_.scenario == "delayed") {
@@ -268,9 +324,9 @@ std::int64_t Percentile(const std::vector<std::int64_t>& sorted, double p) {
 int Main(int argc, char** argv) {
   Options options;
   CLI::App app{"herald-bench: load for Herald's job workload over RESP"};
-  app.add_option("scenario", options.scenario, "add | cycle | retry | delayed | fill")
+  app.add_option("scenario", options.scenario, "add | cycle | retry | delayed | e2e | fill")
       ->required()
-      ->check(CLI::IsMember({"add", "cycle", "retry", "delayed", "fill"}));
+      ->check(CLI::IsMember({"add", "cycle", "retry", "delayed", "e2e", "fill"}));
   app.add_option("--connect", options.connect,
                  "host:port of a running Herald (default: start one)");
   app.add_option("--password", options.password, "AUTH password");
@@ -296,6 +352,25 @@ int Main(int argc, char** argv) {
   if (options.scenario == "fill") {
     options.batch = options.batch > 0 ? options.batch : 1000;
   }
+  if (options.scenario == "e2e") {
+    if (options.rate <= 0) options.rate = 500;
+    options.depth = 1;
+  }
+  char config_path[] = "/tmp/herald-bench-config-XXXXXX";
+  std::string config_file;
+  if (options.scenario == "e2e" && options.connect.empty()) {
+    const int fd = ::mkstemp(config_path);
+    if (fd < 0) return 2;
+    const std::string config = "[engine]\ncompleted_retention = " +
+                               std::to_string(std::max<std::uint64_t>(options.jobs, 1000)) +
+                               "\n[events.\"bench.event\"]\nqueue = \"bench\"\nrequired = []\n"
+                               "[handlers]\nqueues = { bench = \"noop\" }\n";
+    const bool written =
+        ::write(fd, config.data(), config.size()) == static_cast<ssize_t>(config.size());
+    ::close(fd);
+    if (!written) return 2;
+    config_file = config_path;
+  }
 
   std::unique_ptr<BenchServer> server;
   std::string host = "127.0.0.1";
@@ -306,6 +381,8 @@ int Main(int argc, char** argv) {
                                 ? (std::filesystem::path(argv[0]).parent_path() / "herald").string()
                                 : options.herald;
     server_options.fsync = options.fsync;
+    server_options.config_file = config_file;
+    server_options.workers = options.scenario == "e2e" ? 5 : 0;
     auto started = BenchServer::Start(server_options);
     if (!started.ok()) {
       std::fprintf(stderr, "herald-bench: %s\n", started.status().message().c_str());
@@ -350,6 +427,7 @@ int Main(int argc, char** argv) {
       }
     });
     for (std::jthread& thread : threads) thread.join();
+    if (options.scenario == "e2e") bench.CollectHandOffs(std::chrono::seconds(60));
     progress.request_stop();
     progress.join();
     std::fprintf(stderr, "\r[%s] %3d%% %llu/%llu %s", std::string(40, '#').c_str(),
@@ -407,6 +485,7 @@ int Main(int argc, char** argv) {
       }
     }
   }
+  if (!config_file.empty()) ::unlink(config_file.c_str());
   if (options.json) {
     if (!run.first_error.empty()) result["first_error"] = run.first_error;
     std::printf("%s\n", boost::json::serialize(result).c_str());
