@@ -15,8 +15,8 @@
 #include <fstream>
 #include <memory>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/process.h"
@@ -136,7 +136,8 @@ class HostileInputTest : public ::testing::Test {
 
 TEST_F(HostileInputTest, BadLengthsGetAProtocolErrorAndAClose) {
   bool closed = false;
-  EXPECT_EQ(Exchange("*99999999999\r\n", &closed), "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(Exchange("*99999999999\r\n", &closed),
+            "-ERR Protocol error: invalid multibulk length\r\n");
   EXPECT_TRUE(closed);
   EXPECT_EQ(Exchange("*1\r\n$abc\r\n", &closed), "-ERR Protocol error: invalid bulk length\r\n");
   EXPECT_TRUE(closed);
@@ -229,7 +230,7 @@ TEST_F(HostileInputTest, HostileHttpIsRefusedAndTheServerKeepsServing) {
     Raw raw(http_port_);
     ASSERT_TRUE(raw.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
     for (int i = 0; i < 2000 && raw.Send("X-Filler-" + std::to_string(i) + ": " +
-                                             std::string(100, 'y') + "\r\n");
+                                         std::string(100, 'y') + "\r\n");
          ++i) {
     }
     const std::string got = raw.Read("\r\n\r\n", 5s);
@@ -255,20 +256,22 @@ TEST_F(HostileInputTest, HostileHttpIsRefusedAndTheServerKeepsServing) {
   EXPECT_EQ(smuggled.rfind("HTTP/1.1 400", 0), 0u) << smuggled.substr(0, 300);
   EXPECT_EQ(smuggled.find("HTTP/1.1 200"), std::string::npos) << smuggled.substr(0, 300);
   // Path traversal in the dashboard's asset paths serves no file of the machine.
-  for (const char* path : {"/queues/../../../../etc/passwd", "/queues/assets/..%2f..%2fetc%2fpasswd",
-                           "/queues/%2e%2e/%2e%2e/etc/passwd", "/../../etc/passwd"}) {
-    const std::string got = Exchange(std::string("GET ") + path +
-                                         " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                                     nullptr, http_port_);
+  for (const char* path :
+       {"/queues/../../../../etc/passwd", "/queues/assets/..%2f..%2fetc%2fpasswd",
+        "/queues/%2e%2e/%2e%2e/etc/passwd", "/../../etc/passwd"}) {
+    const std::string got =
+        Exchange(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 nullptr, http_port_);
     EXPECT_EQ(got.find("root:x:0:0"), std::string::npos) << path;
     EXPECT_EQ(got.rfind("HTTP/1.1 ", 0), 0u) << path;
   }
   // Deep JSON nesting in /events: a 400 naming the problem.
   const std::string nested(100000, '[');
-  const std::string deep = Exchange("POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                    "application/json\r\nConnection: close\r\nContent-Length: " +
-                                        std::to_string(nested.size()) + "\r\n\r\n" + nested,
-                                    nullptr, http_port_);
+  const std::string deep = Exchange(
+      "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nConnection: close\r\nContent-Length: " +
+          std::to_string(nested.size()) + "\r\n\r\n" + nested,
+      nullptr, http_port_);
   EXPECT_EQ(deep.rfind("HTTP/1.1 400", 0), 0u) << deep.substr(0, 300);
   EXPECT_NE(deep.find("\"error\""), std::string::npos) << deep.substr(0, 300);
   health = Exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", nullptr,
