@@ -100,8 +100,8 @@ TEST_F(DyingWorkersTest, AFrozenWorkersJobsComeBackAfterTheLeaseAndAnotherComple
   auto frozen = StartWorker("w1");
   auto client = Connect();
   // Its two threads wait in GETJOB; frozen, the jobs handed to them are never acknowledged.
-  for (int i = 0; i < 100 && RedisCli(port_, "INFO clients").find("blocked_clients:2") ==
-                                 std::string::npos;
+  for (int i = 0;
+       i < 100 && RedisCli(port_, "INFO clients").find("blocked_clients:2") == std::string::npos;
        ++i) {
     std::this_thread::sleep_for(20ms);
   }
@@ -110,8 +110,10 @@ TEST_F(DyingWorkersTest, AFrozenWorkersJobsComeBackAfterTheLeaseAndAnotherComple
   for (int i = 0; i < 4; ++i) {
     ids.push_back("pay-" + std::to_string(i));
     auto added = Call(
-        *client, {"EMIT", R"({"eventType":"payment.failed","eventId":")" + ids.back() +
-                              R"(","timestamp":"2026-01-01T10:00:00Z","data":{"paymentId":"p","bookingId":"b","userId":"u-1","amount":10,"reason":"card declined"}})"});
+        *client,
+        {"EMIT",
+         R"({"eventType":"payment.failed","eventId":")" + ids.back() +
+             R"(","timestamp":"2026-01-01T10:00:00Z","data":{"paymentId":"p","bookingId":"b","userId":"u-1","amount":10,"reason":"card declined"}})"});
     EXPECT_EQ(added.str, ids.back());
   }
   std::this_thread::sleep_for(200ms);
@@ -143,8 +145,7 @@ TEST_F(DyingWorkersTest, AClientThatDisconnectsGivesItsJobBackWhenItsLeaseEnds) 
   Call(*producer, {"ADDJOB", "q", "x", "JOBID", "d-1", "ATTEMPTS", "3"});
   {
     auto gone = Connect();
-    ASSERT_EQ(Call(*gone, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.size(),
-              1u);
+    ASSERT_EQ(Call(*gone, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.size(), 1u);
   }
   auto next = Connect();
   // Not before the lease ends (a worker that lost its connection may still be running it).
@@ -165,8 +166,7 @@ TEST_F(DyingWorkersTest, WorkingKeepsTheLeaseOfALongJob) {
   auto producer = Connect();
   Call(*producer, {"ADDJOB", "q", "long", "JOBID", "l-1"});
   auto holder = Connect();
-  ASSERT_EQ(Call(*holder, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.size(),
-            1u);
+  ASSERT_EQ(Call(*holder, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.size(), 1u);
   auto other = Connect();
   for (int i = 0; i < 10; ++i) {  // 3 s, three times the lease
     std::this_thread::sleep_for(300ms);
@@ -181,8 +181,7 @@ TEST_F(DyingWorkersTest, APoisonJobThatKillsItsWorkerEveryTimeEndsFailedWithTheR
   auto producer = Connect();
   Call(*producer, {"ADDJOB", "q", "poison", "JOBID", "p-1", "ATTEMPTS", "3"});
   int takes = 0;
-  for (int i = 0; i < 300 && FieldOf(Call(*producer, {"SHOW", "p-1"}), "state") != "failed";
-       ++i) {
+  for (int i = 0; i < 300 && FieldOf(Call(*producer, {"SHOW", "p-1"}), "state") != "failed"; ++i) {
     auto victim = Connect();
     if (!Call(*victim, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.empty()) {
       ++takes;
