@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/secret.h"
 #include "engine/keyspace.h"
 #include "net/commands/arg_parsing.h"
 
@@ -151,7 +152,7 @@ std::string ServerConfig::requirepass() const {
 
 bool ServerConfig::CheckPassword(std::string_view password) const {
   MutexLock lock(&password_mu_);
-  return requirepass_.empty() || password == requirepass_;
+  return requirepass_.empty() || SameSecret(password, requirepass_);
 }
 
 std::vector<std::string_view> ServerConfig::Names() {

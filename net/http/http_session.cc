@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/secret.h"
 #include "net/http/http_server.h"
 
 namespace herald::net::http {
@@ -60,16 +61,6 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
     }
   }
   return out;
-}
-
-// Equal strings in a time that does not depend on where they differ.
-bool SameSecret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
 }
 
 // The secret a request presents: the password of HTTP Basic (any user name), or a Bearer token.

@@ -22,10 +22,12 @@ class AdminTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> extra = {}, const std::string& log_level = "warn") {
     std::vector<std::string> args = {HERALD_BINARY, "--data-dir",          dir_.Sub("data"),
-                                     "--port",      std::to_string(port_), "--http-port",
-                                     "0",           "--log-level",         log_level};
-    if (std::find(extra.begin(), extra.end(), "--workers") == extra.end()) {
-      extra.insert(extra.end(), {"--workers", "0"});
+                                     "--port",      std::to_string(port_), "--log-level",
+                                     log_level};
+    for (const char* flag : {"--workers", "--http-port"}) {
+      if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+        extra.insert(extra.end(), {flag, "0"});
+      }
     }
     args.insert(args.end(), extra.begin(), extra.end());
     herald_ = std::make_unique<ChildProcess>(args, dir_.Sub("herald.log"));
@@ -43,6 +45,7 @@ class AdminTest : public ::testing::Test {
 
   TempDir dir_;
   int port_ = FreePort();
+  int http_port_ = FreePort();
   std::unique_ptr<ChildProcess> herald_;
 };
 
@@ -270,6 +273,26 @@ email_subject = "Your booking {{bookingId}} is confirmed"
   EXPECT_EQ(ok.rfind("OK ", 0), 0u) << ok;
   EXPECT_EQ(attempts(), "3\n");
   EXPECT_TRUE(herald_->WaitForOutput("reload refused, the running configuration is kept", 5s));
+}
+
+// The password is never shown: not in the log, INFO, CLIENT LIST, errors, nor to an HTTP
+// client without it.
+TEST_F(AdminTest, ThePasswordAppearsInNoLogReplyOrError) {
+  const std::string secret = "s3cret-Zq81";
+  Start({"--requirepass", secret, "--http-port", std::to_string(http_port_)}, "debug");
+  const std::string with = "-a " + secret + " --no-auth-warning ";
+  std::string seen = Cli("AUTH wrong-one") + Cli(with + "INFO all") + Cli(with + "CLIENT LIST") +
+                     Cli(with + "CONFIG SET requirepass") + Cli(with + "AUTH nope nope") +
+                     Cli("PING") + Cli(with + "QPAUSE") + Cli(with + "HELLO 3 AUTH default x");
+  seen += RunCommand("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/api/queues");
+  seen += RunCommand("curl -s -u x:wrong http://127.0.0.1:" + std::to_string(http_port_) +
+                     "/api/queues");
+  EXPECT_NE(seen.find("WRONGPASS"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("NOAUTH"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find(secret), std::string::npos) << seen;
+  herald_->Signal(SIGTERM);
+  EXPECT_EQ(herald_->Wait(20s), 0);
+  EXPECT_EQ(herald_->Output().find(secret), std::string::npos);
 }
 
 // Retention from the config file: the oldest completed jobs beyond the count go, QSTAT shows it.

@@ -51,9 +51,9 @@ std::string FieldOf(const resp::Reply& show, const std::string& name) {
 // What the clients saw, across every kill.
 struct Ledger {
   std::mutex mu;
-  std::set<std::string> sent;    // every id an ADDJOB was sent for
-  std::set<std::string> added;   // ids whose ADDJOB reply came back
-  std::set<std::string> acked;   // ids whose acknowledgement's reply said it was completed
+  std::set<std::string> sent;   // every id an ADDJOB was sent for
+  std::set<std::string> added;  // ids whose ADDJOB reply came back
+  std::set<std::string> acked;  // ids whose acknowledgement's reply said it was completed
   std::map<std::string, int> deliveries;
   std::vector<std::string> violations;
   std::uint64_t delivered = 0;
@@ -81,10 +81,9 @@ class CrashLoopTest : public ::testing::TestWithParam<std::string> {
 
   void Start() {
     herald_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--data-dir",
-                                 dir_.Sub("data"), "--port", std::to_string(port_),
-                                 "--http-port", "0", "--fsync", GetParam(), "--workers", "2",
-                                 "--log-level", "warn"},
+        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--data-dir", dir_.Sub("data"),
+                                 "--port", std::to_string(port_), "--http-port", "0", "--fsync",
+                                 GetParam(), "--workers", "2", "--log-level", "warn"},
         dir_.Sub("herald.log"));
     ASSERT_TRUE(WaitForPort(port_, 30s)) << herald_->Output();
   }
@@ -104,8 +103,8 @@ class CrashLoopTest : public ::testing::TestWithParam<std::string> {
       for (int batch = 0; client && !stop; ++batch) {
         std::vector<std::string> ids;
         for (int i = 0; i < 20; ++i) {
-          ids.push_back((i % 2 ? "r-" : "l-") + std::to_string(life) + "-" +
-                        std::to_string(batch) + "-" + std::to_string(i));
+          ids.push_back((i % 2 ? "r-" : "l-") + std::to_string(life) + "-" + std::to_string(batch) +
+                        "-" + std::to_string(i));
           {
             std::lock_guard lock(ledger_.mu);
             ledger_.sent.insert(ids.back());
@@ -240,7 +239,8 @@ TEST_P(CrashLoopTest, NothingAcknowledgedIsLostOrRedeliveredAcrossKills) {
     const std::string state = FieldOf(show, "state");
     if (state == "completed") {
       ++completed;
-    } else if (state == "failed" && FieldOf(show, "attempts-made") == std::to_string(kMaxAttempts)) {
+    } else if (state == "failed" &&
+               FieldOf(show, "attempts-made") == std::to_string(kMaxAttempts)) {
       ++failed;
     } else {
       ++lost;
@@ -255,15 +255,15 @@ TEST_P(CrashLoopTest, NothingAcknowledgedIsLostOrRedeliveredAcrossKills) {
   EXPECT_TRUE(ledger_.violations.empty()) << ledger_.violations.size() << " violations";
   EXPECT_EQ(lost, 0u);
   EXPECT_GT(ledger_.acked.size(), 0u);
-  std::printf("crash loop, fsync %s: %d kills, %zu adds acknowledged and checked (%llu completed, "
-              "%llu failed after %d attempts, %llu lost), %llu deliveries to remote workers, %llu "
-              "of them again (after a NACK or a kill), %zu acknowledgements confirmed, %zu violations\n",
-              GetParam().c_str(), kills, ledger_.added.size(),
-              static_cast<unsigned long long>(completed), static_cast<unsigned long long>(failed),
-              kMaxAttempts, static_cast<unsigned long long>(lost),
-              static_cast<unsigned long long>(ledger_.delivered),
-              static_cast<unsigned long long>(redelivered), ledger_.acked.size(),
-              ledger_.violations.size());
+  std::printf(
+      "crash loop, fsync %s: %d kills, %zu adds acknowledged and checked (%llu completed, "
+      "%llu failed after %d attempts, %llu lost), %llu deliveries to remote workers, %llu "
+      "of them again (after a NACK or a kill), %zu acknowledgements confirmed, %zu violations\n",
+      GetParam().c_str(), kills, ledger_.added.size(), static_cast<unsigned long long>(completed),
+      static_cast<unsigned long long>(failed), kMaxAttempts, static_cast<unsigned long long>(lost),
+      static_cast<unsigned long long>(ledger_.delivered),
+      static_cast<unsigned long long>(redelivered), ledger_.acked.size(),
+      ledger_.violations.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CrashLoopTest, ::testing::Values("always", "everysec", "no"),
