@@ -16,6 +16,7 @@
 
 #include "net/client/client.h"
 #include "tests/support/process.h"
+#include "tests/support/show_reply.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::testing {
@@ -23,17 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using client::Client;
-
-// A field of a SHOW reply; "" when absent.
-std::string FieldOf(const resp::Reply& show, const std::string& name) {
-  for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
-    if (show.elements[i].str == name) {
-      const resp::Reply& value = show.elements[i + 1];
-      return value.type == resp::ReplyType::kInteger ? std::to_string(value.integer) : value.str;
-    }
-  }
-  return "";
-}
 
 class BackupTest : public ::testing::Test {
  protected:
@@ -169,20 +159,20 @@ TEST_F(BackupTest, ABackupDuringWritesHoldsEveryAcknowledgedJobWithItsStateAndAt
   auto shows = client->ReadReplies(before.size());
   ASSERT_TRUE(shows.ok()) << shows.error().message;
   for (std::size_t i = 0; i < before.size(); ++i) {
-    ASSERT_EQ(FieldOf((*shows)[i], "state"), "waiting") << before[i];
+    ASSERT_EQ(ShowField((*shows)[i], "state"), "waiting") << before[i];
   }
   auto show = [&](const std::string& id) { return Call(*client, {"SHOW", id}); };
-  EXPECT_EQ(FieldOf(show("w-1"), "state"), "waiting");
-  EXPECT_EQ(FieldOf(show("d-1"), "state"), "delayed");
-  EXPECT_EQ(FieldOf(show("c-1"), "state"), "completed");
-  EXPECT_EQ(FieldOf(show("f-1"), "state"), "failed");
-  EXPECT_EQ(FieldOf(show("f-1"), "last-error"), "helpdesk down");
-  EXPECT_EQ(FieldOf(show("f-1"), "attempts-made"), "1");
-  EXPECT_EQ(FieldOf(show("r-1"), "state"), "delayed");
-  EXPECT_EQ(FieldOf(show("r-1"), "attempts-made"), "1");
+  EXPECT_EQ(ShowField(show("w-1"), "state"), "waiting");
+  EXPECT_EQ(ShowField(show("d-1"), "state"), "delayed");
+  EXPECT_EQ(ShowField(show("c-1"), "state"), "completed");
+  EXPECT_EQ(ShowField(show("f-1"), "state"), "failed");
+  EXPECT_EQ(ShowField(show("f-1"), "last-error"), "helpdesk down");
+  EXPECT_EQ(ShowField(show("f-1"), "attempts-made"), "1");
+  EXPECT_EQ(ShowField(show("r-1"), "state"), "delayed");
+  EXPECT_EQ(ShowField(show("r-1"), "attempts-made"), "1");
   // Active at the backup: waiting in the copy, its attempt counted.
-  EXPECT_EQ(FieldOf(show("a-1"), "state"), "waiting");
-  EXPECT_EQ(FieldOf(show("a-1"), "attempts-made"), "1");
+  EXPECT_EQ(ShowField(show("a-1"), "state"), "waiting");
+  EXPECT_EQ(ShowField(show("a-1"), "attempts-made"), "1");
   // The restored Herald serves them.
   auto taken = Call(*client, {"GETJOB", "NOHANG", "FROM", "emails"});
   ASSERT_EQ(taken.elements.size(), 1u);

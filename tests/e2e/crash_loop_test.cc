@@ -28,6 +28,7 @@
 
 #include "net/client/client.h"
 #include "tests/support/process.h"
+#include "tests/support/show_reply.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::testing {
@@ -37,16 +38,6 @@ using namespace std::chrono_literals;
 using client::Client;
 
 constexpr int kMaxAttempts = 5;
-
-std::string FieldOf(const resp::Reply& show, const std::string& name) {
-  for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
-    if (show.elements[i].str == name) {
-      const resp::Reply& value = show.elements[i + 1];
-      return value.type == resp::ReplyType::kInteger ? std::to_string(value.integer) : value.str;
-    }
-  }
-  return "";
-}
 
 // What the clients saw, across every kill.
 struct Ledger {
@@ -236,11 +227,11 @@ TEST_P(CrashLoopTest, NothingAcknowledgedIsLostOrRedeliveredAcrossKills) {
   std::size_t i = 0;
   for (const std::string& id : ledger_.added) {
     const resp::Reply& show = (*shows)[i++];
-    const std::string state = FieldOf(show, "state");
+    const std::string state = ShowField(show, "state");
     if (state == "completed") {
       ++completed;
     } else if (state == "failed" &&
-               FieldOf(show, "attempts-made") == std::to_string(kMaxAttempts)) {
+               ShowField(show, "attempts-made") == std::to_string(kMaxAttempts)) {
       ++failed;
     } else {
       ++lost;

@@ -19,6 +19,7 @@
 
 #include "net/client/client.h"
 #include "tests/support/process.h"
+#include "tests/support/show_reply.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::testing {
@@ -26,15 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using client::Client;
-
-// The "state" field of a SHOW reply (a flat array in RESP2, a map in RESP3); "" when absent.
-std::string StateOf(const resp::Reply& show) {
-  if (const resp::Reply* state = show.Find("state")) return state->str;
-  for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
-    if (show.elements[i].str == "state") return show.elements[i + 1].str;
-  }
-  return "";
-}
 
 class DurableCrashTest : public ::testing::Test {
  protected:
@@ -212,14 +204,15 @@ TEST_F(DurableCrashTest, AnAcknowledgedAckIsNeverDeliveredAgainAndEveryOtherJobI
     EXPECT_EQ(again.count(id), 0u) << "acknowledged job " << id << " delivered again";
     auto show = client->Command({"SHOW", id});
     ASSERT_TRUE(show.ok());
-    EXPECT_EQ(StateOf(*show), "completed") << id << ": " << show->ToString();
+    EXPECT_EQ(ShowField(*show, "state"), "completed") << id << ": " << show->ToString();
   }
   // The others are back, or were completed by an acknowledgement whose reply the kill cut off.
   for (const std::string& id : all) {
     if (acked.count(id) || again.count(id)) continue;
     auto show = client->Command({"SHOW", id});
     ASSERT_TRUE(show.ok());
-    EXPECT_EQ(StateOf(*show), "completed") << "job " << id << " lost: " << show->ToString();
+    EXPECT_EQ(ShowField(*show, "state"), "completed")
+        << "job " << id << " lost: " << show->ToString();
   }
 }
 

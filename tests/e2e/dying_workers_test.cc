@@ -14,6 +14,7 @@
 
 #include "net/client/client.h"
 #include "tests/support/process.h"
+#include "tests/support/show_reply.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::testing {
@@ -22,23 +23,13 @@ namespace {
 using namespace std::chrono_literals;
 using client::Client;
 
-std::string FieldOf(const resp::Reply& show, const std::string& name) {
-  for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
-    if (show.elements[i].str == name) {
-      const resp::Reply& value = show.elements[i + 1];
-      return value.type == resp::ReplyType::kInteger ? std::to_string(value.integer) : value.str;
-    }
-  }
-  return "";
-}
-
 // The outcomes of a SHOW reply's history, oldest first ("stalled,completed").
 std::string Outcomes(const resp::Reply& show) {
   std::string out;
   for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
     if (show.elements[i].str != "history") continue;
     for (const resp::Reply& attempt : show.elements[i + 1].elements) {
-      out += (out.empty() ? "" : ",") + FieldOf(attempt, "outcome");
+      out += (out.empty() ? "" : ",") + ShowField(attempt, "outcome");
     }
   }
   return out;
@@ -85,7 +76,7 @@ class DyingWorkersTest : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       show = Call(client, {"SHOW", id});
-      if (FieldOf(show, "state") == state) break;
+      if (ShowField(show, "state") == state) break;
       std::this_thread::sleep_for(20ms);
     }
     return show;
@@ -122,7 +113,7 @@ TEST_F(DyingWorkersTest, AFrozenWorkersJobsComeBackAfterTheLeaseAndAnotherComple
   auto rescuer = StartWorker("w2");
   for (const std::string& id : ids) {
     resp::Reply show = WaitForState(*client, id, "completed");
-    EXPECT_EQ(FieldOf(show, "state"), "completed") << id << " " << show.ToString();
+    EXPECT_EQ(ShowField(show, "state"), "completed") << id << " " << show.ToString();
   }
   // The two the frozen worker held: their first attempt stalled, the second completed.
   int stalled = 0;
@@ -174,14 +165,15 @@ TEST_F(DyingWorkersTest, WorkingKeepsTheLeaseOfALongJob) {
     EXPECT_TRUE(Call(*other, {"GETJOB", "NOHANG", "FROM", "q"}).elements.empty());
   }
   EXPECT_EQ(Call(*holder, {"ACKJOB", "l-1"}).integer, 1);
-  EXPECT_EQ(FieldOf(Call(*holder, {"SHOW", "l-1"}), "attempts-made"), "1");
+  EXPECT_EQ(ShowField(Call(*holder, {"SHOW", "l-1"}), "attempts-made"), "1");
 }
 
 TEST_F(DyingWorkersTest, APoisonJobThatKillsItsWorkerEveryTimeEndsFailedWithTheReason) {
   auto producer = Connect();
   Call(*producer, {"ADDJOB", "q", "poison", "JOBID", "p-1", "ATTEMPTS", "3"});
   int takes = 0;
-  for (int i = 0; i < 300 && FieldOf(Call(*producer, {"SHOW", "p-1"}), "state") != "failed"; ++i) {
+  for (int i = 0; i < 300 && ShowField(Call(*producer, {"SHOW", "p-1"}), "state") != "failed";
+       ++i) {
     auto victim = Connect();
     if (!Call(*victim, {"GETJOB", "NOHANG", "LEASE", "1000", "FROM", "q"}).elements.empty()) {
       ++takes;
@@ -190,11 +182,11 @@ TEST_F(DyingWorkersTest, APoisonJobThatKillsItsWorkerEveryTimeEndsFailedWithTheR
     std::this_thread::sleep_for(50ms);
   }
   resp::Reply show = Call(*producer, {"SHOW", "p-1"});
-  EXPECT_EQ(FieldOf(show, "state"), "failed");
+  EXPECT_EQ(ShowField(show, "state"), "failed");
   EXPECT_EQ(takes, 3);
-  EXPECT_EQ(FieldOf(show, "attempts-made"), "3");
+  EXPECT_EQ(ShowField(show, "attempts-made"), "3");
   EXPECT_EQ(Outcomes(show), "stalled,stalled,stalled");
-  EXPECT_FALSE(FieldOf(show, "last-error").empty());
+  EXPECT_FALSE(ShowField(show, "last-error").empty());
 }
 
 }  // namespace
