@@ -66,13 +66,18 @@ async function visit(page, url, selector) {
 export async function views({binary, shots, browser}) {
   const herald = new Herald(binary);
   try {
-    await herald.start({});
+    // Tickets keep their finished jobs by count and by age (shown in the card's policy line).
+    const config = await configWith((text) => text.replace(
+        '[queues.tickets]', '[queues.tickets]\nkeep_completed = 500\nkeep_failed_age_ms = 86400000'));
+    await herald.start({config});
     await checkHttp(herald);
     const seeded = await seed(herald);
     const base = herald.url;
     const page = await openPage(browser);
 
     await visit(page, `${base}/queues`, 'article.card[data-queue="tickets"].is-paused');
+    const kept = await page.locator('article.card[data-queue="tickets"] .policy').textContent();
+    assert(/keeps 500 completed · keeps failed for 1 d/.test(kept), `the retention is shown: ${kept}`);
     await page.waitForSelector('article.card[data-queue="emails"] .sparkline');
     await screenshot(page, shots, 'view-overview');
 

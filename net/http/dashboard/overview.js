@@ -19,6 +19,13 @@ export function policyText(policy) {
   if (policy.concurrency) parts.push(`concurrency ${policy.concurrency}`);
   if (policy.rateLimit) parts.push(`at most ${num(policy.rateLimit.max)} per ${duration(policy.rateLimit.durationMs)}`);
   if (policy.timeoutMs) parts.push(`timeout ${duration(policy.timeoutMs)}`);
+  // Retention: "keeps 500 completed", "keeps failed for 1 d", "keeps 100 failed for 2 h".
+  for (const state of ['completed', 'failed']) {
+    const rule = policy.retention && policy.retention[state];
+    if (!rule || (!rule.count && !rule.ageMs)) continue;
+    parts.push(`keeps ${rule.count ? `${num(rule.count)} ` : ''}${state}` +
+               `${rule.ageMs ? ` for ${duration(rule.ageMs)}` : ''}`);
+  }
   return parts.join(' · ');
 }
 
