@@ -190,7 +190,8 @@ Result<Job> ParseJob(const json::object& object) {
   HERALD_ASSIGN_OR_RETURN(job.processed_ms, IntField(object, "processed_ms", 0, kMaxTime));
   HERALD_ASSIGN_OR_RETURN(job.finished_ms, IntField(object, "finished_ms", 0, kMaxTime));
   HERALD_ASSIGN_OR_RETURN(job.due_ms, IntField(object, "due_ms", 0, kMaxTime));
-  HERALD_ASSIGN_OR_RETURN(job.last_error, BytesField(object, "last_error", false));
+  HERALD_ASSIGN_OR_RETURN(std::string last_error, BytesField(object, "last_error", false));
+  job.last_error = storage::CutLastError(std::move(last_error));
   HERALD_ASSIGN_OR_RETURN(job.return_value, BytesField(object, "result", false));
   if (const json::value* history = object.if_contains("history")) {
     if (!history->is_array()) return Status::InvalidArgument("'history' is not an array");

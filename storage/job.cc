@@ -55,6 +55,17 @@ std::string_view CutText(std::string_view text, std::size_t max) {
   return text.substr(0, n);
 }
 
+}  // namespace
+
+std::string CutLastError(std::string error) {
+  if (error.size() <= kMaxLastErrorBytes) return error;
+  const std::string note = " ... (" + std::to_string(error.size()) + " bytes, cut)";
+  std::string cut(CutText(error, kMaxLastErrorBytes - note.size()));
+  return cut + note;
+}
+
+namespace {
+
 void PutAttempt(std::string* out, const Attempt& a) {
   out->push_back(static_cast<char>(a.outcome));
   const std::uint8_t fields =

@@ -65,6 +65,11 @@ inline constexpr std::size_t kMaxAttemptHistory = 25;
 // that a record stays small however a job fails.
 inline constexpr std::size_t kMaxAttemptErrorBytes = 1024;
 inline constexpr std::size_t kMaxAttemptWorkerBytes = 128;
+// A job's last_error keeps this much of a failure's text (a handler that fails with a 10 MiB
+// message must not make every read of the job carry it).
+inline constexpr std::size_t kMaxLastErrorBytes = 64 * 1024;
+// `error` cut to kMaxLastErrorBytes (at a UTF-8 character boundary), the cut said at its end.
+std::string CutLastError(std::string error);
 
 struct Job {
   std::string id;
@@ -81,7 +86,7 @@ struct Job {
   std::int64_t processed_ms = 0;  // last time it became active; 0 = never
   std::int64_t finished_ms = 0;   // completed/failed time; 0 = not finished
   std::int64_t due_ms = 0;        // when delayed: the time it becomes waiting
-  std::string last_error;         // last failure message, "" = none
+  std::string last_error;         // last failure message (CutLastError), "" = none
   std::string return_value;       // handler result when completed
   bool custom_id = false;         // the id came from the caller (e.g. an event's eventId)
   std::vector<Attempt> history;   // the last kMaxAttemptHistory attempts, oldest first

@@ -77,7 +77,7 @@ Result<Job> JobTransitions::FailRetry(std::string_view id, std::string error, st
         Attempt& attempt = EndAttempt(&job, AttemptOutcome::kRetrying, now_ms, error);
         attempt.backoff_ms = due_ms > now_ms ? due_ms - now_ms : 0;
         attempt.next_due_ms = std::max(due_ms, now_ms);
-        job.last_error = std::move(error);
+        job.last_error = CutLastError(std::move(error));
         if (due_ms > now_ms) {
           job.state = JobState::kDelayed;
           job.due_ms = due_ms;
@@ -95,7 +95,7 @@ Result<Job> JobTransitions::FailFinal(std::string_view id, std::string error, st
       [&](Job& job) {
         EndAttempt(&job, outcome, now_ms, error);
         job.state = JobState::kFailed;
-        job.last_error = std::move(error);
+        job.last_error = CutLastError(std::move(error));
         job.finished_ms = now_ms;
       },
       JobFate::kKept);
@@ -107,7 +107,7 @@ Result<Job> JobTransitions::Requeue(std::string_view id, std::string reason, std
       [&](Job& job) {
         EndAttempt(&job, AttemptOutcome::kStalled, now_ms, reason);
         job.state = JobState::kWaiting;
-        job.last_error = std::move(reason);
+        job.last_error = CutLastError(std::move(reason));
       },
       JobFate::kKept);
 }

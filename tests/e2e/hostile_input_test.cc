@@ -224,6 +224,29 @@ TEST_F(HostileInputTest, FiveThousandIdleConnectionsAreHeldAndServedAfter) {
   EXPECT_NE(info.find("connected_clients:1\r"), std::string::npos) << info;
 }
 
+// A worker that fails a job with a 10 MiB reason: the job keeps the first 64 KiB of it.
+TEST_F(HostileInputTest, ATenMegabyteFailureReasonIsCutInTheJob) {
+  auto bulk = [](const std::string& s) {
+    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+  };
+  Raw raw(port_);
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(raw.Send("*5\r\n" + bulk("ADDJOB") + bulk("q") + bulk("x") + bulk("JOBID") +
+                       bulk("big-1") + "*4\r\n" + bulk("GETJOB") + bulk("NOHANG") + bulk("FROM") +
+                       bulk("q")));
+  raw.Read("big-1\r\n$1\r\nx\r\n:1\r\n", 5s);
+  Raw worker(port_);
+  ASSERT_TRUE(worker.Send("*4\r\n" + bulk("NACK") + bulk("big-1") +
+                          bulk(std::string(10 << 20, 'r')) + bulk("PERMANENT")));
+  const std::string nacked = worker.Read("\r\n", 10s);
+  EXPECT_NE(nacked.find(":1\r\n"), std::string::npos) << nacked.substr(0, 300);
+  const std::string error = RedisCli(port_, "SHOW big-1");
+  EXPECT_NE(error.find("state\nfailed"), std::string::npos) << nacked.substr(0, 300) << "\n"
+                                                            << error.substr(0, 500);
+  EXPECT_LT(error.size(), 200u * 1024) << "SHOW carries " << error.size() << " bytes";
+  EXPECT_NE(error.find("(10485760 bytes, cut)"), std::string::npos);
+}
+
 TEST_F(HostileInputTest, HostileHttpIsRefusedAndTheServerKeepsServing) {
   // Headers without end: 431/413 once past the header limit, then a close.
   {

@@ -911,6 +911,23 @@ TEST_F(StoreTest, ConcurrentDeletesAndTakesNeverResurrectAJob) {
   EXPECT_LE(taken.load(), kJobs);
 }
 
+TEST_F(StoreTest, AHugeErrorIsCutInTheJobAndItsAttempt) {
+  const std::string id = Add("x");
+  ASSERT_TRUE(store_->Take("q", now_)->has_value());
+  const std::string huge = std::string(10 << 20, 'e') + "\xc3\xa9";  // 10 MiB, then an é
+  auto failed = store_->FailFinal(id, huge, now_);
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  Reopen();
+  auto read = store_->Get(id);
+  ASSERT_TRUE(read.ok());
+  EXPECT_LE(read->last_error.size(), kMaxLastErrorBytes);
+  EXPECT_EQ(read->last_error.rfind(std::string(1000, 'e'), 0), 0u);
+  EXPECT_NE(read->last_error.find("(10485762 bytes, cut)"), std::string::npos);
+  ASSERT_EQ(read->history.size(), 1u);
+  EXPECT_LE(read->history[0].error.size(), kMaxAttemptErrorBytes);
+  EXPECT_EQ(CutLastError("short"), "short");
+}
+
 TEST_F(StoreTest, RetryResetsAttemptsAndKeepsTheError) {
   std::string id = Add("x");
   TakeOne();
