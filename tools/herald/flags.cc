@@ -15,6 +15,12 @@ CLI::Option* AddOptional(CLI::App& app, const std::string& name, std::optional<T
       name, [&target](const T& value) { target = value; }, description);
 }
 
+// --connect and --password of a subcommand that talks to a running server.
+void AddConnectOptions(CLI::App* mode, std::string* connect, std::string* password) {
+  mode->add_option("--connect", *connect, "the server's host:port")->capture_default_str();
+  mode->add_option("--password", *password, "AUTH password");
+}
+
 }  // namespace
 
 ParsedCommandLine ParseCommandLine(int argc, char** argv) {
@@ -63,9 +69,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   AdminFlags admin;
   CLI::App* admin_mode = app.add_subcommand(
       "admin", "look into and manage a running Herald over RESP (tables, or --json)");
-  admin_mode->add_option("--connect", admin.connect, "the server's host:port")
-      ->capture_default_str();
-  admin_mode->add_option("--password", admin.password, "AUTH password");
+  AddConnectOptions(admin_mode, &admin.connect, &admin.password);
   admin_mode->add_flag("--json", admin.json, "JSON instead of tables");
   admin_mode->add_option("--count", admin.count, "jobs: how many to list")
       ->check(CLI::Range(1, 10000));
@@ -85,9 +89,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   BackupFlags backup;
   CLI::App* backup_mode = app.add_subcommand(
       "backup", "an online backup of a running Herald, written into DIR on this machine");
-  backup_mode->add_option("--connect", backup.connect, "the server's host:port")
-      ->capture_default_str();
-  backup_mode->add_option("--password", backup.password, "AUTH password");
+  AddConnectOptions(backup_mode, &backup.connect, &backup.password);
   backup_mode->add_flag("--on-server", backup.on_server,
                         "the server writes DIR on its own machine instead");
   backup_mode->add_option("dir", backup.dir, "an empty or new directory")->required();
@@ -103,9 +105,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   ExportFlags export_flags;
   CLI::App* export_mode = app.add_subcommand(
       "export", "jobs (and with --records the users' records) of a running Herald as JSON lines");
-  export_mode->add_option("--connect", export_flags.connect, "the server's host:port")
-      ->capture_default_str();
-  export_mode->add_option("--password", export_flags.password, "AUTH password");
+  AddConnectOptions(export_mode, &export_flags.connect, &export_flags.password);
   export_mode->add_option("--queue", export_flags.queues, "only these queues (repeatable)");
   export_mode->add_option("--state", export_flags.states, "only these states (repeatable)");
   export_mode->add_option("--since", export_flags.since,
@@ -116,9 +116,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   ImportFlags import_flags;
   CLI::App* import_mode =
       app.add_subcommand("import", "load an export into a running Herald (idempotent by id)");
-  import_mode->add_option("--connect", import_flags.connect, "the server's host:port")
-      ->capture_default_str();
-  import_mode->add_option("--password", import_flags.password, "AUTH password");
+  AddConnectOptions(import_mode, &import_flags.connect, &import_flags.password);
   import_mode->add_option("file", import_flags.file, "the export (- for standard input)")
       ->required();
 
@@ -132,9 +130,7 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
   AdminFlags reload;
   CLI::App* reload_mode = app.add_subcommand(
       "reload", "have a running Herald read its config file again (as SIGHUP does)");
-  reload_mode->add_option("--connect", reload.connect, "the server's host:port")
-      ->capture_default_str();
-  reload_mode->add_option("--password", reload.password, "AUTH password");
+  AddConnectOptions(reload_mode, &reload.connect, &reload.password);
 
   try {
     app.parse(argc, argv);
