@@ -50,7 +50,7 @@ void CompletedRetention::PlanPrune(QueueState* qs, std::uint64_t completing,
   MutexLock lock(&qs->mu());
   for (std::size_t i = 0; i < prune->claimed.size(); ++i) {
     const IndexHead::Entry& victim = prune->claimed[i];
-    bool still_there = qs->completed().EndClaim(victim.key);
+    bool still_there = qs->completed().EndClaim(victim);
     if (!held[i]) {
       if (still_there) prune->give_back.push_back(victim);
       continue;

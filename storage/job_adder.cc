@@ -117,6 +117,7 @@ void JobAdder::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
     auto added = FinishAdd(plan.get(), s.WithPrefix("add to " + plan->qs->name()));
     // The ids are free before `done` runs: it may add the same id again (IdLocks don't nest).
     plan->guard = IdLocks::Guard();
+    plan->generated_guard = IdLocks::Guard();
     if (!added.ok()) return done(added.status());
     done(std::move(added->front()));
   });
@@ -211,6 +212,12 @@ Result<std::unique_ptr<JobAdder::PlannedAdd>> JobAdder::PlanAdd(std::string_view
     results[i] = AddResult{job.id, true, job.state};
     changes.push_back(std::move(c));
   }
+  std::vector<std::string> generated;
+  for (const Change& c : changes) {
+    if (!c.job.custom_id) generated.push_back(c.job.id);
+  }
+  // Nobody knows these ids before the write: the locks are free.
+  if (!generated.empty()) plan->generated_guard = id_locks_->LockMany(std::move(generated));
   return plan;
 }
 

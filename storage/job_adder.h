@@ -49,6 +49,10 @@ class JobAdder {
   struct PlannedAdd {
     QueueState* qs = nullptr;
     IdLocks::Guard guard;  // the custom ids, held until the write is done
+    // The generated ids, held until the heads know the jobs: a refill may find the written
+    // jobs before that and a Take claim one; the lock makes that Take wait for this add's
+    // insert (which the Take's own change then erases), so no entry outlives the take.
+    IdLocks::Guard generated_guard;
     rocksdb::WriteBatch batch;
     std::vector<Change> changes;
     std::vector<AddResult> results;

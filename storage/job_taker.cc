@@ -37,7 +37,7 @@ void JobTaker::PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int
     MutexLock lock(&qs->mu());
     for (std::size_t i = 0; i < plan->claimed.size(); ++i) {
       IndexHead::Entry& e = plan->claimed[i];
-      still_there[i] = qs->waiting().EndClaim(e.key);
+      still_there[i] = qs->waiting().EndClaim(e);
       // An id someone else holds: the entry stays waiting for a later Take.
       if (!held[i] && still_there[i]) {
         qs->waiting().Insert(std::move(e.key), std::move(e.id), std::move(e.record));

@@ -26,15 +26,21 @@ IndexHead::Entry IndexHead::PopFront() {
 
 IndexHead::Entry IndexHead::Claim() {
   Entry e = PopFront();
-  claims_[e.key] = true;
+  e.claim = ++next_claim_;
+  claims_[e.key].push_back(ClaimState{e.claim, true});
   return e;
 }
 
-bool IndexHead::EndClaim(const std::string& key) {
-  auto it = claims_.find(key);
+bool IndexHead::EndClaim(const Entry& claimed) {
+  auto it = claims_.find(claimed.key);
   if (it == claims_.end()) return false;
-  bool valid = it->second;
-  claims_.erase(it);
+  std::vector<ClaimState>& of_key = it->second;
+  auto mine = std::find_if(of_key.begin(), of_key.end(),
+                           [&](const ClaimState& c) { return c.claim == claimed.claim; });
+  if (mine == of_key.end()) return false;
+  const bool valid = mine->valid;
+  of_key.erase(mine);
+  if (of_key.empty()) claims_.erase(it);
   return valid;
 }
 
@@ -77,8 +83,10 @@ void IndexHead::Trim() {
 
 void IndexHead::Erase(const std::string& key) {
   if (!claims_.empty()) {
-    auto claim = claims_.find(key);
-    if (claim != claims_.end()) claim->second = false;
+    auto of_key = claims_.find(key);
+    if (of_key != claims_.end()) {
+      for (ClaimState& c : of_key->second) c.valid = false;
+    }
   }
   if (ahead_.empty() || key >= lower_) return;
   auto pos = FindPos(ahead_, key);

@@ -11,7 +11,10 @@
 //
 // Claims: Take pops with Claim() and, once it holds the job's id lock, asks EndClaim() whether
 // someone removed that entry in between (a Delete or Clean that wrote before the Take got the
-// lock). That makes a record kept with the entry safe to use without reading it again.
+// lock). That makes a record kept with the entry safe to use without reading it again. Each
+// claim is its own: a key can be claimed twice (a writer inserted it again while the first
+// claim was out), and a later claim of the key, after the job left it and came back (a retry
+// at the same priority and sequence), does not make an earlier, voided claim valid again.
 //
 // complete(): a scan reached the end of the index and every key written since went into
 // ahead(), so no live key is >= lower() and ahead() is the whole index (minus claims). A
@@ -21,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -41,6 +45,7 @@ class IndexHead {
     // payloads): while the entry stays in the index the record can't change, since every
     // change of a job's record moves it to another key.
     std::shared_ptr<const Job> record;
+    std::uint64_t claim = 0;  // set by Claim(): which claim EndClaim ends
   };
 
   // Entries kept in ahead() at most; beyond that the largest are forgotten and lower() moves
@@ -65,8 +70,8 @@ class IndexHead {
   Entry PopFront();
   // PopFront, remembering the key until EndClaim.
   Entry Claim();
-  // True when nobody Erase()d the claimed key since Claim(); forgets the claim.
-  bool EndClaim(const std::string& key);
+  // True when nobody Erase()d the claimed key since this entry's Claim(); forgets the claim.
+  bool EndClaim(const Entry& claimed);
 
   // Entries read by a scan that started at lower(), ascending, all >= lower(); lower() moves
   // just past the last one, or past `scanned_to` (the last key the scan looked at, which it
@@ -95,7 +100,12 @@ class IndexHead {
   std::string lower_;
   std::deque<Entry> ahead_;
   bool complete_ = false;
-  std::unordered_map<std::string, bool> claims_;  // key -> still valid
+  struct ClaimState {
+    std::uint64_t claim;
+    bool valid;
+  };
+  std::unordered_map<std::string, std::vector<ClaimState>> claims_;  // key -> its claims
+  std::uint64_t next_claim_ = 0;
 };
 
 }  // namespace herald::storage

@@ -101,8 +101,8 @@ TEST(IndexHeadTest, ClaimSurvivesWhenNobodyRemovesTheKey) {
   head.AppendScanned(Entries({"w|a", "w|b"}), true);
   IndexHead::Entry e = head.Claim();
   EXPECT_EQ(e.key, "w|a");
-  EXPECT_TRUE(head.EndClaim(e.key));
-  EXPECT_FALSE(head.EndClaim(e.key));  // a claim ends once
+  EXPECT_TRUE(head.EndClaim(e));
+  EXPECT_FALSE(head.EndClaim(e));  // a claim ends once
 }
 
 TEST(IndexHeadTest, EraseVoidsAClaim) {
@@ -110,8 +110,27 @@ TEST(IndexHeadTest, EraseVoidsAClaim) {
   head.AppendScanned(Entries({"w|a", "w|b"}), true);
   IndexHead::Entry e = head.Claim();
   head.Erase("w|a");  // a Delete that wrote before the claimer held the id
-  EXPECT_FALSE(head.EndClaim(e.key));
+  EXPECT_FALSE(head.EndClaim(e));
   EXPECT_EQ(head.Front().key, "w|b");
+}
+
+// A job's key claimed twice: the add that wrote it inserts it again after a refill found it
+// and a Take claimed it. The job is taken (the key erased), fails, and comes back to the same
+// key (same priority and sequence), where another Take claims it: the first two claims stay
+// void, or the slow one would take the job again with the record of its first attempt.
+TEST(IndexHeadTest, AVoidedClaimStaysVoidWhenItsKeyIsClaimedAgain) {
+  IndexHead head("w|");
+  head.AppendScanned(Entries({"w|a"}), true);
+  IndexHead::Entry first = head.Claim();
+  head.Insert("w|a", "w|a");  // the add's own insert, late
+  IndexHead::Entry second = head.Claim();
+  EXPECT_TRUE(head.EndClaim(first));  // the Take that gets the id lock first
+  head.Erase("w|a");                  // its write made the job active
+  head.Insert("w|a", "w|a");          // retried: waiting at the same key
+  IndexHead::Entry third = head.Claim();
+  EXPECT_FALSE(head.EndClaim(second));
+  EXPECT_TRUE(head.EndClaim(third));
+  EXPECT_FALSE(head.EndClaim(third));
 }
 
 TEST(IndexHeadTest, InsertKeepsTheRecord) {
