@@ -397,6 +397,8 @@ Result<QueuePolicy> Broker::Policy(std::string_view queue) const {
 
 std::uint32_t Broker::running_handlers() const { return workers_.running(); }
 
+std::uint64_t Broker::replaced_workers() const { return workers_.replaced(); }
+
 std::uint32_t Broker::waiter_count() const {
   MutexLock lock(&mu_);
   return static_cast<std::uint32_t>(waiters_.size());
@@ -507,6 +509,8 @@ void Broker::ExpireLeases(std::int64_t now) {
       EndClaim(id, claim, Status::Ok(), now);  // nothing left to put back
       continue;
     }
+    // A local handler still running past its lease is frozen: its worker gets a new thread.
+    workers_.Replace(id);
     const std::string reason = "lease expired: no ACKJOB or WORKING in time";
     logger_->warn("job {} of {}: {} (attempt {} of {})", id, job->queue, reason, job->attempts_made,
                   job->max_attempts);

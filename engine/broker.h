@@ -248,6 +248,8 @@ class Broker {
   JobEventStats event_stats() const { return events_.stats(); }
   // Handlers running right now (for tests and INFO).
   std::uint32_t running_handlers() const;
+  // Local worker threads replaced because their handler outlived its lease (WorkerPool).
+  std::uint64_t replaced_workers() const;
   std::uint32_t waiter_count() const;
 
  private:

@@ -14,10 +14,6 @@
 namespace herald::engine {
 namespace {
 
-// A local handler's lease outlives its timeout by this much, so that the worker, not the
-// scheduler, records a slow handler's failure.
-constexpr std::int64_t kLocalLeaseGraceMs = 5000;
-
 // Who ran a job, as its attempts name a local worker thread.
 std::string LocalWorkerName(std::uint32_t worker) { return "local:" + std::to_string(worker); }
 
@@ -411,8 +407,8 @@ Result<std::optional<LeasedJob>> Broker::AckAndTakeNext(std::uint32_t worker, st
   if (!taken) return std::optional<LeasedJob>();
   std::vector<Job> one;
   one.push_back(std::move(*taken));
-  std::vector<LeasedJob> leased = LeaseTaken(next_queue, std::move(one), now,
-                                             next_queue->policy()->timeout_ms + kLocalLeaseGraceMs);
+  std::vector<LeasedJob> leased = LeaseTaken(
+      next_queue, std::move(one), now, next_queue->policy()->timeout_ms + config_.handler_grace_ms);
   // Next time start after this queue, so that one busy queue cannot starve the others.
   *cursor = static_cast<std::uint32_t>((*cursor + offset + 1) % n);
   return std::optional<LeasedJob>(std::move(leased.front()));
@@ -426,7 +422,7 @@ Result<std::optional<LeasedJob>> Broker::TakeForWorker(std::uint32_t worker,
     QueueState* queue = handler_queues_[(*cursor + i) % n];
     HERALD_ASSIGN_OR_RETURN(
         std::vector<LeasedJob> jobs,
-        TakeSome(queue, 1, queue->policy()->timeout_ms + kLocalLeaseGraceMs, name));
+        TakeSome(queue, 1, queue->policy()->timeout_ms + config_.handler_grace_ms, name));
     if (!jobs.empty()) {
       // Next time start after this queue, so that one busy queue cannot starve the others.
       *cursor = static_cast<std::uint32_t>((*cursor + i + 1) % n);

@@ -66,6 +66,8 @@ Status ApplyTable(const toml::table& root, const std::string& source, EngineConf
   if (const toml::table* engine = root["engine"].as_table()) {
     HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "shutdown_grace_ms", source + ": engine", 0,
                                        kMaxLeaseMs, &config->shutdown_grace_ms));
+    HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "handler_grace_ms", source + ": engine", 100,
+                                       kMaxLeaseMs, &config->handler_grace_ms));
     HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "completed_retention", source + ": engine", 0,
                                        100000000, &config->completed_retention));
     HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "event_queue_capacity", source + ": engine", 1,

@@ -1,7 +1,8 @@
 // EngineConfig: queues, their policies and the event routing table, from built-in defaults
 // overridden by the `[queues.*]`, `[events.*]` and `[engine]` tables of the TOML file.
 //
-//   [engine]               shutdown_grace_ms = 10000, completed_retention = 1000,
+//   [engine]               shutdown_grace_ms = 10000, handler_grace_ms = 5000,
+//                          completed_retention = 1000,
 //                          event_queue_capacity = 65536
 //   [queues.emails]        attempts, backoff = "fixed"|"exponential", backoff_delay_ms,
 //                          concurrency, rate_limit = { max, duration_ms }, timeout_ms, lease_ms
@@ -31,6 +32,10 @@ struct EngineConfig {
   // How long shutdown waits for running handlers, and then as long again for the job events
   // still queued (see JobEventBus). Default: 10000.
   std::int64_t shutdown_grace_ms = 10000;
+  // How long past its queue's timeout a local handler may hold its job before the job's lease
+  // ends: the job then goes back (a stalled attempt) and its worker thread is replaced, so that
+  // a handler frozen for good costs the pool no thread. Default: 5000.
+  std::int64_t handler_grace_ms = 5000;
   // Completed jobs kept per queue. Default: 1000.
   std::uint32_t completed_retention = 1000;
   // Job events that may wait for the subscribers' thread; more are dropped and counted (see

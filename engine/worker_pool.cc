@@ -10,21 +10,62 @@ namespace herald::engine {
 WorkerPool::WorkerPool(Work work, std::shared_ptr<spdlog::logger> logger)
     : work_(std::move(work)), logger_(std::move(logger)) {}
 
-WorkerPool::~WorkerPool() { threads_.clear(); }
-
-void WorkerPool::Start(std::uint32_t threads, std::uint32_t queues) {
+WorkerPool::~WorkerPool() {
+  // Joined outside mu_: a returning thread takes it on its way out.
+  std::vector<std::jthread> threads;
   {
     MutexLock lock(&mu_);
-    live_ = threads;
+    for (Slot& slot : slots_) threads.push_back(std::move(slot.thread));
+    for (std::jthread& thread : replaced_threads_) threads.push_back(std::move(thread));
+    replaced_threads_.clear();
   }
-  for (std::uint32_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, i, queues](std::stop_token stop) {
-      Loop(stop, i, queues);
-      MutexLock lock(&mu_);
-      --live_;
-      idle_cv_.notify_all();
-    });
+  threads.clear();
+}
+
+void WorkerPool::Start(std::uint32_t threads, std::uint32_t queues) {
+  MutexLock lock(&mu_);
+  queues_ = std::max<std::uint32_t>(1, queues);
+  slots_.resize(threads);
+  for (std::uint32_t i = 0; i < threads; ++i) StartSlot(i);
+}
+
+void WorkerPool::StartSlot(std::uint32_t index) {
+  Slot& slot = slots_[index];
+  slot.serial = ++next_serial_;
+  slot.job.clear();
+  ++live_;
+  slot.thread = std::jthread([this, index, serial = slot.serial](std::stop_token stop) {
+    Loop(stop, index, serial);
+    MutexLock lock(&mu_);
+    --live_;
+    idle_cv_.notify_all();
+  });
+}
+
+bool WorkerPool::Replace(std::string_view id) {
+  MutexLock lock(&mu_);
+  if (stopping_.load() || id.empty()) return false;
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = slots_[i];
+    if (slot.job != id) continue;
+    logger_->warn(
+        "worker {}: the handler of job {} is still running past its lease; a new thread takes "
+        "over worker {} (the old one ends when the handler returns)",
+        i, slot.job, i);
+    replaced_threads_.push_back(std::move(slot.thread));
+    ++replaced_;
+    StartSlot(i);
+    return true;
   }
+  return false;
+}
+
+bool WorkerPool::SetJob(std::uint32_t index, std::uint64_t serial, std::string job) {
+  MutexLock lock(&mu_);
+  Slot& slot = slots_[index];
+  if (slot.serial != serial) return false;
+  slot.job = std::move(job);
+  return true;
 }
 
 void WorkerPool::NotifyWork() {
@@ -45,9 +86,14 @@ void WorkerPool::WaitForWork(const std::stop_token& stop, std::uint64_t generati
   sleepers_.fetch_sub(1);
 }
 
-void WorkerPool::Loop(std::stop_token stop, std::uint32_t index, std::uint32_t queues) {
-  std::uint32_t cursor = index % std::max<std::uint32_t>(1, queues);
-  while (!stop.stop_requested() && !stopping_.load()) {
+void WorkerPool::Loop(std::stop_token stop, std::uint32_t index, std::uint64_t serial) {
+  std::uint32_t cursor = 0;
+  {
+    MutexLock lock(&mu_);
+    cursor = index % queues_;
+  }
+  bool replaced = false;
+  while (!replaced && !stop.stop_requested() && !stopping_.load()) {
     const std::uint64_t generation = generation_.load();
     auto job = work_.take(index, &cursor);
     if (!job.ok()) {
@@ -68,7 +114,16 @@ void WorkerPool::Loop(std::stop_token stop, std::uint32_t index, std::uint32_t q
     // A job taken with the completion of the one before counts as running from then on, so
     // that Stop never sees no handler running while this worker is about to start one.
     std::optional<LeasedJob> next = std::move(*job);
-    while (next) next = work_.run(index, std::move(*next), stop, &cursor);
+    while (next) {
+      if (!SetJob(index, serial, next->job.id)) {
+        // Replaced while taking it along: the new thread serves this index; the job's lease
+        // ends and it goes back.
+        replaced = true;
+        break;
+      }
+      next = work_.run(index, std::move(*next), stop, &cursor);
+    }
+    if (!replaced && !SetJob(index, serial, "")) replaced = true;
     {
       MutexLock lock(&mu_);
       --running_;
@@ -92,7 +147,11 @@ bool WorkerPool::Stop(std::chrono::milliseconds grace) {
                     grace.count());
     }
   }
-  for (auto& thread : threads_) thread.request_stop();
+  {
+    MutexLock lock(&mu_);
+    for (Slot& slot : slots_) slot.thread.request_stop();
+    for (std::jthread& thread : replaced_threads_) thread.request_stop();
+  }
   work_cv_.notify_all();
   bool stopped_all = false;
   {
@@ -106,13 +165,33 @@ bool WorkerPool::Stop(std::chrono::milliseconds grace) {
           running_, grace.count());
     }
   }
-  if (stopped_all) threads_.clear();  // joins threads that have returned
+  if (stopped_all) {
+    // Every thread returned: join them (outside mu_, which a returning thread took last).
+    std::vector<std::jthread> threads;
+    {
+      MutexLock lock(&mu_);
+      for (Slot& slot : slots_) threads.push_back(std::move(slot.thread));
+      for (std::jthread& thread : replaced_threads_) threads.push_back(std::move(thread));
+      replaced_threads_.clear();
+    }
+    threads.clear();
+  }
   return stopped_all;
 }
 
 std::uint32_t WorkerPool::running() const {
   MutexLock lock(&mu_);
   return running_;
+}
+
+std::size_t WorkerPool::size() const {
+  MutexLock lock(&mu_);
+  return slots_.size();
+}
+
+std::uint64_t WorkerPool::replaced() const {
+  MutexLock lock(&mu_);
+  return replaced_;
 }
 
 }  // namespace herald::engine

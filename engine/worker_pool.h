@@ -3,6 +3,11 @@
 // completion's write also took its next job runs that one, back to back; with nothing to take
 // it sleeps until NotifyWork. Counts the handlers running, and stops within a bound (Stop).
 //
+// A handler frozen for good would hold its thread forever: when its job's lease ends (the
+// broker's expiry, past the queue's timeout and the handler grace) Replace gives that worker
+// index a new thread, and the old one ends once its handler returns, without recording
+// anything more (the job went back with the expiry).
+//
 // Thread safety: thread-safe. NotifyWork takes no lock while every worker is busy.
 //
 // Lifetime: whatever `work` uses must outlive the pool's threads: the destructor joins them
@@ -17,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -62,12 +69,29 @@ class WorkerPool {
   // running (the destructor waits for it).
   bool Stop(std::chrono::milliseconds grace);
 
-  // Handlers running now, and jobs taken to run next.
+  // The worker running job `id`, if any, is given a new thread (see above); the old thread
+  // ends when its handler returns. True when one was replaced. Not while stopping.
+  bool Replace(std::string_view id);
+
+  // Handlers running now, and jobs taken to run next (a replaced thread's handler included
+  // until it returns).
   std::uint32_t running() const;
-  std::size_t size() const { return threads_.size(); }
+  // Worker indexes (threads serving them); replaced threads are not counted.
+  std::size_t size() const;
+  // Threads replaced so far.
+  std::uint64_t replaced() const;
 
  private:
-  void Loop(std::stop_token stop, std::uint32_t index, std::uint32_t queues);
+  struct Slot {
+    std::jthread thread;
+    std::uint64_t serial = 0;  // the thread's: a replacement gets a new one
+    std::string job;           // the job its handler runs now; "" when none
+  };
+  // Starts the thread of slots_[index] (under mu_).
+  void StartSlot(std::uint32_t index) REQUIRES(mu_);
+  void Loop(std::stop_token stop, std::uint32_t index, std::uint64_t serial);
+  // Records the job `index` runs (or "" for none); false when the thread was replaced.
+  bool SetJob(std::uint32_t index, std::uint64_t serial, std::string job);
   // Sleeps until NotifyWork after `generation`, Stop or `stop`.
   void WaitForWork(const std::stop_token& stop, std::uint64_t generation);
 
@@ -82,7 +106,11 @@ class WorkerPool {
   std::atomic<bool> stopping_{false};
   std::uint32_t running_ GUARDED_BY(mu_) = 0;
   std::uint32_t live_ GUARDED_BY(mu_) = 0;  // threads not yet returned
-  std::vector<std::jthread> threads_;
+  std::uint32_t queues_ GUARDED_BY(mu_) = 1;
+  std::uint64_t next_serial_ GUARDED_BY(mu_) = 0;
+  std::uint64_t replaced_ GUARDED_BY(mu_) = 0;
+  std::vector<Slot> slots_ GUARDED_BY(mu_);
+  std::vector<std::jthread> replaced_threads_ GUARDED_BY(mu_);  // left to end by themselves
 };
 
 }  // namespace herald::engine

@@ -163,6 +163,108 @@ TEST_F(BrokerWorkersTest, HandlerPastItsTimeoutFailsTheAttempt) {
   EXPECT_EQ(broker_->Show(added->id)->last_error, "timed out after 30 ms");
 }
 
+// A handler frozen for good (it ignores its deadline and its stop token): past its timeout
+// and the handler grace its job's lease ends, the attempt counts as stalled and the job goes
+// back, and the worker gets a new thread, so that the one-thread pool still serves: the other
+// queue's job and the job's next attempt run while the frozen call still holds the old thread.
+// When it returns at last, its outcome is not recorded and its thread ends.
+TEST_F(BrokerWorkersTest, AFrozenHandlerCostsItsAttemptButNotItsThread) {
+  config_.workers = 1;
+  config_.handler_grace_ms = 100;
+  Policy("emails").timeout_ms = 50;
+  Policy("emails").max_attempts = 3;
+  Start({"emails", "tickets"});
+  std::atomic<bool> release{false};
+  handlers_["emails"]->script = [&release](const HandlerJob& job) {
+    if (job.attempts_made == 1) {
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    }
+    return HandlerOutcome::Success("sent");
+  };
+  Run();
+  auto frozen = broker_->Add("emails", "frozen", {});
+  ASSERT_TRUE(frozen.ok());
+  ASSERT_TRUE(handlers_["emails"]->WaitForCalls(1, 10s));
+  auto ticket = broker_->Add("tickets", "t", {});
+  ASSERT_TRUE(ticket.ok());
+  ASSERT_TRUE(WaitForState(ticket->id, JobState::kCompleted, 10s));
+  ASSERT_TRUE(WaitForState(frozen->id, JobState::kCompleted, 10s));
+  EXPECT_EQ(broker_->replaced_workers(), 1u);
+  EXPECT_EQ(broker_->running_handlers(), 1u);  // the frozen call, still on its old thread
+  auto shown = broker_->Show(frozen->id);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->attempts_made, 2u);
+  ASSERT_EQ(shown->history.size(), 2u);
+  EXPECT_EQ(shown->history[0].outcome, storage::AttemptOutcome::kStalled);
+  EXPECT_EQ(shown->history[1].outcome, storage::AttemptOutcome::kCompleted);
+
+  release = true;  // the frozen call returns: nothing is recorded, its thread ends
+  for (int i = 0; i < 1000 && broker_->running_handlers() != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(broker_->running_handlers(), 0u);
+  EXPECT_EQ(broker_->Show(frozen->id)->attempts_made, 2u);
+  // The pool still has its one worker: a new job runs.
+  auto after = broker_->Add("tickets", "after", {});
+  ASSERT_TRUE(WaitForState(after->id, JobState::kCompleted, 10s));
+  EXPECT_TRUE(broker_->Shutdown());
+}
+
+// Handlers that misbehave in every way at once — one throws, one runs past its timeout, one
+// fails with a 10 MiB error text — while a fourth queue keeps flowing: each misbehaviour is a
+// failed attempt with its reason on the job (the long text cut to the last-error bound), and
+// the pool keeps all its threads: afterwards three handlers run at once again.
+TEST_F(BrokerWorkersTest, MisbehavingHandlersCostAttemptsWhileTheOtherQueuesFlow) {
+  config_.workers = 3;
+  for (const char* queue : {"emails", "notifications", "tickets"}) {
+    Policy(queue).max_attempts = 2;
+    Policy(queue).backoff_ms = 1;
+    Policy(queue).timeout_ms = 100;
+  }
+  Policy("audit");
+  Start({"emails", "notifications", "tickets", "audit"});
+  handlers_["emails"]->script = [](const HandlerJob&) -> HandlerOutcome {
+    throw std::runtime_error("template engine exploded");
+  };
+  handlers_["notifications"]->script = [](const HandlerJob&) {
+    return HandlerOutcome::Failure(std::string(10 << 20, 'e'));
+  };
+  handlers_["tickets"]->script = [](const HandlerJob&) {
+    std::this_thread::sleep_for(150ms);
+    return HandlerOutcome::Success("late");
+  };
+  Run();
+  std::vector<std::string> bad;
+  for (const char* queue : {"emails", "notifications", "tickets"}) {
+    for (int i = 0; i < 3; ++i) bad.push_back(broker_->Add(queue, "bad", {})->id);
+  }
+  std::vector<std::string> good;
+  for (int i = 0; i < 200; ++i) good.push_back(broker_->Add("audit", "good", {})->id);
+  for (const std::string& id : good) ASSERT_TRUE(WaitForState(id, JobState::kCompleted, 20s));
+  for (const std::string& id : bad) ASSERT_TRUE(WaitForState(id, JobState::kFailed, 20s)) << id;
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    auto job = broker_->Show(bad[i]);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->attempts_made, 2u);
+    if (i < 3) {
+      EXPECT_EQ(job->last_error, "handler threw: template engine exploded");
+    } else if (i < 6) {
+      EXPECT_LE(job->last_error.size(), storage::kMaxLastErrorBytes);
+      EXPECT_GT(job->last_error.size(), storage::kMaxLastErrorBytes / 2);
+      EXPECT_LE(job->history.back().error.size(), 1024u);
+    } else {
+      EXPECT_EQ(job->last_error, "timed out after 100 ms");
+    }
+  }
+  std::atomic<bool> release{false};
+  HoldUntil("audit", &release);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(broker_->Add("audit", "held", {}).ok());
+  ASSERT_TRUE(handlers_["audit"]->WaitForCalls(good.size() + 3, 10s));
+  EXPECT_EQ(handlers_["audit"]->running(), 3);
+  release = true;
+  EXPECT_TRUE(broker_->Shutdown());
+}
+
 TEST_F(BrokerWorkersTest, BusyQueueDoesNotStarveTheOthers) {
   config_.workers = 1;
   Start({"emails", "tickets"});
