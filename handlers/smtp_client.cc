@@ -57,9 +57,13 @@ void OnTrace(void* context, curl_infotype type, const char* data, std::size_t si
   auto* trace = static_cast<SmtpTrace*>(context);
   if (trace->refused) return;
   switch (type) {
-    case CURLINFO_HEADER_OUT:
-      trace->waiting_for = VerbOf(std::string_view(data, size));
+    case CURLINFO_HEADER_OUT: {
+      // libcurl says QUIT as it drops a connection that failed: the failure was the command
+      // before it.
+      std::string verb = VerbOf(std::string_view(data, size));
+      if (verb != "QUIT") trace->waiting_for = std::move(verb);
       break;
+    }
     case CURLINFO_DATA_OUT:
       trace->waiting_for = "the end of the message";
       break;

@@ -216,6 +216,72 @@ TEST_F(RetryTimelineTest, HttpsPushWebhookIsSignedAndA429RetryAfterSetsTheNextAt
             3);
 }
 
+// Peers that hang up: the SMTP server closes the connection when the client sends DATA, the
+// push webhook reads the request and closes without an answer. Each is a failed attempt with
+// the cause on the job, retried after the queue's backoff, and the retry is delivered once.
+TEST_F(RetryTimelineTest, PeersThatHangUpCostAnAttemptAndTheRetryDelivers) {
+  testing::SmtpServer smtp;
+  smtp.CloseAt(testing::SmtpStage::kData);
+  testing::HttpServer webhook;
+  webhook.CloseNext();
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  config.smtp.host = "127.0.0.1";
+  config.smtp.port = smtp.port();
+  config.smtp.timeout = std::chrono::milliseconds(2000);
+  config.push.url = webhook.Url("/push");
+  config.push.timeout_ms = 2000;
+  Start(config);
+  ASSERT_TRUE(broker_->Emit(BookingEvent("booking.created", "evt-smtp-close")).ok());
+  ASSERT_TRUE(broker_
+                  ->Emit(EventJson("booking.reminder", "evt-push-close",
+                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
+                  .ok());
+  storage::Job email = WaitForState("evt-smtp-close", JobState::kDelayed);
+  EXPECT_EQ(email.attempts_made, 1u);
+  EXPECT_NE(email.last_error.find("waiting for the reply to DATA"), std::string::npos)
+      << email.last_error;
+  storage::Job push = WaitForState("evt-push-close", JobState::kDelayed);
+  EXPECT_EQ(push.attempts_made, 1u);
+  EXPECT_NE(push.last_error.find("Empty reply from server"), std::string::npos) << push.last_error;
+  // Both failed at the same fake time: notifications wait 1 s, emails 2 s.
+  WaitOutBackoff("evt-push-close", 1000);
+  WaitOutBackoff("evt-smtp-close", 1000);
+  EXPECT_EQ(WaitForState("evt-smtp-close", JobState::kCompleted).attempts_made, 2u);
+  EXPECT_EQ(WaitForState("evt-push-close", JobState::kCompleted).attempts_made, 2u);
+  ASSERT_TRUE(smtp.WaitForMails(1, 5s));
+  EXPECT_EQ(smtp.mails().size(), 1u);
+  EXPECT_EQ(smtp.connections(), 2);
+  EXPECT_EQ(webhook.requests().size(), 2u);
+  EXPECT_EQ(webhook.connections(), 2);
+}
+
+// A webhook that fails with a 10 MiB body: a failed attempt like any 500, and what the job
+// keeps of it is bounded (the last error at most 64 KiB, the attempt's error 1 KiB).
+TEST_F(RetryTimelineTest, AWebhookFailingWithA10MiBBodyKeepsABoundedError) {
+  testing::HttpServer webhook;
+  testing::ScriptedResponse huge;
+  huge.status = 500;
+  huge.body = "{\"error\":\"" + std::string(10 << 20, 'x') + "\"}";
+  webhook.QueueResponses({huge});
+  HandlersConfig config;
+  config.data_dir = dir_.path();
+  config.push.url = webhook.Url("/push");
+  Start(config);
+  ASSERT_TRUE(broker_
+                  ->Emit(EventJson("booking.reminder", "evt-huge",
+                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
+                  .ok());
+  storage::Job job = WaitForState("evt-huge", JobState::kDelayed);
+  EXPECT_EQ(job.attempts_made, 1u);
+  EXPECT_NE(job.last_error.find("500"), std::string::npos) << job.last_error.substr(0, 200);
+  EXPECT_LE(job.last_error.size(), storage::kMaxLastErrorBytes);
+  ASSERT_FALSE(job.history.empty());
+  EXPECT_LE(job.history.back().error.size(), 1024u);
+  WaitOutBackoff("evt-huge", 1000);
+  EXPECT_EQ(WaitForState("evt-huge", JobState::kCompleted).attempts_made, 2u);
+}
+
 TEST_F(RetryTimelineTest, InjectedFaultsShowTheTimelineWithTheOutbox) {
   HandlersConfig config;
   config.data_dir = dir_.path();

@@ -131,6 +131,11 @@ struct HttpServer::Impl {
                                         asio::as_tuple(asio::use_awaitable));
         co_return;
       }
+      if (answer->close) {
+        boost::system::error_code close_ec;
+        beast::get_lowest_layer(stream).close(close_ec);
+        co_return;
+      }
       http::response<http::string_body> response{static_cast<http::status>(answer->status), 11};
       response.set(http::field::content_type, "application/json");
       for (const auto& [name, value] : answer->headers) response.set(name, value);
@@ -188,6 +193,15 @@ void HttpServer::SetHandler(std::function<ScriptedResponse(const RecordedRequest
 void HttpServer::SetDefaultStatus(unsigned status) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->default_status = status;
+}
+
+void HttpServer::CloseNext(int times) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (int i = 0; i < times; ++i) {
+    ScriptedResponse close;
+    close.close = true;
+    impl_->responses.push_back(std::move(close));
+  }
 }
 
 void HttpServer::StallNext(int times) {

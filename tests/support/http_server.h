@@ -31,6 +31,8 @@ struct ScriptedResponse {
   std::map<std::string, std::string> headers;  // e.g. {"Retry-After", "3"}
   // Empty: {"ok":true} for 2xx, {"ok":false} otherwise. Sent as application/json.
   std::string body;
+  // Close the connection instead of answering (the request was read whole).
+  bool close = false;
 };
 
 struct HttpServerOptions {
@@ -60,6 +62,9 @@ class HttpServer {
   void SetDefaultStatus(unsigned status);
   // The next `times` requests get no answer at all (the client has to time out).
   void StallNext(int times = 1);
+  // The next `times` requests (after any queued responses) are read, then the connection is
+  // closed without an answer.
+  void CloseNext(int times = 1);
 
   std::vector<RecordedRequest> requests() const;
   int connections() const;

@@ -80,6 +80,16 @@ class Wire {
     co_return !ec;
   }
 
+  // Closes the connection at once (the peer sees EOF or a reset).
+  void Close() {
+    boost::system::error_code ec;
+    if (tls_) {
+      tls_->lowest_layer().close(ec);
+    } else {
+      socket_.close(ec);
+    }
+  }
+
   asio::awaitable<std::optional<std::string>> ReadLine() {
     boost::system::error_code ec;
     std::size_t n = 0;
@@ -115,6 +125,7 @@ struct SmtpServer::Impl {
 
   struct Action {
     bool stall = false;
+    bool close = false;
     std::string reply;
   };
 
@@ -142,14 +153,14 @@ struct SmtpServer::Impl {
     return user == options.user && password == options.password;
   }
 
-  // nullopt: the normal reply; "" : stay silent; otherwise the scripted reply.
-  std::optional<std::string> Scripted(SmtpStage stage) {
+  // nullopt: the normal reply; otherwise the scripted action.
+  std::optional<Action> Scripted(SmtpStage stage) {
     std::lock_guard<std::mutex> lock(mu);
     auto& actions = script[stage];
     if (actions.empty()) return std::nullopt;
     Action action = actions.front();
     actions.pop_front();
-    return action.stall ? std::string() : action.reply;
+    return action;
   }
 
   asio::awaitable<void> Accept() {
@@ -172,9 +183,14 @@ struct SmtpServer::Impl {
     // scripted, which skips the stage's normal effect (a silent server makes the client time
     // out and close).
     auto reply = [&](SmtpStage stage, std::string normal) -> asio::awaitable<bool> {
-      std::optional<std::string> scripted = Scripted(stage);
-      if (scripted && scripted->empty()) co_return false;
-      if (!co_await wire.Write((scripted ? *scripted : normal) + "\r\n")) open = false;
+      std::optional<Action> scripted = Scripted(stage);
+      if (scripted && scripted->close) {
+        wire.Close();
+        open = false;
+        co_return false;
+      }
+      if (scripted && scripted->stall) co_return false;
+      if (!co_await wire.Write((scripted ? scripted->reply : normal) + "\r\n")) open = false;
       co_return scripted.has_value() ? false : true;
     };
     auto say = [&](std::string text) -> asio::awaitable<void> {
@@ -315,8 +331,12 @@ struct SmtpServer::Impl {
         }
         mail.data = std::move(data);
         // Recorded before the reply goes out: a client that has its 250 finds the mail here.
-        std::optional<std::string> scripted = Scripted(SmtpStage::kMessage);
-        if (scripted && scripted->empty()) {
+        std::optional<Action> scripted = Scripted(SmtpStage::kMessage);
+        if (scripted && scripted->close) {
+          wire.Close();
+          co_return;
+        }
+        if (scripted && scripted->stall) {
           co_await drain();
           co_return;
         }
@@ -328,7 +348,7 @@ struct SmtpServer::Impl {
           cv.notify_all();
         }
         const std::string answer =
-            scripted ? *scripted : "250 2.0.0 Ok: queued as " + std::to_string(id);
+            scripted ? scripted->reply : "250 2.0.0 Ok: queued as " + std::to_string(id);
         co_await say(answer);
         mail = ReceivedMail{};
       } else if (verb == "RSET" || verb == "NOOP") {
@@ -363,12 +383,17 @@ SmtpServer::~SmtpServer() {
 
 void SmtpServer::FailNext(SmtpStage stage, std::string reply, int times) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  for (int i = 0; i < times; ++i) impl_->script[stage].push_back({false, reply});
+  for (int i = 0; i < times; ++i) impl_->script[stage].push_back({false, false, reply});
 }
 
 void SmtpServer::StallNext(SmtpStage stage, int times) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  for (int i = 0; i < times; ++i) impl_->script[stage].push_back({true, {}});
+  for (int i = 0; i < times; ++i) impl_->script[stage].push_back({true, false, {}});
+}
+
+void SmtpServer::CloseAt(SmtpStage stage, int times) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (int i = 0; i < times; ++i) impl_->script[stage].push_back({false, true, {}});
 }
 
 std::vector<ReceivedMail> SmtpServer::mails() const {

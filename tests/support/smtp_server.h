@@ -7,7 +7,7 @@
 //
 // Scripting: FailNext(stage, "451 4.7.1 Try again later", 2) answers the next two commands of
 // that stage with the given reply instead of the normal one; StallNext(stage) makes the server
-// say nothing at that stage (the client has to time out).
+// say nothing at that stage (the client has to time out); CloseAt(stage) hangs up there.
 //
 // Thread safety: thread-safe; the accessors may be called while the server runs.
 #pragma once
@@ -66,6 +66,9 @@ class SmtpServer {
   void FailNext(SmtpStage stage, std::string reply, int times = 1);
   // The next `times` times `stage` is reached, reply nothing.
   void StallNext(SmtpStage stage, int times = 1);
+  // The next `times` times `stage` is reached, close the connection instead of replying (kData:
+  // when the client sends DATA; kMessage: after the message's final dot, before the 250).
+  void CloseAt(SmtpStage stage, int times = 1);
 
   std::vector<ReceivedMail> mails() const;
   // Every command line, in order; AUTH lines show the mechanism only, not the credentials.
