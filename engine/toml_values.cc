@@ -1,6 +1,7 @@
 #include "engine/toml_values.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace herald::engine {
@@ -16,7 +17,9 @@ Status ReadTomlInt(const toml::table& table, std::string_view key, const std::st
                    std::int64_t min, std::int64_t max, std::int64_t* out) {
   const toml::node* node = table.get(key);
   if (node == nullptr) return Status::Ok();
-  auto value = node->value<std::int64_t>();
+  // Integers only: toml++ would convert a float (25e25) to an integer without a range check.
+  std::optional<std::int64_t> value;
+  if (node->is_integer()) value = node->value<std::int64_t>();
   if (!value || *value < min || *value > max) {
     return Wrong(where, key,
                  "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));

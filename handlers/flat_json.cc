@@ -62,11 +62,16 @@ Result<FlatObject> ParseFlatObject(std::string_view json) {
         text = b ? "true" : "false";
         break;
       }
-      case simdjson::ondemand::json_type::null:
+      case simdjson::ondemand::json_type::null: {
         field.kind = JsonField::Kind::kNull;
-        if (!value.is_null()) return Status::InvalidArgument("invalid JSON: bad null");
+        // is_null() is a result: a token like "nul" is an error, not false (and converting
+        // the error to bool would throw).
+        bool is_null = false;
+        if (auto error = value.is_null().get(is_null); error) return JsonError(error);
+        if (!is_null) return Status::InvalidArgument("invalid JSON: bad null");
         text = "null";
         break;
+      }
       case simdjson::ondemand::json_type::object: {
         field.kind = JsonField::Kind::kObject;
         simdjson::ondemand::object nested;

@@ -68,6 +68,20 @@ TEST(TomlValuesTest, WrongValuesAreRefusedWithWhereKeyAndProblem) {
   EXPECT_TRUE(flag);
 }
 
+// Found by config_fuzz: a float far beyond any integer (port = 25e25) was converted to one, which
+// is undefined; a float is refused like any other non-integer, whole (2.0) or not.
+TEST(TomlValuesTest, FloatsAreNotIntegersHoweverLarge) {
+  toml::table table = Parse("port = 25e25\nsmall = 2.0\nnegative = -1e300\n");
+  std::uint16_t port = 1;
+  std::int64_t small = 0;
+  std::int64_t negative = 0;
+  EXPECT_EQ(ReadTomlInt(table, "port", "t.toml: handlers.smtp", 1, 65535, &port).message(),
+            "t.toml: handlers.smtp.port must be an integer from 1 to 65535");
+  EXPECT_EQ(port, 1);
+  EXPECT_FALSE(ReadTomlInt(table, "small", "w", 0, 10, &small).ok());
+  EXPECT_FALSE(ReadTomlInt(table, "negative", "w", INT64_MIN, INT64_MAX, &negative).ok());
+}
+
 TEST(TomlValuesTest, SyntaxErrorsNameTheSourceAndLine) {
   auto parsed = ParseToml("a = 1\nb = = 2\n", "herald.toml");
   ASSERT_FALSE(parsed.ok());

@@ -1,4 +1,4 @@
-// libFuzzer entry for the RESP parsers (built with clang only; see tests/net/CMakeLists.txt).
+// libFuzzer target: the RESP request and reply parsers (tests/fuzz/README.md).
 //
 // The first byte picks a chunk size; the rest is fed to RequestParser and ReplyParser whole
 // and in chunks. Checked: nothing crashes, `consumed` never exceeds the input, kNeedMore
