@@ -10,7 +10,9 @@ namespace herald::engine {
 WorkerPool::WorkerPool(Work work, std::shared_ptr<spdlog::logger> logger)
     : work_(std::move(work)), logger_(std::move(logger)) {}
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { JoinAll(); }
+
+void WorkerPool::JoinAll() {
   // Joined outside mu_: a returning thread takes it on its way out.
   std::vector<std::jthread> threads;
   {
@@ -165,17 +167,7 @@ bool WorkerPool::Stop(std::chrono::milliseconds grace) {
           running_, grace.count());
     }
   }
-  if (stopped_all) {
-    // Every thread returned: join them (outside mu_, which a returning thread took last).
-    std::vector<std::jthread> threads;
-    {
-      MutexLock lock(&mu_);
-      for (Slot& slot : slots_) threads.push_back(std::move(slot.thread));
-      for (std::jthread& thread : replaced_threads_) threads.push_back(std::move(thread));
-      replaced_threads_.clear();
-    }
-    threads.clear();
-  }
+  if (stopped_all) JoinAll();  // every thread returned
   return stopped_all;
 }
 

@@ -87,6 +87,8 @@ class WorkerPool {
     std::uint64_t serial = 0;  // the thread's: a replacement gets a new one
     std::string job;           // the job its handler runs now; "" when none
   };
+  // Joins every thread, replaced ones too (waits for those still running).
+  void JoinAll() EXCLUDES(mu_);
   // Starts the thread of slots_[index] (under mu_).
   void StartSlot(std::uint32_t index) REQUIRES(mu_);
   void Loop(std::stop_token stop, std::uint32_t index, std::uint64_t serial);

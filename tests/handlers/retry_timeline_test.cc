@@ -84,6 +84,13 @@ class RetryTimelineTest : public HandlerFixture {
     broker_->Tick();
   }
 
+  // A booking.reminder (the notifications queue, the push handler) with id `id`.
+  bool EmitReminder(const std::string& id) {
+    return broker_
+        ->Emit(EventJson("booking.reminder", id, {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
+        .ok();
+  }
+
   std::unique_ptr<engine::Broker> broker_;
 };
 
@@ -135,10 +142,7 @@ TEST_F(RetryTimelineTest, PushWebhook500IsRetriedAfterOneSecond) {
   config.data_dir = dir_.path();
   config.push.url = webhook.Url("/push");
   Start(config);
-  ASSERT_TRUE(broker_
-                  ->Emit(EventJson("booking.reminder", "evt-push",
-                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
-                  .ok());
+  ASSERT_TRUE(EmitReminder("evt-push"));
   WaitOutBackoff("evt-push", 1000);
   storage::Job job = WaitForState("evt-push", JobState::kCompleted);
   EXPECT_EQ(job.attempts_made, 2u);
@@ -193,10 +197,7 @@ TEST_F(RetryTimelineTest, HttpsPushWebhookIsSignedAndA429RetryAfterSetsTheNextAt
   config.push.secret = "whsec_push";
   config.push.headers = {{"Authorization", "Bearer push-token"}};
   Start(config);
-  ASSERT_TRUE(broker_
-                  ->Emit(EventJson("booking.reminder", "evt-429",
-                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
-                  .ok());
+  ASSERT_TRUE(EmitReminder("evt-429"));
   // The notifications queue backs off 1 s; the provider asked for 3 s.
   WaitOutBackoff("evt-429", 3000);
   storage::Job job = WaitForState("evt-429", JobState::kCompleted);
@@ -233,10 +234,7 @@ TEST_F(RetryTimelineTest, PeersThatHangUpCostAnAttemptAndTheRetryDelivers) {
   config.push.timeout_ms = 2000;
   Start(config);
   ASSERT_TRUE(broker_->Emit(BookingEvent("booking.created", "evt-smtp-close")).ok());
-  ASSERT_TRUE(broker_
-                  ->Emit(EventJson("booking.reminder", "evt-push-close",
-                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
-                  .ok());
+  ASSERT_TRUE(EmitReminder("evt-push-close"));
   storage::Job email = WaitForState("evt-smtp-close", JobState::kDelayed);
   EXPECT_EQ(email.attempts_made, 1u);
   EXPECT_NE(email.last_error.find("waiting for the reply to DATA"), std::string::npos)
@@ -268,10 +266,7 @@ TEST_F(RetryTimelineTest, AWebhookFailingWithA10MiBBodyKeepsABoundedError) {
   config.data_dir = dir_.path();
   config.push.url = webhook.Url("/push");
   Start(config);
-  ASSERT_TRUE(broker_
-                  ->Emit(EventJson("booking.reminder", "evt-huge",
-                                   {{"bookingId", "BK-7"}, {"userId", "user-1"}}))
-                  .ok());
+  ASSERT_TRUE(EmitReminder("evt-huge"));
   storage::Job job = WaitForState("evt-huge", JobState::kDelayed);
   EXPECT_EQ(job.attempts_made, 1u);
   EXPECT_NE(job.last_error.find("500"), std::string::npos) << job.last_error.substr(0, 200);
