@@ -58,13 +58,16 @@ class KvCommitterTest : public ::testing::TestWithParam<storage::FsyncMode> {
   }
 
   testing::TempDir dir_;
+  // Outlives the store: the store's WAL syncer thread posts the last outcomes into it and may
+  // still be inside that post when the test has its outcomes.
+  asio::io_context io_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<engine::Durability> durability_;
 };
 
 TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
   Open();
-  asio::io_context io;
+  asio::io_context& io = io_;
   KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
   std::vector<Status> outcomes;
   // Ten clients' batches run in one handler, as reads ready at the same time run before the
@@ -99,7 +102,7 @@ TEST_P(KvCommitterTest, GroupsHandedOverTogetherShareOneCommitAndAreDurable) {
 
 TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
   Open();
-  asio::io_context io;
+  asio::io_context& io = io_;
   KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
   std::vector<Status> outcomes;
   auto write_and_enqueue = [&](const std::string& value) {
@@ -121,7 +124,7 @@ TEST_P(KvCommitterTest, AGroupHandedOverAfterACommitGetsTheNext) {
 
 TEST_P(KvCommitterTest, AGroupWithWritesToSeveralDatabasesIsCommittedWhole) {
   Open();
-  asio::io_context io;
+  asio::io_context& io = io_;
   KvCommitter committer(io.get_executor(), &store_->kv(), durability_.get());
   storage::KvStore& nine = *store_->kv(9).value();
   std::vector<Status> outcomes;
