@@ -1,5 +1,7 @@
 // BullMQ on redis-server against clients/node on Herald: the same scenario through the same
 // code (both libraries have Queue and Worker of one shape), in one run, per durability mode.
+// bench/compare runs these scenarios and more (three Redis modes, redis-benchmark,
+// herald-bench, memory) in one table; this script is the short form of its library rows.
 //
 //   node bench/node/compare-bullmq.mjs [--jobs N] [--modes always,everysec] [--rounds R]
 //                                      [--herald PATH] [--latency-seconds S]
@@ -10,17 +12,21 @@
 //   - enqueue: N adds of a 200-byte object, 50 in flight on one connection (Queue.add);
 //   - process: a Worker with concurrency 5 and a processor that returns at once, timed from
 //     its start until it has completed the N jobs;
-//   - latency: adds at 500/s for S seconds while the Worker runs; add -> processor start,
-//     p50 and p99 in ms (the clock of this one process on both ends).
-// BullMQ's jobs are added with removeOnComplete: 1000, as Herald keeps 1000 completed jobs
-// per queue by default. Needs `npm ci` here, the client built (npm run build in clients/node)
-// and a release build of herald; redis-server from tools/herald-dev setup.
-import {spawn} from 'node:child_process';
+//   - latency: booking.created events added at 500/s for S seconds while the Worker runs;
+//     add -> processor start, p50 and p99 in ms (the clock of this one process on both ends).
+// Jobs carry attempts 5 and exponential backoff 2000 ms; BullMQ's also removeOnComplete: 1000,
+// as Herald keeps 1000 completed jobs per queue by default. The servers and scenarios are
+// bench/peers/servers.mjs and bench/peers/scenarios.mjs. Needs `npm ci` in bench/peers, the
+// client built (npm run build in clients/node) and a release build of herald; redis-server
+// from tools/herald-dev setup.
+import {rmSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {performance} from 'node:perf_hooks';
 import {fileURLToPath} from 'node:url';
+
+import {HeraldServer, RedisServer, killAll} from '../peers/servers.mjs';
+import {enqueue, libraries, paced, processAll} from '../peers/scenarios.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -46,134 +52,26 @@ function parseArgs(argv) {
   return args;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Starts `command` and resolves with the process once `ready` matches its output.
-async function startProcess(command, argv, ready, what) {
-  const child = spawn(command, argv, {stdio: ['ignore', 'pipe', 'pipe']});
-  let log = '';
-  const onData = (chunk) => { log = (log + chunk.toString()).slice(-20000); };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    const match = ready.exec(log);
-    if (match) return {child, match};
-    if (child.exitCode !== null) throw new Error(`${what} exited before it was ready:\n${log}`);
-    await sleep(20);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${what} was not ready in 30 s:\n${log}`);
-}
-
-async function stopProcess(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(20000).then(() => false)]);
-  if (!done) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-// A server of one kind in its own temp dir; `port` is known once it is up.
-async function startServer(kind, mode, args, dir) {
-  if (kind === 'redis') {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const {child} = await startProcess('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', mode, '--daemonize', 'no',
-    ], /Ready to accept connections/, 'redis-server');
-    return {child, port};
-  }
-  const {child, match} = await startProcess(args.herald, [
-    '--data-dir', dir, '--port', '0', '--http-port', '0', '--fsync', mode, '--workers', '0',
-  ], /RESP\s+127\.0\.0\.1:(\d+)[\s\S]*herald ready/, 'herald');
-  return {child, port: Number(match[1])};
-}
-
-async function library(kind) {
-  if (kind === 'redis') return import('bullmq');
-  return import(path.join(ROOT, 'clients/node/dist/src/index.js'));
-}
-
 const PAD = 'x'.repeat(160);
+const dirs = new Set();
 
-async function enqueue(lib, kind, connection, queueName, jobs) {
-  const queue = new lib.Queue(queueName, {connection});
-  const opts = kind === 'redis' ? {removeOnComplete: 1000} : {};
-  let next = 0;
-  const start = performance.now();
-  async function lane() {
-    while (next < jobs) {
-      const i = next++;
-      await queue.add('bench', {i, pad: PAD}, opts);
-    }
-  }
-  await Promise.all(Array.from({length: 50}, lane));
-  const seconds = (performance.now() - start) / 1000;
-  await queue.close();
-  return jobs / seconds;
-}
-
-async function processAll(lib, connection, queueName, jobs) {
-  let done = 0;
-  let resolveAll;
-  const all = new Promise((resolve) => { resolveAll = resolve; });
-  const start = performance.now();
-  const worker = new lib.Worker(queueName, async () => 'ok', {connection, concurrency: 5});
-  worker.on('completed', () => {
-    if (++done === jobs) resolveAll();
-  });
-  worker.on('error', (error) => console.error(`worker error: ${error.message}`));
-  await all;
-  const seconds = (performance.now() - start) / 1000;
-  await worker.close();
-  return jobs / seconds;
-}
-
-async function latency(lib, kind, connection, queueName, seconds) {
-  const delays = [];
-  const worker = new lib.Worker(queueName, async (job) => {
-    delays.push(performance.timeOrigin + performance.now() - job.data.t0);
-    return 'ok';
-  }, {connection, concurrency: 5});
-  worker.on('error', (error) => console.error(`worker error: ${error.message}`));
-  const queue = new lib.Queue(queueName, {connection});
-  const opts = kind === 'redis' ? {removeOnComplete: 1000} : {};
-  const total = 500 * seconds;
-  const start = performance.now();
-  const adds = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + i * 2;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    adds.push(queue.add('probe', {t0: performance.timeOrigin + performance.now()}, opts));
-  }
-  await Promise.all(adds);
-  const deadline = Date.now() + 30000;
-  while (delays.length < total && Date.now() < deadline) await sleep(20);
-  await worker.close();
-  await queue.close();
-  delays.sort((a, b) => a - b);
-  const at = (q) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))];
-  return {p50: at(0.5), p99: at(0.99), seen: delays.length, total};
-}
-
-async function runOne(kind, mode, args) {
+async function runOne(kind, mode, args, libs) {
   const dir = await mkdtemp(path.join(tmpdir(), `bench-${kind}-`));
-  const server = await startServer(kind, mode, args, dir);
-  const lib = await library(kind);
-  const connection = {host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null};
+  dirs.add(dir);
+  const server = kind === 'redis'
+    ? await RedisServer.start(mode, dir)
+    : await HeraldServer.start(args.herald, mode, dir);
+  const side = {kind, lib: libs[kind],
+                connection: {host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null}};
   try {
-    const enqueueRate = await enqueue(lib, kind, connection, 'bench', args.jobs);
-    const processRate = await processAll(lib, connection, 'bench', args.jobs);
-    const lat = await latency(lib, kind, connection, 'probe', args.latencySeconds);
-    return {enqueueRate, processRate, lat};
+    const added = await enqueue(side, 'bench', args.jobs, {data: (i) => ({i, pad: PAD})});
+    const processed = await processAll(side, 'bench', args.jobs, 5);
+    const lat = await paced(side, 'probe', {rate: 500, jobs: 500 * args.latencySeconds});
+    return {enqueueRate: added.rate, processRate: processed.rate, lat};
   } finally {
-    await stopProcess(server.child);
+    await server.stop();
     await rm(dir, {recursive: true, force: true});
+    dirs.delete(dir);
   }
 }
 
@@ -185,6 +83,7 @@ const k = (rate) => rate >= 1000 ? `${(rate / 1000).toFixed(1)}k` : rate.toFixed
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  const libs = await libraries(ROOT);
   const rows = [];
   for (const mode of args.modes) {
     const results = {herald: [], redis: []};
@@ -192,7 +91,7 @@ async function main() {
       const order = round % 2 === 0 ? ['redis', 'herald'] : ['herald', 'redis'];
       for (const kind of order) {
         process.stderr.write(`  ${mode} round ${round + 1}/${args.rounds}: ${kind === 'redis' ? 'BullMQ on redis-server' : 'herald-client on Herald'} ...\n`);
-        results[kind].push(await runOne(kind, mode, args));
+        results[kind].push(await runOne(kind, mode, args, libs));
       }
     }
     const pick = (kind, f) => median(results[kind].map(f));
@@ -218,7 +117,12 @@ async function main() {
               'rates: higher is better; latency: lower is better)');
 }
 
-main().catch((error) => {
+process.on('exit', () => {
+  killAll();
+  for (const dir of dirs) rmSync(dir, {recursive: true, force: true});
+});
+process.on('SIGINT', () => process.exit(130));
+main().then(() => process.exit(0), (error) => {
   console.error(error);
   process.exit(1);
 });
