@@ -224,12 +224,21 @@ namespace api {
 Result<std::unique_ptr<Engine>> OpenEngine(storage::StoreOptions store_options,
                                            engine::EngineConfig engine_config,
                                            std::shared_ptr<spdlog::logger> logger) {
+  if (!logger) logger = spdlog::default_logger();
+  store_options.logger = logger;
+  store_options.completed_retention = engine_config.completed_retention;
+  HERALD_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
+                          storage::Store::Open(store_options));
+  return OpenEngineOn(std::move(store), std::move(engine_config), std::move(logger));
+}
+
+Result<std::unique_ptr<Engine>> OpenEngineOn(std::unique_ptr<storage::Store> store,
+                                             engine::EngineConfig engine_config,
+                                             std::shared_ptr<spdlog::logger> logger) {
   auto impl = std::make_unique<Engine::Impl>();
   impl->logger = logger ? logger : spdlog::default_logger();
-  store_options.logger = impl->logger;
-  impl->fsync = store_options.fsync;
-  store_options.completed_retention = engine_config.completed_retention;
-  HERALD_ASSIGN_OR_RETURN(impl->store, storage::Store::Open(store_options));
+  impl->fsync = store->fsync_mode();
+  impl->store = std::move(store);
   if (impl->store->recovered_active() > 0) {
     impl->logger->warn("{} job(s) were active when the engine last stopped; they are waiting again",
                        impl->store->recovered_active());

@@ -48,6 +48,10 @@ namespace api {
 Result<std::unique_ptr<Engine>> OpenEngine(storage::StoreOptions store_options,
                                            engine::EngineConfig engine_config,
                                            std::shared_ptr<spdlog::logger> logger);
+// The same on a store opened already (another backend: storage/postgres/postgres_store.h).
+Result<std::unique_ptr<Engine>> OpenEngineOn(std::unique_ptr<storage::Store> store,
+                                             engine::EngineConfig engine_config,
+                                             std::shared_ptr<spdlog::logger> logger);
 
 // Engine::StartServers with the servers' full configuration.
 Result<ServerPorts> StartServers(Engine* engine, ServersConfig config);

@@ -28,6 +28,8 @@ std::string_view Status::CodeName(Code code) {
       return "WrongType";
     case Code::kInternal:
       return "Internal";
+    case Code::kNotSupported:
+      return "NotSupported";
   }
   return "Unknown";
 }

@@ -128,6 +128,9 @@ Status Broker::Start() {
     }
   }
   if (config_.scheduler_thread) scheduler_.Start();
+  // Work that other nodes of a shared store made (storage::Store::SetWorkListener).
+  store_->SetWorkListener(
+      [this](std::string_view queue, std::int64_t due_ms) { OnWorkElsewhere(queue, due_ms); });
   if (!handler_queues_.empty()) {
     workers_.Start(config_.workers, static_cast<std::uint32_t>(handler_queues_.size()));
   }
@@ -137,6 +140,7 @@ Status Broker::Start() {
 }
 
 bool Broker::Shutdown() {
+  store_->SetWorkListener(nullptr);  // returns once no call of it runs
   std::vector<std::shared_ptr<TakeWaiters::Waiter>> waiters;
   {
     MutexLock lock(&mu_);
@@ -505,6 +509,12 @@ void Broker::ExpireLeases(std::int64_t now) {
   }
   for (const auto& [id, claim] : expired) {
     auto job = store_->Get(id);
+    if (!job.ok() && !job.status().IsNotFound()) {
+      // The store can't answer now (its database away): the lease stays, and expires again.
+      logger_->error("job {}: expiry not recorded: {}", id, job.status().message());
+      EndClaim(id, claim, job.status(), now + kExpiryRetryMs);
+      continue;
+    }
     if (!job.ok() || job->state != JobState::kActive) {
       EndClaim(id, claim, Status::Ok(), now);  // nothing left to put back
       continue;

@@ -296,6 +296,8 @@ class Broker {
                                                     std::int64_t now, std::string_view worker);
   // New waiting jobs in `queue`: serve waiters, wake local workers.
   void OnWaiting(QueueState* queue);
+  // Another node made jobs of `name` waiting (due_ms 0) or delayed until due_ms.
+  void OnWorkElsewhere(std::string_view name, std::int64_t due_ms);
   void ServeWaiters(QueueState* queue);
   // Makes one job waiting with `write` (a Result<Job>() callable: QRETRY, PROMOTE), reports
   // it as `type`, and hands it to whoever waits for work.

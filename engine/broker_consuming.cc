@@ -177,6 +177,21 @@ void Broker::ServeWaiters(QueueState* queue) {
   }
 }
 
+void Broker::OnWorkElsewhere(std::string_view name, std::int64_t due_ms) {
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+  }
+  // A queue another node made is one of ours from now on.
+  Result<QueueState*> queue = EnsureQueue(name);
+  if (!queue.ok()) return;
+  if (due_ms > 0) {
+    scheduler_.WakeAt(due_ms);
+  } else {
+    OnWaiting(*queue);
+  }
+}
+
 void Broker::OnWaiting(QueueState* queue) {
   bool has_waiters;
   {

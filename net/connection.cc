@@ -184,7 +184,7 @@ void Connection::Process() {
     // The writes of this batch go to the WAL unsynced; EndBatch waits for their sync once.
     engine::SyncDeferral deferral;
     // The list and string writes of the batch go to the WAL together (KvCommitter).
-    engine::KvWriteGroup kv_group(&server_->kv());
+    engine::KvWriteGroup kv_group(server_->kv_or_null());
     // proto-max-bulk-len may have changed (CONFIG SET).
     if (const std::uint64_t max_bulk = server_->config().max_bulk_bytes();
         parser_.limits().max_bulk_length != max_bulk) {

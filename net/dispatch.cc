@@ -13,6 +13,12 @@ bool IsErrorReply(const std::string& out, std::size_t from) {
   return from < out.size() && (out[from] == '-' || out[from] == '!');
 }
 
+// Whether `spec` reads or writes the plain lists and strings (or their keyspace).
+bool UsesLists(const CommandSpec& spec) {
+  return spec.group == "list" || spec.group == "string" || spec.group == "generic" ||
+         spec.name == "flushdb" || spec.name == "flushall" || spec.name == "dbsize";
+}
+
 }  // namespace
 
 std::optional<ResolvedCommand> ResolveCommand(ServerState& server, ClientSession& session,
@@ -57,6 +63,13 @@ std::optional<ResolvedCommand> ResolveCommand(ServerState& server, ClientSession
   if (!session.authenticated() && !(spec->flags & kNoAuth) && server.config().password_required()) {
     stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
     reply.Error("NOAUTH Authentication required.");
+    return std::nullopt;
+  }
+  if (!server.has_kv() && UsesLists(*spec)) {
+    stats->rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    reply.Error("ERR '" + spec->name +
+                "': lists and strings are not kept by the postgres store backend (jobs and "
+                "records only)");
     return std::nullopt;
   }
   return ResolvedCommand{spec, stats};

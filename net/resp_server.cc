@@ -66,7 +66,7 @@ Status RespServer::Start() {
   }
   port_ = acceptor_.local_endpoint().port();
   state_->port = port_;
-  committer_ = std::make_unique<KvCommitter>(io_.get_executor(), &state_->kv(),
+  committer_ = std::make_unique<KvCommitter>(io_.get_executor(), state_->kv_or_null(),
                                              &state_->broker().durability());
   Accept();
   std::uint32_t threads = options.io_threads;

@@ -79,14 +79,22 @@ class ServerState {
         command_stats_(std::make_unique<CommandStats[]>(table->slots())),
         audit_(&broker->records(), &broker->clock(), nullptr) {
     start_ = std::chrono::steady_clock::now();
+    // A store without lists and strings (PostgreSQL) has none: has_kv() is false.
     for (int db = 0; db < engine::kKvDatabases; ++db) {
-      kv_[static_cast<std::size_t>(db)] = broker_->keyspace().database(db).value();
+      Result<engine::KvStore*> found = broker_->keyspace().database(db);
+      kv_[static_cast<std::size_t>(db)] = found.ok() ? *found : nullptr;
     }
   }
 
   engine::Broker& broker() { return *broker_; }
   // Wall-clock milliseconds from the engine's injected clock (a fake one in tests).
   std::int64_t NowMs() { return broker_->clock().NowMs(); }
+  // Whether the store keeps lists and strings (not the PostgreSQL one); the commands on them
+  // are refused without (dispatch.cc), so that the ones below are only called with.
+  bool has_kv() const { return kv_[0] != nullptr; }
+  // Database 0's lists and strings, or nullptr without: for write groups, which touch the
+  // store only once a write joined them.
+  engine::KvStore* kv_or_null() { return kv_[0]; }
   // Lists and strings of database 0, and of database `db` (0 <= db < engine::kKvDatabases).
   engine::KvStore& kv() { return *kv_[0]; }
   engine::KvStore& kv(int db) { return *kv_[static_cast<std::size_t>(db)]; }

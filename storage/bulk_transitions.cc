@@ -72,9 +72,7 @@ Result<std::uint64_t> BulkTransitions::RetryAllFailed(std::string_view queue,
     end = keys::Successor(it->key().ToStringView());
   }
   auto retry = [](Job& job) {
-    job.state = JobState::kWaiting;
-    job.attempts_made = 0;
-    job.finished_ms = 0;
+    RetryFailedJob(&job);
     return true;
   };
   std::uint64_t total = 0;

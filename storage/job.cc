@@ -1,5 +1,7 @@
 #include "storage/job.h"
 
+#include <algorithm>
+
 #include <cctype>
 
 #include "storage/keys.h"
@@ -197,6 +199,64 @@ bool RetriesAfterStall(const Job& job) {
     if (attempt.outcome == AttemptOutcome::kStalled) return false;
   }
   return true;
+}
+
+void TakeJob(Job* job, std::int64_t now_ms, std::string_view worker) {
+  job->state = JobState::kActive;
+  job->attempts_made += 1;
+  job->processed_ms = now_ms;
+  StartAttempt(job, now_ms, worker);
+}
+
+void CompleteJob(Job* job, std::int64_t now_ms, std::string return_value) {
+  job->state = JobState::kCompleted;
+  job->finished_ms = now_ms;
+  job->return_value = std::move(return_value);
+  EndAttempt(job, AttemptOutcome::kCompleted, now_ms, "");
+}
+
+void RetryJobLater(Job* job, std::string error, std::int64_t due_ms, std::int64_t now_ms) {
+  Attempt& attempt = EndAttempt(job, AttemptOutcome::kRetrying, now_ms, error);
+  attempt.backoff_ms = due_ms > now_ms ? due_ms - now_ms : 0;
+  attempt.next_due_ms = std::max(due_ms, now_ms);
+  job->last_error = CutLastError(std::move(error));
+  if (due_ms > now_ms) {
+    job->state = JobState::kDelayed;
+    job->due_ms = due_ms;
+  } else {
+    job->state = JobState::kWaiting;
+  }
+}
+
+void FailJob(Job* job, std::string error, std::int64_t now_ms, AttemptOutcome outcome) {
+  EndAttempt(job, outcome, now_ms, error);
+  job->state = JobState::kFailed;
+  job->last_error = CutLastError(std::move(error));
+  job->finished_ms = now_ms;
+}
+
+void RequeueJob(Job* job, std::string reason, std::int64_t now_ms) {
+  EndAttempt(job, AttemptOutcome::kStalled, now_ms, reason);
+  job->state = JobState::kWaiting;
+  job->last_error = CutLastError(std::move(reason));
+}
+
+void RetryFailedJob(Job* job) {
+  job->state = JobState::kWaiting;
+  job->attempts_made = 0;
+  job->finished_ms = 0;
+}
+
+void PutBackStalled(Job* job, std::int64_t now_ms, std::string_view reason) {
+  job->last_error = std::string(reason);
+  const bool retry = RetriesAfterStall(*job);
+  EndAttempt(job, AttemptOutcome::kStalled, now_ms, reason);
+  if (retry) {
+    job->state = JobState::kWaiting;
+  } else {
+    job->state = JobState::kFailed;
+    job->finished_ms = now_ms;
+  }
 }
 
 std::size_t HistoryBytes(const Job& job) {

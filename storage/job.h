@@ -106,6 +106,27 @@ Attempt& EndAttempt(Job* job, AttemptOutcome outcome, std::int64_t now_ms, std::
 // a stalled job back once (maxStalledCount 1) before it fails it. Call it before the stalled
 // attempt is ended.
 bool RetriesAfterStall(const Job& job);
+// The state changes of a job, as every store backend makes them (store.h says when each
+// applies; the caller has checked the state it starts from).
+// waiting -> active: attempts_made + 1, processed now, a running attempt of `worker`.
+void TakeJob(Job* job, std::int64_t now_ms, std::string_view worker);
+// active -> completed with its return value.
+void CompleteJob(Job* job, std::int64_t now_ms, std::string return_value);
+// active -> delayed until due_ms (waiting when due_ms <= now), the attempt ended retrying.
+void RetryJobLater(Job* job, std::string error, std::int64_t due_ms, std::int64_t now_ms);
+// active -> failed, the attempt ended with `outcome` (failed, or stalled).
+void FailJob(Job* job, std::string error, std::int64_t now_ms, AttemptOutcome outcome);
+// active -> waiting at its old place, the attempt ended stalled with `reason`.
+void RequeueJob(Job* job, std::string reason, std::int64_t now_ms);
+// failed -> waiting with its attempts reset (Retry).
+void RetryFailedJob(Job* job);
+
+// An active job whose worker was lost (the process or node running it stopped): its running
+// attempt ends stalled with `reason`, which becomes its last error, and it is waiting again, or
+// failed (finished now) when RetriesAfterStall says no. Stalled even when it fails for good:
+// the attempt did not fail, its worker was lost.
+void PutBackStalled(Job* job, std::int64_t now_ms, std::string_view reason);
+
 // The bytes of the history's strings, for the memory budgets of the jobs kept in memory.
 std::size_t HistoryBytes(const Job& job);
 

@@ -1,64 +1,22 @@
 #include "storage/job_adder.h"
 
-#include <algorithm>
 #include <string>
 #include <unordered_map>
 
+#include "storage/job_rules.h"
 #include "storage/keys.h"
-#include "storage/quote.h"
 
 namespace herald::storage {
-namespace {
-
-constexpr std::size_t kMaxIdBytes = 256;
-
-bool IsDecimal(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-Status ValidateRetries(std::uint32_t max_attempts, BackoffType backoff_type,
-                       std::int64_t backoff_ms) {
-  if (max_attempts == 0) return Status::InvalidArgument("attempts must be at least 1");
-  if (backoff_ms < 0) return Status::InvalidArgument("backoff must not be negative");
-  if (backoff_type != BackoffType::kFixed && backoff_type != BackoffType::kExponential) {
-    return Status::InvalidArgument("unknown backoff type");
-  }
-  return Status::Ok();
-}
-
-Status ValidateNewJob(const NewJob& job) {
-  if (!job.id.empty()) {
-    if (job.id.size() > kMaxIdBytes)
-      return Status::InvalidArgument("job id is longer than 256 bytes");
-    if (IsDecimal(job.id)) {
-      return Status::InvalidArgument("job id " + Quote(job.id) +
-                                     " is a plain number; those are reserved for generated ids");
-    }
-    // A waiting-index value starting with 0 is a lease (keys.h).
-    if (job.id.front() == '\0') return Status::InvalidArgument("job id starts with a NUL byte");
-  }
-  return ValidateRetries(job.max_attempts, job.backoff_type, job.backoff_ms);
-}
-
-Status ValidateImported(const Job& job) {
-  if (job.id.empty() || job.id.size() > kMaxIdBytes) {
-    return Status::InvalidArgument("an imported job's id must be 1 to 256 bytes");
-  }
-  if (job.id.front() == '\0') return Status::InvalidArgument("job id starts with a NUL byte");
-  return ValidateRetries(job.max_attempts, job.backoff_type, job.backoff_ms);
-}
-
-}  // namespace
 
 Result<AddResult> JobAdder::Import(std::string_view queue, Job job) {
   HERALD_ASSIGN_OR_RETURN(QueueState * qs, registry_->Require(queue));
-  HERALD_RETURN_IF_ERROR(ValidateImported(job));
+  HERALD_RETURN_IF_ERROR(ValidateImportedJob(job));
   IdLocks::Guard guard = id_locks_->LockMany({job.id});
   Result<Job> existing = reader_->Read(job.id);
   if (existing.ok()) return AddResult{job.id, false, existing->state};
   if (!existing.status().IsNotFound()) return existing.status();
   // A generated id of the other store: ours continue above it.
-  if (IsDecimal(job.id) && job.id.size() <= 19) {
+  if (IsGeneratedId(job.id) && job.id.size() <= 19) {
     HERALD_RETURN_IF_ERROR(sequence_->SkipPast(std::stoull(job.id)));
   }
   HERALD_ASSIGN_OR_RETURN(std::uint64_t seq, sequence_->Allocate(1));
@@ -66,7 +24,7 @@ Result<AddResult> JobAdder::Import(std::string_view queue, Job job) {
   c.job = std::move(job);
   c.job.seq = seq;
   c.job.queue = qs->name();
-  c.job.custom_id = !IsDecimal(c.job.id);
+  c.job.custom_id = !IsGeneratedId(c.job.id);
   if (c.job.state == JobState::kActive) {
     // Its lease belonged to the other store: waiting, as a restart makes it.
     c.job.state = JobState::kWaiting;

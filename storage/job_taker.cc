@@ -66,12 +66,9 @@ void JobTaker::PlanTakes(QueueState* qs, const std::vector<bool>& held, std::int
     c.from = JobState::kWaiting;
     c.old_key = e.key;
     c.job = std::move(job);
-    c.job.state = JobState::kActive;
-    c.job.attempts_made += 1;
-    c.job.processed_ms = now_ms;
-    // In memory only until the job leaves the active state: the lease holds its start and
-    // worker (keys.h), and the write that ends it puts it into the record.
-    StartAttempt(&c.job, now_ms, worker);
+    // The attempt is in memory only until the job leaves the active state: the lease holds its
+    // start and worker (keys.h), and the write that ends it puts it into the record.
+    TakeJob(&c.job, now_ms, worker);
     c.new_key = keys::IndexKeyOf(c.job);
     plan->changes.push_back(std::move(c));
     plan->sources.push_back(i);

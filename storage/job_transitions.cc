@@ -24,10 +24,7 @@ std::vector<JobTransitions::TransitionRequest> JobTransitions::CompletionRequest
     requests.push_back(
         TransitionRequest{std::move(done.id), JobState::kActive,
                           [now_ms, value = std::move(done.return_value)](Job& job) mutable {
-                            job.state = JobState::kCompleted;
-                            job.finished_ms = now_ms;
-                            job.return_value = std::move(value);
-                            EndAttempt(&job, AttemptOutcome::kCompleted, now_ms, "");
+                            CompleteJob(&job, now_ms, std::move(value));
                           },
                           fate});
   }
@@ -73,54 +70,25 @@ Result<Job> JobTransitions::FailRetry(std::string_view id, std::string error, st
                                       std::int64_t now_ms) {
   return Transition(
       id, JobState::kActive,
-      [&](Job& job) {
-        Attempt& attempt = EndAttempt(&job, AttemptOutcome::kRetrying, now_ms, error);
-        attempt.backoff_ms = due_ms > now_ms ? due_ms - now_ms : 0;
-        attempt.next_due_ms = std::max(due_ms, now_ms);
-        job.last_error = CutLastError(std::move(error));
-        if (due_ms > now_ms) {
-          job.state = JobState::kDelayed;
-          job.due_ms = due_ms;
-        } else {
-          job.state = JobState::kWaiting;
-        }
-      },
-      JobFate::kKept);
+      [&](Job& job) { RetryJobLater(&job, std::move(error), due_ms, now_ms); }, JobFate::kKept);
 }
 
 Result<Job> JobTransitions::FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
                                       AttemptOutcome outcome) {
   return Transition(
-      id, JobState::kActive,
-      [&](Job& job) {
-        EndAttempt(&job, outcome, now_ms, error);
-        job.state = JobState::kFailed;
-        job.last_error = CutLastError(std::move(error));
-        job.finished_ms = now_ms;
-      },
+      id, JobState::kActive, [&](Job& job) { FailJob(&job, std::move(error), now_ms, outcome); },
       JobFate::kKept);
 }
 
 Result<Job> JobTransitions::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
   return Transition(
-      id, JobState::kActive,
-      [&](Job& job) {
-        EndAttempt(&job, AttemptOutcome::kStalled, now_ms, reason);
-        job.state = JobState::kWaiting;
-        job.last_error = CutLastError(std::move(reason));
-      },
+      id, JobState::kActive, [&](Job& job) { RequeueJob(&job, std::move(reason), now_ms); },
       JobFate::kKept);
 }
 
 Result<Job> JobTransitions::Retry(std::string_view id) {
   return Transition(
-      id, JobState::kFailed,
-      [](Job& job) {
-        job.state = JobState::kWaiting;
-        job.attempts_made = 0;
-        job.finished_ms = 0;
-      },
-      JobFate::kKept);
+      id, JobState::kFailed, [](Job& job) { RetryFailedJob(&job); }, JobFate::kKept);
 }
 
 Result<Job> JobTransitions::Promote(std::string_view id) {

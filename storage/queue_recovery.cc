@@ -180,16 +180,7 @@ Result<std::optional<Change>> QueueRecovery::PlanPutBack(const StalledEntry& e,
   c.from = JobState::kActive;
   c.old_key = e.key;
   c.job = std::move(*read);
-  c.job.last_error = std::string(kStalledError);
-  const bool retry = RetriesAfterStall(c.job);
-  // Stalled even when the job fails for good now: the attempt did not fail, its worker was lost.
-  EndAttempt(&c.job, AttemptOutcome::kStalled, now_ms, kStalledError);
-  if (!retry) {
-    c.job.state = JobState::kFailed;
-    c.job.finished_ms = now_ms;
-  } else {
-    c.job.state = JobState::kWaiting;
-  }
+  PutBackStalled(&c.job, now_ms, kStalledError);
   c.new_key = keys::IndexKeyOf(c.job);
   return std::optional<Change>(std::move(c));
 }

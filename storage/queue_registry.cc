@@ -5,32 +5,12 @@
 #include <set>
 
 #include "storage/bounded_iterator.h"
+#include "storage/job_rules.h"
 #include "storage/keys.h"
 #include "storage/quote.h"
 #include "storage/wall_clock.h"
 
 namespace herald::storage {
-namespace {
-
-constexpr std::size_t kMaxQueueNameBytes = 64;
-
-Status ValidateQueueName(std::string_view name) {
-  if (name.empty()) return Status::InvalidArgument("queue name is empty");
-  if (name.size() > kMaxQueueNameBytes) {
-    return Status::InvalidArgument("queue name is longer than 64 bytes");
-  }
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-';
-    if (!ok) {
-      return Status::InvalidArgument("queue name " + Quote(name) +
-                                     " has a character outside [A-Za-z0-9_.:-]");
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Result<std::vector<std::string>> QueueRegistry::ReadRows() const {
   std::vector<std::string> registered;

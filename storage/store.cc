@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include "storage/active_jobs.h"
 #include "storage/bulk_transitions.h"
@@ -22,6 +23,7 @@
 #include "storage/queue_registry.h"
 #include "storage/quote.h"
 #include "storage/record_tables.h"
+#include "storage/rocks_store.h"
 #include "storage/sequence_allocator.h"
 #include "storage/wall_clock.h"
 
@@ -51,10 +53,10 @@ Result<FsyncMode> ParseFsyncMode(std::string_view name) {
 }
 
 // The units of the store, wired together; each borrows the ones declared before it.
-class Store::Impl {
+class StoreUnits {
  public:
-  Impl(StoreOptions options, std::shared_ptr<spdlog::logger> log,
-       std::unique_ptr<Database> database)
+  StoreUnits(StoreOptions options, std::shared_ptr<spdlog::logger> log,
+             std::unique_ptr<Database> database)
       : options_(std::move(options)),
         log_(std::move(log)),
         database_(std::move(database)),
@@ -75,7 +77,7 @@ class Store::Impl {
   // Closing: the background sync stops, the lists and strings write out what is pending,
   // and the group commit finishes the asynchronous adds still queued (their callbacks use the
   // units), all before any unit goes away.
-  ~Impl() {
+  ~StoreUnits() {
     everysec_.reset();
     kv_.reset();
     database_->EndGroupCommit();
@@ -120,7 +122,7 @@ class Store::Impl {
   std::uint64_t recovered_active_ = 0;        // written by Start only
 };
 
-Status Store::Impl::Start() {
+Status StoreUnits::Start() {
   HERALD_RETURN_IF_ERROR(sequence_.Load());
   HERALD_ASSIGN_OR_RETURN(std::vector<QueueState*> queues, registry_.Load());
   QueueRecovery recovery(database_.get(), &reader_, &scanner_, &retention_, log_);
@@ -148,181 +150,196 @@ Status Store::Impl::Start() {
 Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   std::shared_ptr<spdlog::logger> log = options.logger ? options.logger : spdlog::default_logger();
   HERALD_ASSIGN_OR_RETURN(std::unique_ptr<Database> database, Database::Open(options, log));
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(log), std::move(database));
-  HERALD_RETURN_IF_ERROR(impl->Start());
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
+  auto units =
+      std::make_unique<StoreUnits>(std::move(options), std::move(log), std::move(database));
+  HERALD_RETURN_IF_ERROR(units->Start());
+  return std::unique_ptr<Store>(new RocksStore(std::move(units)));
 }
 
-Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-const StoreOptions& Store::options() const { return impl_->options(); }
+KvStore& Store::kv() {
+  Result<KvStore*> db = kv(0);
+  if (!db.ok()) {
+    spdlog::critical("lists and strings asked of a store without them: {}", db.status().ToString());
+    std::abort();
+  }
+  return **db;
+}
 
-Status Store::EnsureQueue(std::string_view queue) { return impl_->registry().Ensure(queue); }
-bool Store::HasQueue(std::string_view queue) const {
+RocksStore::RocksStore(std::unique_ptr<StoreUnits> units) : impl_(std::move(units)) {}
+RocksStore::~RocksStore() = default;
+
+const StoreOptions& RocksStore::options() const { return impl_->options(); }
+
+Status RocksStore::EnsureQueue(std::string_view queue) { return impl_->registry().Ensure(queue); }
+bool RocksStore::HasQueue(std::string_view queue) const {
   return impl_->registry().Find(queue) != nullptr;
 }
-std::vector<std::string> Store::ListQueues() const { return impl_->registry().Names(); }
+std::vector<std::string> RocksStore::ListQueues() const { return impl_->registry().Names(); }
 
-Result<AddResult> Store::Add(std::string_view queue, NewJob job, std::int64_t now_ms) {
+Result<AddResult> RocksStore::Add(std::string_view queue, NewJob job, std::int64_t now_ms) {
   return impl_->adder().Add(queue, std::move(job), now_ms);
 }
 
-Result<std::vector<AddResult>> Store::AddMany(std::string_view queue, std::vector<NewJob> jobs,
-                                              std::int64_t now_ms) {
+Result<std::vector<AddResult>> RocksStore::AddMany(std::string_view queue, std::vector<NewJob> jobs,
+                                                   std::int64_t now_ms) {
   return impl_->adder().AddMany(queue, std::move(jobs), now_ms);
 }
 
-Result<AddResult> Store::Import(std::string_view queue, Job job) {
+Result<AddResult> RocksStore::Import(std::string_view queue, Job job) {
   return impl_->adder().Import(queue, std::move(job));
 }
 
-void Store::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
-                     std::function<void(Result<AddResult>)> done) {
+void RocksStore::AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                          std::function<void(Result<AddResult>)> done) {
   impl_->adder().AddAsync(queue, std::move(job), now_ms, std::move(done));
 }
 
-Result<std::optional<Job>> Store::Take(std::string_view queue, std::int64_t now_ms,
-                                       std::string_view worker) {
+Result<std::optional<Job>> RocksStore::Take(std::string_view queue, std::int64_t now_ms,
+                                            std::string_view worker) {
   return impl_->taker().Take(queue, now_ms, worker);
 }
 
-Result<std::vector<Job>> Store::TakeMany(std::string_view queue, std::size_t max,
-                                         std::int64_t now_ms, std::string_view worker) {
+Result<std::vector<Job>> RocksStore::TakeMany(std::string_view queue, std::size_t max,
+                                              std::int64_t now_ms, std::string_view worker) {
   return impl_->taker().TakeMany(queue, max, now_ms, worker);
 }
 
-Result<Job> Store::Complete(std::string_view id, std::string return_value, std::int64_t now_ms) {
+Result<Job> RocksStore::Complete(std::string_view id, std::string return_value,
+                                 std::int64_t now_ms) {
   return impl_->transitions().Complete(id, std::move(return_value), now_ms);
 }
 
-std::vector<Result<Job>> Store::CompleteMany(std::vector<Completion> completions,
-                                             std::int64_t now_ms) {
+std::vector<Result<Job>> RocksStore::CompleteMany(std::vector<Completion> completions,
+                                                  std::int64_t now_ms) {
   return impl_->transitions().CompleteMany(std::move(completions), now_ms);
 }
 
-CompleteAndTakeResult Store::CompleteAndTake(Completion done, std::string_view next_queue,
-                                             std::int64_t now_ms, std::string_view worker) {
+CompleteAndTakeResult RocksStore::CompleteAndTake(Completion done, std::string_view next_queue,
+                                                  std::int64_t now_ms, std::string_view worker) {
   return impl_->transitions().CompleteAndTake(std::move(done), next_queue, now_ms, worker);
 }
 
-Result<Job> Store::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
-                             std::int64_t now_ms) {
+Result<Job> RocksStore::FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
+                                  std::int64_t now_ms) {
   return impl_->transitions().FailRetry(id, std::move(error), due_ms, now_ms);
 }
 
-Result<Job> Store::FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
-                             AttemptOutcome outcome) {
+Result<Job> RocksStore::FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                                  AttemptOutcome outcome) {
   return impl_->transitions().FailFinal(id, std::move(error), now_ms, outcome);
 }
 
-Result<Job> Store::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
+Result<Job> RocksStore::Requeue(std::string_view id, std::string reason, std::int64_t now_ms) {
   return impl_->transitions().Requeue(id, std::move(reason), now_ms);
 }
 
-Result<Job> Store::Retry(std::string_view id, std::int64_t /*now_ms*/) {
+Result<Job> RocksStore::Retry(std::string_view id, std::int64_t /*now_ms*/) {
   return impl_->transitions().Retry(id);
 }
 
-Result<std::uint64_t> Store::RetryAllFailed(std::string_view queue, std::int64_t /*now_ms*/,
-                                            std::vector<Job>* retried) {
+Result<std::uint64_t> RocksStore::RetryAllFailed(std::string_view queue, std::int64_t /*now_ms*/,
+                                                 std::vector<Job>* retried) {
   return impl_->bulk().RetryAllFailed(queue, retried);
 }
 
-Result<Job> Store::Promote(std::string_view id, std::int64_t /*now_ms*/) {
+Result<Job> RocksStore::Promote(std::string_view id, std::int64_t /*now_ms*/) {
   return impl_->transitions().Promote(id);
 }
 
-Result<std::uint64_t> Store::PromoteDue(std::string_view queue, std::int64_t now_ms,
-                                        std::uint64_t limit, std::vector<Job>* promoted) {
+Result<std::uint64_t> RocksStore::PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                             std::uint64_t limit, std::vector<Job>* promoted) {
   return impl_->bulk().PromoteDue(queue, now_ms, limit, promoted);
 }
 
-std::optional<std::int64_t> Store::NextDue(std::string_view queue) const {
+std::optional<std::int64_t> RocksStore::NextDue(std::string_view queue) const {
   return impl_->registry().NextDue(queue);
 }
 
-Status Store::Delete(std::string_view id) { return impl_->transitions().Delete(id); }
+Status RocksStore::Delete(std::string_view id) { return impl_->transitions().Delete(id); }
 
-Result<std::uint64_t> Store::Clean(std::string_view queue, JobState state,
-                                   std::int64_t older_than_ms, std::uint64_t limit,
-                                   std::vector<Job>* cleaned) {
+Result<std::uint64_t> RocksStore::Clean(std::string_view queue, JobState state,
+                                        std::int64_t older_than_ms, std::uint64_t limit,
+                                        std::vector<Job>* cleaned) {
   return impl_->bulk().Clean(queue, state, older_than_ms, limit, cleaned);
 }
 
-Result<Job> Store::Get(std::string_view id) const { return impl_->reader().Read(id); }
+Result<Job> RocksStore::Get(std::string_view id) const { return impl_->reader().Read(id); }
 
-Result<QueueCounts> Store::Counts(std::string_view queue) const {
+Result<QueueCounts> RocksStore::Counts(std::string_view queue) const {
   return impl_->registry().Counts(queue);
 }
 
-Result<JobPage> Store::List(std::string_view queue, JobState state, std::string_view cursor,
-                            std::uint32_t count) const {
+Result<JobPage> RocksStore::List(std::string_view queue, JobState state, std::string_view cursor,
+                                 std::uint32_t count) const {
   return impl_->lister().List(queue, state, cursor, count);
 }
 
-std::uint64_t Store::recovered_active() const { return impl_->recovered_active(); }
+std::uint64_t RocksStore::recovered_active() const { return impl_->recovered_active(); }
 
-Status Store::SetPaused(std::string_view queue, bool paused) {
+Status RocksStore::SetPaused(std::string_view queue, bool paused) {
   return impl_->registry().SetPaused(queue, paused);
 }
 
-bool Store::IsPaused(std::string_view queue) const { return impl_->registry().IsPaused(queue); }
+bool RocksStore::IsPaused(std::string_view queue) const {
+  return impl_->registry().IsPaused(queue);
+}
 
-Status Store::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
+Status RocksStore::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
   return impl_->records().Put(table, key, value);
 }
 
-Result<std::optional<std::string>> Store::GetRecord(RecordTable table, std::string_view key) const {
+Result<std::optional<std::string>> RocksStore::GetRecord(RecordTable table,
+                                                         std::string_view key) const {
   return impl_->records().Get(table, key);
 }
 
-Status Store::DeleteRecord(RecordTable table, std::string_view key) {
+Status RocksStore::DeleteRecord(RecordTable table, std::string_view key) {
   return impl_->records().Delete(table, key);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(RecordTable table,
-                                                                            std::string_view prefix,
-                                                                            std::uint32_t limit,
-                                                                            ScanOrder order) const {
+Result<std::vector<std::pair<std::string, std::string>>> RocksStore::ScanRecords(
+    RecordTable table, std::string_view prefix, std::uint32_t limit, ScanOrder order) const {
   return impl_->records().Scan(table, prefix, limit, order);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecordsAfter(
+Result<std::vector<std::pair<std::string, std::string>>> RocksStore::ScanRecordsAfter(
     RecordTable table, std::string_view after, std::uint32_t limit) const {
   return impl_->records().ScanAfter(table, after, limit);
 }
 
-KvStore& Store::kv() { return impl_->kv().database(0); }
-
-Result<KvStore*> Store::kv(int db) {
+Result<KvStore*> RocksStore::kv(int db) {
   if (db < 0 || db >= kKvDatabases) return Status::InvalidArgument("DB index is out of range");
   return &impl_->kv().database(db);
 }
 
-Status Store::ClearKv() { return impl_->kv().ClearAll(); }
+Status RocksStore::ClearKv() { return impl_->kv().ClearAll(); }
 
-Status Store::SyncWal() { return impl_->database().SyncWal(); }
+// One process writes this store: there is no work made elsewhere to hear of.
+void RocksStore::SetWorkListener(WorkListener /*listener*/) {}
 
-FsyncMode Store::fsync_mode() const { return impl_->options().fsync; }
+Status RocksStore::SyncWal() { return impl_->database().SyncWal(); }
 
-bool Store::AllDurable() const {
+FsyncMode RocksStore::fsync_mode() const { return impl_->options().fsync; }
+
+bool RocksStore::AllDurable() const {
   const WalSyncer* syncer = impl_->database().wal_syncer();
   return syncer == nullptr || (!impl_->kv().has_pending() && syncer->AllSynced());
 }
 
-std::uint64_t Store::WalSyncs() const {
+std::uint64_t RocksStore::WalSyncs() const {
   const WalSyncer* syncer = impl_->database().wal_syncer();
   return syncer == nullptr ? 0 : syncer->syncs();
 }
 
-std::uint64_t Store::Writes() const { return impl_->database().writes(); }
+std::uint64_t RocksStore::Writes() const { return impl_->database().writes(); }
 
-Status Store::WriteHealth() const { return impl_->database().WriteHealth(); }
+Status RocksStore::WriteHealth() const { return impl_->database().WriteHealth(); }
 
-std::uint64_t Store::WriteFailures() const { return impl_->database().write_failures(); }
+std::uint64_t RocksStore::WriteFailures() const { return impl_->database().write_failures(); }
 
-void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
+void RocksStore::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
   WalSyncer* syncer = impl_->database().wal_syncer();
   Status written = impl_->kv().WritePending();
   if (!written.ok()) impl_->database().NoteWriteOutcome(written);
@@ -336,12 +353,12 @@ void Store::SyncAsync(std::function<void(Status)> done, std::size_t waiters) {
       waiters);
 }
 
-Status Store::Checkpoint(const std::string& dir) { return impl_->database().Checkpoint(dir); }
+Status RocksStore::Checkpoint(const std::string& dir) { return impl_->database().Checkpoint(dir); }
 
-Status Store::VerifyChecksums() const { return impl_->database().VerifyChecksums(); }
+Status RocksStore::VerifyChecksums() const { return impl_->database().VerifyChecksums(); }
 
-std::uint64_t Store::DiskBytes() const { return impl_->database().DiskBytes(); }
+std::uint64_t RocksStore::DiskBytes() const { return impl_->database().DiskBytes(); }
 
-std::uint64_t Store::MemtableBytes() const { return impl_->database().MemtableBytes(); }
+std::uint64_t RocksStore::MemtableBytes() const { return impl_->database().MemtableBytes(); }
 
 }  // namespace herald::storage

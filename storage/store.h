@@ -1,5 +1,11 @@
-// Store: the durable state of Herald, in one embedded RocksDB database.
+// Store: the durable state of Herald: queues of jobs, records, and (embedded store only) lists
+// and strings. The engine talks to this interface; two backends implement it with the same
+// semantics, which tests/storage/store_contract_test.cc holds both to:
+//   * the embedded store (Store::Open, the default): one RocksDB database, described below;
+//   * PostgreSQL (storage/postgres/postgres_store.h): tables in a database server, shared by
+//     several Herald nodes.
 //
+// The embedded store:
 //   * Queues: one column family per queue ("q.<name>") holding that queue's indexes (waiting,
 //     delayed, failed, completed) and flags; job records live in the "jobs" column family keyed
 //     by job id, since ids are unique across queues (ACKJOB/SHOW take only an id). An active
@@ -24,7 +30,7 @@
 // queue_registry.h (queues, pause, counts), job_adder.h, job_taker.h, job_transitions.h,
 // bulk_transitions.h, job_lister.h, record_tables.h; recovery at open is queue_recovery.h.
 //
-// Thread safety: thread-safe. Methods may be called from any thread concurrently.
+// Thread safety: thread-safe (every backend). Methods may be called from any thread concurrently.
 #pragma once
 
 #include <cstdint>
@@ -123,52 +129,54 @@ enum class ScanOrder : std::uint8_t { kOldestFirst, kNewestFirst };
 
 class Store {
  public:
+  // The embedded store (RocksDB in options.data_dir). Other backends have their own Open
+  // (storage/postgres/postgres_store.h).
   static Result<std::unique_ptr<Store>> Open(StoreOptions options);
-  ~Store();  // syncs the WAL and closes
+  virtual ~Store();  // the embedded store syncs its WAL and closes; the others disconnect
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  const StoreOptions& options() const;
+  virtual const StoreOptions& options() const = 0;
 
   // ---- Queue registry --------------------------------------------------------------------
   // Creates the queue's column family on first use; OK if it exists. InvalidArgument for a
   // name that is empty, longer than 64 bytes or has bytes outside [A-Za-z0-9_.:-].
-  Status EnsureQueue(std::string_view queue);
-  bool HasQueue(std::string_view queue) const;
-  std::vector<std::string> ListQueues() const;  // sorted
+  virtual Status EnsureQueue(std::string_view queue) = 0;
+  virtual bool HasQueue(std::string_view queue) const = 0;
+  virtual std::vector<std::string> ListQueues() const = 0;  // sorted
 
   // ---- Job transitions (each one WriteBatch, durable on return) ---------------------------
   // NotFound for an unknown queue (call EnsureQueue first).
-  Result<AddResult> Add(std::string_view queue, NewJob job, std::int64_t now_ms);
+  virtual Result<AddResult> Add(std::string_view queue, NewJob job, std::int64_t now_ms) = 0;
   // Many adds in one batch and one sync (pipelined ADDJOB, bursts of events). Results in order.
-  Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
-                                         std::int64_t now_ms);
+  virtual Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
+                                                 std::int64_t now_ms) = 0;
   // Add without waiting: `done` gets what Add would return, once the add is durable. In
   // `always` mode it is called on the store's syncer thread after the WAL sync that covers the
   // add (many adds in flight share one sync, and no thread sleeps per add); in the other modes
   // before AddAsync returns. Adds from one thread keep their order. `done` may add more.
-  void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
-                std::function<void(Result<AddResult>)> done);
+  virtual void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
+                        std::function<void(Result<AddResult>)> done) = 0;
   // A job as another store exported it (herald export), with its state, attempts, history,
   // times, result and name: the id is kept (a decimal one too: this store's generated ids then
   // continue above it), the place in its state's index is after the jobs there of the same
   // priority or time. An active job comes in waiting (its lease was the other store's).
   // created = false and nothing written when a job with that id exists, so an import can be
   // repeated. NotFound for an unknown queue; InvalidArgument for an empty id or bad options.
-  Result<AddResult> Import(std::string_view queue, Job job);
+  virtual Result<AddResult> Import(std::string_view queue, Job job) = 0;
   // The first waiting job (priority, then FIFO) becomes active, attempts_made + 1,
   // processed_ms = now, and a running attempt run by `worker` ("local:3", a client's
   // "name@addr"; cut to kMaxAttemptWorkerBytes) is appended to its history. nullopt when
   // nothing is waiting. Does not look at "paused".
   // Corruption when the first job's record can't be read; that job is then skipped (left on
   // disk as it is) until the next open, so the queue moves on.
-  Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms,
-                                  std::string_view worker = {});
+  virtual Result<std::optional<Job>> Take(std::string_view queue, std::int64_t now_ms,
+                                          std::string_view worker = {}) = 0;
   // Up to `max` Takes from one queue, written as one batch (GETJOB COUNT n, a worker taking
   // several jobs): the first waiting jobs in Take order, fewer (or none) when fewer wait.
   // An error only when nothing could be taken.
-  Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms,
-                                    std::string_view worker = {});
+  virtual Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max,
+                                            std::int64_t now_ms, std::string_view worker = {}) = 0;
   // Every transition out of the active state ends the job's running attempt in its history
   // (Job::history), in the same write: completed, retrying (with the backoff and the next due
   // time), failed or stalled, with the error cut to kMaxAttemptErrorBytes. The other
@@ -176,128 +184,144 @@ class Store {
   //
   // active -> completed (finished_ms = now, return value kept). NotFound / InvalidArgument
   // ("job 7 is waiting, not active").
-  Result<Job> Complete(std::string_view id, std::string return_value, std::int64_t now_ms);
+  virtual Result<Job> Complete(std::string_view id, std::string return_value,
+                               std::int64_t now_ms) = 0;
   // Many Completes (of any queues) in one batch (ACKJOB id id ...). One result per completion,
   // in order: the completed job, or why that one was not completed (as Complete; also
   // InvalidArgument for an id given twice). A failed write fails every one of them.
-  std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions, std::int64_t now_ms);
+  virtual std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions,
+                                                std::int64_t now_ms) = 0;
   // Complete and a Take of `next_queue` in one batch (a worker that finished a job and wants
   // the next: one write instead of two). The take happens only when the completion does; it
   // may find nothing (an empty queue, or its first job busy under another transition). The
   // job taken starts an attempt run by `worker`, as Take.
-  CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
-                                        std::int64_t now_ms, std::string_view worker = {});
+  virtual CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
+                                                std::int64_t now_ms,
+                                                std::string_view worker = {}) = 0;
   // active -> delayed until due_ms, last_error kept (a retry with backoff). A due_ms <= now
   // makes it waiting at once, as Add does. The attempt ends retrying, with backoff_ms =
   // due_ms - now (0 when due now) and next_due_ms = due_ms (now when due now).
-  Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
-                        std::int64_t now_ms);
+  virtual Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
+                                std::int64_t now_ms) = 0;
   // active -> failed, last_error kept, finished_ms = now. The attempt ends with `outcome`:
   // kFailed, or kStalled for a lease that expired with no attempts left.
-  Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
-                        AttemptOutcome outcome = AttemptOutcome::kFailed);
+  virtual Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
+                                AttemptOutcome outcome = AttemptOutcome::kFailed) = 0;
   // active -> waiting at its old place (a lease expired; the attempt stays counted, and ends
   // stalled with `reason` as its error).
-  Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms);
+  virtual Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms) = 0;
   // failed -> waiting, attempts_made reset to 0, last_error kept until the next attempt.
-  Result<Job> Retry(std::string_view id, std::int64_t now_ms);
+  virtual Result<Job> Retry(std::string_view id, std::int64_t now_ms) = 0;
   // Every failed job of the queue -> waiting; returns how many. `retried` (may be null)
   // receives the jobs moved.
-  Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms,
-                                       std::vector<Job>* retried = nullptr);
+  virtual Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms,
+                                               std::vector<Job>* retried = nullptr) = 0;
   // delayed -> waiting now.
-  Result<Job> Promote(std::string_view id, std::int64_t now_ms);
+  virtual Result<Job> Promote(std::string_view id, std::int64_t now_ms) = 0;
   // Every delayed job with due_ms <= now -> waiting, at most `limit` per call; returns how
   // many moved; `promoted` (may be null) receives the jobs moved.
-  Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms, std::uint64_t limit,
-                                   std::vector<Job>* promoted = nullptr);
+  virtual Result<std::uint64_t> PromoteDue(std::string_view queue, std::int64_t now_ms,
+                                           std::uint64_t limit,
+                                           std::vector<Job>* promoted = nullptr) = 0;
   // Earliest due_ms among delayed jobs, from memory (no I/O). nullopt when none.
-  std::optional<std::int64_t> NextDue(std::string_view queue) const;
+  virtual std::optional<std::int64_t> NextDue(std::string_view queue) const = 0;
   // Removes a job in any state. NotFound when absent.
-  Status Delete(std::string_view id);
+  virtual Status Delete(std::string_view id) = 0;
   // Removes jobs of `state` (completed, failed, delayed or waiting) whose state time is at or
   // before `older_than_ms` (finished_ms for completed/failed, due for delayed, created for
   // waiting), at most `limit`. Returns the number removed. older_than_ms is a point in time
   // (ms since epoch), not an age. InvalidArgument for active.
   // `cleaned` (may be null) receives the jobs removed.
-  Result<std::uint64_t> Clean(std::string_view queue, JobState state, std::int64_t older_than_ms,
-                              std::uint64_t limit, std::vector<Job>* cleaned = nullptr);
+  virtual Result<std::uint64_t> Clean(std::string_view queue, JobState state,
+                                      std::int64_t older_than_ms, std::uint64_t limit,
+                                      std::vector<Job>* cleaned = nullptr) = 0;
 
   // ---- Reads -------------------------------------------------------------------------------
-  Result<Job> Get(std::string_view id) const;
-  Result<QueueCounts> Counts(std::string_view queue) const;  // from memory
+  virtual Result<Job> Get(std::string_view id) const = 0;
+  virtual Result<QueueCounts> Counts(std::string_view queue) const = 0;  // embedded: from memory
   // Jobs in a state, in index order (waiting: take order; delayed: due order; completed and
   // failed: newest first; active: add order). cursor "" starts at the beginning; a page's
   // next_cursor (hex, opaque) continues. count is clamped to 1..10000. InvalidArgument for a
   // malformed cursor; Corruption when a listed job's record can't be read.
-  Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
-                       std::uint32_t count) const;
+  virtual Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
+                               std::uint32_t count) const = 0;
   // Jobs that were active when the store was opened and were put back (for logging).
-  std::uint64_t recovered_active() const;
+  virtual std::uint64_t recovered_active() const = 0;
 
   // ---- Pause flag (persisted) --------------------------------------------------------------
-  Status SetPaused(std::string_view queue, bool paused);
-  bool IsPaused(std::string_view queue) const;
+  virtual Status SetPaused(std::string_view queue, bool paused) = 0;
+  virtual bool IsPaused(std::string_view queue) const = 0;
 
   // ---- Records -----------------------------------------------------------------------------
-  Status PutRecord(RecordTable table, std::string_view key, std::string_view value);
-  Result<std::optional<std::string>> GetRecord(RecordTable table, std::string_view key) const;
-  Status DeleteRecord(RecordTable table, std::string_view key);
+  virtual Status PutRecord(RecordTable table, std::string_view key, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> GetRecord(RecordTable table,
+                                                       std::string_view key) const = 0;
+  virtual Status DeleteRecord(RecordTable table, std::string_view key) = 0;
   // Up to `limit` records (1..10000) whose key comes after `after` ("" = from the first), in
   // key order: a walk over a whole table, page by page (herald export).
-  Result<std::vector<std::pair<std::string, std::string>>> ScanRecordsAfter(
-      RecordTable table, std::string_view after, std::uint32_t limit) const;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ScanRecordsAfter(
+      RecordTable table, std::string_view after, std::uint32_t limit) const = 0;
   // Up to `limit` records (0 = no limit) whose key starts with `prefix`, in `order`.
-  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(RecordTable table,
-                                                                       std::string_view prefix,
-                                                                       std::uint32_t limit,
-                                                                       ScanOrder order) const;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
+      RecordTable table, std::string_view prefix, std::uint32_t limit, ScanOrder order) const = 0;
 
-  // ---- Lists and strings -------------------------------------------------------------------
-  // Database 0 (the one a client starts with).
-  KvStore& kv();
+  // ---- Lists and strings (the embedded store's) --------------------------------------------
   // Database `db` (SELECT db), 0 <= db < kKvDatabases (kv_store.h). InvalidArgument "DB index
-  // is out of range" otherwise.
-  Result<KvStore*> kv(int db);
+  // is out of range" otherwise; NotSupported from a backend without lists and strings.
+  virtual Result<KvStore*> kv(int db) = 0;
+  // Database 0 (the one a client starts with), of a store that has lists and strings: aborts
+  // on one that has not (callers that may meet another backend ask kv(0)).
+  KvStore& kv();
   // Removes every key of every database in one write (FLUSHALL), durable on return; jobs stay.
-  Status ClearKv();
+  // NotSupported from a backend without lists and strings.
+  virtual Status ClearKv() = 0;
 
   // ---- Durability of deferred writes (storage/sync_deferral.h) ------------------------------
-  FsyncMode fsync_mode() const;
+  virtual FsyncMode fsync_mode() const = 0;
   // Whether every write made so far (jobs, lists, strings) is durable under the FsyncMode:
   // in `always` mode, in a synced WAL; always true in the other modes.
-  bool AllDurable() const;
+  virtual bool AllDurable() const = 0;
   // Calls `done` once every write made before this call is durable, with the error of the WAL
   // write or sync otherwise: in `always` mode after a WAL sync that covers them (shared with
   // the other writers), on a syncer thread; in the other modes at once, on this thread. Writes
   // out the pending list and string rows first. `done` must be quick (post to a strand).
   // `waiters`: the clients answered by `done` (see WalSyncer::SyncAsync).
-  void SyncAsync(std::function<void(Status)> done, std::size_t waiters = 1);
+  virtual void SyncAsync(std::function<void(Status)> done, std::size_t waiters = 1) = 0;
   // `always` mode: WAL syncs made so far (each covers every write made before it); 0 otherwise.
-  std::uint64_t WalSyncs() const;
+  virtual std::uint64_t WalSyncs() const = 0;
   // Batches written for jobs and records so far (each change of a job is one).
-  std::uint64_t Writes() const;
+  virtual std::uint64_t Writes() const = 0;
   // OK while writes go through; the error of the last write when it failed (a full disk), or
   // the WAL's error once a WAL write failed (the store then refuses writes until reopened).
-  Status WriteHealth() const;
+  virtual Status WriteHealth() const = 0;
   // Writes that failed so far.
-  std::uint64_t WriteFailures() const;
+  virtual std::uint64_t WriteFailures() const = 0;
+
+  // ---- Work made by other nodes (a store shared by several) --------------------------------
+  // Called when another node made jobs of `queue` waiting (due_ms 0) or delayed until due_ms,
+  // so that this node's blocked takes and its scheduler hear of them; on a thread of the store.
+  // Also called (due_ms 0) for every queue after the store lost its connection for notices
+  // and has it again, since some may have been missed.
+  using WorkListener = std::function<void(std::string_view queue, std::int64_t due_ms)>;
+  // Sets the listener (nullptr: none); returns once no call of the one before is running. The
+  // embedded store has no other writers: it never calls one.
+  virtual void SetWorkListener(WorkListener listener) = 0;
 
   // ---- Maintenance -------------------------------------------------------------------------
-  Status SyncWal();  // forces the WAL to disk now
-  // Online backup into an empty directory (RocksDB checkpoint).
-  Status Checkpoint(const std::string& dir);
+  virtual Status SyncWal() = 0;  // forces the WAL to disk now (OK where commits are durable)
+  // Online backup into an empty directory (RocksDB checkpoint). NotSupported elsewhere (the
+  // database server has its own backups).
+  virtual Status Checkpoint(const std::string& dir) = 0;
   // Reads every table file and checks its blocks' checksums (a restored copy, `herald
-  // check`). Corruption naming the file otherwise.
-  Status VerifyChecksums() const;
-  // Approximate bytes on disk (SST + WAL) and in memtables, for INFO.
-  std::uint64_t DiskBytes() const;
-  std::uint64_t MemtableBytes() const;
+  // check`). Corruption naming the file otherwise; NotSupported by a backend without files.
+  virtual Status VerifyChecksums() const = 0;
+  // Approximate bytes on disk (SST + WAL, or the database's size) and in memtables (0 where
+  // there are none), for INFO.
+  virtual std::uint64_t DiskBytes() const = 0;
+  virtual std::uint64_t MemtableBytes() const = 0;
 
- private:
-  class Impl;
-  explicit Store(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+ protected:
+  Store() = default;
 };
 
 }  // namespace herald::storage

@@ -32,6 +32,7 @@ class [[nodiscard]] Status {
     kPaused = 9,
     kWrongType = 10,
     kInternal = 11,
+    kNotSupported = 12,  // this backend or build has no such feature
   };
 
   Status() = default;
@@ -54,6 +55,9 @@ class [[nodiscard]] Status {
   static Status Paused(std::string msg) { return Status(Code::kPaused, std::move(msg)); }
   static Status WrongType(std::string msg) { return Status(Code::kWrongType, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status NotSupported(std::string msg) {
+    return Status(Code::kNotSupported, std::move(msg));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -69,6 +73,7 @@ class [[nodiscard]] Status {
   bool IsShuttingDown() const { return code_ == Code::kShuttingDown; }
   bool IsPaused() const { return code_ == Code::kPaused; }
   bool IsWrongType() const { return code_ == Code::kWrongType; }
+  bool IsNotSupported() const { return code_ == Code::kNotSupported; }
 
   // "NotFound: job 42 not found"; "OK" for success. For logs, not for users.
   std::string ToString() const;

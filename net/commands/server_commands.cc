@@ -195,7 +195,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("keyspace")) {
     out << "# Keyspace\r\n";
-    for (int db = 0; db < engine::kKvDatabases; ++db) {
+    for (int db = 0; db < engine::kKvDatabases && server.has_kv(); ++db) {
       auto keys = server.kv(db).Count();
       if (keys.ok() && *keys > 0) {
         out << "db" << db << ":keys=" << *keys << ",expires=0,avg_ttl=0\r\n";

@@ -33,6 +33,7 @@ TEST(StatusTest, CodesKeepTheirNumbers) {
   EXPECT_EQ(static_cast<int>(Status::Code::kCorruption), 6);
   EXPECT_EQ(static_cast<int>(Status::Code::kWrongType), 10);
   EXPECT_EQ(static_cast<int>(Status::Code::kInternal), 11);
+  EXPECT_EQ(static_cast<int>(Status::Code::kNotSupported), 12);
 }
 
 TEST(StatusTest, WithPrefixKeepsTheCodeAndLeavesOkAlone) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -63,6 +65,40 @@ TEST_F(HeraldProcessTest, ReadsServerSettingsFromConfigFile) {
   EXPECT_NE(herald.Output().find("timeout    7 s idle"), std::string::npos) << herald.Output();
   herald.Signal(SIGINT);
   EXPECT_EQ(herald.Wait(20s), 0);
+}
+
+TEST_F(HeraldProcessTest, RefusesStoreSettingsThatCannotWork) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[store]\nbackend = \"mysql\"\n", "store backend must be embedded or postgres"},
+      {"[store]\nbackend = \"postgres\"\n", "needs store.conninfo (or --store-conninfo)"},
+      {"[store]\nbackend = \"postgres\"\nconninfo = \"host=127.0.0.1\"\nconnections = 0\n",
+       "store connections must be between 1 and 256"},
+      {"[store]\nbackend = \"postgres\"\nconninfo = \"host=127.0.0.1\"\nheartbeat_ms = "
+       "1000\nnode_timeout_ms = 1500\n",
+       "node_timeout_ms at least twice it"},
+      {"[store]\nnode = 7\n", "store.node"},
+  };
+  int n = 0;
+  for (const auto& [toml, expected] : cases) {
+    const std::string config = WriteFile(dir_.Sub("bad" + std::to_string(++n) + ".toml"), toml);
+    ChildProcess herald(Args({"--config", config}), dir_.Sub("bad" + std::to_string(n) + ".log"));
+    EXPECT_EQ(herald.Wait(20s), 2) << toml;
+    EXPECT_NE(herald.Output().find(expected), std::string::npos) << toml << herald.Output();
+  }
+}
+
+TEST_F(HeraldProcessTest, SaysSoWhenThePostgresStoreCannotBeReached) {
+  // Nothing listens on that port: the store is not opened, and the log says where and why.
+  const int nobody = FreePort();
+  ChildProcess herald(
+      Args({"--store-conninfo",
+            "host=127.0.0.1 port=" + std::to_string(nobody) + " dbname=herald connect_timeout=2",
+            "--store-node", "n1"}),
+      dir_.Sub("out.log"));
+  EXPECT_EQ(herald.Wait(30s), 1);
+  EXPECT_NE(herald.Output().find("cannot open the store postgres (node n1)"), std::string::npos)
+      << herald.Output();
+  EXPECT_NE(herald.Output().find("Connection refused"), std::string::npos) << herald.Output();
 }
 
 TEST_F(HeraldProcessTest, RefusesATimeoutOutOfRange) {

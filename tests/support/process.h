@@ -13,6 +13,9 @@ namespace herald::testing {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int FreePort();
 
+// True when a TCP connection to 127.0.0.1:port succeeds now.
+bool PortAccepts(int port);
+
 // True once a TCP connection to 127.0.0.1:port succeeds, within `timeout`.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 

@@ -37,6 +37,15 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
                                    std::string(err.description()));
   }
   config->config_file = path;
+  if (const toml::table* store = parsed["store"].as_table()) {
+    const std::string at = path + ": store";
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*store, "backend", at, &config->store_backend));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*store, "conninfo", at, &config->store_conninfo));
+    HERALD_RETURN_IF_ERROR(ReadTomlString(*store, "node", at, &config->store_node));
+    HERALD_RETURN_IF_ERROR(ReadInt(*store, "connections", at, &config->store_connections));
+    HERALD_RETURN_IF_ERROR(ReadInt(*store, "heartbeat_ms", at, &config->store_heartbeat_ms));
+    HERALD_RETURN_IF_ERROR(ReadInt(*store, "node_timeout_ms", at, &config->store_node_timeout_ms));
+  }
   const toml::table* server = parsed["server"].as_table();
   if (server == nullptr) return Status::Ok();
   const std::string where = path + ": server";
@@ -76,6 +85,25 @@ Status ValidateConfig(const HeraldConfig& config) {
     return Status::InvalidArgument("timeout must be between 0 and 2147483647 seconds");
   }
   if (config.data_dir.empty()) return Status::InvalidArgument("data dir must not be empty");
+  if (config.store_backend != "embedded" && config.store_backend != "postgres") {
+    return Status::InvalidArgument("store backend must be embedded or postgres, not '" +
+                                   config.store_backend + "'");
+  }
+  if (config.store_backend == "postgres") {
+    if (config.store_conninfo.empty()) {
+      return Status::InvalidArgument(
+          "the postgres store backend needs store.conninfo (or --store-conninfo)");
+    }
+    if (config.store_node.empty()) return Status::InvalidArgument("store node must not be empty");
+    if (config.store_connections < 1 || config.store_connections > 256) {
+      return Status::InvalidArgument("store connections must be between 1 and 256");
+    }
+    if (config.store_heartbeat_ms < 10 ||
+        config.store_node_timeout_ms < 2 * config.store_heartbeat_ms) {
+      return Status::InvalidArgument(
+          "store heartbeat_ms must be at least 10 and node_timeout_ms at least twice it");
+    }
+  }
   if (!config.readonly_password.empty() && config.requirepass.empty()) {
     return Status::InvalidArgument(
         "a read-only password needs requirepass too (without one, everything is open)");

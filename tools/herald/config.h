@@ -26,10 +26,20 @@ struct HeraldConfig {
   std::uint32_t timeout_s = 0;      // close clients idle this many s (0 = never). Default: 0
   bool protected_mode = true;       // refuse non-loopback bind without a password
   bool mock_events = false;         // POST /mock-events/*. Default: off
+  // [store]: where the queues live. "embedded" (RocksDB in data_dir) or "postgres" (a
+  // PostgreSQL database shared by every node that names it). Default: embedded
+  std::string store_backend = "embedded";
+  std::string store_conninfo;           // postgres: libpq connection string. Required there
+  std::string store_node = "herald";    // postgres: this node's name, unique. Default: herald
+  std::uint32_t store_connections = 8;  // postgres: connections to the database. Default: 8
+  // postgres: heartbeat period, and how old a node's heartbeat is when its jobs are put back
+  // (storage/postgres/postgres_store.h). Defaults: 1000 and 15000
+  std::uint32_t store_heartbeat_ms = 1000;
+  std::uint32_t store_node_timeout_ms = 15000;
 };
 
-// Reads the [server] table of a TOML file into `config`. InvalidArgument names the file, the
-// key and the problem; IOError when the file cannot be read.
+// Reads the [server] and [store] tables of a TOML file into `config`. InvalidArgument names the
+// file, the key and the problem; IOError when the file cannot be read.
 Status LoadConfigFile(const std::string& path, HeraldConfig* config);
 
 // Checks values that the flags and file cannot check alone. InvalidArgument names the setting.

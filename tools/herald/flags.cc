@@ -51,6 +51,10 @@ ParsedCommandLine ParseCommandLine(int argc, char** argv) {
          [&line](const std::string& value) { line.protected_mode = value == "yes"; },
          "yes|no: refuse non-loopback without password")
       ->check(CLI::IsMember({"yes", "no"}));
+  AddOptional(app, "--store-conninfo", line.store_conninfo,
+              "keep the queues in PostgreSQL: a libpq connection string");
+  AddOptional(app, "--store-node", line.store_node,
+              "this node's name in the PostgreSQL store (unique per node)");
   app.add_flag("--mock-events", line.mock_events, "enable POST /mock-events/* (development only)");
   app.add_option("--fault", line.faults,
                  "inject handler failures, e.g. emails:first=2 or notifications:rate=0.3,seed=7");
@@ -163,6 +167,11 @@ void ApplyFlags(const CommandLine& line, HeraldConfig* config) {
   if (line.timeout_s) config->timeout_s = *line.timeout_s;
   if (line.protected_mode) config->protected_mode = *line.protected_mode;
   if (line.mock_events) config->mock_events = true;
+  if (line.store_conninfo) {
+    config->store_backend = "postgres";
+    config->store_conninfo = *line.store_conninfo;
+  }
+  if (line.store_node) config->store_node = *line.store_node;
 }
 
 }  // namespace herald::tools

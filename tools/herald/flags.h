@@ -40,6 +40,8 @@ struct CommandLine {
   std::optional<std::string> readonly_password;
   std::optional<std::uint32_t> timeout_s;
   std::optional<bool> protected_mode;
+  std::optional<std::string> store_conninfo;  // also chooses the postgres backend
+  std::optional<std::string> store_node;
   bool mock_events = false;
   std::vector<std::string> faults;         // --fault specs, in order
   std::optional<WorkerFlags> worker;       // `herald worker ...`

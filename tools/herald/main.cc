@@ -8,10 +8,12 @@
 #include <signal.h>
 
 #include <csignal>
+#include <memory>
 #include <string>
 
 #include "api/engine_impl.h"
 #include "common/version.h"
+#include "storage/postgres/postgres_store.h"
 #include "storage/store.h"
 #include "tools/herald/flags.h"
 #include "tools/herald/json_log.h"
@@ -57,6 +59,34 @@ Status Configure(const herald::tools::CommandLine& line, Startup* startup) {
   return Status::Ok();
 }
 
+// "in ./data", or "postgres (node n1)": what the log says the store is.
+std::string StoreName(const herald::tools::HeraldConfig& config) {
+  if (config.store_backend == "postgres") return "postgres (node " + config.store_node + ")";
+  return "in " + config.data_dir;
+}
+
+// The store the configuration names, and the engine on it.
+herald::Result<std::unique_ptr<herald::Engine>> OpenEngine(const Startup& startup) {
+  const herald::tools::HeraldConfig& config = startup.config;
+  if (config.store_backend == "postgres") {
+    herald::storage::PostgresStoreOptions options;
+    options.conninfo = config.store_conninfo;
+    options.node = config.store_node;
+    options.connections = config.store_connections;
+    options.heartbeat_ms = config.store_heartbeat_ms;
+    options.node_timeout_ms = config.store_node_timeout_ms;
+    options.completed_retention = startup.engine.completed_retention;
+    options.logger = startup.logger;
+    auto store = herald::storage::OpenPostgresStore(std::move(options));
+    if (!store.ok()) return store.status();
+    return herald::api::OpenEngineOn(std::move(*store), startup.engine, startup.logger);
+  }
+  herald::storage::StoreOptions store_options;
+  store_options.data_dir = config.data_dir;
+  store_options.fsync = herald::storage::ParseFsyncMode(config.fsync).value();
+  return herald::api::OpenEngine(store_options, startup.engine, startup.logger);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,12 +127,9 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   spdlog::info("herald {} starting", herald::kHeraldVersion);
-  herald::storage::StoreOptions store_options;
-  store_options.data_dir = startup.config.data_dir;
-  store_options.fsync = herald::storage::ParseFsyncMode(startup.config.fsync).value();
-  auto engine = herald::api::OpenEngine(store_options, startup.engine, startup.logger);
+  auto engine = OpenEngine(startup);
   if (!engine.ok()) {
-    spdlog::critical("cannot open the store in {}: {}", startup.config.data_dir,
+    spdlog::critical("cannot open the store {}: {}", StoreName(startup.config),
                      engine.status().message());
     return 1;
   }

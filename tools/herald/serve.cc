@@ -115,8 +115,12 @@ int Serve(const Startup& startup, Engine* engine) {
     engine->Close();
     return 1;
   }
-  spdlog::info("  data dir   {}", config.data_dir);
-  spdlog::info("  fsync      {}", config.fsync);
+  if (config.store_backend == "postgres") {
+    spdlog::info("  store      postgres, node {} (every commit durable)", config.store_node);
+  } else {
+    spdlog::info("  data dir   {}", config.data_dir);
+    spdlog::info("  fsync      {}", config.fsync);
+  }
   spdlog::info("  workers    {}", config.workers);
   spdlog::info("  queues     {}", DescribeQueues(*broker));
   spdlog::info("  RESP       {}:{}", config.bind, ports->resp);

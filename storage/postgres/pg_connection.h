@@ -1,0 +1,113 @@
+// Internal to storage/postgres. A libpq connection and the pieces of the extended query protocol
+// the PostgreSQL store uses: statements with parameters sent in binary (bytea, text, integers,
+// and one-dimensional arrays of them, so that a batch of jobs is one statement), results read in
+// binary, and a server's error turned into a Status:
+//   * a lost connection, a server shutting down or a standby that refuses writes (a failover
+//     in progress): IOError, and the connection is marked broken (PgPool makes a new one);
+//   * a serialization failure or deadlock: Busy (the caller may run the transaction again);
+//   * a unique violation: AlreadyExists; anything else: IOError, with the server's message
+//     and SQLSTATE.
+//
+// Thread safety: PgConnection is confined to one thread at a time (PgPool hands it out);
+// PgParams and PgResult are plain values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace herald::storage::postgres {
+
+// Parameters $1, $2, ... of one statement, in binary.
+class PgParams {
+ public:
+  PgParams& Bytes(std::string_view value);  // bytea
+  PgParams& Text(std::string_view value);   // text
+  PgParams& Int64(std::int64_t value);      // int8
+  PgParams& Int32(std::int32_t value);      // int4
+  PgParams& Int16(std::int16_t value);      // int2
+  PgParams& Bool(bool value);               // bool
+  // One-dimensional arrays (unnest($n) in SQL makes rows of them).
+  PgParams& BytesArray(const std::vector<std::string>& values);   // bytea[]
+  PgParams& TextArray(const std::vector<std::string>& values);    // text[]
+  PgParams& Int64Array(const std::vector<std::int64_t>& values);  // int8[]
+  PgParams& Int16Array(const std::vector<std::int16_t>& values);  // int2[]
+
+  std::size_t size() const { return values_.size(); }
+
+ private:
+  friend class PgConnection;
+  PgParams& Add(unsigned int type, std::string value);
+
+  std::vector<unsigned int> types_;
+  std::vector<std::string> values_;
+};
+
+// The rows of a statement, read in binary. Accessors take (row, column) within bounds; the
+// column's SQL type must be the one asked for (the store's statements cast where needed).
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(pg_result* result);
+  ~PgResult();
+  PgResult(PgResult&& other) noexcept;
+  PgResult& operator=(PgResult&& other) noexcept;
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+
+  int rows() const;
+  bool IsNull(int row, int column) const;
+  std::string_view Bytes(int row, int column) const;  // bytea or text
+  std::int64_t Int64(int row, int column) const;
+  std::int32_t Int32(int row, int column) const;
+  std::int16_t Int16(int row, int column) const;
+  bool Bool(int row, int column) const;
+  // The number of rows a command changed (INSERT, UPDATE, DELETE).
+  std::uint64_t affected() const;
+
+ private:
+  pg_result* result_ = nullptr;
+};
+
+class PgConnection {
+ public:
+  // Connects with a libpq connection string (multi-host with target_session_attrs=read-write
+  // finds the primary). IOError naming the server's answer when it cannot.
+  static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // One statement with parameters; rows in binary.
+  Result<PgResult> Exec(std::string_view sql, const PgParams& params = PgParams());
+  // Statements without parameters, several separated by ';' allowed (migrations, BEGIN).
+  Status Run(std::string_view sql);
+  // Once a statement failed because the connection or the server went away, or the server is
+  // a standby: the connection is not used again.
+  bool broken() const { return broken_; }
+  // Waits up to `timeout_ms` for notifications (LISTEN) and calls `each` with the payload of
+  // every one that came. IOError once the connection is lost.
+  Status WaitForNotifications(int timeout_ms,
+                              const std::function<void(std::string_view payload)>& each);
+  // "host:port" of the server connected to, for logs.
+  std::string server() const;
+  // The server's process for this connection (pg_backend_pid), for tests that end it.
+  int backend_pid() const;
+
+ private:
+  explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  Status ErrorOf(pg_result* result, std::string_view what);
+
+  pg_conn* conn_;
+  bool broken_ = false;
+};
+
+}  // namespace herald::storage::postgres

@@ -1,0 +1,36 @@
+// Internal to storage/postgres. The tables of the PostgreSQL store and their migrations.
+//
+//   herald_migrations (version int PRIMARY KEY, applied_ms int8): one row per migration applied.
+//   herald_queues (name text PRIMARY KEY, paused bool): the queue registry and pause flags.
+//   herald_job_seq: the store-wide add sequence (Job::seq; a generated id is its seq).
+//   herald_jobs: one row per job. id bytea (a caller's id may hold any byte but a leading
+//     NUL), queue, state int2 (JobState's numbers), and the columns its state's index orders
+//     by: priority and seq (waiting: take order), due_ms (delayed), finished_ms (completed and
+//     failed, newest first), seq (active). lease_node: the node that holds an active job's
+//     lease ('' otherwise). record: the whole job, as the embedded store encodes it
+//     (storage/keys.h), which the columns repeat for indexing; it is what reads return.
+//   herald_records (tbl int2, key bytea, value bytea): the record tables (RecordTable's order).
+//   herald_nodes (name text PRIMARY KEY, heartbeat_ms int8, started_ms int8): the nodes using
+//     the store, each writing its heartbeat.
+//
+// A migration is applied once, in a transaction of its own, under an advisory lock, so that
+// several nodes starting at once apply each exactly once. A database whose schema is newer
+// than this build knows is refused: it was made by a newer Herald.
+//
+// Thread safety: functions on a connection the caller holds.
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+#include "storage/postgres/pg_connection.h"
+
+namespace herald::storage::postgres {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Brings the database's tables to kSchemaVersion. IOError from the server; InvalidArgument
+// naming both versions when the database's is newer.
+Status MigrateSchema(PgConnection* conn, std::int64_t now_ms);
+
+}  // namespace herald::storage::postgres

@@ -1,0 +1,181 @@
+// Several Herald nodes on one PostgreSQL database (the postgres store backend), against the real
+// binary: a job added on one node is taken and acknowledged on another; a GETJOB blocked on one
+// node wakes when another adds (LISTEN/NOTIFY); a node killed with leased jobs loses none of
+// them (the other node puts them back once its heartbeat is old, and completes them); lists
+// and strings are refused with a clear error.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/client/client.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+#include "tests/support/show_reply.h"
+#include "tests/support/temp_dir.h"
+
+namespace herald::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using client::Client;
+
+class PostgresNodesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why_not;
+    PostgresServer* server = SharedPostgresServer(&why_not);
+    HERALD_SKIP_WITHOUT_POSTGRES(server, why_not);
+    static int databases = 0;
+    const std::string db = "nodes_" + std::to_string(++databases);
+    ASSERT_EQ(server->CreateDatabase(db), "");
+    conninfo_ = server->ConnInfo(db);
+    // Quick heartbeats, so that a stopped node's jobs come back within a few seconds.
+    config_ =
+        WriteFile(dir_.Sub("herald.toml"), "[store]\nheartbeat_ms = 200\nnode_timeout_ms = 2000\n");
+  }
+
+  struct Node {
+    std::unique_ptr<ChildProcess> process;
+    int port = 0;
+  };
+
+  Node StartNode(const std::string& name) {
+    Node node;
+    node.port = FreePort();
+    node.process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--store-conninfo", conninfo_,
+                                 "--store-node", name, "--data-dir", dir_.Sub(name), "--port",
+                                 std::to_string(node.port), "--http-port", "0", "--workers", "0",
+                                 "--log-level", "info"},
+        dir_.Sub(name + ".log"));
+    EXPECT_TRUE(node.process->WaitForOutput("herald ready", 30s)) << node.process->Output();
+    return node;
+  }
+
+  std::unique_ptr<Client> Connect(const Node& node) {
+    auto client = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(node.port), 10s);
+    EXPECT_TRUE(client.ok());
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  resp::Reply Call(Client& client, const std::vector<std::string>& args) {
+    auto reply = client.Command(args);
+    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    return reply.ok() ? std::move(reply).value() : resp::Reply{};
+  }
+
+  TempDir dir_;
+  std::string conninfo_;
+  std::string config_;
+};
+
+TEST_F(PostgresNodesTest, AJobAddedOnOneNodeIsTakenAndAcknowledgedOnTheOther) {
+  Node a = StartNode("a");
+  Node b = StartNode("b");
+  auto on_a = Connect(a);
+  auto on_b = Connect(b);
+  ASSERT_TRUE(on_a && on_b);
+  resp::Reply added = Call(*on_a, {"ADDJOB", "emails", R"({"to":"u-1"})", "JOBID", "evt-1"});
+  ASSERT_EQ(added.str, "evt-1") << added.ToString();
+  resp::Reply taken = Call(*on_b, {"GETJOB", "NOHANG", "FROM", "emails"});
+  ASSERT_EQ(taken.elements.size(), 1u) << taken.ToString();
+  EXPECT_EQ(taken.elements[0].elements[1].str, "evt-1");
+  EXPECT_EQ(taken.elements[0].elements[2].str, R"({"to":"u-1"})");
+  // Node a sees it active, and can't end it: b holds it.
+  EXPECT_EQ(ShowField(Call(*on_a, {"SHOW", "evt-1"}), "state"), "active");
+  resp::Reply not_mine = Call(*on_a, {"ACKJOB", "evt-1"});
+  EXPECT_EQ(ShowField(Call(*on_a, {"SHOW", "evt-1"}), "state"), "active") << not_mine.ToString();
+  resp::Reply acked = Call(*on_b, {"ACKJOB", "evt-1"});
+  EXPECT_EQ(acked.integer, 1) << acked.ToString();
+  EXPECT_EQ(ShowField(Call(*on_a, {"SHOW", "evt-1"}), "state"), "completed");
+  // The same id again on b: the job exists; nothing new.
+  resp::Reply again = Call(*on_b, {"ADDJOB", "emails", "{}", "JOBID", "evt-1"});
+  EXPECT_EQ(again.str, "evt-1");
+  EXPECT_TRUE(Call(*on_a, {"GETJOB", "NOHANG", "FROM", "emails"}).elements.empty());
+}
+
+TEST_F(PostgresNodesTest, AGetjobBlockedOnOneNodeWakesWhenTheOtherAdds) {
+  Node a = StartNode("a");
+  Node b = StartNode("b");
+  auto on_a = Connect(a);
+  auto on_b = Connect(b);
+  ASSERT_TRUE(on_a && on_b);
+  // The queue exists on both before the wait (a GETJOB names queues it knows or makes).
+  Call(*on_a, {"ADDJOB", "tickets", "first"});
+  ASSERT_EQ(Call(*on_b, {"GETJOB", "NOHANG", "FROM", "tickets"}).elements.size(), 1u);
+  auto waited = std::async(std::launch::async, [&] {
+    const auto start = std::chrono::steady_clock::now();
+    resp::Reply r = Call(*on_b, {"GETJOB", "TIMEOUT", "20000", "FROM", "tickets"});
+    return std::make_pair(r, std::chrono::steady_clock::now() - start);
+  });
+  std::this_thread::sleep_for(500ms);  // b's GETJOB is parked by now
+  Call(*on_a, {"ADDJOB", "tickets", "second"});
+  ASSERT_EQ(waited.wait_for(15s), std::future_status::ready);
+  auto [reply, took] = waited.get();
+  ASSERT_EQ(reply.elements.size(), 1u) << reply.ToString();
+  EXPECT_EQ(reply.elements[0].elements[2].str, "second");
+  EXPECT_LT(took, 10s);  // woken by the notification, not by its 20 s timeout
+}
+
+TEST_F(PostgresNodesTest, AKilledNodesLeasedJobsComeBackThroughTheOther) {
+  Node a = StartNode("a");
+  Node b = StartNode("b");
+  auto on_a = Connect(a);
+  auto on_b = Connect(b);
+  ASSERT_TRUE(on_a && on_b);
+  for (int i = 0; i < 5; ++i) {
+    Call(*on_b, {"ADDJOB", "notifications", "n" + std::to_string(i), "ATTEMPTS", "3", "JOBID",
+                 "job-" + std::to_string(i)});
+  }
+  // a takes three with a long lease and dies holding them.
+  resp::Reply taken =
+      Call(*on_a, {"GETJOB", "NOHANG", "COUNT", "3", "LEASE", "600000", "FROM", "notifications"});
+  ASSERT_EQ(taken.elements.size(), 3u) << taken.ToString();
+  a.process->Signal(SIGKILL);
+  a.process->Wait(10s);
+  // b takes what is waiting, then the three once a's heartbeat is old enough.
+  std::vector<std::string> done;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (done.size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    resp::Reply got =
+        Call(*on_b, {"GETJOB", "TIMEOUT", "1000", "COUNT", "5", "FROM", "notifications"});
+    for (const resp::Reply& job : got.elements) {
+      EXPECT_EQ(Call(*on_b, {"ACKJOB", job.elements[1].str}).integer, 1);
+      done.push_back(job.elements[1].str);
+    }
+  }
+  ASSERT_EQ(done.size(), 5u) << b.process->Output();
+  for (const resp::Reply& job : taken.elements) {
+    resp::Reply show = Call(*on_b, {"SHOW", job.elements[1].str});
+    EXPECT_EQ(ShowField(show, "state"), "completed") << show.ToString();
+    EXPECT_EQ(ShowField(show, "attempts-made"), "2") << show.ToString();
+  }
+  EXPECT_TRUE(b.process->WaitForOutput("node a stopped with 3 active jobs; put back", 5s))
+      << b.process->Output();
+}
+
+TEST_F(PostgresNodesTest, ListsAndStringsAreRefusedWithAClearError) {
+  Node a = StartNode("a");
+  auto on_a = Connect(a);
+  ASSERT_TRUE(on_a);
+  resp::Reply pushed = Call(*on_a, {"LPUSH", "list", "x"});
+  EXPECT_TRUE(pushed.is_error());
+  EXPECT_NE(pushed.str.find("not kept by the postgres store backend"), std::string::npos)
+      << pushed.ToString();
+  EXPECT_TRUE(Call(*on_a, {"SET", "k", "v"}).is_error());
+  EXPECT_TRUE(Call(*on_a, {"DBSIZE"}).is_error());
+  EXPECT_EQ(Call(*on_a, {"PING"}).str, "PONG");
+  resp::Reply info = Call(*on_a, {"INFO", "keyspace"});
+  EXPECT_FALSE(info.is_error()) << info.ToString();
+  EXPECT_EQ(Call(*on_a, {"ADDJOB", "emails", "{}"}).is_error(), false);
+}
+
+}  // namespace
+}  // namespace herald::testing
