@@ -283,7 +283,19 @@ TEST_F(SoakTest, MixedLoadDrainsToAddedEqualsCompletedPlusFailedWithoutGrowth) {
         }
       }
     }
-    if (open == 0) break;
+    // The counters follow the states a moment later (the ends of attempts are counted after
+    // their writes): drained once nothing is open and every queue's counters balance.
+    bool balanced = open == 0;
+    if (balanced) {
+      const auto added_now = Metric(metrics, "herald_job_added_total");
+      const auto completed_now = Metric(metrics, "bullmq_job_completed_total");
+      const auto failed_now = Metric(metrics, "bullmq_job_failed_total");
+      for (const char* queue : kQueues) {
+        auto count = [&](const auto& m) { return m.count(queue) ? m.at(queue) : 0; };
+        balanced = balanced && count(added_now) == count(completed_now) + count(failed_now);
+      }
+    }
+    if (balanced) break;
     std::this_thread::sleep_for(100ms);
   }
   stop_workers = true;
