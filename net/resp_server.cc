@@ -137,9 +137,15 @@ void RespServer::Stop() {
   for (auto& weak : connections) {
     if (auto connection = weak.lock()) connection->Stop();
   }
-  // Let the closes run and the connections go, for a moment, before stopping the loop.
+  // Let the closes run and the connections go before stopping the loop. A connection whose
+  // replies wait for a WAL sync goes once that sync is done, which a slow disk can take seconds
+  // over; it still uses the server's state, so it is waited for (within reason).
   if (!state_->WaitForNoClients(std::chrono::seconds(2))) {
     logger_->warn("stopping with {} client(s) still closing", state_->connected_clients.load());
+    if (!state_->WaitForNoClients(std::chrono::seconds(30))) {
+      logger_->error("stopping with {} client(s) that did not close in 32 s",
+                     state_->connected_clients.load());
+    }
   }
   io_.stop();
   threads_.clear();  // joins
