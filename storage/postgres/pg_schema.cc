@@ -50,6 +50,15 @@ CREATE TABLE herald_nodes (
   started_ms bigint NOT NULL
 );
 )sql",
+    // 2: the database's place in a map of several clusters (PostgresStoreOptions::cluster_*).
+    R"sql(
+CREATE TABLE herald_cluster (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  name text NOT NULL,
+  position integer NOT NULL,
+  clusters integer NOT NULL
+);
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -88,6 +97,48 @@ Status MigrateSchema(PgConnection* conn, std::int64_t now_ms) {
     if (!noted.ok()) return fail(noted.status());
   }
   return conn->Run("COMMIT");
+}
+
+Status ClaimClusterPlace(PgConnection* conn, const ClusterPlace& place) {
+  auto describe = [](const std::string& name, std::int32_t position, std::int32_t clusters) {
+    return "'" + name + "' (" + std::to_string(position + 1) + " of " + std::to_string(clusters) +
+           ")";
+  };
+  HERALD_ASSIGN_OR_RETURN(PgResult rows,
+                          conn->Exec("SELECT name, position, clusters FROM herald_cluster"));
+  if (rows.rows() == 0) {
+    if (place.clusters > 1) {
+      // Its generated ids were made without the map: another cluster's could be the same.
+      HERALD_ASSIGN_OR_RETURN(PgResult jobs,
+                              conn->Exec("SELECT EXISTS (SELECT 1 FROM herald_jobs)"));
+      if (jobs.Bool(0, 0)) {
+        return Status::InvalidArgument(
+            "the database of cluster " + describe(place.name, place.position, place.clusters) +
+            " holds jobs of a Herald without a cluster map; start the map on empty databases "
+            "and move the jobs with herald export and herald import");
+      }
+    }
+    HERALD_RETURN_IF_ERROR(
+        conn->Exec("INSERT INTO herald_cluster (name, position, clusters) "
+                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   PgParams().Text(place.name).Int32(place.position).Int32(place.clusters))
+            .status());
+    HERALD_ASSIGN_OR_RETURN(rows,
+                            conn->Exec("SELECT name, position, clusters FROM herald_cluster"));
+    if (rows.rows() != 1) return Status::Internal("postgres: herald_cluster has no row");
+  }
+  const std::string name(rows.Bytes(0, 0));
+  const std::int32_t position = rows.Int32(0, 1);
+  const std::int32_t clusters = rows.Int32(0, 2);
+  if (name != place.name || position != place.position || clusters != place.clusters) {
+    return Status::InvalidArgument("this database is cluster " +
+                                   describe(name, position, clusters) +
+                                   " of its cluster map, but the configuration names it " +
+                                   describe(place.name, place.position, place.clusters) +
+                                   ": two clusters of the map on one database, or a map changed "
+                                   "after it held jobs");
+  }
+  return Status::Ok();
 }
 
 }  // namespace herald::storage::postgres

@@ -90,7 +90,7 @@ Status PostgresStore::InsertGroup(PgConnection& c, std::vector<PendingAdd>* grou
     Job& job = jobs[k];
     job.seq = numbers[k];
     job.custom_id = !in.id.empty();
-    job.id = job.custom_id ? in.id : std::to_string(job.seq);
+    job.id = job.custom_id ? in.id : GeneratedId(job.seq);
     job.queue = add.queue;
     job.payload = in.payload;
     job.name = in.name;
@@ -134,6 +134,19 @@ Status PostgresStore::InsertGroup(PgConnection& c, std::vector<PendingAdd>* grou
   return Status::Ok();
 }
 
+Status PostgresStore::ContinueIdsAbove(PgConnection& c, std::string_view id) {
+  if (!IsGeneratedId(id) || id.size() > 18) return Status::Ok();
+  const std::int64_t number = std::stoll(std::string(id));
+  if (number <= 0) return Status::Ok();
+  // Ids are seq * clusters + position >= seq: a seq above the id is enough.
+  return c
+      .Exec(
+          "SELECT setval('herald_job_seq', greatest($1, (SELECT CASE WHEN is_called THEN "
+          "last_value ELSE last_value - 1 END FROM herald_job_seq), 1))",
+          PgParams().Int64(number))
+      .status();
+}
+
 Result<AddResult> PostgresStore::Import(std::string_view queue, Job job) {
   HERALD_RETURN_IF_ERROR(RequireQueue(queue));
   HERALD_RETURN_IF_ERROR(ValidateImportedJob(job));
@@ -147,13 +160,7 @@ Result<AddResult> PostgresStore::Import(std::string_view queue, Job job) {
       return Status::Ok();
     }
     // A generated id of the other store: ours continue above it.
-    if (IsGeneratedId(job.id) && job.id.size() <= 18 && std::stoll(job.id) > 0) {
-      HERALD_RETURN_IF_ERROR(
-          c.Exec("SELECT setval('herald_job_seq', greatest($1, (SELECT CASE WHEN is_called THEN "
-                 "last_value ELSE last_value - 1 END FROM herald_job_seq), 1))",
-                 PgParams().Int64(std::stoll(job.id)))
-              .status());
-    }
+    HERALD_RETURN_IF_ERROR(ContinueIdsAbove(c, job.id));
     HERALD_ASSIGN_OR_RETURN(PgResult seq, c.Exec("SELECT nextval('herald_job_seq')"));
     Job copy = job;
     copy.seq = static_cast<std::uint64_t>(seq.Int64(0, 0));

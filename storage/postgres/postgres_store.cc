@@ -44,6 +44,10 @@ Status PostgresStore::Start() {
   {
     HERALD_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
     HERALD_RETURN_IF_ERROR(MigrateSchema(&*lease, now_ms));
+    HERALD_RETURN_IF_ERROR(ClaimClusterPlace(
+        &*lease, ClusterPlace{pg_options_.cluster_name,
+                              static_cast<std::int32_t>(pg_options_.cluster_position),
+                              static_cast<std::int32_t>(pg_options_.clusters)}));
     HERALD_ASSIGN_OR_RETURN(PgResult sync,
                             lease->Exec("SELECT current_setting('synchronous_commit')"));
     std::string mode(sync.rows() == 1 ? sync.Bytes(0, 0) : "");
@@ -179,6 +183,13 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(PostgresStoreOptions options) {
     return Status::InvalidArgument("the postgres store backend needs a connection string");
   }
   if (options.node.empty()) return Status::InvalidArgument("the store's node name is empty");
+  if (options.cluster_name.empty() || options.clusters < 1 ||
+      options.clusters > kMaxPostgresClusters || options.cluster_position >= options.clusters) {
+    return Status::InvalidArgument(
+        "a cluster needs a name and a position below the number of "
+        "clusters (1 to " +
+        std::to_string(kMaxPostgresClusters) + ")");
+  }
   std::shared_ptr<spdlog::logger> log = options.logger ? options.logger : spdlog::default_logger();
   auto store = std::make_unique<postgres::PostgresStore>(std::move(options), std::move(log));
   HERALD_RETURN_IF_ERROR(store->Start());

@@ -34,8 +34,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/store.h"
@@ -64,13 +68,72 @@ struct PostgresStoreOptions {
   // Defaults: 1000 and 15000.
   std::int64_t heartbeat_ms = 1000;
   std::int64_t node_timeout_ms = 15000;
+  // This database's place in a map of several clusters (OpenPostgresClusters): its name and
+  // position (0-based) among `clusters`. Generated ids are n * clusters + position, so no two
+  // clusters of the map make the same id and an id tells its cluster. Recorded in the database
+  // at the first open; an open that names another place is refused (two entries of a map
+  // pointing at one database, or a map changed after it held jobs). Defaults: "main", 0, 1.
+  std::string cluster_name = "main";
+  std::uint32_t cluster_position = 0;
+  std::uint32_t clusters = 1;
   // Logger for open, recovery and errors. Default: spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
 };
 
-// Connects, applies the schema's migrations, recovers this node's jobs. IOError when the
-// database cannot be reached; InvalidArgument for a missing conninfo or node, or a schema made
-// by a newer Herald.
+// Clusters in one map, at most.
+inline constexpr std::uint32_t kMaxPostgresClusters = 64;
+
+// Connects, applies the schema's migrations, checks the database's place in a cluster map,
+// recovers this node's jobs. IOError when the database cannot be reached; InvalidArgument for
+// a missing conninfo or node, a schema made by a newer Herald, or a database that is another
+// place of a cluster map.
 Result<std::unique_ptr<Store>> OpenPostgresStore(PostgresStoreOptions options);
+
+// Several PostgreSQL clusters (each its own primary, e.g. its own Patroni cluster), each
+// keeping some of the queues, behind one Store:
+//   * A queue lives on one cluster: the one `queues` names for it, otherwise cluster
+//     QueueNameHash(queue) % clusters (ClusterOfQueue). Calls about a queue (adds, takes,
+//     counts, lists, pause, bulk changes) go to its cluster; a GETJOB over queues of several
+//     clusters is the engine's takes of each queue, woken by the notices of every cluster.
+//   * Calls by job id go to the cluster the id names (a generated id is n * clusters +
+//     position: id % clusters), then to the others in map order while the answer is
+//     NotFound; a caller's id is looked for in map order. A caller's id is unique within a
+//     cluster: the same id added to queues of two clusters makes two jobs, and calls by that
+//     id reach the first cluster's, so ids given by clients should differ across queues (the
+//     engine's event ids do). Import keeps that: it adds nothing when any cluster has the id.
+//   * Records (preferences, inbox, deliveries, tickets) live on the first cluster.
+//   * Every node of a map must use the same map (clusters in the same order, the same
+//     queues): each database records its name and position at the first open and refuses
+//     another; a queue found on a cluster the map no longer puts it on is refused at open
+//     when it holds jobs (they would be left behind).
+//   * A write on one cluster is atomic and durable as on a single one; CompleteMany over
+//     several clusters is one transaction per cluster. WriteHealth() is the first cluster's
+//     error that has one (no primary there: its queues cannot be served).
+struct PostgresCluster {
+  std::string name;      // 1..64 bytes of [A-Za-z0-9_.-], unique in the map
+  std::string conninfo;  // as PostgresStoreOptions::conninfo
+};
+
+struct PostgresClustersOptions {
+  // The map, in order (a cluster's position is its place here). 1..kMaxPostgresClusters.
+  std::vector<PostgresCluster> clusters;
+  // Queue name -> cluster name, for queues not placed by hash.
+  std::map<std::string, std::string, std::less<>> queues;
+  // What every cluster's store gets: node, connections, retention, heartbeats, logger (its
+  // conninfo and cluster_* come from `clusters`).
+  PostgresStoreOptions each;
+};
+
+// FNV-1a (64 bits) of the queue's name: the hash that places a queue the map does not name.
+std::uint64_t QueueNameHash(std::string_view queue);
+// The position of the cluster that keeps `queue` under `options`.
+std::size_t ClusterOfQueue(const PostgresClustersOptions& options, std::string_view queue);
+// Checks a map: clusters there, names valid and unique, conninfos given, every queue of
+// `queues` naming one of them. InvalidArgument naming the problem.
+Status ValidateClusterMap(const PostgresClustersOptions& options);
+
+// Opens every cluster's store (in map order) and the store over them; with one cluster, that
+// cluster's store itself. The first cluster's error, prefixed with its name, otherwise.
+Result<std::unique_ptr<Store>> OpenPostgresClusters(PostgresClustersOptions options);
 
 }  // namespace herald::storage

@@ -127,6 +127,19 @@ class PostgresStore final : public Store {
 
   Status Start();
 
+  // A generated id of this store: seq * clusters + position (PostgresStoreOptions), the seq
+  // itself with one cluster.
+  std::string GeneratedId(std::uint64_t seq) const {
+    return std::to_string(seq * pg_options_.clusters + pg_options_.cluster_position);
+  }
+  // The ids this store generates from now on are above `id` (a decimal id that an import
+  // into another cluster of the map kept).
+  Status ContinueIdsAbove(std::string_view id) {
+    Status s = InTransaction([&](PgConnection& c) { return ContinueIdsAbove(c, id); });
+    NoteWrite(s);
+    return s;
+  }
+
   using Store::kv;  // kv(): database 0, which this backend has not
 
   const StoreOptions& options() const override { return options_; }
@@ -445,6 +458,10 @@ class PostgresStore final : public Store {
     }
     return requests;
   }
+
+  // The sequence, and so the ids generated from it, continue above `id` when it is a decimal
+  // id (as generated ids are); nothing for another.
+  static Status ContinueIdsAbove(PgConnection& c, std::string_view id);
 
   Result<Job> Transition(std::string_view id, JobState from, std::function<void(Job&)> edit) {
     std::vector<Request> one;

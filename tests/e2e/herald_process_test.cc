@@ -77,6 +77,20 @@ TEST_F(HeraldProcessTest, RefusesStoreSettingsThatCannotWork) {
        "1000\nnode_timeout_ms = 1500\n",
        "node_timeout_ms at least twice it"},
       {"[store]\nnode = 7\n", "store.node"},
+      {"[store]\nbackend = \"postgres\"\nconninfo = \"host=a\"\n[[store.clusters]]\nname = "
+       "\"x\"\nconninfo = \"host=b\"\n",
+       "store.conninfo (or --store-conninfo) and store.clusters both name the database"},
+      {"[store]\nbackend = \"postgres\"\n[[store.clusters]]\nname = \"x\"\nconninfo = "
+       "\"host=b\"\n[store.queues]\nemails = \"y\"\n",
+       "store: queue 'emails' is mapped to cluster 'y', which the map does not have"},
+      {"[store]\nbackend = \"postgres\"\n[[store.clusters]]\nname = \"x\"\nconninfo = "
+       "\"host=b\"\n[[store.clusters]]\nname = \"x\"\nconninfo = \"host=c\"\n",
+       "cluster 'x' is named twice"},
+      {"[store]\nbackend = \"postgres\"\n[[store.clusters]]\nname = \"x\"\nhost = \"b\"\n",
+       "store.clusters[0]: unknown key 'host' (name and conninfo)"},
+      {"[store]\nbackend = \"postgres\"\nconninfo = \"host=a\"\n[store.queues]\nemails = "
+       "\"x\"\n",
+       "store.queues places queues on store.clusters, which are not given"},
   };
   int n = 0;
   for (const auto& [toml, expected] : cases) {

@@ -46,15 +46,17 @@ class PostgresNodesTest : public ::testing::Test {
     int port = 0;
   };
 
-  Node StartNode(const std::string& name) {
+  // A node on the database of the test (--store-conninfo), or, with `config` given, on what
+  // that file says (a cluster map).
+  Node StartNode(const std::string& name, const std::string& config = "") {
     Node node;
     node.port = FreePort();
-    node.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{HERALD_BINARY, "--config", config_, "--store-conninfo", conninfo_,
-                                 "--store-node", name, "--data-dir", dir_.Sub(name), "--port",
-                                 std::to_string(node.port), "--http-port", "0", "--workers", "0",
-                                 "--log-level", "info"},
-        dir_.Sub(name + ".log"));
+    std::vector<std::string> argv{HERALD_BINARY, "--config", config.empty() ? config_ : config};
+    if (config.empty()) argv.insert(argv.end(), {"--store-conninfo", conninfo_});
+    argv.insert(argv.end(), {"--store-node", name, "--data-dir", dir_.Sub(name), "--port",
+                             std::to_string(node.port), "--http-port", "0", "--workers", "0",
+                             "--log-level", "info"});
+    node.process = std::make_unique<ChildProcess>(argv, dir_.Sub(name + ".log"));
     EXPECT_TRUE(node.process->WaitForOutput("herald ready", 30s)) << node.process->Output();
     return node;
   }
@@ -159,6 +161,65 @@ TEST_F(PostgresNodesTest, AKilledNodesLeasedJobsComeBackThroughTheOther) {
   }
   EXPECT_TRUE(b.process->WaitForOutput("node a stopped with 3 active jobs; put back", 5s))
       << b.process->Output();
+}
+
+// Two clusters by a queue map (here two databases of the test's server): a GETJOB over queues
+// of both, on one node, gets the jobs the other node adds to each; ids and records go where
+// the map says.
+TEST_F(PostgresNodesTest, AGetjobAcrossQueuesOnTwoClustersServesBoth) {
+  std::string why_not;
+  PostgresServer* server = SharedPostgresServer(&why_not);
+  ASSERT_NE(server, nullptr) << why_not;
+  static int maps = 0;
+  const std::string east = "east_" + std::to_string(++maps);
+  const std::string west = "west_" + std::to_string(maps);
+  ASSERT_EQ(server->CreateDatabase(east), "");
+  ASSERT_EQ(server->CreateDatabase(west), "");
+  const std::string config = WriteFile(
+      dir_.Sub("map.toml"),
+      "[store]\nbackend = \"postgres\"\nheartbeat_ms = 200\n"
+      "node_timeout_ms = 2000\n\n"
+      "[[store.clusters]]\nname = \"east\"\nconninfo = \"" +
+          server->ConnInfo(east) + "\"\n\n[[store.clusters]]\nname = \"west\"\nconninfo = \"" +
+          server->ConnInfo(west) +
+          "\"\n\n[store.queues]\nemails = \"east\"\ntickets = "
+          "\"west\"\n");
+  Node a = StartNode("a", config);
+  Node b = StartNode("b", config);
+  auto on_a = Connect(a);
+  auto on_b = Connect(b);
+  ASSERT_TRUE(on_a && on_b);
+  EXPECT_TRUE(a.process->WaitForOutput(
+      "a map of 2 postgres clusters (east, west); emails on east, tickets on west; the other", 1s))
+      << a.process->Output();
+  // Both queues known on a before it waits.
+  Call(*on_b, {"ADDJOB", "emails", "e0"});
+  Call(*on_b, {"ADDJOB", "tickets", "t0"});
+  resp::Reply first = Call(*on_a, {"GETJOB", "NOHANG", "COUNT", "10", "FROM", "emails", "tickets"});
+  ASSERT_EQ(first.elements.size(), 2u) << first.ToString();
+  for (const resp::Reply& job : first.elements) Call(*on_a, {"ACKJOB", job.elements[1].str});
+  for (const std::string queue : {"tickets", "emails"}) {
+    auto waited = std::async(std::launch::async, [&] {
+      return Call(*on_a, {"GETJOB", "TIMEOUT", "20000", "FROM", "emails", "tickets"});
+    });
+    std::this_thread::sleep_for(300ms);  // a's GETJOB is parked by now
+    resp::Reply added = Call(*on_b, {"ADDJOB", queue, "for " + queue});
+    ASSERT_FALSE(added.is_error()) << added.ToString();
+    ASSERT_EQ(waited.wait_for(15s), std::future_status::ready) << queue;
+    resp::Reply got = waited.get();
+    ASSERT_EQ(got.elements.size(), 1u) << got.ToString();
+    EXPECT_EQ(got.elements[0].elements[0].str, queue);
+    EXPECT_EQ(got.elements[0].elements[1].str, added.str);
+    // east (position 0) makes even ids, west odd ones.
+    EXPECT_EQ(std::stoull(added.str) % 2, queue == "emails" ? 0u : 1u) << added.str;
+    Call(*on_b, {"ACKJOB", added.str});  // a holds it: not b's to end
+    EXPECT_EQ(ShowField(Call(*on_b, {"SHOW", added.str}), "state"), "active");
+    EXPECT_EQ(Call(*on_a, {"ACKJOB", added.str}).integer, 1);
+    EXPECT_EQ(ShowField(Call(*on_b, {"SHOW", added.str}), "state"), "completed");
+  }
+  EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'tickets'", east), "0");
+  EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'tickets'", west), "2");
+  EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'emails'", east), "2");
 }
 
 TEST_F(PostgresNodesTest, ListsAndStringsAreRefusedWithAClearError) {

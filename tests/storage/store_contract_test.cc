@@ -1,6 +1,7 @@
 // The store contract: what every backend of Store (storage/store.h) does the same way. Each test
-// runs against the embedded store and against PostgreSQL (a server of the test's own, a fresh
-// database per test: tests/support/postgres_server.h). Where PostgreSQL cannot be started the
+// runs against the embedded store, against PostgreSQL (a server of the test's own, a fresh
+// database per test: tests/support/postgres_server.h) and against two PostgreSQL databases
+// behind one store by a queue map (OpenPostgresClusters). Where PostgreSQL cannot be started the
 // PostgreSQL runs skip, unless HERALD_REQUIRE_POSTGRES is set (the test command sets it).
 #include <gtest/gtest.h>
 
@@ -24,7 +25,15 @@ namespace herald::storage {
 namespace {
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kPostgres ? "Postgres" : "Embedded";
+  switch (info.param) {
+    case Backend::kEmbedded:
+      return "Embedded";
+    case Backend::kPostgres:
+      return "Postgres";
+    case Backend::kPostgresClusters:
+      return "PostgresClusters";
+  }
+  return "";
 }
 
 class StoreContractTest : public ::testing::TestWithParam<Backend>, public StoreFixture {
@@ -34,7 +43,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend>, public Store
     options_.data_dir = dir_.Sub("db");
     options_.fsync = FsyncMode::kNo;
     options_.logger = NullLogger();
-    if (backend_ == Backend::kPostgres) {
+    if (backend_ != Backend::kEmbedded) {
       std::string why_not;
       testing::PostgresServer* server = testing::SharedPostgresServer(&why_not);
       HERALD_SKIP_WITHOUT_POSTGRES(server, why_not);
@@ -42,6 +51,10 @@ class StoreContractTest : public ::testing::TestWithParam<Backend>, public Store
       const std::string db = "contract_" + std::to_string(++databases);
       ASSERT_EQ(server->CreateDatabase(db), "");
       pg_conninfo_ = server->ConnInfo(db);
+      if (backend_ == Backend::kPostgresClusters) {
+        ASSERT_EQ(server->CreateDatabase(db + "_second"), "");
+        pg_second_conninfo_ = server->ConnInfo(db + "_second");
+      }
     }
     Open();
     ASSERT_TRUE(store_->EnsureQueue("q").ok());
@@ -50,7 +63,9 @@ class StoreContractTest : public ::testing::TestWithParam<Backend>, public Store
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
-                         ::testing::Values(Backend::kEmbedded, Backend::kPostgres), BackendName);
+                         ::testing::Values(Backend::kEmbedded, Backend::kPostgres,
+                                           Backend::kPostgresClusters),
+                         BackendName);
 
 class RetentionContractTest : public StoreContractTest {
  protected:
@@ -68,7 +83,9 @@ class RetentionContractTest : public StoreContractTest {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionContractTest,
-                         ::testing::Values(Backend::kEmbedded, Backend::kPostgres), BackendName);
+                         ::testing::Values(Backend::kEmbedded, Backend::kPostgres,
+                                           Backend::kPostgresClusters),
+                         BackendName);
 
 TEST_P(StoreContractTest, EnsureQueueRejectsBadNames) {
   EXPECT_TRUE(store_->EnsureQueue("").IsInvalidArgument());
@@ -111,7 +128,10 @@ TEST_P(StoreContractTest, AddGeneratesIncreasingDecimalIds) {
   EXPECT_EQ(job->created_ms, kNow);
   EXPECT_EQ(job->attempts_made, 0u);
   EXPECT_FALSE(job->custom_id);
-  EXPECT_EQ(std::to_string(job->seq), a);
+  // The add's sequence number; in a map of clusters n * clusters + position ("q" is on the
+  // second of two).
+  const std::uint64_t id = backend_ == Backend::kPostgresClusters ? job->seq * 2 + 1 : job->seq;
+  EXPECT_EQ(std::to_string(id), a);
 }
 
 TEST_P(StoreContractTest, AddRejectsBadCallerIds) {

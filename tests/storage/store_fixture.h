@@ -23,7 +23,9 @@
 
 namespace herald::storage {
 
-enum class Backend { kEmbedded, kPostgres };
+// kPostgresClusters: two databases behind one store by a queue map (OpenPostgresClusters):
+// queue "q" on the second, the others by hash of their names.
+enum class Backend { kEmbedded, kPostgres, kPostgresClusters };
 
 inline constexpr std::int64_t kNow = 1'700'000'000'000;
 
@@ -41,7 +43,8 @@ inline NewJob Payload(std::string payload, std::uint32_t priority = 0) {
 class StoreFixture {
  protected:
   // Opens store_ (closing the one open first) on the backend with options_: the embedded store
-  // in options_.data_dir, or PostgreSQL at pg_conninfo_ as node "test".
+  // in options_.data_dir, or PostgreSQL at pg_conninfo_ (and pg_second_conninfo_) as node
+  // "test".
   void Open() {
     store_.reset();
     Result<std::unique_ptr<Store>> opened = Status::Internal("no backend");
@@ -52,6 +55,14 @@ class StoreFixture {
       pg.completed_retention = options_.completed_retention;
       pg.logger = options_.logger;
       opened = OpenPostgresStore(std::move(pg));
+    } else if (backend_ == Backend::kPostgresClusters) {
+      PostgresClustersOptions map;
+      map.clusters = {{"first", pg_conninfo_}, {"second", pg_second_conninfo_}};
+      map.queues = {{"q", "second"}};
+      map.each.node = "test";
+      map.each.completed_retention = options_.completed_retention;
+      map.each.logger = options_.logger;
+      opened = OpenPostgresClusters(std::move(map));
     } else {
       opened = Store::Open(options_);
     }
@@ -134,7 +145,8 @@ class StoreFixture {
   }
 
   Backend backend_ = Backend::kEmbedded;
-  std::string pg_conninfo_;  // kPostgres: the test's own database
+  std::string pg_conninfo_;         // kPostgres: the test's own database
+  std::string pg_second_conninfo_;  // kPostgresClusters: the second cluster's
   testing::TempDir dir_;
   StoreOptions options_;
   std::unique_ptr<Store> store_;

@@ -4,9 +4,11 @@
 
 #include <array>
 #include <limits>
+#include <optional>
 #include <string_view>
 
 #include "engine/toml_values.h"
+#include "storage/postgres/postgres_store.h"
 
 namespace herald::tools {
 namespace {
@@ -22,6 +24,46 @@ Status ReadInt(const toml::table& server, std::string_view key, const std::strin
     return Status::Ok();
   }
   return Status::InvalidArgument(where + "." + std::string(key) + " must be an integer in range");
+}
+
+// [[store.clusters]] (name, conninfo) and [store.queues] (queue = cluster name).
+Status ReadClusters(const toml::table& store, const std::string& at, HeraldConfig* config) {
+  if (const toml::node* clusters = store.get("clusters")) {
+    const toml::array* list = clusters->as_array();
+    if (list == nullptr) {
+      return Status::InvalidArgument(at +
+                                     ".clusters must be an array of tables ([[store.clusters]])");
+    }
+    config->store_clusters.clear();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string where = at + ".clusters[" + std::to_string(i) + "]";
+      const toml::table* entry = list->get(i)->as_table();
+      if (entry == nullptr) return Status::InvalidArgument(where + " must be a table");
+      HeraldConfig::StoreCluster cluster;
+      HERALD_RETURN_IF_ERROR(ReadTomlString(*entry, "name", where, &cluster.name));
+      HERALD_RETURN_IF_ERROR(ReadTomlString(*entry, "conninfo", where, &cluster.conninfo));
+      for (const auto& [key, value] : *entry) {
+        if (key.str() != "name" && key.str() != "conninfo") {
+          return Status::InvalidArgument(where + ": unknown key '" + std::string(key.str()) +
+                                         "' (name and conninfo)");
+        }
+      }
+      config->store_clusters.push_back(std::move(cluster));
+    }
+  }
+  if (const toml::node* queues = store.get("queues")) {
+    const toml::table* map = queues->as_table();
+    if (map == nullptr) return Status::InvalidArgument(at + ".queues must be a table");
+    for (const auto& [queue, cluster] : *map) {
+      const std::optional<std::string> name = cluster.value<std::string>();
+      if (!name) {
+        return Status::InvalidArgument(at + ".queues." + std::string(queue.str()) +
+                                       " must be a cluster's name (a string)");
+      }
+      config->store_queues[std::string(queue.str())] = *name;
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -45,6 +87,7 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config) {
     HERALD_RETURN_IF_ERROR(ReadInt(*store, "connections", at, &config->store_connections));
     HERALD_RETURN_IF_ERROR(ReadInt(*store, "heartbeat_ms", at, &config->store_heartbeat_ms));
     HERALD_RETURN_IF_ERROR(ReadInt(*store, "node_timeout_ms", at, &config->store_node_timeout_ms));
+    HERALD_RETURN_IF_ERROR(ReadClusters(*store, at, config));
   }
   const toml::table* server = parsed["server"].as_table();
   if (server == nullptr) return Status::Ok();
@@ -90,9 +133,22 @@ Status ValidateConfig(const HeraldConfig& config) {
                                    config.store_backend + "'");
   }
   if (config.store_backend == "postgres") {
-    if (config.store_conninfo.empty()) {
+    if (config.store_conninfo.empty() && config.store_clusters.empty()) {
       return Status::InvalidArgument(
           "the postgres store backend needs store.conninfo (or --store-conninfo)");
+    }
+    if (!config.store_conninfo.empty() && !config.store_clusters.empty()) {
+      return Status::InvalidArgument(
+          "store.conninfo (or --store-conninfo) and store.clusters both name the database: "
+          "give one (a single cluster, or the map)");
+    }
+    if (!config.store_queues.empty() && config.store_clusters.empty()) {
+      return Status::InvalidArgument(
+          "store.queues places queues on store.clusters, which are "
+          "not given");
+    }
+    if (!config.store_clusters.empty()) {
+      HERALD_RETURN_IF_ERROR(storage::ValidateClusterMap(ClusterMapOf(config)).WithPrefix("store"));
     }
     if (config.store_node.empty()) return Status::InvalidArgument("store node must not be empty");
     if (config.store_connections < 1 || config.store_connections > 256) {
@@ -119,6 +175,22 @@ Status ValidateConfig(const HeraldConfig& config) {
         " without a password: set requirepass, or --protected-mode no to accept the risk");
   }
   return Status::Ok();
+}
+
+storage::PostgresClustersOptions ClusterMapOf(const HeraldConfig& config) {
+  storage::PostgresClustersOptions map;
+  if (config.store_clusters.empty()) {
+    map.clusters.push_back(storage::PostgresCluster{"main", config.store_conninfo});
+  }
+  for (const HeraldConfig::StoreCluster& cluster : config.store_clusters) {
+    map.clusters.push_back(storage::PostgresCluster{cluster.name, cluster.conninfo});
+  }
+  map.queues = config.store_queues;
+  map.each.node = config.store_node;
+  map.each.connections = config.store_connections;
+  map.each.heartbeat_ms = config.store_heartbeat_ms;
+  map.each.node_timeout_ms = config.store_node_timeout_ms;
+  return map;
 }
 
 }  // namespace herald::tools

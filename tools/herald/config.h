@@ -5,9 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "storage/postgres/postgres_store.h"
 
 namespace herald::tools {
 
@@ -36,6 +40,15 @@ struct HeraldConfig {
   // (storage/postgres/postgres_store.h). Defaults: 1000 and 15000
   std::uint32_t store_heartbeat_ms = 1000;
   std::uint32_t store_node_timeout_ms = 15000;
+  // postgres, several clusters instead of one conninfo ([[store.clusters]] name, conninfo), in
+  // map order, and [store.queues] (queue = cluster name; the others by hash of their name):
+  // OpenPostgresClusters in storage/postgres/postgres_store.h. Default: none
+  struct StoreCluster {
+    std::string name;
+    std::string conninfo;
+  };
+  std::vector<StoreCluster> store_clusters;
+  std::map<std::string, std::string, std::less<>> store_queues;
 };
 
 // Reads the [server] and [store] tables of a TOML file into `config`. InvalidArgument names the
@@ -44,5 +57,9 @@ Status LoadConfigFile(const std::string& path, HeraldConfig* config);
 
 // Checks values that the flags and file cannot check alone. InvalidArgument names the setting.
 Status ValidateConfig(const HeraldConfig& config);
+
+// The postgres backend's cluster map of `config` (one cluster "main" for store.conninfo),
+// with the [store] settings every cluster's store gets.
+storage::PostgresClustersOptions ClusterMapOf(const HeraldConfig& config);
 
 }  // namespace herald::tools

@@ -170,6 +170,8 @@ void ApplyFlags(const CommandLine& line, HeraldConfig* config) {
   if (line.store_conninfo) {
     config->store_backend = "postgres";
     config->store_conninfo = *line.store_conninfo;
+    config->store_clusters.clear();  // the flag names the one database, in place of a map
+    config->store_queues.clear();
   }
   if (line.store_node) config->store_node = *line.store_node;
 }

@@ -61,7 +61,11 @@ Status Configure(const herald::tools::CommandLine& line, Startup* startup) {
 
 // "in ./data", or "postgres (node n1)": what the log says the store is.
 std::string StoreName(const herald::tools::HeraldConfig& config) {
-  if (config.store_backend == "postgres") return "postgres (node " + config.store_node + ")";
+  if (config.store_backend == "postgres") {
+    const std::size_t clusters = config.store_clusters.size();
+    return "postgres" + (clusters > 1 ? ", " + std::to_string(clusters) + " clusters" : "") +
+           " (node " + config.store_node + ")";
+  }
   return "in " + config.data_dir;
 }
 
@@ -69,15 +73,10 @@ std::string StoreName(const herald::tools::HeraldConfig& config) {
 herald::Result<std::unique_ptr<herald::Engine>> OpenEngine(const Startup& startup) {
   const herald::tools::HeraldConfig& config = startup.config;
   if (config.store_backend == "postgres") {
-    herald::storage::PostgresStoreOptions options;
-    options.conninfo = config.store_conninfo;
-    options.node = config.store_node;
-    options.connections = config.store_connections;
-    options.heartbeat_ms = config.store_heartbeat_ms;
-    options.node_timeout_ms = config.store_node_timeout_ms;
-    options.completed_retention = startup.engine.completed_retention;
-    options.logger = startup.logger;
-    auto store = herald::storage::OpenPostgresStore(std::move(options));
+    herald::storage::PostgresClustersOptions options = herald::tools::ClusterMapOf(config);
+    options.each.completed_retention = startup.engine.completed_retention;
+    options.each.logger = startup.logger;
+    auto store = herald::storage::OpenPostgresClusters(std::move(options));
     if (!store.ok()) return store.status();
     return herald::api::OpenEngineOn(std::move(*store), startup.engine, startup.logger);
   }
