@@ -1,6 +1,8 @@
 // PostgresServer: a real PostgreSQL server of its own for tests of the PostgreSQL store
-// backend: `initdb` into a fresh temporary directory, `postgres` listening on a free loopback
-// port with its unix socket in that directory, stopped and removed when the object goes away.
+// backend: `initdb` into a fresh temporary directory (a copy of the cluster the first initdb on
+// this machine made, kept in the temp directory, when there is one: much faster), `postgres`
+// listening on a free loopback port with its unix socket in that directory, stopped and
+// removed when the object goes away.
 // When the tests run as root (PostgreSQL refuses to), the cluster belongs to the unprivileged
 // `postgres` user (Debian's package creates it), or `nobody` where there is none.
 //
