@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -403,6 +404,7 @@ int Main(int argc, char** argv) {
   Bench bench(options, host, port);
   Run& run = bench.run();
   const auto start = SteadyClock::now();
+  auto end = start;
   {
     std::vector<std::jthread> threads;
     for (std::uint32_t i = 0; i < options.connections; ++i) {
@@ -423,11 +425,16 @@ int Main(int argc, char** argv) {
                      static_cast<unsigned long long>(options.jobs), options.scenario.c_str());
         std::fflush(stderr);
         if (done >= options.jobs || run.errors.load() > 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // Woken by the stop as well: the run's time must not wait for the next tick.
+        std::mutex mu;
+        std::unique_lock<std::mutex> lock(mu);
+        std::condition_variable_any().wait_for(lock, stop, std::chrono::milliseconds(200),
+                                               [] { return false; });
       }
     });
     for (std::jthread& thread : threads) thread.join();
     if (options.scenario == "e2e") bench.CollectHandOffs(std::chrono::seconds(60));
+    end = SteadyClock::now();
     progress.request_stop();
     progress.join();
     std::fprintf(stderr, "\r[%s] %3d%% %llu/%llu %s", std::string(40, '#').c_str(),
@@ -435,7 +442,7 @@ int Main(int argc, char** argv) {
                  static_cast<unsigned long long>(run.done.load()),
                  static_cast<unsigned long long>(options.jobs), options.scenario.c_str());
   }
-  const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(end - start).count();
   std::fprintf(stderr, "\n");
 
   std::sort(run.latencies_ns.begin(), run.latencies_ns.end());
