@@ -121,6 +121,13 @@ Status PostgresStore::Recover(std::int64_t now_ms) {
   return Status::Ok();
 }
 
+void PostgresStore::MarkStopped() {
+  Status s = Write("UPDATE herald_nodes SET heartbeat_ms = 0 WHERE name = $1",
+                   PgParams().Text(pg_options_.node));
+  if (!s.ok())
+    log_->warn("store: could not mark node {} stopped: {}", pg_options_.node, s.ToString());
+}
+
 Status PostgresStore::TrimCompleted() {
   HERALD_ASSIGN_OR_RETURN(std::vector<std::string> queues, ReadQueues());
   for (const std::string& queue : queues) {

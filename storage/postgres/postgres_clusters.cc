@@ -11,8 +11,8 @@ namespace {
 bool ValidClusterName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 
@@ -59,9 +59,8 @@ class PostgresClusters final : public Store {
         HERALD_ASSIGN_OR_RETURN(QueueCounts counts, stores_[at]->Counts(queue));
         const std::uint64_t jobs =
             counts.waiting + counts.active + counts.delayed + counts.completed + counts.failed;
-        const std::string where = "queue " + Quote(queue) + " is kept by cluster '" +
-                                  NameOf(at) + "', but the map puts it on '" + NameOf(mapped) +
-                                  "'";
+        const std::string where = "queue " + Quote(queue) + " is kept by cluster '" + NameOf(at) +
+                                  "', but the map puts it on '" + NameOf(mapped) + "'";
         if (jobs > 0) {
           return Status::InvalidArgument(where + ", and its " + std::to_string(jobs) +
                                          " jobs would be left behind: name it in store.queues (" +
@@ -170,8 +169,7 @@ class PostgresClusters final : public Store {
     if (together.completed.ok() || !together.completed.status().IsNotFound()) return together;
     CompleteAndTakeResult out{Status::Internal("not completed"), std::nullopt};
     out.completed = ById(
-        done.id, [&](Store& s) { return s.Complete(done.id, done.return_value, now_ms); },
-        &next);
+        done.id, [&](Store& s) { return s.Complete(done.id, done.return_value, now_ms); }, &next);
     if (!out.completed.ok()) return out;
     Result<std::optional<Job>> taken = next.Take(next_queue, now_ms, worker);
     if (taken.ok()) out.next = std::move(*taken);
@@ -404,8 +402,8 @@ Status ValidateClusterMap(const PostgresClustersOptions& options) {
   for (const auto& [queue, cluster] : options.queues) {
     HERALD_RETURN_IF_ERROR(ValidateQueueName(queue).WithPrefix("store.queues"));
     if (names.count(cluster) == 0) {
-      return Status::InvalidArgument("queue " + Quote(queue) + " is mapped to cluster '" +
-                                     cluster + "', which the map does not have");
+      return Status::InvalidArgument("queue " + Quote(queue) + " is mapped to cluster '" + cluster +
+                                     "', which the map does not have");
     }
   }
   return Status::Ok();

@@ -17,7 +17,9 @@
 //   * Open() recovers the jobs this node (options.node) held when it stopped, as the embedded
 //     store recovers a restart: waiting again, or failed with their attempts used up, the
 //     attempt ended stalled. A node that stops for good has its jobs put back by another: each
-//     node writes a heartbeat, and sweeps the jobs of nodes whose heartbeat is too old.
+//     node writes a heartbeat, and sweeps the jobs of nodes whose heartbeat is too old. A store
+//     closed cleanly sets its heartbeat to 0, so that the jobs it still holds (leases of remote
+//     workers) come back at another node's next sweep.
 //   * An active job can be ended (completed, failed, retried, put back) only by the node that
 //     holds it: a node that lost it to a sweep hears "held by node X".
 //   * Several nodes: writes that make jobs waiting or delayed NOTIFY the others, whose

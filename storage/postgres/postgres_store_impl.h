@@ -122,7 +122,9 @@ class PostgresStore final : public Store {
 
   ~PostgresStore() override {
     batcher_.reset();  // the adds still waiting run first
+    const bool started = watch_ != nullptr;
     watch_.reset();
+    if (started) MarkStopped();
   }
 
   Status Start();
@@ -479,6 +481,10 @@ class PostgresStore final : public Store {
   void PutBackUnconfirmedTakes(std::int64_t now_ms);
   // At open: the jobs this node held when it stopped, put back.
   Status Recover(std::int64_t now_ms);
+  // At a clean stop: this node's heartbeat says it stopped, so that another node puts back the
+  // jobs it still holds (leases of remote workers) at its next sweep instead of after
+  // node_timeout_ms. A restart of this node before that recovers them itself, as always.
+  void MarkStopped();
   // Puts back the jobs `node` held (waiting again, or failed); returns how many.
   Result<std::uint64_t> PutBackJobsOf(const std::string& node, std::string_view reason,
                                       std::int64_t now_ms);

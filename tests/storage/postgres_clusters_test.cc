@@ -345,7 +345,8 @@ TEST_F(PostgresClustersTest, WorkOfOtherNodesIsHeardFromEveryCluster) {
   AddTo(*theirs, "emails");
   AddTo(*theirs, "tickets");
   std::unique_lock<std::mutex> lock(mu);
-  EXPECT_TRUE(cv.wait_for(lock, 10s, [&] { return heard.count("emails") && heard.count("tickets"); }));
+  EXPECT_TRUE(
+      cv.wait_for(lock, 10s, [&] { return heard.count("emails") && heard.count("tickets"); }));
   lock.unlock();
   mine->SetWorkListener(nullptr);
 }

@@ -206,6 +206,37 @@ TEST_F(PostgresStoreTest, AStoppedNodesJobsAreSweptBackByALiveOne) {
   EXPECT_EQ((*again)->attempts_made, 2u);
 }
 
+TEST_F(PostgresStoreTest, ANodeThatStopsCleanlySaysSoAndItsJobsComeBackAtTheNextSweep) {
+  PostgresStoreOptions options = Options("alive");
+  options.heartbeat_ms = 50;
+  options.node_timeout_ms = 500;
+  auto alive = Open(options);
+  ASSERT_TRUE(alive);
+  ASSERT_TRUE(alive->EnsureQueue("q").ok());
+  std::string id;
+  {
+    PostgresStoreOptions leaving_options = Options("leaving");
+    leaving_options.heartbeat_ms = 50;
+    auto leaving = Open(leaving_options);
+    ASSERT_TRUE(leaving);
+    ASSERT_TRUE(leaving->Add("q", Payload("held by a remote worker"), now_).ok());
+    auto taken = leaving->Take("q", now_, "worker@10.0.0.7");
+    ASSERT_TRUE(taken.ok() && taken->has_value());
+    id = (*taken)->id;
+  }  // a clean stop with the job still active
+  // Its heartbeat says it stopped: the sweep need not wait for node_timeout_ms.
+  EXPECT_EQ(server_->Psql("SELECT heartbeat_ms FROM herald_nodes WHERE name = 'leaving'", db_),
+            "0");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (alive->Get(id)->state == JobState::kActive &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  Job job = alive->Get(id).value();
+  EXPECT_EQ(job.state, JobState::kWaiting);
+  EXPECT_EQ(job.last_error, "stalled: worker lost (node leaving stopped)");
+}
+
 TEST_F(PostgresStoreTest, ASessionThatIsKilledCostsOneCallAndTheNextReconnects) {
   PostgresStoreOptions options = Options("a");
   options.connections = 1;
