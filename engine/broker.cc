@@ -189,17 +189,28 @@ Status CheckOptions(const JobOptions& options) {
 
 }  // namespace
 
-Result<std::vector<AddedJob>> Broker::AddMany(
-    std::string_view queue_name, std::vector<std::pair<std::string, JobOptions>> jobs) {
-  HERALD_ASSIGN_OR_RETURN(QueueState * queue, EnsureQueue(queue_name));
+// What AddMany and AddManyAsync do before the store's write, and after it.
+struct Broker::PlannedAdds {
+  QueueState* queue = nullptr;
+  std::string queue_name;
+  JobEventBus::Slot slot;
+  std::int64_t now = 0;
+  std::vector<std::int64_t> delays;  // of each job, for its event and the scheduler
+  std::vector<storage::NewJob> batch;
+};
+
+Result<Broker::PlannedAdds> Broker::PlanAdds(std::string_view queue_name,
+                                             std::vector<std::pair<std::string, JobOptions>> jobs) {
+  PlannedAdds plan;
+  HERALD_ASSIGN_OR_RETURN(plan.queue, EnsureQueue(queue_name));
   for (const auto& [payload, options] : jobs) HERALD_RETURN_IF_ERROR(CheckOptions(options));
+  plan.queue_name = std::string(queue_name);
   // "added" has its place before the jobs can be taken, and before `now` is read (see "Job
   // events" below).
-  JobEventBus::Slot slot = events_.Reserve();
-  const std::int64_t now = clock_->NowMs();
-  const std::shared_ptr<const QueuePolicy> policy = queue->policy();
-  std::vector<storage::NewJob> batch;
-  batch.reserve(jobs.size());
+  plan.slot = events_.Reserve();
+  plan.now = clock_->NowMs();
+  const std::shared_ptr<const QueuePolicy> policy = plan.queue->policy();
+  plan.batch.reserve(jobs.size());
   for (auto& [payload, options] : jobs) {
     storage::NewJob job;
     job.id = options.id;
@@ -209,42 +220,74 @@ Result<std::vector<AddedJob>> Broker::AddMany(
     job.max_attempts = options.attempts.value_or(policy->max_attempts);
     job.backoff_type = options.backoff_type.value_or(policy->backoff_type);
     job.backoff_ms = options.backoff_ms.value_or(policy->backoff_ms);
-    job.due_ms = options.delay_ms > 0 ? now + options.delay_ms : 0;
-    batch.push_back(std::move(job));
+    job.due_ms = options.delay_ms > 0 ? plan.now + options.delay_ms : 0;
+    plan.delays.push_back(options.delay_ms);
+    plan.batch.push_back(std::move(job));
   }
-  HERALD_ASSIGN_OR_RETURN(std::vector<storage::AddResult> results,
-                          store_->AddMany(queue_name, std::move(batch), now));
+  return plan;
+}
+
+std::vector<AddedJob> Broker::FinishAdds(PlannedAdds& plan,
+                                         const std::vector<storage::AddResult>& results) {
   std::vector<AddedJob> added;
   added.reserve(results.size());
   std::vector<JobEvent> events;
   bool any_waiting = false;
   std::int64_t earliest_due = kNever;
+  const std::int64_t now = plan.now;
   for (size_t i = 0; i < results.size(); ++i) {
     const storage::AddResult& result = results[i];
-    added.push_back({result.id, std::string(queue_name), result.created, result.state});
+    added.push_back({result.id, plan.queue_name, result.created, result.state});
     if (!result.created) continue;
     if (result.state == JobState::kWaiting) any_waiting = true;
     if (result.state == JobState::kDelayed) {
-      earliest_due = std::min(earliest_due, now + jobs[i].second.delay_ms);
+      earliest_due = std::min(earliest_due, now + plan.delays[i]);
     }
-    if (!slot.empty()) {
-      events.push_back(
-          JobEvent{.type = JobEventType::kAdded,
-                   .queue = std::string(queue_name),
-                   .id = result.id,
-                   .attempts_made = 0,
-                   .detail = {},
-                   .at_ms = now,
-                   .created_ms = now,
-                   .processed_ms = 0,
-                   .due_ms = jobs[i].second.delay_ms > 0 ? now + jobs[i].second.delay_ms : 0});
+    if (!plan.slot.empty()) {
+      events.push_back(JobEvent{.type = JobEventType::kAdded,
+                                .queue = plan.queue_name,
+                                .id = result.id,
+                                .attempts_made = 0,
+                                .detail = {},
+                                .at_ms = now,
+                                .created_ms = now,
+                                .processed_ms = 0,
+                                .due_ms = plan.delays[i] > 0 ? now + plan.delays[i] : 0});
     }
   }
-  slot.Fill(std::move(events));
+  plan.slot.Fill(std::move(events));
   if (earliest_due != kNever) scheduler_.WakeAt(earliest_due);
-  if (any_waiting) OnWaiting(queue);
+  if (any_waiting) OnWaiting(plan.queue);
   return added;
 }
+
+Result<std::vector<AddedJob>> Broker::AddMany(
+    std::string_view queue_name, std::vector<std::pair<std::string, JobOptions>> jobs) {
+  HERALD_ASSIGN_OR_RETURN(PlannedAdds plan, PlanAdds(queue_name, std::move(jobs)));
+  HERALD_ASSIGN_OR_RETURN(std::vector<storage::AddResult> results,
+                          store_->AddMany(plan.queue_name, std::move(plan.batch), plan.now));
+  return FinishAdds(plan, results);
+}
+
+void Broker::AddManyAsync(std::string_view queue_name,
+                          std::vector<std::pair<std::string, JobOptions>> jobs,
+                          std::function<void(Result<std::vector<AddedJob>>)> done) {
+  Result<PlannedAdds> planned = PlanAdds(queue_name, std::move(jobs));
+  if (!planned.ok()) return done(planned.status());
+  auto plan = std::make_shared<PlannedAdds>(std::move(planned).value());
+  std::vector<storage::NewJob> batch = std::move(plan->batch);
+  store_->AddManyAsync(
+      plan->queue_name, std::move(batch), plan->now,
+      [this, plan, done = std::move(done)](Result<std::vector<storage::AddResult>> results) {
+        if (!results.ok()) {
+          plan->slot.Fill(std::vector<JobEvent>{});
+          return done(results.status());
+        }
+        done(FinishAdds(*plan, *results));
+      });
+}
+
+bool Broker::adds_wait_for_commits() const { return store_->AddsWaitForCommit(); }
 
 Result<AddedJob> Broker::Add(std::string_view queue, std::string payload,
                              const JobOptions& options) {

@@ -171,6 +171,14 @@ class Broker {
   // Many jobs to one queue in one durable batch.
   Result<std::vector<AddedJob>> AddMany(std::string_view queue,
                                         std::vector<std::pair<std::string, JobOptions>> jobs);
+  // AddMany without waiting: `done` gets its answer once the jobs are durable, on a thread of
+  // the store (Store::AddManyAsync; at once on this thread where adds do not wait for a
+  // commit). The adds of every caller in flight share their commit.
+  void AddManyAsync(std::string_view queue, std::vector<std::pair<std::string, JobOptions>> jobs,
+                    std::function<void(Result<std::vector<AddedJob>>)> done);
+  // Whether each add waits for a commit of its own when called alone (the postgres store),
+  // so that callers with many adds at once should hand them over together (AddManyAsync).
+  bool adds_wait_for_commits() const;
   // A job exported from another Herald (storage::Store::Import), into job.queue (created when
   // new). created = false when a job with its id exists: nothing changes.
   Result<AddedJob> Import(Job job);
@@ -296,6 +304,11 @@ class Broker {
                                                     std::int64_t now, std::string_view worker);
   // New waiting jobs in `queue`: serve waiters, wake local workers.
   void OnWaiting(QueueState* queue);
+  struct PlannedAdds;
+  Result<PlannedAdds> PlanAdds(std::string_view queue,
+                               std::vector<std::pair<std::string, JobOptions>> jobs);
+  std::vector<AddedJob> FinishAdds(PlannedAdds& plan,
+                                   const std::vector<storage::AddResult>& results);
   // Another node made jobs of `name` waiting (due_ms 0) or delayed until due_ms.
   void OnWorkElsewhere(std::string_view name, std::int64_t due_ms);
   void ServeWaiters(QueueState* queue);

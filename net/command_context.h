@@ -11,13 +11,23 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "engine/broker.h"
 #include "engine/keyspace.h"
 #include "net/client_session.h"
 #include "net/resp/reply_writer.h"
 #include "net/server_state.h"
 
 namespace herald::net {
+
+// An ADDJOB whose write a connection hands to the store together with the ADDJOBs after it
+// (Connection: when each add alone would wait for a commit of its own).
+struct DeferredAdd {
+  std::string queue;
+  std::string payload;
+  engine::JobOptions options;
+};
 
 class CommandContext {
  public:
@@ -64,11 +74,17 @@ class CommandContext {
   // A Status as a Redis error ("ERR ...", "WRONGTYPE ...", "NOJOB ..."); see status_reply.h.
   void StatusError(const Status& status, std::string_view not_found_code = "ERR");
 
+  // Where ADDJOB puts its add instead of writing it and replying (the connection answers it
+  // with the run of adds it belongs to), or null: ADDJOB adds at once.
+  std::vector<DeferredAdd>* deferred_adds() { return deferred_adds_; }
+  void set_deferred_adds(std::vector<DeferredAdd>* adds) { deferred_adds_ = adds; }
+
  private:
   ServerState* server_;
   ClientSession* session_;
   resp::ReplyWriter* writer_;
   engine::KvWriteGroup* kv_group_;
+  std::vector<DeferredAdd>* deferred_adds_ = nullptr;
 };
 
 }  // namespace herald::net

@@ -4,9 +4,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <map>
 
+#include "net/commands/arg_parsing.h"
+#include "net/commands/job_support.h"
 #include "net/dispatch.h"
 #include "net/status_reply.h"
 
@@ -17,6 +21,8 @@ namespace asio = boost::asio;
 
 // Output beyond this stops reading from the client until it takes its replies.
 constexpr std::size_t kOutputHighWater = 4 << 20;
+// ADDJOBs handed to the store together, at most (a run of adds).
+constexpr std::size_t kMaxRunOfAdds = 1000;
 
 resp::ParserLimits LimitsOf(const ServerConfig& config) {
   resp::ParserLimits limits;
@@ -75,7 +81,8 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerState* server, KvComm
       durability_(&server->broker().durability()),
       idle_timer_(socket_.get_executor()),
       parser_(LimitsOf(server->config())),
-      writer_(&batch_, 2) {
+      writer_(&batch_, 2),
+      runs_of_adds_(server->broker().adds_wait_for_commits()) {
   boost::system::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
   std::string addr =
@@ -205,8 +212,18 @@ void Connection::Process() {
         break;
       }
       if (args_.empty()) continue;
+      if (!adds_.empty() && !JoinsRunOfAdds(args_)) {
+        input_pos_ -= result.consumed;  // runs once the adds before it are answered
+        StartRunOfAdds();
+        break;
+      }
       Execute(args_, &kv_group);
+      if (adds_.size() >= kMaxRunOfAdds) {
+        StartRunOfAdds();
+        break;
+      }
     }
+    if (!adds_.empty() && !busy_) StartRunOfAdds();  // the input read so far ends the run
     // Drop parsed bytes so the buffer holds only what is still to come.
     if (input_pos_ > 0 && (input_pos_ == input_.size() || input_pos_ > (64 << 10))) {
       input_.erase(0, input_pos_);
@@ -278,13 +295,78 @@ void Connection::Execute(std::vector<std::string>& args, engine::KvWriteGroup* k
   if (!command) return;
   const std::size_t begin = batch_.size();
   CommandContext ctx(server_, this, &writer_, kv_group);
+  if (runs_of_adds_) ctx.set_deferred_adds(&adds_);
+  const std::size_t deferred = adds_.size();
   RunCommand(*command, ctx, Args(args));
   const bool writes = (command->spec->flags & kWrite) != 0;
   if (busy_) {
-    parked_write_ = writes;  // its reply comes with Resume
-  } else if (writes) {
+    parked_write_ = writes;                         // its reply comes with Resume
+  } else if (writes && adds_.size() == deferred) {  // a deferred add replies with its run
     batch_writes_.push_back({begin, batch_.size()});
   }
+}
+
+// ---- Runs of adds ------------------------------------------------------------------------
+
+struct Connection::RunOfAdds {
+  explicit RunOfAdds(std::size_t n) : answers(n, Status::Internal("not added")) {}
+  std::vector<Result<std::string>> answers;  // the job's id, or why it was not added
+  std::atomic<std::size_t> calls_left{0};
+};
+
+bool Connection::JoinsRunOfAdds(std::vector<std::string>& args) {
+  if (!EqualsIgnoreCase(args[0], "addjob") || args.size() < 3) return false;
+  // Parsed to a scratch writer: an ADDJOB that would be refused runs after the run, so that
+  // its error comes in its place.
+  std::string scratch;
+  resp::ReplyWriter refusal(&scratch, writer_.protocol());
+  CommandContext ctx(server_, this, &refusal);
+  engine::JobOptions options;
+  return ParseAddJobOptions(ctx, Args(args), &options);
+}
+
+void Connection::StartRunOfAdds() {
+  busy_ = true;  // nothing else runs until the run is answered; reading goes on
+  std::vector<DeferredAdd> adds;
+  adds.swap(adds_);
+  auto run = std::make_shared<RunOfAdds>(adds.size());
+  // One call per queue, each add's place in the run kept.
+  std::map<std::string, std::vector<std::size_t>> by_queue;
+  for (std::size_t i = 0; i < adds.size(); ++i) by_queue[adds[i].queue].push_back(i);
+  run->calls_left = by_queue.size();
+  for (auto& [queue, places] : by_queue) {
+    std::vector<std::pair<std::string, engine::JobOptions>> jobs;
+    jobs.reserve(places.size());
+    for (std::size_t i : places) jobs.emplace_back(std::move(adds[i].payload), adds[i].options);
+    server_->broker().AddManyAsync(
+        queue, std::move(jobs),
+        [self = shared_from_this(), run, places](Result<std::vector<engine::AddedJob>> added) {
+          for (std::size_t k = 0; k < places.size(); ++k) {
+            if (!added.ok()) {
+              run->answers[places[k]] = added.status();
+            } else {
+              run->answers[places[k]] = (*added)[k].id;
+            }
+          }
+          if (run->calls_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+          asio::post(self->socket_.get_executor(), [self, run] { self->EndRunOfAdds(*run); });
+        });
+  }
+}
+
+void Connection::EndRunOfAdds(const RunOfAdds& run) {
+  busy_ = false;
+  if (closed_) return;
+  for (const Result<std::string>& answer : run.answers) {
+    const std::size_t begin = batch_.size();
+    if (answer.ok()) {
+      writer_.Bulk(*answer);
+    } else {
+      writer_.Error(ErrorText(answer.status()));
+    }
+    batch_writes_.push_back({begin, batch_.size()});
+  }
+  Process();  // the commands after the run, and the end of the batch
 }
 
 void Connection::Resume(std::function<void(resp::ReplyWriter&)> write) {

@@ -15,6 +15,13 @@
 // that parks in the middle of a pipeline seals the replies before it; its own reply, when it
 // is resumed, starts the next batch.
 //
+// Runs of adds. Where each add alone waits for a commit of its own (the postgres store:
+// Broker::adds_wait_for_commits), the ADDJOBs that follow each other in the input are handed
+// to the store together (Broker::AddManyAsync, one call per queue; the adds of every
+// connection in flight share a commit), up to kMaxRunOfAdds: the connection runs nothing
+// else meanwhile and, once all are answered, writes their replies in order and goes on with
+// the next command. No I/O thread waits for the database.
+//
 // Thread safety: confined to its strand; kept alive by its pending operations (shared_ptr).
 #pragma once
 
@@ -75,6 +82,14 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
   void Flush();
   void OnWritten(boost::system::error_code ec, std::size_t n);
   void Close();
+  // Whether the command in `args` is an ADDJOB that joins the run of adds (it would be
+  // deferred, not refused).
+  bool JoinsRunOfAdds(std::vector<std::string>& args);
+  // Hands the run of adds to the broker; the connection waits (busy_) for their answers.
+  void StartRunOfAdds();
+  struct RunOfAdds;
+  // On the strand: the run's answers, written in order; then the input goes on.
+  void EndRunOfAdds(const RunOfAdds& run);
   void Resume(std::function<void(resp::ReplyWriter&)> write) override;
   // (Re)starts the idle timeout's wait: wait_ms, or (negative) the whole timeout in force now
   // (none when the timeout is 0).
@@ -103,6 +118,8 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
   std::string writing_;  // replies being written
   resp::ReplyWriter writer_;
   std::vector<std::string> args_;
+  const bool runs_of_adds_;        // adds wait for commits: ADDJOBs are run together
+  std::vector<DeferredAdd> adds_;  // the run being gathered
   bool reading_ = false;
   bool write_in_flight_ = false;
   bool busy_ = false;          // a command is parked

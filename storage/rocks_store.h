@@ -26,6 +26,11 @@ class RocksStore final : public Store {
   Result<AddResult> Add(std::string_view queue, NewJob job, std::int64_t now_ms) override;
   Result<std::vector<AddResult>> AddMany(std::string_view queue, std::vector<NewJob> jobs,
                                          std::int64_t now_ms) override;
+  void AddManyAsync(std::string_view queue, std::vector<NewJob> jobs, std::int64_t now_ms,
+                    std::function<void(Result<std::vector<AddResult>>)> done) override {
+    done(AddMany(queue, std::move(jobs), now_ms));
+  }
+  bool AddsWaitForCommit() const override { return false; }
   void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                 std::function<void(Result<AddResult>)> done) override;
   Result<AddResult> Import(std::string_view queue, Job job) override;

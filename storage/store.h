@@ -157,6 +157,17 @@ class Store {
   // before AddAsync returns. Adds from one thread keep their order. `done` may add more.
   virtual void AddAsync(std::string_view queue, NewJob job, std::int64_t now_ms,
                         std::function<void(Result<AddResult>)> done) = 0;
+  // AddMany without waiting, as AddAsync: `done` gets what AddMany would return, once the
+  // jobs are durable (the embedded store: before AddManyAsync returns, the write made as
+  // AddMany makes it; PostgreSQL: on the store's thread after the commit, shared with every
+  // add in flight).
+  virtual void AddManyAsync(std::string_view queue, std::vector<NewJob> jobs, std::int64_t now_ms,
+                            std::function<void(Result<std::vector<AddResult>>)> done) = 0;
+  // Whether an add called alone waits for a commit of its own (PostgreSQL): then callers
+  // with many adds at hand should give them together (AddMany, AddManyAsync) to share it.
+  // False for the embedded store, whose writes wait only for a WAL sync that every writer of
+  // the moment shares (and none under a SyncDeferral).
+  virtual bool AddsWaitForCommit() const = 0;
   // A job as another store exported it (herald export), with its state, attempts, history,
   // times, result and name: the id is kept (a decimal one too: this store's generated ids then
   // continue above it), the place in its state's index is after the jobs there of the same

@@ -59,22 +59,22 @@ void WriteHistory(resp::ReplyWriter& reply, const std::vector<engine::Attempt>& 
   }
 }
 
-// ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential ms] [PRIORITY n]
-//        [JOBID id] [NAME name]
-void AddJob(CommandContext& ctx, Args args) {
+}  // namespace
+
+bool ParseAddJobOptions(CommandContext& ctx, Args args, engine::JobOptions* out) {
   JobOptions options;
   for (size_t i = 3; i < args.size(); ++i) {
     const std::string& option = args[i];
     const bool has_value = i + 1 < args.size();
     std::int64_t n = 0;
     if (EqualsIgnoreCase(option, "delay") && has_value) {
-      if (!ReadInt(ctx, "DELAY", args[++i], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "DELAY", args[++i], 0, INT64_MAX, &n)) return false;
       options.delay_ms = n;
     } else if (EqualsIgnoreCase(option, "attempts") && has_value) {
-      if (!ReadInt(ctx, "ATTEMPTS", args[++i], 1, 1000000, &n)) return;
+      if (!ReadInt(ctx, "ATTEMPTS", args[++i], 1, 1000000, &n)) return false;
       options.attempts = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "priority") && has_value) {
-      if (!ReadInt(ctx, "PRIORITY", args[++i], 0, UINT32_MAX, &n)) return;
+      if (!ReadInt(ctx, "PRIORITY", args[++i], 0, UINT32_MAX, &n)) return false;
       options.priority = static_cast<std::uint32_t>(n);
     } else if (EqualsIgnoreCase(option, "jobid") && has_value) {
       options.id = args[++i];
@@ -82,14 +82,33 @@ void AddJob(CommandContext& ctx, Args args) {
       options.name = args[++i];
     } else if (EqualsIgnoreCase(option, "backoff") && i + 2 < args.size()) {
       auto type = engine::ParseBackoffType(args[i + 1]);
-      if (!type.ok()) return ctx.Error("ERR BACKOFF type must be fixed or exponential");
+      if (!type.ok()) {
+        ctx.Error("ERR BACKOFF type must be fixed or exponential");
+        return false;
+      }
       options.backoff_type = *type;
-      if (!ReadInt(ctx, "BACKOFF delay", args[i + 2], 0, INT64_MAX, &n)) return;
+      if (!ReadInt(ctx, "BACKOFF delay", args[i + 2], 0, INT64_MAX, &n)) return false;
       options.backoff_ms = n;
       i += 2;
     } else {
-      return ctx.SyntaxError();
+      ctx.SyntaxError();
+      return false;
     }
+  }
+  *out = std::move(options);
+  return true;
+}
+
+namespace {
+
+// ADDJOB queue payload [DELAY ms] [ATTEMPTS n] [BACKOFF fixed|exponential ms] [PRIORITY n]
+//        [JOBID id] [NAME name]
+void AddJob(CommandContext& ctx, Args args) {
+  JobOptions options;
+  if (!ParseAddJobOptions(ctx, args, &options)) return;
+  if (std::vector<DeferredAdd>* run = ctx.deferred_adds()) {
+    run->push_back(DeferredAdd{args[1], args[2], std::move(options)});
+    return;
   }
   auto added = ctx.server().broker().Add(args[1], args[2], options);
   if (!added.ok()) return ctx.StatusError(added.status());

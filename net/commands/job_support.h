@@ -10,6 +10,7 @@
 
 #include "engine/broker.h"
 #include "net/command_context.h"
+#include "net/command_table.h"
 
 namespace herald::net {
 
@@ -23,6 +24,10 @@ bool ReadInt(CommandContext& ctx, std::string_view what, const std::string& text
 // [queue, id, payload, attempts-made]: GETJOB's and QPEEK's shape; with_name adds the job's
 // name ("" when it has none) as a fifth element (GETJOB WITHNAME).
 void WriteJobEntry(resp::ReplyWriter& reply, const engine::Job& job, bool with_name = false);
+
+// ADDJOB's options (args[3..]: DELAY, ATTEMPTS, BACKOFF, PRIORITY, JOBID, NAME) into `out`;
+// false after answering the error (job_commands.cc).
+bool ParseAddJobOptions(CommandContext& ctx, Args args, engine::JobOptions* out);
 
 // Whether the broker has the queue (a command on an unknown one answers as for an empty one).
 bool KnownQueue(CommandContext& ctx, const std::string& queue);

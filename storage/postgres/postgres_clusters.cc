@@ -97,6 +97,12 @@ class PostgresClusters final : public Store {
     For(queue).AddAsync(queue, std::move(job), now_ms, std::move(done));
   }
 
+  void AddManyAsync(std::string_view queue, std::vector<NewJob> jobs, std::int64_t now_ms,
+                    std::function<void(Result<std::vector<AddResult>>)> done) override {
+    For(queue).AddManyAsync(queue, std::move(jobs), now_ms, std::move(done));
+  }
+  bool AddsWaitForCommit() const override { return true; }
+
   Result<AddResult> Import(std::string_view queue, Job job) override {
     // A job of that id on another cluster is the one kept, as on one cluster.
     for (std::size_t at = 0; at < stores_.size(); ++at) {

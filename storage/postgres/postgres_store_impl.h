@@ -199,6 +199,12 @@ class PostgresStore final : public Store {
                                  }});
   }
 
+  void AddManyAsync(std::string_view queue, std::vector<NewJob> jobs, std::int64_t now_ms,
+                    std::function<void(Result<std::vector<AddResult>>)> done) override {
+    batcher_->Enqueue(PendingAdd{std::string(queue), std::move(jobs), now_ms, std::move(done)});
+  }
+  bool AddsWaitForCommit() const override { return true; }
+
   Result<AddResult> Import(std::string_view queue, Job job) override;
 
   // ---- Takes ----------------------------------------------------------------------------

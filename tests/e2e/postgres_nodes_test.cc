@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -220,6 +221,58 @@ TEST_F(PostgresNodesTest, AGetjobAcrossQueuesOnTwoClustersServesBoth) {
   EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'tickets'", east), "0");
   EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'tickets'", west), "2");
   EXPECT_EQ(server->Psql("SELECT count(*) FROM herald_jobs WHERE queue = 'emails'", east), "2");
+}
+
+// "store_writes:N" of INFO persistence: the store's transactions so far.
+std::uint64_t StoreWrites(const resp::Reply& info) {
+  const std::size_t at = info.str.find("store_writes:");
+  return at == std::string::npos ? 0 : std::stoull(info.str.substr(at + 13));
+}
+
+// The ADDJOBs that follow each other in a pipeline go to the database together (a commit for
+// many, not one each), and every reply keeps its place: an ADDJOB that is refused answers its
+// error where it stands, and a command after the adds sees them.
+TEST_F(PostgresNodesTest, APipelinesAddjobsShareCommitsAndEveryReplyKeepsItsPlace) {
+  Node a = StartNode("a");
+  auto on_a = Connect(a);
+  ASSERT_TRUE(on_a);
+  ASSERT_FALSE(Call(*on_a, {"ADDJOB", "emails", "first"}).is_error());
+  const std::uint64_t writes_before = StoreWrites(Call(*on_a, {"INFO", "persistence"}));
+  constexpr int kAdds = 200;
+  for (int i = 0; i < kAdds; ++i) {
+    if (i == 100) {
+      on_a->Append({"ADDJOB", "emails", "bad", "DELAY", "-1"});
+    } else {
+      on_a->Append({"ADDJOB", i % 2 == 0 ? "emails" : "tickets", "job " + std::to_string(i)});
+    }
+  }
+  on_a->Append({"ADDJOB", "tickets", "named", "JOBID", "ticket-1"});
+  on_a->Append({"SHOW", "ticket-1"});
+  on_a->Append({"QLEN", "emails"});
+  auto replies = on_a->ReadReplies(kAdds + 3);
+  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  std::set<std::string> ids;
+  for (int i = 0; i < kAdds; ++i) {
+    const resp::Reply& r = (*replies)[static_cast<std::size_t>(i)];
+    if (i == 100) {
+      EXPECT_TRUE(r.is_error()) << r.ToString();
+      EXPECT_NE(r.str.find("DELAY must be an integer"), std::string::npos) << r.ToString();
+      continue;
+    }
+    ASSERT_FALSE(r.is_error()) << i << ": " << r.ToString();
+    EXPECT_TRUE(ids.insert(r.str).second) << r.str;
+  }
+  EXPECT_EQ((*replies)[kAdds].str, "ticket-1");
+  EXPECT_EQ(ShowField((*replies)[kAdds + 1], "state"), "waiting")
+      << (*replies)[kAdds + 1].ToString();
+  EXPECT_EQ((*replies)[kAdds + 2].integer,
+            1 + kAdds / 2 - 1);  // "first", and the even ones but 100
+  const std::uint64_t writes = StoreWrites(Call(*on_a, {"INFO", "persistence"})) - writes_before;
+  EXPECT_GT(writes, 0u);
+  EXPECT_LT(writes, 40u) << "the 200 adds of a pipeline took " << writes << " transactions";
+  // Each job is there, once, with its payload.
+  resp::Reply shown = Call(*on_a, {"SHOW", *ids.begin()});
+  EXPECT_NE(ShowField(shown, "payload").rfind("job ", 0), std::string::npos) << shown.ToString();
 }
 
 TEST_F(PostgresNodesTest, ListsAndStringsAreRefusedWithAClearError) {
