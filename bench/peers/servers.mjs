@@ -3,6 +3,7 @@
 // in one set until it exits, so that killAll() can end them all when the run is interrupted.
 import {spawn, execFileSync} from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -240,4 +241,62 @@ export class HeraldServer {
     await waitPong(this.port);
     return performance.now() - start;
   }
+}
+
+// PostgreSQL for Herald's postgres store backend (bench/compare --postgres): `initdb` into
+// `dir`, a server on a free loopback port with its socket in `dir`, durable as in production
+// (fsync and synchronous_commit on, PostgreSQL's defaults). Run as the `postgres` user when
+// this runs as root (PostgreSQL refuses root). Each Herald gets a database of its own
+// (database()).
+export class PostgresServer {
+  static async start(dir) {
+    const server = new PostgresServer(dir);
+    await server.launch();
+    return server;
+  }
+
+  constructor(dir) {
+    this.kind = 'postgres';
+    this.dir = dir;
+    this.databases = 0;
+    const versions = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'])
+      .toString().trim();
+    if (!versions) throw new Error('no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql-15)');
+    this.bin = versions;
+    this.asUser = process.getuid() === 0 ? ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups'] : [];
+  }
+
+  // Runs a PostgreSQL program as the cluster's owner.
+  exec(program, argv) {
+    const [command, ...rest] = [...this.asUser, `${this.bin}/${program}`, ...argv];
+    return run(command, rest);
+  }
+
+  async launch() {
+    if (this.asUser.length > 0) {
+      // The postgres user must reach its directory: the run's temp dir is root's, mode 0700.
+      execFileSync('chmod', ['o+x', path.dirname(this.dir)]);
+      execFileSync('chown', ['postgres:postgres', this.dir]);
+    }
+    const data = `${this.dir}/data`;
+    const made = await this.exec('initdb', ['-D', data, '-U', 'herald', '--auth=trust', '-E', 'UTF8']);
+    if (made.code !== 0) throw new Error(`initdb: ${made.stdout}${made.stderr}`);
+    this.port = await freePort();
+    const [command, ...rest] = [...this.asUser, `${this.bin}/postgres`, '-D', data, '-p', String(this.port),
+                                '-k', this.dir, '-c', 'listen_addresses=127.0.0.1'];
+    const {child} = await startProcess(command, rest, /database system is ready to accept connections/,
+                                       'postgres');
+    this.child = child;
+    this.pid = child.pid;
+  }
+
+  // A new, empty database: its libpq connection string.
+  async database() {
+    const name = `herald_${++this.databases}`;
+    const made = await this.exec('createdb', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'herald', name]);
+    if (made.code !== 0) throw new Error(`createdb ${name}: ${made.stdout}${made.stderr}`);
+    return `host=127.0.0.1 port=${this.port} dbname=${name} user=herald`;
+  }
+
+  async stop() { if (this.child) await stopProcess(this.child); }
 }
