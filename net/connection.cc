@@ -316,6 +316,8 @@ struct Connection::RunOfAdds {
 
 bool Connection::JoinsRunOfAdds(std::vector<std::string>& args) {
   if (!EqualsIgnoreCase(args[0], "addjob") || args.size() < 3) return false;
+  // Refused before it runs (ResolveCommand: another client may have set a password since).
+  if (!authenticated_ && server_->config().password_required()) return false;
   // Parsed to a scratch writer: an ADDJOB that would be refused runs after the run, so that
   // its error comes in its place.
   std::string scratch;
@@ -334,12 +336,13 @@ void Connection::StartRunOfAdds() {
   std::map<std::string, std::vector<std::size_t>> by_queue;
   for (std::size_t i = 0; i < adds.size(); ++i) by_queue[adds[i].queue].push_back(i);
   run->calls_left = by_queue.size();
-  for (auto& [queue, places] : by_queue) {
+  for (const auto& entry : by_queue) {
+    const std::vector<std::size_t>& places = entry.second;
     std::vector<std::pair<std::string, engine::JobOptions>> jobs;
     jobs.reserve(places.size());
     for (std::size_t i : places) jobs.emplace_back(std::move(adds[i].payload), adds[i].options);
     server_->broker().AddManyAsync(
-        queue, std::move(jobs),
+        entry.first, std::move(jobs),
         [self = shared_from_this(), run, places](Result<std::vector<engine::AddedJob>> added) {
           for (std::size_t k = 0; k < places.size(); ++k) {
             if (!added.ok()) {
