@@ -9,6 +9,7 @@
 #include <shared_mutex>
 
 #include "api/engine_impl.h"
+#include "net/server_options.h"
 
 namespace herald {
 namespace {
@@ -515,9 +516,7 @@ Result<ServerPorts> Engine::StartServers(const ServerOptions& options) {
   if (options.http_port > 65535) return Status::InvalidArgument("http_port must be -1..65535");
   config.http_options.port =
       static_cast<std::uint16_t>(options.http_port < 0 ? 0 : options.http_port);
-  const bool loopback =
-      options.bind == "127.0.0.1" || options.bind == "::1" || options.bind == "localhost";
-  if (!loopback && options.password.empty()) {
+  if (!net::IsLoopbackBind(options.bind) && options.password.empty()) {
     return Status::InvalidArgument("binding " + options.bind + " (not loopback) needs a password");
   }
   return api::StartServers(this, std::move(config));

@@ -1,5 +1,7 @@
 #include "net/server_config.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -12,6 +14,14 @@
 #include "net/commands/arg_parsing.h"
 
 namespace herald::net {
+
+bool IsLoopbackBind(std::string_view bind) {
+  if (bind == "localhost") return true;
+  boost::system::error_code ec;
+  const boost::asio::ip::address address = boost::asio::ip::make_address(std::string(bind), ec);
+  return !ec && address.is_loopback();
+}
+
 namespace {
 
 enum class Param {

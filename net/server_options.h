@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace herald::net {
 
@@ -32,5 +33,9 @@ struct ServerOptions {
   // Reported by INFO and CONFIG GET. Default: "everysec".
   std::string fsync_mode = "everysec";
 };
+
+// Whether a bind address is the loopback interface only: "localhost", or an IPv4 address in
+// 127.0.0.0/8 or ::1 (a non-loopback bind needs a password, unless protected mode is off).
+bool IsLoopbackBind(std::string_view bind);
 
 }  // namespace herald::net

@@ -848,5 +848,16 @@ TEST_F(RespServerTest, ThousandConcurrentConnectionsAreServed) {
   EXPECT_GE(state_->connected_clients.load(), 1001u);
 }
 
+// One rule for what a loopback bind is, for the herald binary's config and the embedding API.
+TEST(LoopbackBindTest, LocalhostAndLoopbackAddressesAreLoopbackOthersAreNot) {
+  for (const char* bind : {"localhost", "127.0.0.1", "127.0.0.2", "127.255.255.254", "::1"}) {
+    EXPECT_TRUE(IsLoopbackBind(bind)) << bind;
+  }
+  for (const char* bind : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "127.example.com",
+                           "localhost.", "", "127.0.0.1 ", "example.com"}) {
+    EXPECT_FALSE(IsLoopbackBind(bind)) << bind;
+  }
+}
+
 }  // namespace
 }  // namespace herald::net

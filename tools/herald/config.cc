@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "engine/toml_values.h"
+#include "net/server_options.h"
 #include "storage/postgres/postgres_store.h"
 
 namespace herald::tools {
@@ -167,9 +168,7 @@ Status ValidateConfig(const HeraldConfig& config) {
   if (!config.readonly_password.empty() && config.readonly_password == config.requirepass) {
     return Status::InvalidArgument("the read-only password must differ from requirepass");
   }
-  const bool loopback = config.bind == "127.0.0.1" || config.bind == "::1" ||
-                        config.bind == "localhost" || config.bind.rfind("127.", 0) == 0;
-  if (!loopback && config.requirepass.empty() && config.protected_mode) {
+  if (!net::IsLoopbackBind(config.bind) && config.requirepass.empty() && config.protected_mode) {
     return Status::InvalidArgument(
         "refusing to bind " + config.bind +
         " without a password: set requirepass, or --protected-mode no to accept the risk");
