@@ -17,12 +17,6 @@ constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 constexpr std::uint32_t kMaxPriority = 2097152;
 constexpr std::int64_t kMaxDelayMs = 10LL * 365 * 24 * 3600 * 1000;
 
-}  // namespace
-
-// ---- Producing ---------------------------------------------------------------------------
-
-namespace {
-
 Status CheckOptions(const JobOptions& options) {
   if (options.delay_ms < 0 || options.delay_ms > kMaxDelayMs) {
     return Status::InvalidArgument("delay must be between 0 and " + std::to_string(kMaxDelayMs) +
@@ -64,7 +58,7 @@ Result<Broker::PlannedAdds> Broker::PlanAdds(std::string_view queue_name,
   for (const auto& [payload, options] : jobs) HERALD_RETURN_IF_ERROR(CheckOptions(options));
   plan.queue_name = std::string(queue_name);
   // "added" has its place before the jobs can be taken, and before `now` is read (see "Job
-  // events" below).
+  // events" in broker.cc).
   plan.slot = events_.Reserve();
   plan.now = clock_->NowMs();
   const std::shared_ptr<const QueuePolicy> policy = plan.queue->policy();
