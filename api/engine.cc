@@ -225,7 +225,8 @@ namespace api {
 Result<std::unique_ptr<Engine>> OpenEngine(storage::StoreOptions store_options,
                                            engine::EngineConfig engine_config,
                                            std::shared_ptr<spdlog::logger> logger) {
-  if (!logger) logger = spdlog::default_logger();
+  // The embedding API's one default: an application that passes no logger gets spdlog's.
+  if (logger == nullptr) logger = spdlog::default_logger();
   store_options.logger = logger;
   store_options.completed_retention = engine_config.completed_retention;
   HERALD_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
@@ -237,7 +238,7 @@ Result<std::unique_ptr<Engine>> OpenEngineOn(std::unique_ptr<storage::Store> sto
                                              engine::EngineConfig engine_config,
                                              std::shared_ptr<spdlog::logger> logger) {
   auto impl = std::make_unique<Engine::Impl>();
-  impl->logger = logger ? logger : spdlog::default_logger();
+  impl->logger = logger != nullptr ? std::move(logger) : spdlog::default_logger();  // as above
   impl->fsync = store->fsync_mode();
   impl->store = std::move(store);
   if (impl->store->recovered_active() > 0) {

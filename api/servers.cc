@@ -43,7 +43,7 @@ Result<std::unique_ptr<Servers>> Servers::Start(engine::Broker* broker, Clock* c
   if (std::string error; !p.table.Freeze(&error)) {
     return Status::Internal("command table: " + error);
   }
-  p.state = std::make_unique<net::ServerState>(broker, &p.table, config.resp);
+  p.state = std::make_unique<net::ServerState>(broker, &p.table, config.resp, logger);
   p.state->request_shutdown = config.request_shutdown ? config.request_shutdown : [] {};
   p.resp = std::make_unique<net::RespServer>(p.state.get(), logger);
 

@@ -9,6 +9,7 @@
 # A build dir holds bench/storage_bench, bench/engine_bench and tools/herald (release builds:
 # tools/herald-dev build release). ROUNDS defaults to 5.
 set -euo pipefail
+. "$(dirname "$0")/ab-common.sh"
 before=$1
 after=$2
 rounds=${3:-5}
@@ -51,7 +52,6 @@ addjob() {
   herald_pid=
 }
 
-declare -A runs
 measure() {  # measure <label> <build dir>
   local label=$1 dir=$2
   runs[cycle_$label]+=" $(gbench "$dir/bench/storage_bench" BM_CycleBatch_everysec/16)"
@@ -59,38 +59,6 @@ measure() {  # measure <label> <build dir>
   runs[addjob_$label]+=" $(addjob "$dir")"
 }
 
-for round in $(seq "$rounds"); do
-  printf '  round %s of %s ...\r' "$round" "$rounds" >&2
-  # Alternate which build goes first, so that a drift of the machine hits both alike.
-  if [ $((round % 2)) -eq 1 ]; then
-    measure before "$before"
-    measure after "$after"
-  else
-    measure after "$after"
-    measure before "$before"
-  fi
-done
-
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-spread() {  # (max - min) / median of a build's runs, in percent
-  tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END {
-    m = a[int((NR + 1) / 2)]; if (m > 0) printf "%.0f%%", 100 * (a[NR] - a[1]) / m; else print "-" }'
-}
-printf '\n%-34s %12s %12s %7s %14s %14s\n' figure "before" "after" ratio "spread before" "spread after"
-for key in cycle e2e addjob; do
-  case $key in
-    cycle) name="storage BM_CycleBatch_everysec/16" ;;
-    e2e) name="engine BM_EndToEnd_NoopHandler/1" ;;
-    addjob) name="RESP ADDJOB -c 50 -P 16 (req/s)" ;;
-  esac
-  b=$(echo "${runs[${key}_before]}" | median)
-  a=$(echo "${runs[${key}_after]}" | median)
-  printf '%-34s %12.0f %12.0f %7s %14s %14s\n' "$name" "$b" "$a" \
-    "$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
-    "$(echo "${runs[${key}_before]}" | spread)" "$(echo "${runs[${key}_after]}" | spread)"
-done
-echo
-for key in cycle e2e addjob; do
-  echo "runs $key before:${runs[${key}_before]}"
-  echo "runs $key after: ${runs[${key}_after]}"
-done
+ab_rounds "$rounds" "$before" "$after"
+ab_table 34 "cycle:storage BM_CycleBatch_everysec/16" "e2e:engine BM_EndToEnd_NoopHandler/1" \
+  "addjob:RESP ADDJOB -c 50 -P 16 (req/s)"

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   }
   auto connected = Client::Connect("127.0.0.1", options.port, std::chrono::seconds(10));
   if (!connected.ok()) {
-    spdlog::error("cannot connect: {}", connected.error().message);
+    spdlog::error("cannot connect: {}", connected.status().message());
     return 1;
   }
   std::unique_ptr<Client> client = std::move(connected).value();
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(start + interval * i);
     auto added = client->Command({"ADDJOB", options.queue, "probe-" + std::to_string(i)});
     if (!added.ok() || added->is_error()) {
-      spdlog::error("ADDJOB failed: {}", added.ok() ? added->str : added.error().message);
+      spdlog::error("ADDJOB failed: {}", added.ok() ? added->str : added.status().message());
       return 1;
     }
     ids.push_back(added->str);

@@ -8,6 +8,7 @@
 //                                      subscribers counting job events (0 or 1)
 //   BM_JobEventPublish/<n>            one Publish as the engine makes it, n subscribers
 #include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -85,7 +86,8 @@ struct Rig {
     store = std::move(storage::Store::Open(options)).value();
     EngineConfig config;
     config.workers = 5;
-    broker = std::move(Broker::Create(store.get(), config, &clock, nullptr)).value();
+    broker =
+        std::move(Broker::Create(store.get(), config, &clock, spdlog::default_logger())).value();
     for (int i = 0; i < subscribers; ++i) {
       (void)broker->events().Subscribe(
           [this](const JobEvent&) { events.fetch_add(1, std::memory_order_relaxed); });
@@ -162,7 +164,7 @@ void BM_JobEventPublish(benchmark::State& state) {
   static std::unique_ptr<JobEventBus> bus;
   static std::atomic<int64_t> seen{0};
   if (state.thread_index() == 0) {
-    bus = std::make_unique<JobEventBus>(65536, nullptr);
+    bus = std::make_unique<JobEventBus>(65536, spdlog::default_logger());
     for (int64_t i = 0; i < state.range(0); ++i) {
       (void)bus->Subscribe([](const JobEvent&) { seen.fetch_add(1, std::memory_order_relaxed); });
     }
@@ -255,7 +257,8 @@ void BM_DelayedLateness(benchmark::State& state) {
   auto store = std::move(storage::Store::Open(options)).value();
   SystemClock clock;
   EngineConfig config;
-  auto broker = std::move(Broker::Create(store.get(), config, &clock, nullptr)).value();
+  auto broker =
+      std::move(Broker::Create(store.get(), config, &clock, spdlog::default_logger())).value();
   auto handler = std::make_shared<LatenessHandler>();
   (void)broker->RegisterHandler("late", handler);
   for (int64_t added = 0; added < preload; added += 1000) {

@@ -190,7 +190,7 @@ Result<BackupManifest> ManifestFromJson(std::string_view text) {
 Backups::Backups(storage::Store* store, Clock* clock, std::shared_ptr<spdlog::logger> log)
     : store_(store),
       clock_(clock),
-      log_(log ? std::move(log) : spdlog::default_logger()),
+      log_(std::move(log)),
       staging_dir_((fs::path(store->options().data_dir) / "backup-staging").string()) {
   std::error_code ec;
   fs::remove_all(staging_dir_, ec);

@@ -87,8 +87,7 @@ class Backups {
   // The most Read returns at once.
   static constexpr std::uint64_t kMaxChunk = 4 << 20;
 
-  // Removes what earlier runs left in the staging directory. `log` may be null (spdlog's
-  // default).
+  // Removes what earlier runs left in the staging directory. `log`: not null.
   Backups(storage::Store* store, Clock* clock, std::shared_ptr<spdlog::logger> log);
   ~Backups();  // removes the staged backups
   Backups(const Backups&) = delete;

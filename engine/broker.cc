@@ -26,7 +26,7 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
     : store_(store),
       config_(std::move(config)),
       clock_(clock),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      logger_(std::move(logger)),
       router_(std::make_shared<const EventRouter>(config_.events)),
       records_(store),
       keyspace_(store),
@@ -47,11 +47,17 @@ Broker::Broker(storage::Store* store, EngineConfig config, Clock* clock,
                                        std::uint32_t* cursor) {
                                   return RunJob(worker, std::move(job), std::move(stop), cursor);
                                 }},
-               logger_) {}
+               logger_) {
+  if (store_->AddsWaitForCommit()) {
+    store_calls_ = std::make_unique<BackgroundRunner>(kStoreCallsWaiting, kStoreCallThreads,
+                                                      "job commands waiting for the store");
+  }
+}
 
 Result<std::unique_ptr<Broker>> Broker::Create(storage::Store* store, EngineConfig config,
                                                Clock* clock,
                                                std::shared_ptr<spdlog::logger> logger) {
+  if (logger == nullptr) return Status::InvalidArgument("Broker::Create needs a logger");
   for (const QueuePolicy& policy : config.queues) {
     HERALD_RETURN_IF_ERROR(ValidateQueueName(policy.name));
     if (policy.max_attempts == 0) {

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/background_runner.h"
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/status.h"
@@ -122,7 +123,7 @@ class Broker {
   using TakeCallback = TakeWaiters::Callback;
   using WaiterId = TakeWaiters::Id;
 
-  // Creates the queues of `config` in the store. `logger` may be null (spdlog's default).
+  // Creates the queues of `config` in the store. `logger`: not null.
   static Result<std::unique_ptr<Broker>> Create(storage::Store* store, EngineConfig config,
                                                 Clock* clock,
                                                 std::shared_ptr<spdlog::logger> logger);
@@ -179,6 +180,16 @@ class Broker {
   // Whether each add waits for a commit of its own when called alone (the postgres store),
   // so that callers with many adds at once should hand them over together (AddManyAsync).
   bool adds_wait_for_commits() const;
+  // Whether takes, acknowledgements and failures wait for a commit on the calling thread (the
+  // postgres store, as adds_wait_for_commits): servers then make those calls through
+  // PostStoreCall, so that no I/O thread waits for a commit.
+  bool calls_wait_for_commits() const { return store_calls_ != nullptr; }
+  // Runs `call` on one of the broker's store-call threads (kStoreCallThreads of them, so that
+  // that many commits are in flight at once). Only where calls_wait_for_commits(). Busy when
+  // kStoreCallsWaiting wait already; ShuttingDown once the broker is being destroyed.
+  static constexpr std::size_t kStoreCallThreads = 8;
+  static constexpr std::size_t kStoreCallsWaiting = 65536;
+  Status PostStoreCall(std::function<void()> call);
   // A job exported from another Herald (storage::Store::Import), into job.queue (created when
   // new). created = false when a job with its id exists: nothing changes.
   Result<AddedJob> Import(Job job);
@@ -292,7 +303,8 @@ class Broker {
   Result<Job> CompleteClaimed(std::string_view id, std::string return_value);
   Result<Job> FinishFailure(const Job& job, std::string error, FailMode mode,
                             std::int64_t retry_in_ms = -1);
-  // The first of `queues`, from `start` round, with a job waiting and a slot reserved for it
+  // The first of `queues`, from `start` round, that may have a job waiting (as far as the store
+  // knows without asking: Store::MayHaveWaiting) and a slot reserved for it
   // (its distance from `start` in *offset); null when none.
   QueueState* ReserveFirstWithWork(const std::vector<QueueState*>& queues, std::size_t start,
                                    std::int64_t now, std::size_t* offset) EXCLUDES(mu_);
@@ -373,6 +385,8 @@ class Broker {
   // still records its job), then the scheduler they wake.
   Scheduler scheduler_;
   WorkerPool workers_;
+  // Last of all: the store-call threads (PostStoreCall), whose tasks use everything above.
+  std::unique_ptr<BackgroundRunner> store_calls_;
 };
 
 }  // namespace herald::engine

@@ -101,6 +101,13 @@ Status CheckTakeRequest(const TakeRequest& request) {
 
 }  // namespace
 
+Status Broker::PostStoreCall(std::function<void()> call) {
+  if (store_calls_ == nullptr) {
+    return Status::Internal("store calls are made on the caller's thread with this store");
+  }
+  return store_calls_->Post(std::move(call));
+}
+
 Result<std::vector<LeasedJob>> Broker::Take(const TakeRequest& request) {
   HERALD_RETURN_IF_ERROR(CheckTakeRequest(request));
   std::vector<QueueState*> queues;
@@ -333,8 +340,7 @@ QueueState* Broker::ReserveFirstWithWork(const std::vector<QueueState*>& queues,
   const std::size_t n = queues.size();
   for (std::size_t i = 0; i < n; ++i) {
     QueueState* queue = queues[(start + i) % n];
-    auto counts = store_->Counts(queue->name);
-    if (!counts.ok() || counts->waiting == 0) continue;
+    if (!store_->MayHaveWaiting(queue->name)) continue;
     MutexLock lock(&mu_);
     if (ReserveLocked(queue, now)) {
       *offset = i;

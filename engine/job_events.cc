@@ -57,15 +57,15 @@ const char* JobEventTypeName(JobEventType type) {
 
 // The queue, the subscribers and the dispatcher thread. The bus owns one share and the
 // dispatcher thread another: a dispatcher that Stop() abandons inside a subscriber that does
-// not return is detached (the one thread of ours that is), and when that call returns, it still
-// finds everything it touches, whether or not the bus is gone.
+// not return is handed to the bus, which joins it when it is destroyed; until then the
+// dispatcher finds everything it touches.
 class JobEventBus::EventQueue {
  public:
   EventQueue(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
              std::function<void()> before_delivery)
       : capacity_(capacity),
         wake_size_(std::clamp<std::size_t>(capacity / 2, 1, kMaxWakeSize)),
-        logger_(logger ? std::move(logger) : spdlog::default_logger()),
+        logger_(std::move(logger)),
         before_delivery_(std::move(before_delivery)) {}
 
   // `self` is this queue's share, for the dispatcher thread that the first call starts.
@@ -75,7 +75,9 @@ class JobEventBus::EventQueue {
   std::uint64_t Reserve();
   // Fills `place` with `events` (moved from) and closes it.
   void Fill(std::uint64_t place, std::span<JobEvent> events);
-  void Stop(std::chrono::milliseconds grace);
+  // Returns the dispatcher thread when it was abandoned (still inside a subscriber), else an
+  // empty thread.
+  std::jthread Stop(std::chrono::milliseconds grace);
   JobEventStats stats() const;
 
  private:
@@ -237,14 +239,14 @@ bool JobEventBus::EventQueue::WakeLocked() {
   return false;
 }
 
-void JobEventBus::EventQueue::Stop(std::chrono::milliseconds grace) {
+std::jthread JobEventBus::EventQueue::Stop(std::chrono::milliseconds grace) {
   std::jthread dispatcher;
   {
     MutexLock lock(&mu_);
     stopped_ = true;
     dispatcher = std::move(dispatcher_);
   }
-  if (!dispatcher.joinable()) return;
+  if (!dispatcher.joinable()) return {};
   // The dispatcher sees the stop request, delivers what is queued and leaves its loop.
   dispatcher.request_stop();
   std::size_t dropped = 0;
@@ -252,7 +254,7 @@ void JobEventBus::EventQueue::Stop(std::chrono::milliseconds grace) {
   {
     MutexLock lock(&mu_);
     if (finished_cv_.wait_for(mu_, grace, [this]() REQUIRES(mu_) { return finished_; })) {
-      return;  // `dispatcher` joins the thread, which is leaving
+      return {};  // `dispatcher` joins the thread, which is leaving
     }
     abandoned_ = true;
     dropped = waiting_;
@@ -275,9 +277,9 @@ void JobEventBus::EventQueue::Stop(std::chrono::milliseconds grace) {
         "the dispatcher thread, and {} queued event(s) dropped",
         stuck_in, grace.count(), dropped);
   }
-  // The thread holds its own share of this queue: it finishes the stuck call, finds
-  // abandoned_ set and ends without calling anything else.
-  dispatcher.detach();
+  // The thread finishes the stuck call, finds abandoned_ set and ends without calling anything
+  // else; the bus joins it.
+  return dispatcher;
 }
 
 JobEventStats JobEventBus::EventQueue::stats() const {
@@ -389,7 +391,15 @@ JobEventBus::JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> l
       queue_(
           std::make_shared<EventQueue>(capacity, std::move(logger), std::move(before_delivery))) {}
 
-JobEventBus::~JobEventBus() { Stop(); }
+JobEventBus::~JobEventBus() {
+  Stop();
+  std::jthread abandoned;
+  {
+    MutexLock lock(&abandoned_mu_);
+    abandoned = std::move(abandoned_);
+  }
+  // Joined here: waits for the stuck subscriber call, if it has not returned yet.
+}
 
 Status JobEventBus::Subscribe(Subscriber subscriber, std::string name) {
   HERALD_RETURN_IF_ERROR(queue_->Subscribe(queue_, std::move(subscriber), std::move(name)));
@@ -406,7 +416,12 @@ JobEventBus::Slot JobEventBus::Reserve() {
   return Slot(queue_.get(), queue_->Reserve());
 }
 
-void JobEventBus::Stop() { queue_->Stop(stop_grace_); }
+void JobEventBus::Stop() {
+  std::jthread abandoned = queue_->Stop(stop_grace_);
+  if (!abandoned.joinable()) return;
+  MutexLock lock(&abandoned_mu_);
+  abandoned_ = std::move(abandoned);  // only one Stop() finds the dispatcher: abandoned_ was empty
+}
 
 JobEventStats JobEventBus::stats() const { return queue_->stats(); }
 

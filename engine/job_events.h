@@ -28,14 +28,14 @@
 //
 // Stopping: Stop() (or the destructor) delivers what is queued, waiting for reserved places
 // to be filled, for up to `stop_grace`. A dispatcher not done by then is abandoned: what is
-// still queued is dropped, an error names the subscriber it is stuck in, and its thread is left
-// to finish that call on its own, after which it ends without calling anything else. It owns a
-// share of the state it uses, so nothing it touches goes away with the bus.
+// still queued is dropped, an error names the subscriber it is stuck in, and Stop() returns.
+// The dispatcher thread finishes that call and then ends without calling anything else; the
+// bus's destructor joins it, waiting for the stuck call to return if it has not yet.
 //
 // Thread safety: thread-safe; Subscribe may come at any time. A Slot is used by one thread.
 //
-// Lifetime: whatever a subscriber borrows must outlive Stop() (or the bus); an abandoned
-// subscriber's borrowings must outlive its stuck call. A Slot must not outlive its bus.
+// Lifetime: whatever a subscriber borrows must outlive the bus (an abandoned call may still
+// run after Stop(); the destructor waits for it). A Slot must not outlive its bus.
 #pragma once
 
 #include <atomic>
@@ -45,8 +45,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace spdlog {
@@ -128,7 +130,7 @@ class JobEventBus {
   static constexpr std::chrono::milliseconds kDefaultStopGrace{10000};
 
   // `capacity` (>= 1): events that may wait for the dispatcher; the batch it is delivering
-  // does not count. `logger` may be null (spdlog's default). `stop_grace`: see Stop().
+  // does not count. `logger`: not null. `stop_grace`: see Stop().
   // `before_delivery` (optional) runs on the dispatcher thread before each batch is handed
   // out and may block: the broker waits there for the changes of the batch to be durable.
   JobEventBus(std::size_t capacity, std::shared_ptr<spdlog::logger> logger,
@@ -151,7 +153,8 @@ class JobEventBus {
   // lock only to append. After Stop(), what the slot is filled with is dropped.
   Slot Reserve();
   // Delivers what is queued for up to the stop grace, then stops the dispatcher (joined, or
-  // abandoned inside a subscriber that does not return). Later events are dropped. Idempotent.
+  // abandoned inside a subscriber that does not return, and joined by the destructor). Later
+  // events are dropped. Idempotent.
   void Stop();
 
   JobEventStats stats() const;
@@ -159,8 +162,10 @@ class JobEventBus {
  private:
   const std::chrono::milliseconds stop_grace_;
   std::atomic<bool> has_subscribers_{false};
-  // Shared with the dispatcher thread, which may outlive the bus when abandoned.
+  // Shared with the dispatcher thread.
   const std::shared_ptr<EventQueue> queue_;
+  Mutex abandoned_mu_;
+  std::jthread abandoned_ GUARDED_BY(abandoned_mu_);  // a dispatcher Stop() gave up on
 };
 
 }  // namespace herald::engine

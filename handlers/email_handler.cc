@@ -29,7 +29,7 @@ struct EmailHandler::Delivery {
 EmailHandler::EmailHandler(EmailHandlerOptions options, HandlerDeps deps)
     : options_(std::move(options)),
       deps_(std::move(deps)),
-      logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
+      logger_(deps_.logger),
       prefs_(deps_.records),
       log_(deps_.records, deps_.clock),
       smtp_(static_cast<const SmtpOptions&>(options_.smtp)) {}

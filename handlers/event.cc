@@ -29,6 +29,12 @@ std::string SafeName(std::string_view id) {
     out.resize(128);
     changed = true;
   }
+  // A kept id that ends like a hash suffix would take the name of an id that was changed
+  // ("evt_1-26c14972" is the name of "evt/1"): hash it too.
+  if (!changed && out.size() >= 9 && out[out.size() - 9] == '-' &&
+      out.find_first_not_of("0123456789abcdef", out.size() - 8) == std::string::npos) {
+    changed = true;
+  }
   if (changed) {
     std::uint32_t hash = 2166136261u;
     for (unsigned char c : id) {

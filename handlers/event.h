@@ -27,9 +27,9 @@ struct Event {
   std::string Field(std::string_view name) const { return FieldText(data, name); }
 };
 
-// Parses an envelope. InvalidArgument names the problem: "invalid JSON: ...", "event has no
-// eventType", "event has no eventId", "eventId must be 1..256 bytes without NUL", "event data
-// must be an object".
+// Parses an envelope. InvalidArgument names the problem: "invalid JSON: ...", "expected a JSON
+// object", "event has no eventType", "event <type> has no eventId", "eventId must be 1..256
+// bytes without NUL", "event <type> <id>: data must be an object".
 Result<Event> ParseEvent(std::string_view json);
 
 // The non-empty text of data.<name>; InvalidArgument "event <type> <id>: missing field
@@ -42,8 +42,9 @@ bool IsValidKeyId(std::string_view id);
 Status CheckUserId(std::string_view user);
 
 // `id` made safe for a file name or a Message-ID local part: [A-Za-z0-9_-] kept, anything else
-// becomes '_', and when anything changed a hash of the original is appended so that different
-// ids never share a name ("evt/1" -> "evt_1-3b9c0f2a").
+// becomes '_', and when anything changed (or the id itself ends in '-' and 8 lower-case hex
+// digits, as such a name does) a hash of the original is appended so that different ids never
+// share a name ("evt/1" -> "evt_1-26c14972").
 std::string SafeName(std::string_view id);
 
 }  // namespace herald::handlers

@@ -77,6 +77,7 @@ Result<FlatObject> ParseFlatObject(std::string_view json) {
         simdjson::ondemand::object nested;
         if (auto error = value.get_object().get(nested); error) return JsonError(error);
         if (auto error = nested.raw_json().get(text); error) return JsonError(error);
+        text = TrimRight(text);
         break;
       }
       case simdjson::ondemand::json_type::array: {
@@ -84,10 +85,12 @@ Result<FlatObject> ParseFlatObject(std::string_view json) {
         simdjson::ondemand::array nested;
         if (auto error = value.get_array().get(nested); error) return JsonError(error);
         if (auto error = nested.raw_json().get(text); error) return JsonError(error);
+        text = TrimRight(text);
         break;
       }
     }
-    field.text = std::string(TrimRight(text));
+    // Only raw tokens are trimmed: a string's own trailing spaces and newlines are its text.
+    field.text = std::string(text);
     out.insert_or_assign(std::string(key), std::move(field));
   }
   // On-Demand checks the rest of the document lazily: make sure nothing follows the object.

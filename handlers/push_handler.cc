@@ -143,7 +143,7 @@ PushHandler::PushHandler(PushHandlerOptions options, HandlerDeps deps,
                          std::unique_ptr<FcmClient> fcm)
     : options_(std::move(options)),
       deps_(std::move(deps)),
-      logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
+      logger_(deps_.logger),
       prefs_(deps_.records),
       log_(deps_.records, deps_.clock),
       inbox_(deps_.records),

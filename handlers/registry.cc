@@ -17,7 +17,7 @@ Result<HandlerMap> BuildHandlers(const HandlersConfig& config, engine::Records* 
   static SystemClock system_clock;
   if (records == nullptr) return Status::InvalidArgument("BuildHandlers needs records");
   HERALD_RETURN_IF_ERROR(ValidateHandlersConfig(config));
-  if (!logger) logger = spdlog::default_logger();
+  if (logger == nullptr) return Status::InvalidArgument("BuildHandlers needs a logger");
   for (const auto& [queue, faults] : config.faults) {
     if (config.queues.find(queue) == config.queues.end()) {
       return Status::InvalidArgument("handlers.faults." + queue + ": no handler for queue '" +

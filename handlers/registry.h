@@ -31,7 +31,7 @@ namespace herald::handlers {
 using HandlerMap = std::map<std::string, std::unique_ptr<engine::Handler>, std::less<>>;
 
 // `records` and `clock` must outlive the handlers; `clock` may be null (system clock), `logger`
-// may be null (spdlog's default logger). InvalidArgument for an invalid config (a bad URL or
+// is required. InvalidArgument for an invalid config (a bad URL or
 // address, an unknown handler kind, faults for a queue without handler, a template that does
 // not parse); NotFound when templates_dir does not exist. `live_templates` (may be null)
 // receives the templates the handlers share, for a config reload to replace.

@@ -17,7 +17,7 @@ constexpr std::string_view kChannel = "helpdesk";
 TicketHandler::TicketHandler(TicketHandlerOptions options, HandlerDeps deps)
     : options_(std::move(options)),
       deps_(std::move(deps)),
-      logger_(deps_.logger ? deps_.logger : spdlog::default_logger()),
+      logger_(deps_.logger),
       tickets_(deps_.records, deps_.clock),
       log_(deps_.records, deps_.clock),
       helpdesk_(PosterOptionsOf(options_.helpdesk, deps_.clock)) {}

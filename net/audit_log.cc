@@ -66,7 +66,7 @@ json::object AuditJson(const AuditEntry& entry) {
 AuditLog::AuditLog(engine::Records* records, Clock* clock, std::shared_ptr<spdlog::logger> logger)
     : records_(records),
       clock_(clock),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      logger_(std::move(logger)),
       // Entries of one millisecond sort by this; it starts from the clock so that a restart
       // within the same millisecond does not reuse a key.
       sequence_(static_cast<std::uint64_t>(clock->NowMs()) << 16) {}

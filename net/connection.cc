@@ -79,7 +79,6 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerState* server, KvComm
       server_(server),
       committer_(committer),
       durability_(&server->broker().durability()),
-      idle_timer_(socket_.get_executor()),
       parser_(LimitsOf(server->config())),
       writer_(&batch_, 2),
       runs_of_adds_(server->broker().adds_wait_for_commits()) {
@@ -121,31 +120,34 @@ void Connection::Stop() {
 void Connection::ArmIdleTimer(std::int64_t wait_ms) {
   if (closed_) return;
   // Also called when the timeout changed (CONFIG SET): a new wait replaces the pending one.
+  server_->timers().Cancel(std::exchange(idle_timer_, ClockTimers::kNone));
   const std::uint32_t idle = server_->config().idle_timeout_s();
-  if (idle == 0) {
-    idle_timer_.cancel();
+  if (idle == 0) return;
+  if (wait_ms < 0) wait_ms = static_cast<std::int64_t>(idle) * 1000;
+  idle_timer_ = server_->timers().At(server_->NowMs() + wait_ms, socket_.get_executor(),
+                                     [weak = weak_from_this()] {
+                                       if (auto self = weak.lock()) self->OnIdleTimer();
+                                     });
+}
+
+void Connection::OnIdleTimer() {
+  idle_timer_ = ClockTimers::kNone;
+  if (closed_) return;
+  const std::uint32_t timeout = server_->config().idle_timeout_s();
+  if (timeout == 0) return;
+  // Blocked clients are not idle (as in Redis), nor those whose replies wait for a sync.
+  if (busy_ || syncing_) {
+    ArmIdleTimer();
     return;
   }
-  if (wait_ms < 0) wait_ms = static_cast<std::int64_t>(idle) * 1000;
-  idle_timer_.expires_after(std::chrono::milliseconds(wait_ms));
-  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_) return;
-    const std::uint32_t timeout = self->server_->config().idle_timeout_s();
-    if (timeout == 0) return;
-    // Blocked clients are not idle (as in Redis), nor those whose replies wait for a sync.
-    if (self->busy_ || self->syncing_) {
-      self->ArmIdleTimer();
-      return;
-    }
-    const std::int64_t idle_ms = self->server_->NowMs() - self->info_->last_active_ms.load();
-    const std::int64_t timeout_ms = static_cast<std::int64_t>(timeout) * 1000;
-    if (idle_ms >= timeout_ms) {
-      self->Close();
-    } else {
-      // Wait only for what is left, so the client goes at the timeout, not up to twice it.
-      self->ArmIdleTimer(timeout_ms - idle_ms);
-    }
-  });
+  const std::int64_t idle_ms = server_->NowMs() - info_->last_active_ms.load();
+  const std::int64_t timeout_ms = static_cast<std::int64_t>(timeout) * 1000;
+  if (idle_ms >= timeout_ms) {
+    Close();
+  } else {
+    // Wait only for what is left, so the client goes at the timeout, not up to twice it.
+    ArmIdleTimer(timeout_ms - idle_ms);
+  }
 }
 
 void Connection::DoRead() {
@@ -426,7 +428,7 @@ void Connection::Close() {
     if (on_close_) on_close_();
     on_close_ = nullptr;
   }
-  idle_timer_.cancel();
+  server_->timers().Cancel(std::exchange(idle_timer_, ClockTimers::kNone));
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

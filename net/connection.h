@@ -26,7 +26,6 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <array>
@@ -94,12 +93,14 @@ class Connection final : public ClientSession, public std::enable_shared_from_th
   // (Re)starts the idle timeout's wait: wait_ms, or (negative) the whole timeout in force now
   // (none when the timeout is 0).
   void ArmIdleTimer(std::int64_t wait_ms = -1);
+  // On the strand, when the idle timer is due: closes the client, or waits for what is left.
+  void OnIdleTimer();
 
   boost::asio::ip::tcp::socket socket_;
   ServerState* server_;
   KvCommitter* committer_;
   engine::Durability* durability_;
-  boost::asio::steady_timer idle_timer_;
+  ClockTimers::Id idle_timer_ = ClockTimers::kNone;  // on server_->timers()
   std::shared_ptr<ClientInfo> info_;
   resp::RequestParser parser_;
   std::array<char, 16 * 1024> read_chunk_;

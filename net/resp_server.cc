@@ -43,9 +43,7 @@ bool RespServer::DeniedByProtectedMode(const asio::ip::tcp::socket& socket) cons
 }
 
 RespServer::RespServer(ServerState* state, std::shared_ptr<spdlog::logger> logger)
-    : state_(state),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()),
-      acceptor_(io_) {}
+    : state_(state), logger_(std::move(logger)), acceptor_(io_) {}
 
 RespServer::~RespServer() { Stop(); }
 
@@ -68,6 +66,7 @@ Status RespServer::Start() {
   state_->port = port_;
   committer_ = std::make_unique<KvCommitter>(io_.get_executor(), state_->kv_or_null(),
                                              &state_->broker().durability());
+  state_->timers().Attach(&io_);
   Accept();
   std::uint32_t threads = options.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -147,6 +146,7 @@ void RespServer::Stop() {
                      state_->connected_clients.load());
     }
   }
+  state_->timers().Detach();
   io_.stop();
   threads_.clear();  // joins
 }

@@ -23,6 +23,7 @@
 #include "engine/broker.h"
 #include "engine/keyspace.h"
 #include "net/audit_log.h"
+#include "net/clock_timers.h"
 #include "net/command_table.h"
 #include "net/server_config.h"
 #include "net/server_options.h"
@@ -71,13 +72,16 @@ std::uint64_t ResidentBytes();
 
 class ServerState {
  public:
-  // `table` must be frozen; `broker` and `table` must outlive the state.
-  ServerState(engine::Broker* broker, const CommandTable* table, ServerOptions options)
+  // `table` must be frozen; `broker` and `table` must outlive the state. `logger` (not null)
+  // is the audit log's.
+  ServerState(engine::Broker* broker, const CommandTable* table, ServerOptions options,
+              std::shared_ptr<spdlog::logger> logger)
       : broker_(broker),
         table_(table),
         config_(std::move(options)),
         command_stats_(std::make_unique<CommandStats[]>(table->slots())),
-        audit_(&broker->records(), &broker->clock(), nullptr) {
+        audit_(&broker->records(), &broker->clock(), std::move(logger)),
+        timers_(&broker->clock()) {
     start_ = std::chrono::steady_clock::now();
     // A store without lists and strings (PostgreSQL) has none: has_kv() is false.
     for (int db = 0; db < engine::kKvDatabases; ++db) {
@@ -89,6 +93,9 @@ class ServerState {
   engine::Broker& broker() { return *broker_; }
   // Wall-clock milliseconds from the engine's injected clock (a fake one in tests).
   std::int64_t NowMs() { return broker_->clock().NowMs(); }
+  // Deadlines on that clock: idle timeouts, blocking pops' timeouts. Attached to the I/O
+  // threads by the RESP server while it runs.
+  ClockTimers& timers() { return timers_; }
   // Whether the store keeps lists and strings (not the PostgreSQL one); the commands on them
   // are refused without (dispatch.cc), so that the ones below are only called with.
   bool has_kv() const { return kv_[0] != nullptr; }
@@ -170,6 +177,9 @@ class ServerState {
   std::uint64_t next_list_waiter_ GUARDED_BY(lists_mu_) = 1;
   // Serialises serving so that pops for waiters keep FIFO order across pushing threads.
   Mutex serve_mu_;
+
+  // Last: destroyed first, with the callbacks it still holds, while everything else is here.
+  ClockTimers timers_;
 };
 
 }  // namespace herald::net

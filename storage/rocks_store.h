@@ -60,6 +60,10 @@ class RocksStore final : public Store {
                               std::uint64_t limit, std::vector<Job>* cleaned) override;
   Result<Job> Get(std::string_view id) const override;
   Result<QueueCounts> Counts(std::string_view queue) const override;
+  bool MayHaveWaiting(std::string_view queue) const override {
+    Result<QueueCounts> counts = Counts(queue);
+    return counts.ok() && counts->waiting > 0;
+  }
   Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                        std::uint32_t count) const override;
   std::uint64_t recovered_active() const override;

@@ -17,7 +17,40 @@ Status SequenceAllocator::Load() {
   // allocation reserves a new block.
   next_.store(start);
   limit_.store(start);
+  raiser_ = std::jthread([this](std::stop_token stop) { RaiseAheadLoop(std::move(stop)); });
   return Status::Ok();
+}
+
+SequenceAllocator::~SequenceAllocator() {
+  if (!raiser_.joinable()) return;
+  raiser_.request_stop();
+  ahead_cv_.notify_all();
+  raiser_.join();
+}
+
+void SequenceAllocator::RaiseAhead() {
+  if (ahead_asked_.exchange(true)) return;
+  {
+    MutexLock lock(&ahead_mu_);
+    ahead_wanted_ = true;
+  }
+  ahead_cv_.notify_one();
+}
+
+void SequenceAllocator::RaiseAheadLoop(std::stop_token stop) {
+  while (true) {
+    {
+      MutexLock lock(&ahead_mu_);
+      ahead_cv_.wait(ahead_mu_, stop, [this]() REQUIRES(ahead_mu_) { return ahead_wanted_; });
+      if (stop.stop_requested()) return;
+      ahead_wanted_ = false;
+    }
+    // A block past the limit in force. A failure is not reported here: the caller that runs
+    // out of numbers raises it itself and gets the error.
+    Status raised = RaiseLimit(limit_.load(std::memory_order_acquire) + 1);
+    (void)raised;
+    ahead_asked_.store(false);
+  }
 }
 
 Status SequenceAllocator::RaiseLimit(std::uint64_t end) {

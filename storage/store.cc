@@ -148,7 +148,8 @@ Status StoreUnits::Start() {
 // ---- Store: each call is one unit's ----------------------------------------------------------
 
 Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
-  std::shared_ptr<spdlog::logger> log = options.logger ? options.logger : spdlog::default_logger();
+  if (options.logger == nullptr) return Status::InvalidArgument("StoreOptions::logger is null");
+  std::shared_ptr<spdlog::logger> log = options.logger;
   HERALD_ASSIGN_OR_RETURN(std::unique_ptr<Database> database, Database::Open(options, log));
   auto units =
       std::make_unique<StoreUnits>(std::move(options), std::move(log), std::move(database));

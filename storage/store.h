@@ -41,12 +41,10 @@
 #include <string_view>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "common/status.h"
 #include "storage/job.h"
-
-namespace spdlog {
-class logger;
-}
 
 namespace herald::storage {
 
@@ -66,8 +64,8 @@ struct StoreOptions {
   std::uint32_t completed_retention = 1000;
   // Block cache for all column families, in MiB. Default: 64.
   std::uint32_t block_cache_mb = 64;
-  // Logger for open/recovery/errors. Default: spdlog's default logger.
-  std::shared_ptr<spdlog::logger> logger;
+  // Logger for open/recovery/errors; not null. Default: spdlog's default logger.
+  std::shared_ptr<spdlog::logger> logger = spdlog::default_logger();
   // `always` mode, for tests of what a slow or failing disk does: called on the syncing thread
   // before each WAL sync of the group commit; a status other than OK is that sync's outcome
   // (the WAL is not synced). Default: none.
@@ -250,6 +248,10 @@ class Store {
   // ---- Reads -------------------------------------------------------------------------------
   virtual Result<Job> Get(std::string_view id) const = 0;
   virtual Result<QueueCounts> Counts(std::string_view queue) const = 0;  // embedded: from memory
+  // Whether a take from `queue` may find a job, answered without a round trip: the embedded
+  // store's waiting count (from memory); true where knowing costs a query as dear as the take
+  // itself (postgres: the take finds out). For callers choosing which queue to take from.
+  virtual bool MayHaveWaiting(std::string_view queue) const = 0;
   // Jobs in a state, in index order (waiting: take order; delayed: due order; completed and
   // failed: newest first; active: add order). cursor "" starts at the beginning; a page's
   // next_cursor (hex, opaque) continues. count is clamped to 1..10000. InvalidArgument for a

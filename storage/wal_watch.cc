@@ -1,5 +1,6 @@
 #include "storage/wal_watch.h"
 
+#include <atomic>
 #include <string_view>
 #include <utility>
 
@@ -18,7 +19,7 @@ class WatchedFile : public rocksdb::FSWritableFileOwnerWrapper {
   WatchedFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::string name, WalWatchFs* fs)
       : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), name_(std::move(name)), fs_(fs) {}
   ~WatchedFile() override {
-    if (failed_) fs_->Dropped();
+    if (failed_.load()) fs_->Dropped();
   }
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
@@ -55,16 +56,16 @@ class WatchedFile : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus Check(rocksdb::IOStatus s) {
-    if (!s.ok() && !failed_) {
-      failed_ = true;
-      fs_->Failed(name_, s);
-    }
+    if (!s.ok() && !failed_.exchange(true)) fs_->Failed(name_, s);
     return s;
   }
 
   std::string name_;
   WalWatchFs* fs_;
-  bool failed_ = false;
+  // Atomic: RocksDB syncs a WAL (SyncWAL) while another thread appends to it, so two of its
+  // calls can fail at once; only the first may count the file as failed, or its drop would
+  // leave the count, and wal_error(), stuck.
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace

@@ -34,23 +34,23 @@ Client::Client(ClientOptions options)
 
 Client::~Client() { Close(); }
 
-ClientResult<std::unique_ptr<Client>> Client::Connect(const std::string& host, std::uint16_t port,
-                                                      std::chrono::milliseconds timeout) {
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, std::uint16_t port,
+                                                std::chrono::milliseconds timeout) {
   ClientOptions options;
   options.connect_timeout = timeout;
   options.io_timeout = timeout;
   return Connect(host, port, options);
 }
 
-ClientResult<std::unique_ptr<Client>> Client::Connect(const std::string& host, std::uint16_t port,
-                                                      const ClientOptions& options) {
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, std::uint16_t port,
+                                                const ClientOptions& options) {
   // The io_context may throw while acquiring its OS resources; nothing else here does.
   try {
     std::unique_ptr<Client> client(new Client(options));
-    if (std::optional<ClientError> error = client->Open(host, port)) return *std::move(error);
+    if (Status opened = client->Open(host, port); !opened.ok()) return opened;
     return client;
   } catch (const std::exception& e) {
-    return ClientError{ClientErrorCode::kConnect, e.what()};
+    return Status::IOError("connecting to " + host + ":" + std::to_string(port) + ": " + e.what());
   }
 }
 
@@ -62,7 +62,7 @@ bool Client::RunUntil(const bool* done, Clock::time_point deadline) {
   return true;
 }
 
-std::optional<ClientError> Client::Open(const std::string& host, std::uint16_t port) {
+Status Client::Open(const std::string& host, std::uint16_t port) {
   const std::string where = host + ":" + std::to_string(port);
   const Clock::time_point deadline = Clock::now() + options_.connect_timeout;
 
@@ -81,12 +81,12 @@ std::optional<ClientError> Client::Open(const std::string& host, std::uint16_t p
     io_.restart();
     io_.run();  // the cancelled handler refers to locals: let it finish here
     closed_reason_ = "resolving " + host + " timed out";
-    return ClientError{ClientErrorCode::kTimedOut, "resolving " + host + " timed out after " +
-                                                       Millis(options_.connect_timeout)};
+    return Status::TimedOut("resolving " + host + " timed out after " +
+                            Millis(options_.connect_timeout));
   }
   if (ec) {
     closed_reason_ = "resolving " + host + " failed";
-    return ClientError{ClientErrorCode::kConnect, "resolving " + host + ": " + ec.message()};
+    return Status::IOError("resolving " + host + ": " + ec.message());
   }
 
   done = false;
@@ -95,45 +95,50 @@ std::optional<ClientError> Client::Open(const std::string& host, std::uint16_t p
     done = true;
   });
   if (!RunUntil(&done, deadline)) {
-    Abort(ClientError{});
+    CloseSocket();
     closed_reason_ = "connecting to " + where + " timed out";
-    return ClientError{ClientErrorCode::kTimedOut, "connecting to " + where + " timed out after " +
-                                                       Millis(options_.connect_timeout)};
+    return Status::TimedOut("connecting to " + where + " timed out after " +
+                            Millis(options_.connect_timeout));
   }
   if (ec) {
-    Abort(ClientError{});
+    CloseSocket();
     closed_reason_ = "connecting to " + where + " failed";
-    return ClientError{ClientErrorCode::kConnect, "connecting to " + where + ": " + ec.message()};
+    return Status::IOError("connecting to " + where + ": " + ec.message());
   }
   // Requests are small and a reply is awaited after each flush: Nagle would only add delay.
   socket_.set_option(tcp::no_delay(true), ec);
   closed_reason_.clear();
-  return std::nullopt;
+  return Status::Ok();
 }
 
-ClientError Client::Abort(ClientError error) {
+void Client::CloseSocket() {
   error_code ignored;
   socket_.close(ignored);
   // Cancelled operations complete with operation_aborted; their handlers refer to the
   // caller's locals, so they run now, before the caller returns.
   io_.restart();
   io_.run();
-  if (!error.message.empty()) closed_reason_ = error.message;
   output_.clear();
   writing_.clear();
   input_.clear();
   parser_.Reset();
   pending_replies_ = 0;
+}
+
+Status Client::Abort(Status error) {
+  CloseSocket();
+  closed_reason_ = error.message();
   return error;
 }
 
-ClientError Client::ClosedError() const {
-  return ClientError{ClientErrorCode::kClosed, "connection closed: " + closed_reason_};
+Status Client::ClosedError() const {
+  return Status::IOError("connection closed: " + closed_reason_);
 }
 
 void Client::Close() {
   if (!socket_.is_open()) return;
-  Abort(ClientError{ClientErrorCode::kClosed, "closed by the client"});
+  CloseSocket();
+  closed_reason_ = "closed by the client";
 }
 
 void Client::Append(const std::vector<std::string>& args) {
@@ -141,24 +146,23 @@ void Client::Append(const std::vector<std::string>& args) {
   ++pending_replies_;
 }
 
-ClientResult<resp::Reply> Client::Command(const std::vector<std::string>& args) {
+Result<resp::Reply> Client::Command(const std::vector<std::string>& args) {
   if (!socket_.is_open()) return ClosedError();
   if (pending_replies_ > 0) {
-    return ClientError{ClientErrorCode::kUsage,
-                       std::to_string(pending_replies_) +
-                           " pipelined replies are unread; call ReadReplies() first"};
+    return Status::InvalidArgument(std::to_string(pending_replies_) +
+                                   " pipelined replies are unread; call ReadReplies() first");
   }
   Append(args);
   return ReadReply();
 }
 
-ClientResult<resp::Reply> Client::ReadReply() {
-  ClientResult<std::vector<resp::Reply>> replies = ReadReplies(1);
-  if (!replies.ok()) return replies.error();
+Result<resp::Reply> Client::ReadReply() {
+  Result<std::vector<resp::Reply>> replies = ReadReplies(1);
+  if (!replies.ok()) return replies.status();
   return std::move(replies->front());
 }
 
-ClientResult<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
+Result<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
   if (!socket_.is_open()) return ClosedError();
 
   std::vector<resp::Reply> replies;
@@ -188,8 +192,7 @@ ClientResult<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
       const resp::ParseResult result = parser_.Parse(std::string_view(input_).substr(pos), &reply);
       pos += result.consumed;
       if (result.failed()) {
-        return Abort(ClientError{ClientErrorCode::kProtocol,
-                                 "invalid reply from the server: " + result.error});
+        return Abort(Status::Corruption("invalid reply from the server: " + result.error));
       }
       if (result.complete()) replies.push_back(std::move(reply));
     }
@@ -197,15 +200,15 @@ ClientResult<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
 
     if (write_done && write_ec) {
       if (write_ec == asio::error::broken_pipe || write_ec == asio::error::connection_reset) {
-        return Abort(ClientError{ClientErrorCode::kClosed, "connection closed by the server"});
+        return Abort(Status::IOError("connection closed by the server"));
       }
-      return Abort(ClientError{ClientErrorCode::kIO, "writing: " + write_ec.message()});
+      return Abort(Status::IOError("writing: " + write_ec.message()));
     }
     if (read_ec) {
       if (read_ec == asio::error::eof || read_ec == asio::error::connection_reset) {
-        return Abort(ClientError{ClientErrorCode::kClosed, "connection closed by the server"});
+        return Abort(Status::IOError("connection closed by the server"));
       }
-      return Abort(ClientError{ClientErrorCode::kIO, "reading: " + read_ec.message()});
+      return Abort(Status::IOError("reading: " + read_ec.message()));
     }
     if (replies.size() == count && write_done) break;
 
@@ -220,8 +223,8 @@ ClientResult<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
     }
     if (io_.stopped()) io_.restart();
     if (io_.run_one_until(deadline) == 0) {
-      return Abort(ClientError{ClientErrorCode::kTimedOut,
-                               "no reply from the server within " + Millis(options_.io_timeout)});
+      return Abort(
+          Status::TimedOut("no reply from the server within " + Millis(options_.io_timeout)));
     }
     deadline = Clock::now() + options_.io_timeout;  // bytes moved: the wait starts over
   }
@@ -229,16 +232,16 @@ ClientResult<std::vector<resp::Reply>> Client::ReadReplies(std::size_t count) {
   return replies;
 }
 
-ClientResult<resp::Reply> Client::Auth(std::string_view password) {
+Result<resp::Reply> Client::Auth(std::string_view password) {
   return Command({"AUTH", std::string(password)});
 }
 
-ClientResult<resp::Reply> Client::Auth(std::string_view user, std::string_view password) {
+Result<resp::Reply> Client::Auth(std::string_view user, std::string_view password) {
   return Command({"AUTH", std::string(user), std::string(password)});
 }
 
-ClientResult<resp::Reply> Client::Hello(int protocol,
-                                        std::optional<std::pair<std::string, std::string>> auth) {
+Result<resp::Reply> Client::Hello(int protocol,
+                                  std::optional<std::pair<std::string, std::string>> auth) {
   std::vector<std::string> args = {"HELLO", std::to_string(protocol)};
   if (auth) {
     args.push_back("AUTH");
@@ -248,8 +251,7 @@ ClientResult<resp::Reply> Client::Hello(int protocol,
   return Command(args);
 }
 
-ClientResult<resp::Reply> Client::AckJob(std::string_view id,
-                                         std::optional<std::string_view> result) {
+Result<resp::Reply> Client::AckJob(std::string_view id, std::optional<std::string_view> result) {
   std::vector<std::string> args = {"ACKJOB", std::string(id)};
   if (result) {
     args.push_back("RESULT");

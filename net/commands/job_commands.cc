@@ -1,14 +1,19 @@
 // Job commands (Disque-style names, milliseconds everywhere) and EMIT; the queue commands are
 // in queue_commands.cc.
+#include <atomic>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
 #include "net/commands/builtin_commands.h"
 #include "net/commands/job_support.h"
+#include "net/status_reply.h"
 
 namespace herald::net {
 namespace {
@@ -35,6 +40,66 @@ std::string WorkerOf(CommandContext& ctx) {
   }
   if (name.empty()) return client.addr;
   return name + "@" + client.addr;
+}
+
+// ---- Off the I/O thread ----------------------------------------------------------------------
+// Where each store call waits for a commit (the postgres store), GETJOB, ACKJOB and NACK make
+// theirs on the broker's store-call threads while the connection waits parked, as for a
+// blocking command, so that its I/O thread serves the other clients meanwhile.
+
+using ReplyWrite = std::function<void(resp::ReplyWriter&)>;
+
+ReplyWrite ErrorReply(std::string text) {
+  return [text = std::move(text)](resp::ReplyWriter& reply) { reply.Error(text); };
+}
+
+// Parks the connection and runs `call` on a store-call thread; its reply is the answer.
+void RunOnStoreCallThread(CommandContext& ctx, std::function<ReplyWrite()> call) {
+  auto parker = ctx.Park([] {});  // the call runs to its end; a gone client gets no answer
+  Status posted = ctx.server().broker().PostStoreCall(
+      [parker, call = std::move(call)] { parker->Resume(call()); });
+  if (!posted.ok()) parker->Resume(ErrorReply(ErrorText(posted)));
+}
+
+// GETJOB's take (or acknowledgement and take) on a store-call thread. When nothing is there
+// (and not NOHANG), the waiter is registered from that thread; a client that went away in the
+// meantime has it cancelled, whichever of the two came first.
+void GetJobOnStoreCallThread(CommandContext& ctx, engine::TakeRequest request,
+                             std::optional<engine::Completion> ack, bool nohang, bool with_name,
+                             std::int64_t timeout_ms) {
+  engine::Broker& broker = ctx.server().broker();
+  struct Waiting {
+    std::atomic<engine::Broker::WaiterId> id{0};
+    std::atomic<bool> gone{false};
+  };
+  auto waiting = std::make_shared<Waiting>();
+  auto parker = ctx.Park([&broker, waiting] {
+    waiting->gone.store(true);
+    broker.CancelWaiter(waiting->id.load());
+  });
+  auto call = [&broker, parker, waiting, request = std::move(request), ack = std::move(ack), nohang,
+               with_name, timeout_ms]() mutable {
+    auto jobs = ack ? broker.AckAndTake(ack->id, std::move(ack->return_value), request)
+                    : broker.Take(request);
+    if (!jobs.ok()) return (void)parker->Resume(ErrorReply(ErrorText(jobs.status(), "NOJOB")));
+    if (!jobs->empty() || nohang) {
+      parker->Resume([taken = std::move(*jobs), with_name](resp::ReplyWriter& reply) {
+        WriteLeasedJobs(reply, taken, with_name);
+      });
+      return;
+    }
+    auto id =
+        broker.TakeAsync(request, timeout_ms, [parker, with_name](std::vector<LeasedJob> taken) {
+          parker->Resume([taken = std::move(taken), with_name](resp::ReplyWriter& reply) {
+            WriteLeasedJobs(reply, taken, with_name);
+          });
+        });
+    if (!id.ok()) return (void)parker->Resume(ErrorReply("ERR " + id.status().message()));
+    waiting->id.store(*id);
+    if (waiting->gone.load()) broker.CancelWaiter(*id);
+  };
+  Status posted = broker.PostStoreCall(std::move(call));
+  if (!posted.ok()) parker->Resume(ErrorReply(ErrorText(posted)));
 }
 
 // SHOW's "history": one map per attempt, oldest first.
@@ -160,6 +225,10 @@ void GetJob(CommandContext& ctx, Args args) {
   request.queues.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   request.worker = WorkerOf(ctx);
   engine::Broker& broker = ctx.server().broker();
+  if (broker.calls_wait_for_commits()) {
+    return GetJobOnStoreCallThread(ctx, std::move(request), std::move(ack), nohang, with_name,
+                                   timeout_ms);
+  }
   auto jobs = ack ? broker.AckAndTake(ack->id, std::move(ack->return_value), request)
                   : broker.Take(request);
   if (!jobs.ok()) return ctx.StatusError(jobs.status(), "NOJOB");
@@ -195,11 +264,21 @@ void AckJob(CommandContext& ctx, Args args) {
     for (size_t i = 1; i < args.size(); ++i) completions.push_back(engine::Completion{args[i], {}});
   }
   // Every id in one write; ids not active under a lease are not counted.
-  std::int64_t acked = 0;
-  for (const auto& result : ctx.server().broker().AckMany(std::move(completions))) {
-    if (result.ok()) ++acked;
+  engine::Broker& broker = ctx.server().broker();
+  auto ack_all = [&broker, completions = std::move(completions)]() mutable {
+    std::int64_t acked = 0;
+    for (const auto& result : broker.AckMany(std::move(completions))) {
+      if (result.ok()) ++acked;
+    }
+    return acked;
+  };
+  if (broker.calls_wait_for_commits()) {
+    return RunOnStoreCallThread(ctx, [ack_all = std::move(ack_all)]() mutable -> ReplyWrite {
+      const std::int64_t acked = ack_all();
+      return [acked](resp::ReplyWriter& reply) { reply.Integer(acked); };
+    });
   }
-  ctx.reply().Integer(acked);
+  ctx.reply().Integer(ack_all());
 }
 
 // NACK id [reason] [PERMANENT]: a failed attempt, retried after the backoff or failed when
@@ -221,7 +300,15 @@ void Nack(CommandContext& ctx, Args args) {
       reason = args[2];
     }
   }
-  auto job = ctx.server().broker().Fail(args[1], reason, mode);
+  engine::Broker& broker = ctx.server().broker();
+  if (broker.calls_wait_for_commits()) {
+    return RunOnStoreCallThread(ctx, [&broker, id = args[1], reason, mode]() -> ReplyWrite {
+      auto job = broker.Fail(id, reason, mode);
+      if (!job.ok()) return ErrorReply(ErrorText(job.status(), "NOJOB"));
+      return [](resp::ReplyWriter& reply) { reply.Integer(1); };
+    });
+  }
+  auto job = broker.Fail(args[1], reason, mode);
   if (!job.ok()) return ctx.StatusError(job.status(), "NOJOB");
   ctx.reply().Integer(1);
 }

@@ -1,9 +1,8 @@
 // Plain Redis lists, persistent (storage/kv_store.h does the work), in the database the
 // connection selected: LPUSH, RPUSH, LPOP, RPOP, LLEN, LRANGE, LINDEX, BLPOP, BRPOP.
-#include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 
+#include "net/clock_timers.h"
 #include "net/command_context.h"
 #include "net/commands/arg_parsing.h"
 #include "net/commands/builtin_commands.h"
@@ -112,19 +111,20 @@ void BlockingPop(CommandContext& ctx, Args args, engine::ListEnd end) {
     }
   }
   ServerState* server = &ctx.server();
-  auto timer = std::make_shared<boost::asio::steady_timer>(ctx.executor());
+  // The timeout's timer on the server's clock (set below, on this strand, before any cancel).
+  auto timer = std::make_shared<ClockTimers::Id>(ClockTimers::kNone);
   auto waiter_id = std::make_shared<std::uint64_t>(0);
   auto parker = ctx.Park([server, timer, waiter_id] {
     server->CancelListWaiter(*waiter_id);
-    timer->cancel();
+    server->timers().Cancel(*timer);
   });
   auto waiter = std::make_shared<ListWaiter>();
   waiter->db = db;
   waiter->keys = keys;
   waiter->end = end;
-  waiter->deliver = [parker, timer](const std::string& key, const std::string& value) {
+  waiter->deliver = [server, parker, timer](const std::string& key, const std::string& value) {
     if (!parker->connection_alive() || !parker->Claim()) return false;
-    timer->cancel();
+    server->timers().Cancel(*timer);
     parker->ResumeClaimed([key, value](resp::ReplyWriter& reply) {
       reply.ArrayHeader(2);
       reply.Bulk(key);
@@ -137,13 +137,12 @@ void BlockingPop(CommandContext& ctx, Args args, engine::ListEnd end) {
   // as good as none.
   constexpr std::int64_t kMaxTimerMs = std::int64_t{1} << 42;  // about 139 years
   if (timeout_ms > 0 && timeout_ms < kMaxTimerMs) {
-    timer->expires_after(std::chrono::milliseconds(timeout_ms));
-    timer->async_wait([server, parker, waiter_id](boost::system::error_code ec) {
-      if (ec) return;
-      if (!parker->Claim()) return;
-      server->CancelListWaiter(*waiter_id);
-      parker->ResumeClaimed([](resp::ReplyWriter& reply) { reply.NullArray(); });
-    });
+    *timer = server->timers().At(
+        server->NowMs() + timeout_ms, ctx.executor(), [server, parker, waiter_id] {
+          if (!parker->Claim()) return;
+          server->CancelListWaiter(*waiter_id);
+          parker->ResumeClaimed([](resp::ReplyWriter& reply) { reply.NullArray(); });
+        });
   }
   // A push may have landed between the pops above and the waiter's registration.
   for (const std::string& key : keys) server->ServeListWaiters(db, key);

@@ -17,7 +17,7 @@ HttpServer::HttpServer(ServerState* state, const Router* router, HttpOptions opt
       router_(router),
       options_(std::move(options)),
       io_(io),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      logger_(std::move(logger)),
       acceptor_(*io),
       sessions_(std::make_shared<SessionRegistry>()),
       stats_(std::make_shared<HttpStats>()) {}

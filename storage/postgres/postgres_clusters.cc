@@ -226,6 +226,9 @@ class PostgresClusters final : public Store {
   Result<Job> Get(std::string_view id) const override {
     return ById(id, [&](Store& s) { return s.Get(id); });
   }
+  bool MayHaveWaiting(std::string_view queue) const override {
+    return For(queue).MayHaveWaiting(queue);
+  }
   Result<QueueCounts> Counts(std::string_view queue) const override {
     return For(queue).Counts(queue);
   }
@@ -440,8 +443,7 @@ Result<std::unique_ptr<Store>> OpenPostgresClusters(PostgresClustersOptions opti
   for (const auto& [queue, cluster] : options.queues) {
     placed += (placed.empty() ? "" : ", ") + queue + " on " + cluster;
   }
-  std::shared_ptr<spdlog::logger> log =
-      options.each.logger ? options.each.logger : spdlog::default_logger();
+  std::shared_ptr<spdlog::logger> log = options.each.logger;
   auto map = std::make_unique<postgres::PostgresClusters>(std::move(options), std::move(stores));
   HERALD_RETURN_IF_ERROR(map->CheckPlacement());
   log->info("store: a map of {} postgres clusters ({}); {}{}the other queues by hash of the name",

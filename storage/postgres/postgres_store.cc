@@ -190,7 +190,10 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(PostgresStoreOptions options) {
         "clusters (1 to " +
         std::to_string(kMaxPostgresClusters) + ")");
   }
-  std::shared_ptr<spdlog::logger> log = options.logger ? options.logger : spdlog::default_logger();
+  if (options.logger == nullptr) {
+    return Status::InvalidArgument("PostgresStoreOptions::logger is null");
+  }
+  std::shared_ptr<spdlog::logger> log = options.logger;
   auto store = std::make_unique<postgres::PostgresStore>(std::move(options), std::move(log));
   HERALD_RETURN_IF_ERROR(store->Start());
   return std::unique_ptr<Store>(std::move(store));

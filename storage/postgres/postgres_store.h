@@ -59,8 +59,10 @@ struct PostgresStoreOptions {
   // This node's name: the active jobs it takes carry it, and Open() puts back the ones a
   // node of this name left active. Two live nodes must not share one. Default: "herald".
   std::string node = "herald";
-  // Connections to the database (each call holds one while it runs). Default: 8.
-  std::uint32_t connections = 8;
+  // Connections to the database (each call holds one while it runs). The engine makes up to 8
+  // job-command calls at once off its I/O threads (Broker::kStoreCallThreads); the others
+  // serve reads, adds and heartbeats meanwhile. Default: 16.
+  std::uint32_t connections = 16;
   // As StoreOptions::completed_retention. Default: 1000.
   std::uint32_t completed_retention = 1000;
   // Each node writes a heartbeat this often; one whose heartbeat is older than node_timeout_ms
@@ -78,8 +80,8 @@ struct PostgresStoreOptions {
   std::string cluster_name = "main";
   std::uint32_t cluster_position = 0;
   std::uint32_t clusters = 1;
-  // Logger for open, recovery and errors. Default: spdlog's default logger.
-  std::shared_ptr<spdlog::logger> logger;
+  // Logger for open, recovery and errors; not null. Default: spdlog's default logger.
+  std::shared_ptr<spdlog::logger> logger = spdlog::default_logger();
 };
 
 // Clusters in one map, at most.

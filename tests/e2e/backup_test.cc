@@ -44,13 +44,13 @@ class BackupTest : public ::testing::Test {
 
   static std::unique_ptr<Client> Connect(int port) {
     auto client = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(port), 10s);
-    EXPECT_TRUE(client.ok()) << client.error().message;
+    EXPECT_TRUE(client.ok()) << client.status().message();
     return std::move(client).value();
   }
 
   static resp::Reply Call(Client& client, const std::vector<std::string>& args) {
     auto reply = client.Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
     return reply.ok() ? std::move(reply).value() : resp::Reply{};
   }
 
@@ -157,7 +157,7 @@ TEST_F(BackupTest, ABackupDuringWritesHoldsEveryAcknowledgedJobWithItsStateAndAt
     client->Append({"SHOW", id});
   }
   auto shows = client->ReadReplies(before.size());
-  ASSERT_TRUE(shows.ok()) << shows.error().message;
+  ASSERT_TRUE(shows.ok()) << shows.status().message();
   for (std::size_t i = 0; i < before.size(); ++i) {
     ASSERT_EQ(ShowField((*shows)[i], "state"), "waiting") << before[i];
   }

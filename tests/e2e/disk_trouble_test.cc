@@ -50,14 +50,14 @@ class DiskTroubleTest : public ::testing::TestWithParam<std::string> {
         dir_.Sub("herald-" + std::to_string(++starts_) + ".log"));
     ASSERT_TRUE(herald_->WaitForOutput("herald ready", 30s)) << herald_->Output();
     auto connected = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(port_), 10s);
-    ASSERT_TRUE(connected.ok()) << connected.error().message;
+    ASSERT_TRUE(connected.ok()) << connected.status().message();
     client_ = std::move(connected).value();
     http_ = std::make_unique<HttpClient>(static_cast<std::uint16_t>(http_port_));
   }
 
   resp::Reply Call(const std::vector<std::string>& args) {
     auto reply = client_->Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
     return reply.ok() ? std::move(reply).value() : resp::Reply{};
   }
 

@@ -57,7 +57,7 @@ class DurableCrashTest : public ::testing::Test {
 
   std::unique_ptr<Client> Connect() {
     auto client = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(port_), 10s);
-    EXPECT_TRUE(client.ok()) << client.error().message;
+    EXPECT_TRUE(client.ok()) << client.status().message();
     return client.ok() ? std::move(client).value() : nullptr;
   }
 

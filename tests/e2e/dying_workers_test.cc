@@ -54,7 +54,7 @@ class DyingWorkersTest : public ::testing::Test {
 
   resp::Reply Call(Client& client, const std::vector<std::string>& args) {
     auto reply = client.Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
     return reply.ok() ? std::move(reply).value() : resp::Reply{};
   }
 

@@ -48,7 +48,7 @@ class ExportTest : public ::testing::Test {
 
   static resp::Reply Call(Client& client, const std::vector<std::string>& args) {
     auto reply = client.Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
     return reply.ok() ? std::move(reply).value() : resp::Reply{};
   }
 

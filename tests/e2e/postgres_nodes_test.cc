@@ -27,6 +27,16 @@ namespace {
 using namespace std::chrono_literals;
 using client::Client;
 
+// Polls `condition` every 20 ms until it holds; false once `within` passed.
+template <typename Condition>
+bool Eventually(Condition condition, std::chrono::milliseconds within) {
+  for (auto deadline = std::chrono::steady_clock::now() + within;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    if (condition()) return true;
+  }
+  return condition();
+}
+
 class PostgresNodesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,6 +46,8 @@ class PostgresNodesTest : public ::testing::Test {
     static int databases = 0;
     const std::string db = "nodes_" + std::to_string(++databases);
     ASSERT_EQ(server->CreateDatabase(db), "");
+    server_ = server;
+    db_ = db;
     conninfo_ = server->ConnInfo(db);
     // Quick heartbeats, so that a stopped node's jobs come back within a few seconds.
     config_ =
@@ -70,11 +82,13 @@ class PostgresNodesTest : public ::testing::Test {
 
   resp::Reply Call(Client& client, const std::vector<std::string>& args) {
     auto reply = client.Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
     return reply.ok() ? std::move(reply).value() : resp::Reply{};
   }
 
   TempDir dir_;
+  PostgresServer* server_ = nullptr;
+  std::string db_;
   std::string conninfo_;
   std::string config_;
 };
@@ -250,7 +264,7 @@ TEST_F(PostgresNodesTest, APipelinesAddjobsShareCommitsAndEveryReplyKeepsItsPlac
   on_a->Append({"SHOW", "ticket-1"});
   on_a->Append({"QLEN", "emails"});
   auto replies = on_a->ReadReplies(kAdds + 3);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   std::set<std::string> ids;
   for (int i = 0; i < kAdds; ++i) {
     const resp::Reply& r = (*replies)[static_cast<std::size_t>(i)];
@@ -273,6 +287,62 @@ TEST_F(PostgresNodesTest, APipelinesAddjobsShareCommitsAndEveryReplyKeepsItsPlac
   // Each job is there, once, with its payload.
   resp::Reply shown = Call(*on_a, {"SHOW", *ids.begin()});
   EXPECT_NE(ShowField(shown, "payload").rfind("job ", 0), std::string::npos) << shown.ToString();
+}
+
+// Acknowledgements that wait for the database (here: a lock another session holds on the jobs
+// table) wait on the broker's store-call threads, not on the I/O threads: eight of them wait
+// at once, more than this machine has I/O threads, and other clients are still answered.
+TEST_F(PostgresNodesTest, AcksWaitingForTheDatabaseLeaveTheIoThreadsFree) {
+  Node a = StartNode("a");
+  constexpr int kWorkers = 8;
+  std::vector<std::unique_ptr<Client>> workers;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.push_back(Connect(a));
+    ASSERT_TRUE(workers.back());
+    ASSERT_FALSE(Call(*workers.back(), {"ADDJOB", "emails", "{}"}).is_error());
+    resp::Reply taken = Call(*workers.back(), {"GETJOB", "NOHANG", "FROM", "emails"});
+    ASSERT_EQ(taken.elements.size(), 1u) << taken.ToString();
+    ids.push_back(taken.elements[0].elements[1].str);
+  }
+  const std::string bin_dir = server_->Psql("select setting from pg_config where name = 'BINDIR'");
+  ASSERT_FALSE(bin_dir.empty());
+  ChildProcess locker({"/usr/bin/env", "-i", bin_dir + "/psql", "-X", "-d", conninfo_, "-c",
+                       "BEGIN; LOCK TABLE herald_jobs IN EXCLUSIVE MODE; SELECT pg_sleep(120)"},
+                      dir_.Sub("locker.out"));
+  const std::string waiting_for_lock = "select count(*) from pg_stat_activity where datname = '" +
+                                       db_ + "' and wait_event_type = 'Lock'";
+  const std::string holding =
+      "select count(*) from pg_stat_activity where query like '%pg_sleep(120)%' and pid <> "
+      "pg_backend_pid()";
+  ASSERT_TRUE(Eventually([&] { return server_->Psql(holding) == "1"; }, 20s));
+  for (int i = 0; i < kWorkers; ++i) {
+    workers[static_cast<std::size_t>(i)]->Append({"ACKJOB", ids[static_cast<std::size_t>(i)]});
+    ASSERT_TRUE(workers[static_cast<std::size_t>(i)]->ReadReplies(0).ok());  // sent only
+  }
+  // Every acknowledgement waits in the database at once...
+  ASSERT_TRUE(Eventually([&] { return server_->Psql(waiting_for_lock) == "8"; }, 20s))
+      << server_->Psql(waiting_for_lock) << " waiting for the lock";
+  // ...and another client is answered meanwhile.
+  auto other = Connect(a);
+  ASSERT_TRUE(other);
+  auto pong = other->Command({"PING"});
+  ASSERT_TRUE(pong.ok()) << "PING: " << pong.status().message();
+  EXPECT_EQ(pong->str, "PONG");
+  auto length = other->Command({"QLEN", "emails"});
+  ASSERT_TRUE(length.ok()) << "QLEN: " << length.status().message();
+  EXPECT_EQ(length->integer, 0);
+  // The lock goes: each acknowledgement is answered, the jobs are completed.
+  EXPECT_EQ(server_->Psql("select count(pg_terminate_backend(pid)) from pg_stat_activity where "
+                          "query like '%pg_sleep(120)%' and pid <> pg_backend_pid()"),
+            "1");
+  for (int i = 0; i < kWorkers; ++i) {
+    auto acked = workers[static_cast<std::size_t>(i)]->ReadReplies(1);
+    ASSERT_TRUE(acked.ok()) << acked.status().message();
+    EXPECT_EQ((*acked)[0].integer, 1) << (*acked)[0].ToString();
+    EXPECT_EQ(ShowField(Call(*other, {"SHOW", ids[static_cast<std::size_t>(i)]}), "state"),
+              "completed");
+  }
 }
 
 TEST_F(PostgresNodesTest, ListsAndStringsAreRefusedWithAClearError) {

@@ -1,6 +1,7 @@
 #include "engine/backups.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 
@@ -33,7 +34,7 @@ class BackupsTest : public ::testing::Test {
     ASSERT_TRUE(store_->Complete("t-2", "sent", 1001).ok());
     ASSERT_TRUE(store_->SetPaused("emails", true).ok());
     clock_.Set(1'700'000'000'000);
-    backups_ = std::make_unique<Backups>(store_.get(), &clock_, nullptr);
+    backups_ = std::make_unique<Backups>(store_.get(), &clock_, spdlog::default_logger());
   }
 
   void Add(const std::string& queue, const std::string& id) {

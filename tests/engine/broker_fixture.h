@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstddef>
@@ -160,7 +161,7 @@ class BrokerFixture : public ::testing::Test {
   testing::FakeClock clock_;
   std::optional<SystemClock> system_clock_;
   EngineConfig config_;
-  std::shared_ptr<spdlog::logger> logger_;  // null: spdlog's default logger
+  std::shared_ptr<spdlog::logger> logger_ = spdlog::default_logger();
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Broker> broker_;
 };

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -141,7 +143,7 @@ std::string Logged(const std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt>& sin
 // ---- JobEventBus -------------------------------------------------------------------------
 
 TEST(JobEventBusTest, PublishWithoutSubscribersCountsNothing) {
-  JobEventBus bus(4, nullptr);
+  JobEventBus bus(4, spdlog::default_logger());
   EXPECT_TRUE(bus.empty());
   bus.Publish(Event("1"));
   JobEventStats stats = bus.stats();
@@ -152,7 +154,7 @@ TEST(JobEventBusTest, PublishWithoutSubscribersCountsNothing) {
 
 TEST(JobEventBusTest, EverySubscriberGetsEveryEventInPublishOrder) {
   EventRecorder first, second;
-  JobEventBus bus(1 << 16, nullptr);
+  JobEventBus bus(1 << 16, spdlog::default_logger());
   ASSERT_TRUE(bus.Subscribe(first.AsSubscriber()).ok());
   ASSERT_TRUE(bus.Subscribe(second.AsSubscriber()).ok());
   EXPECT_FALSE(bus.empty());
@@ -188,7 +190,7 @@ TEST(JobEventBusTest, EverySubscriberGetsEveryEventInPublishOrder) {
 TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
   Gate gate;  // declared before the bus, which is stopped first
   EventRecorder recorder;
-  JobEventBus bus(8, nullptr);
+  JobEventBus bus(8, spdlog::default_logger());
   ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   bus.Publish(Event("0"));
   ASSERT_TRUE(gate.WaitEntered());
@@ -215,7 +217,7 @@ TEST(JobEventBusTest, FullQueueMakesPublishDropInsteadOfBlocking) {
 
 TEST(JobEventBusTest, ReservedPlaceHoldsBackLaterEventsUntilFilled) {
   EventRecorder recorder;
-  JobEventBus bus(16, nullptr);
+  JobEventBus bus(16, spdlog::default_logger());
   ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
   JobEventBus::Slot first = bus.Reserve();
   ASSERT_FALSE(first.empty());
@@ -235,7 +237,7 @@ TEST(JobEventBusTest, ReservedPlaceHoldsBackLaterEventsUntilFilled) {
 
 TEST(JobEventBusTest, SlotReleasedUnfilledLetsLaterEventsGo) {
   EventRecorder recorder;
-  JobEventBus bus(16, nullptr);
+  JobEventBus bus(16, spdlog::default_logger());
   ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
   {
     JobEventBus::Slot unused = bus.Reserve();
@@ -251,7 +253,7 @@ TEST(JobEventBusTest, SlotReleasedUnfilledLetsLaterEventsGo) {
 }
 
 TEST(JobEventBusTest, SlotWithoutSubscribersIsEmptyAndCountsNothing) {
-  JobEventBus bus(4, nullptr);
+  JobEventBus bus(4, spdlog::default_logger());
   JobEventBus::Slot slot = bus.Reserve();
   EXPECT_TRUE(slot.empty());
   slot.Fill(Event("1"));
@@ -262,7 +264,7 @@ TEST(JobEventBusTest, SlotWithoutSubscribersIsEmptyAndCountsNothing) {
 TEST(JobEventBusTest, FillingASlotDropsWhatTheQueueHasNoRoomFor) {
   Gate gate;
   EventRecorder recorder;
-  JobEventBus bus(3, nullptr);
+  JobEventBus bus(3, spdlog::default_logger());
   ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   bus.Publish(Event("0"));
   ASSERT_TRUE(gate.WaitEntered());
@@ -301,7 +303,7 @@ TEST(JobEventBusTest, ThrowingSubscriberIsLoggedAndDeliveryGoesOn) {
 TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
   Gate gate;
   EventRecorder recorder;
-  JobEventBus bus(1024, nullptr);
+  JobEventBus bus(1024, spdlog::default_logger());
   ASSERT_TRUE(SubscribeGated(bus, "0", &gate, &recorder).ok());
   for (int i = 0; i <= 100; ++i) bus.Publish(Event(std::to_string(i)));
   ASSERT_TRUE(gate.WaitEntered());
@@ -324,7 +326,7 @@ TEST(JobEventBusTest, StopDeliversWhatIsQueuedThenDropsLaterEvents) {
 
 TEST(JobEventBusTest, StopWaitsForAReservedPlaceToBeFilled) {
   EventRecorder recorder;
-  JobEventBus bus(16, nullptr);
+  JobEventBus bus(16, spdlog::default_logger());
   ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
   JobEventBus::Slot slot = bus.Reserve();
   bus.Publish(Event("2"));
@@ -347,37 +349,49 @@ TEST(JobEventBusTest, StopAbandonsASubscriberThatDoesNotReturnWithinTheGrace) {
   auto gate = std::make_shared<Gate>();
   auto released = std::make_shared<OnDestroy>();
   std::future<void> subscribers_gone = released->Future();
-  EventRecorder recorder;  // outlives the dispatcher: the test waits for subscribers_gone
-  {
-    JobEventBus bus(16, logger, 200ms);
-    ASSERT_TRUE(bus.Subscribe([gate, released](const JobEvent&) { gate->Pass(); }, "metrics").ok());
-    ASSERT_TRUE(bus.Subscribe(recorder.AsSubscriber()).ok());
-    released.reset();  // the bus's subscribers hold the last share
-    bus.Publish(Event("1"));
-    ASSERT_TRUE(gate->WaitEntered());
-    bus.Publish(Event("2"));
-    const auto started = std::chrono::steady_clock::now();
-    bus.Stop();
-    const auto took = std::chrono::steady_clock::now() - started;
-    EXPECT_GE(took, 200ms);
-    EXPECT_LT(took, kTestDeadline / 2);  // the gate opens by itself only at the deadline
-    const std::string logged = Logged(sink);
-    EXPECT_NE(logged.find("subscriber 'metrics' still running 200 ms after stop began"),
-              std::string::npos)
-        << logged;
-    JobEventStats stats = bus.stats();
-    EXPECT_EQ(stats.published, 2u);
-    EXPECT_EQ(stats.dropped, 1u);  // "2"; "1" is with the stuck subscriber
-    bus.Publish(Event("3"));
-    EXPECT_EQ(bus.stats().dropped, 2u);
-  }
-  // The bus is gone; the stuck call returns into the dispatcher, which calls nobody else and
-  // ends, releasing the subscribers.
-  gate->Open();
-  ASSERT_EQ(subscribers_gone.wait_for(kTestDeadline), std::future_status::ready);
+  std::atomic<bool> stuck_call_returned{false};
+  EventRecorder recorder;
+  auto bus = std::make_unique<JobEventBus>(16, logger, 200ms);
+  ASSERT_TRUE(bus->Subscribe(
+                     [gate, released, &stuck_call_returned](const JobEvent&) {
+                       gate->Pass();
+                       stuck_call_returned = true;
+                     },
+                     "metrics")
+                  .ok());
+  ASSERT_TRUE(bus->Subscribe(recorder.AsSubscriber()).ok());
+  released.reset();  // the bus's subscribers hold the last share
+  bus->Publish(Event("1"));
+  ASSERT_TRUE(gate->WaitEntered());
+  bus->Publish(Event("2"));
+  const auto started = std::chrono::steady_clock::now();
+  bus->Stop();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, kTestDeadline / 2);  // the gate opens by itself only at the deadline
+  EXPECT_FALSE(stuck_call_returned);
+  const std::string logged = Logged(sink);
+  EXPECT_NE(logged.find("subscriber 'metrics' still running 200 ms after stop began"),
+            std::string::npos)
+      << logged;
+  JobEventStats stats = bus->stats();
+  EXPECT_EQ(stats.published, 2u);
+  EXPECT_EQ(stats.dropped, 1u);  // "2"; "1" is with the stuck subscriber
+  bus->Publish(Event("3"));
+  EXPECT_EQ(bus->stats().dropped, 2u);
+  // Destroying the bus waits for the stuck call: the gate opens a moment after the destructor
+  // began, and the call has returned by the time the destructor does.
+  std::thread opener([gate] {
+    std::this_thread::sleep_for(100ms);
+    gate->Open();
+  });
+  bus.reset();
+  EXPECT_TRUE(stuck_call_returned);
+  opener.join();
+  // The dispatcher called nobody else after the stuck call, and the subscribers are released.
+  ASSERT_EQ(subscribers_gone.wait_for(0s), std::future_status::ready);
   EXPECT_TRUE(recorder.events().empty());
-  // And the rest of what the dispatcher held, the logger last.
-  EXPECT_TRUE(Eventually([&] { return logger.use_count() == 1; }));
+  EXPECT_EQ(logger.use_count(), 1);
 }
 
 // ---- Through the Broker ------------------------------------------------------------------

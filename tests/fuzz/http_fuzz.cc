@@ -9,6 +9,7 @@
 // get 200 from GET /healthz: the server neither died nor stopped serving.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,15 +53,17 @@ struct Servers {
     store_options.data_dir = (dir / "db").string();
     store_options.fsync = storage::FsyncMode::kNo;
     store = std::move(storage::Store::Open(store_options)).value();
-    broker = std::move(engine::Broker::Create(store.get(), engine::EngineConfig{}, &clock, nullptr))
+    broker = std::move(engine::Broker::Create(store.get(), engine::EngineConfig{}, &clock,
+                                              spdlog::default_logger()))
                  .value();
     Check(broker->Start().ok());
     AddBuiltinCommandsOnce();
     net::ServerOptions options;
     options.port = 0;
     options.io_threads = 1;
-    state = std::make_unique<net::ServerState>(broker.get(), &table, options);
-    resp = std::make_unique<net::RespServer>(state.get(), nullptr);
+    state =
+        std::make_unique<net::ServerState>(broker.get(), &table, options, spdlog::default_logger());
+    resp = std::make_unique<net::RespServer>(state.get(), spdlog::default_logger());
     Check(resp->Start().ok());
     Check(broker->events()
               .Subscribe([activity = &activity](const engine::JobEvent& e) { activity->Record(e); })
@@ -82,7 +85,7 @@ struct Servers {
     http_options.request_timeout_ms = 2000;
     http_options.idle_timeout_ms = 2000;
     http = std::make_unique<net::http::HttpServer>(state.get(), &router, http_options,
-                                                   &resp->io_context(), nullptr);
+                                                   &resp->io_context(), spdlog::default_logger());
     api.http_stats = &http->stats();
     Check(http->Start().ok());
     // A few jobs, so that the routes that read them have something to show.

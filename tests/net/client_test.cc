@@ -114,15 +114,15 @@ class ClientTest : public ::testing::Test {
 
   std::unique_ptr<Client> Connect(std::chrono::milliseconds timeout = 5s) {
     auto client = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(port_), timeout);
-    EXPECT_TRUE(client.ok()) << client.error().message;
+    EXPECT_TRUE(client.ok()) << client.status().message();
     if (!client.ok()) return nullptr;
     return std::move(client).value();
   }
 
   Reply Run(Client& client, const std::vector<std::string>& args) {
     auto reply = client.Command(args);
-    EXPECT_TRUE(reply.ok()) << reply.error().message;
-    return reply.ok() ? *reply : Reply::Error("client error: " + reply.error().message);
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
+    return reply.ok() ? *reply : Reply::Error("client error: " + reply.status().message());
   }
 
   testing::TempDir dir_;
@@ -159,7 +159,7 @@ TEST_F(ClientTest, PipelinesTenThousandCommands) {
   for (int i = 0; i < kCount; ++i) client->Append({"INCR", "counter"});
   EXPECT_EQ(client->pending_replies(), static_cast<std::size_t>(kCount));
   auto replies = client->ReadReplies(kCount);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   ASSERT_EQ(replies->size(), static_cast<std::size_t>(kCount));
   for (int i = 0; i < kCount; ++i) ASSERT_EQ((*replies)[i], Reply::Integer(i + 1));
   EXPECT_EQ(client->pending_replies(), 0u);
@@ -171,7 +171,7 @@ TEST_F(ClientTest, PipelinesTenThousandCommands) {
     client->Append({"GET", "k" + std::to_string(i)});
   }
   replies = client->ReadReplies(400);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   for (int i = 0; i < 200; ++i) {
     ASSERT_EQ((*replies)[2 * i], Reply::SimpleString("OK"));
     ASSERT_EQ((*replies)[2 * i + 1], Reply::Bulk(value));
@@ -197,7 +197,7 @@ TEST_F(ClientTest, CommandRefusesWhilePipelinedRepliesAreUnread) {
   client->Append({"PING"});
   auto reply = client->Command({"PING"});
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kUsage);
+  EXPECT_EQ(reply.status().code(), Status::Code::kInvalidArgument);
   auto pong = client->ReadReply();
   ASSERT_TRUE(pong.ok());
   EXPECT_EQ(*pong, Reply::SimpleString("PONG"));
@@ -223,7 +223,7 @@ TEST_F(ClientTest, HelloSwitchesToResp3AndRepliesAreStillUnderstood) {
   auto client = Connect();
   ASSERT_TRUE(client);
   auto hello = client->Hello(3);
-  ASSERT_TRUE(hello.ok()) << hello.error().message;
+  ASSERT_TRUE(hello.ok()) << hello.status().message();
   ASSERT_EQ(hello->type, ReplyType::kMap) << hello->ToString();
   ASSERT_NE(hello->Find("proto"), nullptr);
   EXPECT_EQ(hello->Find("proto")->integer, 3);
@@ -280,11 +280,13 @@ TEST_F(ClientTest, ServerClosingTheConnectionIsReported) {
   EXPECT_EQ(Run(*client, {"QUIT"}), Reply::SimpleString("OK"));
   auto reply = client->Command({"PING"});
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kClosed) << reply.error().message;
+  EXPECT_TRUE(reply.status().IsIOError()) << reply.status().message();
+  EXPECT_EQ(reply.status().message(), "connection closed by the server");
   EXPECT_FALSE(client->is_open());
   reply = client->Command({"PING"});
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kClosed);
+  EXPECT_TRUE(reply.status().IsIOError());
+  EXPECT_EQ(reply.status().message(), "connection closed: connection closed by the server");
 }
 
 // Redis's replies to malformed requests match "-ERR Protocol error: " plus RequestParser's
@@ -340,30 +342,33 @@ TEST_F(ClientTest, InlineQuotingMatchesRedisServer) {
 TEST(ClientTimeoutTest, SilentServerTimesOut) {
   SilentServer server;
   auto client = Client::Connect("127.0.0.1", server.port(), 300ms);
-  ASSERT_TRUE(client.ok()) << client.error().message;
+  ASSERT_TRUE(client.ok()) << client.status().message();
   server.AcceptOne();
   const auto start = std::chrono::steady_clock::now();
   auto reply = (*client)->Command({"PING"});
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kTimedOut) << reply.error().message;
+  EXPECT_EQ(reply.status().code(), Status::Code::kTimedOut) << reply.status().message();
   EXPECT_GE(elapsed, 250ms);
   EXPECT_LT(elapsed, 5s);
   EXPECT_FALSE((*client)->is_open());
   reply = (*client)->Command({"PING"});
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kClosed);
+  EXPECT_TRUE(reply.status().IsIOError());
+  EXPECT_EQ(reply.status().message().rfind("connection closed: no reply from the server within", 0),
+            0u)
+      << reply.status().message();
 }
 
 TEST(ClientTimeoutTest, IoTimeoutCanBeChanged) {
   SilentServer server;
   auto client = Client::Connect("127.0.0.1", server.port(), 5s);
-  ASSERT_TRUE(client.ok()) << client.error().message;
+  ASSERT_TRUE(client.ok()) << client.status().message();
   (*client)->set_io_timeout(100ms);
   const auto start = std::chrono::steady_clock::now();
   auto reply = (*client)->Command({"PING"});
   ASSERT_FALSE(reply.ok());
-  EXPECT_EQ(reply.error().code, ClientErrorCode::kTimedOut);
+  EXPECT_EQ(reply.status().code(), Status::Code::kTimedOut);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
@@ -371,15 +376,15 @@ TEST(ClientTimeoutTest, ConnectToAClosedPortFails) {
   const int port = testing::FreePort();
   auto client = Client::Connect("127.0.0.1", static_cast<std::uint16_t>(port), 2s);
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.error().code, ClientErrorCode::kConnect) << client.error().message;
+  EXPECT_EQ(client.status().code(), Status::Code::kIOError) << client.status().message();
 }
 
 TEST(ClientTimeoutTest, UnknownHostFails) {
   auto client = Client::Connect("no-such-host.invalid", 6379, 2s);
   ASSERT_FALSE(client.ok());
-  EXPECT_TRUE(client.error().code == ClientErrorCode::kConnect ||
-              client.error().code == ClientErrorCode::kTimedOut)
-      << client.error().message;
+  EXPECT_TRUE(client.status().code() == Status::Code::kIOError ||
+              client.status().code() == Status::Code::kTimedOut)
+      << client.status().message();
 }
 
 TEST(ClientTimeoutTest, ConnectTimesOutWhenTheBacklogIsFull) {
@@ -389,7 +394,7 @@ TEST(ClientTimeoutTest, ConnectTimesOutWhenTheBacklogIsFull) {
   for (int i = 0; i < 4; ++i) {
     auto filler = Client::Connect("127.0.0.1", server.port(), 200ms);
     if (!filler.ok()) {
-      EXPECT_EQ(filler.error().code, ClientErrorCode::kTimedOut) << filler.error().message;
+      EXPECT_EQ(filler.status().code(), Status::Code::kTimedOut) << filler.status().message();
       return;  // the queue is full: this connect timed out, as it should
     }
     fillers.push_back(std::move(filler).value());

@@ -169,15 +169,27 @@ TEST(ConnectionCommandsTest, ClientSetNameShowsInClientList) {
   EXPECT_NE(runner.Run({"CLIENT", "LIST"}).str.find("name=runner-1"), std::string::npos);
 }
 
-TEST(BlockingCommandsTest, BlpopParksUntilAnotherClientPushes) {
+TEST(BlockingCommandsTest, BlpopParksUntilItsTimeoutOnTheServersClock) {
   CommandRunner runner;
   // Nothing to pop: parked until the timeout, answered with a null array.
-  EXPECT_EQ(runner.RunRaw({"BLPOP", "q", "0.05"}), "*-1\r\n");
+  EXPECT_EQ(runner.RunRaw({"BLPOP", "q", "0.05"}, std::chrono::milliseconds(0)),
+            "-no answer within 0 ms\r\n");
+  EXPECT_EQ(runner.state().blocked_clients.load(), 1u);
+  EXPECT_EQ(runner.AdvanceClock(49), 0u);  // 1 ms early: nothing is due
+  EXPECT_EQ(runner.AwaitRaw(std::chrono::milliseconds(0)), "-no answer within 0 ms\r\n");
+  EXPECT_EQ(runner.AdvanceClock(1), 1u);
+  EXPECT_EQ(runner.AwaitRaw(), "*-1\r\n");
   EXPECT_EQ(runner.state().blocked_clients.load(), 0u);
+  EXPECT_EQ(runner.state().timers().pending(), 0u);
+}
+
+TEST(BlockingCommandsTest, BlpopOfAListWithAnElementAnswersAtOnce) {
+  CommandRunner runner;
   runner.Run({"RPUSH", "q", "job"});
-  resp::Reply popped = runner.Run({"BLPOP", "q", "1"});
+  resp::Reply popped = runner.Run({"BLPOP", "q", "1"}, std::chrono::milliseconds(0));
   ASSERT_EQ(popped.elements.size(), 2u) << popped.ToString();
   EXPECT_EQ(popped.elements[1].str, "job");
+  EXPECT_EQ(runner.state().timers().pending(), 0u);
 }
 
 TEST(BlockingCommandsTest, GetjobWithNohangAnswersNullAtOnce) {

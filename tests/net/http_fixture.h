@@ -3,6 +3,8 @@
 // http_options_ / api_ / ServerOptions and call RestartHttp() (or StartAll()) to apply them.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
 
@@ -52,7 +54,7 @@ class HttpFixture : public ServerFixture {
     router_->Freeze();
     http_options_.port = 0;
     http_ = std::make_unique<HttpServer>(state_.get(), router_.get(), http_options_,
-                                         &server_->io_context(), nullptr);
+                                         &server_->io_context(), spdlog::default_logger());
     http_->ServeEventStream(events_.get());
     api_.http_stats = &http_->stats();
     api_.http_connections = [http = http_.get()] { return http->connections(); };

@@ -195,7 +195,7 @@ TEST_F(RedisCompatTest, BlockingPopWithAVeryLongTimeoutWaitsAndWakes) {
   ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"RPUSH", "later", "v"}), Int(1));
   auto replies = waiter->ReadReplies(1);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   ASSERT_EQ((*replies)[0].elements.size(), 2u) << (*replies)[0].ToString();
   EXPECT_EQ((*replies)[0].elements[1], Bulk("v"));
 }
@@ -207,7 +207,7 @@ TEST_F(RedisCompatTest, BlockingPopServesAWaiterBeforeALaterPipelinedPop) {
   RawConnection second(server_->port());
   second.Send("LPUSH mylist 1\r\nBLPOP mylist 0\r\n");
   auto served = first->ReadReplies(1);
-  ASSERT_TRUE(served.ok()) << served.error().message;
+  ASSERT_TRUE(served.ok()) << served.status().message();
   ASSERT_EQ((*served)[0].elements.size(), 2u) << (*served)[0].ToString();
   EXPECT_EQ((*served)[0].elements[1], Bulk("1"));
   EXPECT_EQ(second.ReadUntil(":1\r\n"), ":1\r\n");
@@ -371,7 +371,7 @@ TEST_F(RedisCompatTest, BlockingPopIsWokenOnlyByAPushToItsDatabase) {
   EXPECT_EQ(Cmd({"SELECT", "9"}), Ok());
   EXPECT_EQ(Cmd({"RPUSH", "x", "in 9"}), Int(1));
   auto woken = waiter->ReadReplies(1);
-  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  ASSERT_TRUE(woken.ok()) << woken.status().message();
   EXPECT_EQ((*woken)[0].elements, (std::vector<Reply>{Bulk("x"), Bulk("in 9")}));
   EXPECT_EQ(Cmd({"LLEN", "x"}), Int(0));
   EXPECT_EQ(Cmd({"SELECT", "3"}), Ok());

@@ -276,7 +276,7 @@ TEST_F(RespServerTest, FlushallLeavesBlockedClientsBlocked) {
   EXPECT_NE(Cmd({"INFO", "clients"}).str.find("blocked_clients:1\r\n"), std::string::npos);
   EXPECT_EQ(Cmd({"RPUSH", "l", "v"}), Int(1));
   auto woken = waiter->ReadReplies(1);
-  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  ASSERT_TRUE(woken.ok()) << woken.status().message();
   ASSERT_EQ((*woken)[0].elements.size(), 2u) << (*woken)[0].ToString();
   EXPECT_EQ((*woken)[0].elements[1], Bulk("v"));
   EXPECT_EQ(Cmd({"LLEN", "l"}), Int(0));
@@ -289,7 +289,7 @@ TEST_F(RespServerTest, BlpopIsWokenByAPushFromAnotherConnection) {
   ASSERT_TRUE(WaitForBlocked(1));
   EXPECT_EQ(Cmd({"RPUSH", "jobs", "j1"}, pusher.get()), Int(1));
   auto replies = waiter->ReadReplies(1);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   ASSERT_EQ((*replies)[0].elements.size(), 2u) << (*replies)[0].ToString();
   EXPECT_EQ((*replies)[0].elements[0], Bulk("jobs"));
   EXPECT_EQ((*replies)[0].elements[1], Bulk("j1"));
@@ -334,7 +334,7 @@ TEST_F(RespServerTest, DisconnectedBlpopDoesNotSwallowAnElement) {
 TEST_F(RespServerTest, PipelinedTenThousandCommandsAnswerInOrder) {
   for (int i = 0; i < 10000; ++i) client_->Append({"INCR", "counter"});
   auto replies = client_->ReadReplies(10000);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   for (int i = 0; i < 10000; ++i) ASSERT_EQ((*replies)[i], Int(i + 1));
 }
 
@@ -424,10 +424,10 @@ TEST_F(RespServerTest, ClientAckJobSendsTheResult) {
   std::string without = Cmd({"ADDJOB", "q", "without"}).str;
   ASSERT_EQ(Cmd({"GETJOB", "NOHANG", "COUNT", "2", "FROM", "q"}).elements.size(), 2u);
   auto acked = client_->AckJob(with, "sent: 250 OK");
-  ASSERT_TRUE(acked.ok()) << acked.error().message;
+  ASSERT_TRUE(acked.ok()) << acked.status().message();
   EXPECT_EQ(*acked, Int(1));
   acked = client_->AckJob(without);
-  ASSERT_TRUE(acked.ok()) << acked.error().message;
+  ASSERT_TRUE(acked.ok()) << acked.status().message();
   EXPECT_EQ(*acked, Int(1));
   EXPECT_EQ(broker_->Show(with)->return_value, "sent: 250 OK");
   EXPECT_EQ(broker_->Show(without)->return_value, "");
@@ -470,7 +470,7 @@ TEST_F(RespServerTest, GetJobBlocksUntilAJobArrives) {
   ASSERT_TRUE(WaitForBlocked(1));
   std::string id = Cmd({"ADDJOB", "b", "wake"}).str;
   auto replies = worker->ReadReplies(1);
-  ASSERT_TRUE(replies.ok()) << replies.error().message;
+  ASSERT_TRUE(replies.ok()) << replies.status().message();
   ASSERT_EQ((*replies)[0].elements.size(), 1u) << (*replies)[0].ToString();
   EXPECT_EQ((*replies)[0].elements[0].elements.at(1), Bulk(id));
 }
@@ -634,6 +634,7 @@ TEST_F(RespServerTest, ConnectionsBeyondMaxClientsAreRefused) {
 
 TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOnesAreNot) {
   StopServer();
+  use_fake_clock_ = true;
   ServerOptions options;
   options.idle_timeout_s = 1;
   StartServer(options);
@@ -646,15 +647,16 @@ TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOne
   EXPECT_EQ(Cmd({"PING"}, idle.get()), Reply::SimpleString("PONG"));
   SendOnly(blocked.get(), {"BLPOP", "wake", "0"});  // its reply comes later
   ASSERT_TRUE(WaitForBlocked(1));
-  for (int i = 0; i < 6; ++i) {  // 2.4 s: more than twice the timeout
-    std::this_thread::sleep_for(400ms);
-    EXPECT_EQ(Cmd({"PING"}, active.get()), Reply::SimpleString("PONG")) << i;
-  }
+  ASSERT_TRUE(WaitForTimers(4));  // an idle timer per client, the fixture's own included
+  EXPECT_EQ(AdvanceClock(999), 0u);
+  EXPECT_EQ(Cmd({"PING"}, active.get()), Reply::SimpleString("PONG"));  // active at 999 ms
+  EXPECT_EQ(AdvanceClock(1), 4u);  // every timer is due; only the idle clients go
   auto closed = idle->Command({"PING"});
   EXPECT_FALSE(closed.ok()) << "an idle client was not closed: " << closed->ToString();
+  EXPECT_EQ(Cmd({"PING"}, active.get()), Reply::SimpleString("PONG"));
   EXPECT_EQ(Cmd({"RPUSH", "wake", "v"}, active.get()), Int(1));
   auto woken = blocked->ReadReplies(1);
-  ASSERT_TRUE(woken.ok()) << woken.error().message;
+  ASSERT_TRUE(woken.ok()) << woken.status().message();
   ASSERT_EQ((*woken)[0].elements.size(), 2u) << (*woken)[0].ToString();
   EXPECT_EQ((*woken)[0].elements[1], Bulk("v"));
   EXPECT_EQ(Cmd({"PING"}, blocked.get()), Reply::SimpleString("PONG"));
@@ -662,18 +664,23 @@ TEST_F(RespServerTest, IdleClientsAreClosedAfterTheTimeoutButBlockedAndActiveOne
 
 TEST_F(RespServerTest, AClientIdleSinceMidTimeoutIsClosedAtTheTimeoutNotTwiceIt) {
   StopServer();
+  use_fake_clock_ = true;
   ServerOptions options;
   options.idle_timeout_s = 2;
   StartServer(options);
+  client_.reset();
   auto client = Connect();
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(WaitForTimers(1));
+  EXPECT_EQ(AdvanceClock(1200), 0u);
   EXPECT_EQ(Cmd({"PING"}, client.get()), Reply::SimpleString("PONG"));  // idle from 1.2 s
-  // Due at 3.2 s; a timer that waited a whole timeout again after its first check (at 2 s)
-  // would only close it at 4 s.
-  std::this_thread::sleep_until(start + 3700ms);
+  // The timer armed at the start is due at 2 s; it finds the client idle for 0.8 s and waits
+  // for what is left: due at 3.2 s, not at 4 s (a whole timeout again).
+  EXPECT_EQ(AdvanceClock(800), 1u);
+  ASSERT_TRUE(WaitForTimers(1));
+  EXPECT_EQ(AdvanceClock(1199), 0u);  // 3.199 s
+  EXPECT_EQ(AdvanceClock(1), 1u);     // 3.2 s
   auto late = client->Command({"PING"});
-  EXPECT_FALSE(late.ok()) << "still open 2.5 s after its last command: " << late->ToString();
+  EXPECT_FALSE(late.ok()) << "still open 2 s after its last command: " << late->ToString();
 }
 
 // ---- CONFIG SET ---------------------------------------------------------------------------
@@ -761,17 +768,24 @@ TEST_F(RespServerTest, ConfigSetClientQueryBufferLimitHoldsForConnectedClients) 
 }
 
 TEST_F(RespServerTest, ConfigSetTimeoutHoldsForConnectedClients) {
+  StopServer();
+  use_fake_clock_ = true;
+  StartServer(ServerOptions{});
   auto idle = Connect();
   EXPECT_EQ(Cmd({"PING"}, idle.get()), Reply::SimpleString("PONG"));
+  EXPECT_EQ(state_->timers().pending(), 0u);  // no timeout: no timer
   EXPECT_EQ(Cmd({"CONFIG", "SET", "timeout", "1"}), Ok());
   EXPECT_EQ(Cmd({"CONFIG", "GET", "timeout"}).elements.at(1), Bulk("1"));
-  std::this_thread::sleep_for(2500ms);  // the timeout has to pass: nothing to poll
+  ASSERT_TRUE(WaitForTimers(2));  // both clients connected before look at the new timeout
+  EXPECT_EQ(AdvanceClock(1000), 2u);
   EXPECT_FALSE(idle->Command({"PING"}).ok()) << "a client connected before was not closed";
   // Back to 0: a client whose wait was armed under the old timeout is not closed.
   auto admin = Connect();
   auto kept = Connect();
+  ASSERT_TRUE(WaitForTimers(2));
   EXPECT_EQ(Cmd({"CONFIG", "SET", "timeout", "0"}, admin.get()), Ok());
-  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(WaitForTimers(0));
+  EXPECT_EQ(AdvanceClock(1500), 0u);
   EXPECT_EQ(Cmd({"PING"}, kept.get()), Reply::SimpleString("PONG"));
 }
 
@@ -813,9 +827,9 @@ TEST_F(RespServerTest, ProtectedModeRefusesOtherThanLoopbackWhileNoPasswordIsSet
   EXPECT_EQ(Cmd({"AUTH", "s3cret"}), Ok());
   auto from_outside = [&] {
     auto c = client::Client::Connect(address, server_->port(), 5s);
-    if (!c.ok()) return std::string("connect failed: ") + c.error().message;
+    if (!c.ok()) return std::string("connect failed: ") + c.status().message();
     auto reply = (*c)->Command({"PING"});
-    return reply.ok() ? reply->str : "closed: " + reply.error().message;
+    return reply.ok() ? reply->str : "closed: " + reply.status().message();
   };
   EXPECT_EQ(from_outside(), "NOAUTH Authentication required.");
   EXPECT_EQ(Cmd({"CONFIG", "SET", "requirepass", ""}), Ok());
@@ -842,7 +856,7 @@ TEST_F(RespServerTest, ThousandConcurrentConnectionsAreServed) {
   }
   for (auto& c : clients) {
     auto reply = c->ReadReplies(1);
-    ASSERT_TRUE(reply.ok()) << reply.error().message;
+    ASSERT_TRUE(reply.ok()) << reply.status().message();
   }
   EXPECT_EQ(Cmd({"GET", "hits"}), Bulk("1000"));
   EXPECT_GE(state_->connected_clients.load(), 1001u);

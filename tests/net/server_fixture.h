@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "net/resp_server.h"
 #include "net/server_state.h"
 #include "storage/store.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace herald::net {
@@ -110,7 +112,12 @@ class ServerFixture : public ::testing::Test {
     options.fsync_mode = storage::FsyncModeName(store_options.fsync);
     store_ = std::move(storage::Store::Open(store_options)).value();
     engine::EngineConfig config;
-    broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+    // On the fake clock nothing keeps the broker's time but the test.
+    if (use_fake_clock_) config.scheduler_thread = false;
+    Clock* clock = use_fake_clock_ ? static_cast<Clock*>(&fake_clock_) : &clock_;
+    broker_ =
+        std::move(engine::Broker::Create(store_.get(), config, clock, spdlog::default_logger()))
+            .value();
     ASSERT_TRUE(broker_->Start().ok());
     table_ = std::make_unique<CommandTable>();
     AddBuiltinCommands(table_.get());
@@ -118,8 +125,9 @@ class ServerFixture : public ::testing::Test {
     ASSERT_TRUE(table_->Freeze(&error)) << error;
     options.port = 0;
     options.io_threads = 2;
-    state_ = std::make_unique<ServerState>(broker_.get(), table_.get(), options);
-    server_ = std::make_unique<RespServer>(state_.get(), nullptr);
+    state_ = std::make_unique<ServerState>(broker_.get(), table_.get(), options,
+                                           spdlog::default_logger());
+    server_ = std::make_unique<RespServer>(state_.get(), spdlog::default_logger());
     Status status = server_->Start();
     ASSERT_TRUE(status.ok()) << status.ToString();
     client_ = Connect();
@@ -140,7 +148,7 @@ class ServerFixture : public ::testing::Test {
 
   std::unique_ptr<client::Client> Connect() {
     auto client = client::Client::Connect("127.0.0.1", server_->port(), std::chrono::seconds(5));
-    EXPECT_TRUE(client.ok()) << client.error().message;
+    EXPECT_TRUE(client.ok()) << client.status().message();
     return client.ok() ? std::move(client).value() : nullptr;
   }
 
@@ -148,7 +156,7 @@ class ServerFixture : public ::testing::Test {
   resp::Reply Cmd(std::vector<std::string> args, client::Client* client = nullptr) {
     client::Client* c = client != nullptr ? client : client_.get();
     auto reply = c->Command(args);
-    EXPECT_TRUE(reply.ok()) << (reply.ok() ? "" : reply.error().message);
+    EXPECT_TRUE(reply.ok()) << (reply.ok() ? "" : reply.status().message());
     return reply.ok() ? std::move(reply).value() : resp::Reply::Error("client error");
   }
 
@@ -162,7 +170,7 @@ class ServerFixture : public ::testing::Test {
   void SendOnly(client::Client* client, std::vector<std::string> args) {
     client->Append(args);
     auto sent = client->ReadReplies(0);
-    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    ASSERT_TRUE(sent.ok()) << sent.status().message();
   }
 
   // Waits until the server counts `n` clients blocked in BLPOP/BRPOP/GETJOB (a sleep would
@@ -187,6 +195,24 @@ class ServerFixture : public ::testing::Test {
     return raw.ReadToClose();
   }
 
+  // On the fake clock: moves it on by `ms` and fires the server's timers it reached; returns
+  // how many fired (their callbacks run on the connections' strands soon after).
+  std::size_t AdvanceClock(std::int64_t ms) {
+    fake_clock_.Advance(ms);
+    return state_->timers().RunDue();
+  }
+
+  // Waits (up to 10 s) until the server has `n` timers pending: the connections have armed
+  // what they arm after a command or a fired timer.
+  bool WaitForTimers(std::size_t n) {
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(std::chrono::milliseconds(1))) {
+      if (state_->timers().pending() == n) return true;
+    }
+    return state_->timers().pending() == n;
+  }
+
   static storage::StoreOptions NoSyncStoreOptions() {
     storage::StoreOptions options;
     options.fsync = storage::FsyncMode::kNo;
@@ -200,6 +226,10 @@ class ServerFixture : public ::testing::Test {
   testing::TempDir dir_;
   storage::StoreOptions store_options_ = NoSyncStoreOptions();  // but data_dir
   SystemClock clock_;
+  // With use_fake_clock_ set before StartServer(), the server and the broker read fake_clock_:
+  // timeouts move when the test advances it and calls FireDueTimers().
+  bool use_fake_clock_ = false;
+  testing::FakeClock fake_clock_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<engine::Broker> broker_;
   std::unique_ptr<CommandTable> table_;

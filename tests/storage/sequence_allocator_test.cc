@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -83,6 +84,63 @@ TEST_F(SequenceAllocatorTest, NumbersContinueAfterAReopenWithoutReuse) {
     auto first = sequence.Allocate(10);
     ASSERT_TRUE(first.ok());
     last = *first + 9;
+  }
+  auto database = OpenDatabase();
+  ASSERT_NE(database, nullptr);
+  SequenceAllocator sequence(database.get());
+  ASSERT_TRUE(sequence.Load().ok());
+  auto first = sequence.Allocate(1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_GT(*first, last);
+}
+
+// Waits until the raiser thread has moved the limit beyond `limit`; false after 10 s.
+bool LimitRaisedBeyond(const SequenceAllocator& sequence, std::uint64_t limit) {
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < deadline;) {
+    if (sequence.limit() > limit) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+TEST_F(SequenceAllocatorTest, TheLimitIsRaisedAheadSoThatCallersDoNotWaitForItsSync) {
+  auto database = OpenDatabase();
+  ASSERT_NE(database, nullptr);
+  SequenceAllocator sequence(database.get());
+  ASSERT_TRUE(sequence.Load().ok());
+  ASSERT_TRUE(sequence.Allocate(1).ok());  // the first block: nothing was reserved before
+  EXPECT_EQ(sequence.raises_waited_for(), 1u);
+  const std::uint64_t first_limit = sequence.limit();
+  // Below half of the block nothing is asked for; past it the raiser reserves the next block.
+  ASSERT_TRUE(sequence.Allocate(SequenceAllocator::kBlock / 4).ok());
+  EXPECT_EQ(sequence.limit(), first_limit);
+  ASSERT_TRUE(sequence.Allocate(SequenceAllocator::kBlock / 4 + 10).ok());
+  ASSERT_TRUE(LimitRaisedBeyond(sequence, first_limit));
+  EXPECT_GE(sequence.limit(), first_limit + SequenceAllocator::kBlock);
+  // Up to and past the first block's end without waiting for a sync.
+  auto past = sequence.Allocate(first_limit - *sequence.Allocate(0) + 10);
+  ASSERT_TRUE(past.ok());
+  EXPECT_GT(*sequence.Allocate(0), first_limit);
+  EXPECT_EQ(sequence.raises_waited_for(), 1u);
+}
+
+TEST_F(SequenceAllocatorTest, NumbersOfALimitRaisedAheadAreNotReusedAfterAReopen) {
+  std::uint64_t last = 0;
+  {
+    auto database = OpenDatabase();
+    ASSERT_NE(database, nullptr);
+    SequenceAllocator sequence(database.get());
+    ASSERT_TRUE(sequence.Load().ok());
+    ASSERT_TRUE(sequence.Allocate(1).ok());
+    const std::uint64_t first_limit = sequence.limit();
+    ASSERT_TRUE(sequence.Allocate(SequenceAllocator::kBlock / 2 + 10).ok());
+    ASSERT_TRUE(LimitRaisedBeyond(sequence, first_limit));
+    // Numbers of the block reserved ahead, beyond the first limit.
+    auto taken = sequence.Allocate(first_limit - *sequence.Allocate(0) + 100);
+    ASSERT_TRUE(taken.ok());
+    last = *sequence.Allocate(0) - 1;
+    ASSERT_GT(last, first_limit);
   }
   auto database = OpenDatabase();
   ASSERT_NE(database, nullptr);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include <optional>
@@ -78,13 +79,16 @@ CommandRunner::CommandRunner(Options options) {
   engine::EngineConfig config;
   config.workers = 0;
   config.scheduler_thread = options.scheduler_thread;
-  broker_ = std::move(engine::Broker::Create(store_.get(), config, &clock_, nullptr)).value();
+  broker_ =
+      std::move(engine::Broker::Create(store_.get(), config, &clock_, spdlog::default_logger()))
+          .value();
   EXPECT_TRUE(broker_->Start().ok());
   table_ = std::make_unique<net::CommandTable>();
   net::AddBuiltinCommands(table_.get());
   std::string error;
   EXPECT_TRUE(table_->Freeze(&error)) << error;
-  state_ = std::make_unique<net::ServerState>(broker_.get(), table_.get(), options.server);
+  state_ = std::make_unique<net::ServerState>(broker_.get(), table_.get(), options.server,
+                                              spdlog::default_logger());
   session_ = std::make_shared<Session>(state_.get(), &io_);
 }
 
@@ -111,7 +115,15 @@ std::string CommandRunner::RunRaw(std::vector<std::string> args, std::chrono::mi
     }
   }
   if (!session_->parked()) return out;
+  return out + AwaitRaw(wait);
+}
+
+bool CommandRunner::parked() const { return session_->parked(); }
+
+std::string CommandRunner::AwaitRaw(std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  io_.restart();
+  io_.poll();  // what is ready runs even with no time to wait
   while (session_->parked() && std::chrono::steady_clock::now() < deadline) {
     io_.restart();
     io_.run_for(std::chrono::milliseconds(10));
@@ -119,7 +131,12 @@ std::string CommandRunner::RunRaw(std::vector<std::string> args, std::chrono::mi
   if (session_->parked()) {
     return "-no answer within " + std::to_string(wait.count()) + " ms\r\n";
   }
-  return out + session_->TakeAnswer();
+  return session_->TakeAnswer();
+}
+
+std::size_t CommandRunner::AdvanceClock(std::int64_t ms) {
+  clock_.Advance(ms);
+  return state_->timers().RunDue();
 }
 
 resp::Reply CommandRunner::Run(std::vector<std::string> args, std::chrono::milliseconds wait) {

@@ -52,6 +52,15 @@ class CommandRunner {
   // The error text of Run's reply, or a description of what came instead.
   std::string Err(std::vector<std::string> args);
 
+  // Whether a command that parked is still waiting for its answer.
+  bool parked() const;
+  // Waits up to `wait` for the parked command's answer and returns its bytes (as RunRaw).
+  std::string AwaitRaw(std::chrono::milliseconds wait = std::chrono::seconds(5));
+  // Moves the fake clock on by `ms` and fires the server's timers it reached (a blocking pop's
+  // timeout); returns how many fired. Their callbacks run as Run or AwaitRaw drive the
+  // runner's executor.
+  std::size_t AdvanceClock(std::int64_t ms);
+
   // Whether the session was told to close after its reply (QUIT).
   bool closing() const;
   FakeClock& clock() { return clock_; }

@@ -33,9 +33,9 @@ struct HeraldConfig {
   // [store]: where the queues live. "embedded" (RocksDB in data_dir) or "postgres" (a
   // PostgreSQL database shared by every node that names it). Default: embedded
   std::string store_backend = "embedded";
-  std::string store_conninfo;           // postgres: libpq connection string. Required there
-  std::string store_node = "herald";    // postgres: this node's name, unique. Default: herald
-  std::uint32_t store_connections = 8;  // postgres: connections to the database. Default: 8
+  std::string store_conninfo;            // postgres: libpq connection string. Required there
+  std::string store_node = "herald";     // postgres: this node's name, unique. Default: herald
+  std::uint32_t store_connections = 16;  // postgres: connections to the database. Default: 16
   // postgres: heartbeat period, and how old a node's heartbeat is when its jobs are put back
   // (storage/postgres/postgres_store.h). Defaults: 1000 and 15000
   std::uint32_t store_heartbeat_ms = 1000;

@@ -254,7 +254,7 @@ class ImportRun {
     if (batch_.empty()) return true;
     auto replies = client_->ReadReplies(batch_.size());
     if (!replies.ok()) {
-      exit_ = Fail(2, replies.error().message);
+      exit_ = Fail(2, replies.status().message());
       return false;
     }
     for (std::size_t i = 0; i < batch_.size(); ++i) {

@@ -68,9 +68,7 @@ Status ParseHostPort(const std::string& text, std::string* host, std::uint16_t* 
 RemoteWorker::RemoteWorker(RemoteWorkerOptions options,
                            std::map<std::string, std::shared_ptr<engine::Handler>> handlers,
                            std::shared_ptr<spdlog::logger> logger)
-    : options_(std::move(options)),
-      handlers_(std::move(handlers)),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
+    : options_(std::move(options)), handlers_(std::move(handlers)), logger_(std::move(logger)) {}
 
 void RemoteWorker::Run(std::stop_token stop) {
   std::vector<std::jthread> threads;
@@ -106,7 +104,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         auto recorded = client->AckJob(ack->first, result);
         if (!recorded.ok() || recorded->is_error()) {
           logger_->warn("worker {}: ACKJOB {} not recorded: {}", index, ack->first,
-                        recorded.ok() ? recorded->str : recorded.error().message);
+                        recorded.ok() ? recorded->str : recorded.status().message());
         } else if (recorded->integer == 0) {
           warn_not_active(ack->first);
         }
@@ -117,7 +115,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       auto connected = Client::Connect(options_.host, options_.port, io_timeout);
       if (!connected.ok()) {
         logger_->warn("worker {}: cannot reach {}:{}: {}; retrying", index, options_.host,
-                      options_.port, connected.error().message);
+                      options_.port, connected.status().message());
         std::this_thread::sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         continue;
@@ -149,7 +147,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
     if (!reply.ok()) {
       // The acknowledgement is sent again on the next connection (if it was recorded before
       // the connection broke, the broker then answers that the job is not active).
-      logger_->warn("worker {}: GETJOB failed: {}; reconnecting", index, reply.error().message);
+      logger_->warn("worker {}: GETJOB failed: {}; reconnecting", index, reply.status().message());
       client.reset();
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -188,7 +186,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
         break;
       }
       const char* verb = success ? "ACKJOB" : "NACK";
-      client::ClientResult<Reply> recorded = Reply::Null();
+      Result<Reply> recorded = Reply::Null();
       if (success) {
         std::optional<std::string_view> result;
         if (!outcome.text.empty()) result = outcome.text;
@@ -206,7 +204,7 @@ void RemoteWorker::Loop(std::stop_token stop, std::uint32_t index) {
       }
       if (!recorded.ok() || recorded->is_error()) {
         logger_->warn("worker {}: {} {} not recorded: {}", index, verb, id,
-                      recorded.ok() ? recorded->str : recorded.error().message);
+                      recorded.ok() ? recorded->str : recorded.status().message());
       } else if (success && recorded->integer == 0) {
         warn_not_active(id);
       }

@@ -63,7 +63,7 @@ std::unique_ptr<client::Client> ConnectTool(std::string_view tool, const std::st
   auto connected = client::Client::Connect(host, port, std::chrono::seconds(5));
   if (!connected.ok()) {
     std::fprintf(err, "herald %s: cannot reach %s: %s\n", name.c_str(), connect.c_str(),
-                 connected.error().message.c_str());
+                 connected.status().message().c_str());
     *exit_code = 2;
     return nullptr;
   }
@@ -72,7 +72,7 @@ std::unique_ptr<client::Client> ConnectTool(std::string_view tool, const std::st
     auto auth = client->Auth(password);
     if (!auth.ok() || auth->is_error()) {
       std::fprintf(err, "herald %s: %s\n", name.c_str(),
-                   auth.ok() ? auth->str.c_str() : auth.error().message.c_str());
+                   auth.ok() ? auth->str.c_str() : auth.status().message().c_str());
       *exit_code = auth.ok() ? 1 : 2;
       return nullptr;
     }
@@ -87,7 +87,7 @@ std::optional<resp::Reply> CallTool(client::Client& client, std::string_view too
   auto reply = client.Command(args);
   const std::string name(tool);
   if (!reply.ok()) {
-    std::fprintf(err, "herald %s: %s\n", name.c_str(), reply.error().message.c_str());
+    std::fprintf(err, "herald %s: %s\n", name.c_str(), reply.status().message().c_str());
     *exit_code = 2;
     return std::nullopt;
   }

@@ -115,7 +115,7 @@ std::unique_ptr<Client> Connect(const std::string& host, std::uint16_t port,
                                 const std::string& password, Run* run) {
   auto client = Client::Connect(host, port, std::chrono::seconds(30));
   if (!client.ok()) {
-    run->Error(client.error().message);
+    run->Error(client.status().message());
     return nullptr;
   }
   if (!password.empty()) (void)(*client)->Auth(password);
@@ -165,7 +165,7 @@ class Bench {
       const std::size_t to_read = options_.batch > 0 ? sent.size() - oldest : 1;
       auto replies = client->ReadReplies(to_read);
       if (!replies.ok()) {
-        run_.Error(replies.error().message);
+        run_.Error(replies.status().message());
         return;
       }
       const std::int64_t now = Now();
@@ -204,7 +204,7 @@ class Bench {
       args.insert(args.end(), {"FROM", "bench"});
       auto reply = client->Command(args);
       if (!reply.ok()) {
-        run_.Error(reply.error().message);
+        run_.Error(reply.status().message());
         break;
       }
       if (reply->is_error()) {
@@ -267,7 +267,7 @@ class Bench {
       const std::uint64_t to = std::min<std::uint64_t>(options_.jobs, from + 1000);
       for (std::uint64_t n = from; n < to; ++n) client->Append({"SHOW", "j-" + std::to_string(n)});
       auto shows = client->ReadReplies(to - from);
-      if (!shows.ok()) return run_.Error(shows.error().message);
+      if (!shows.ok()) return run_.Error(shows.status().message());
       for (const Reply& show : *shows) {
         std::int64_t created = 0, processed = 0;
         for (std::size_t i = 0; i + 1 < show.elements.size(); i += 2) {
