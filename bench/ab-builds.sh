@@ -39,7 +39,7 @@ gbench() {
 # ADDJOB requests/s against a fresh herald of build $1 (everysec, no workers).
 addjob() {
   local dir=$1 port
-  port=$((20000 + RANDOM % 40000))
+  port=$(ab_free_port)
   rm -rf "$work/data"
   "$dir/tools/herald" --data-dir "$work/data" --port "$port" --http-port 0 --fsync everysec --workers 0 \
     --log-level warn >"$work/herald.log" 2>&1 &

@@ -3,10 +3,24 @@
 #
 # The sourcing script defines measure <label> <build dir>, which appends one run of each of
 # its figures to runs[<figure>_<label>] (label: before or after), and calls
+#   ab_free_port (a port for a server)
 #   ab_rounds ROUNDS BEFORE_DIR AFTER_DIR
 #   ab_table WIDTH "figure:title" ...
 
 declare -A runs
+
+# A loopback port nobody answers on, below the kernel's range for outgoing connections
+# (32768 and up here), so that a client's own connection can't hold it when the server binds.
+ab_free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
 
 ab_rounds() {  # ab_rounds <rounds> <before dir> <after dir>
   local rounds=$1 before=$2 after=$3 round

@@ -42,11 +42,26 @@ cleanup() {
 trap cleanup EXIT
 
 "${as_owner[@]}" "$pg_bin/initdb" -D "$work/data" -U herald --auth=trust -E UTF8 >"$work/initdb.log" 2>&1
-pg_port=$((20000 + RANDOM % 40000))
-"${as_owner[@]}" "$pg_bin/postgres" -D "$work/data" -p "$pg_port" -k "$work" \
-  -c listen_addresses=127.0.0.1 >"$work/postgres.log" 2>&1 &
-pg_pid=$!
-for _ in $(seq 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.1; done
+# A random port may be taken: another one then, up to five times.
+for try in 1 2 3 4 5; do
+  pg_port=$(ab_free_port)
+  "${as_owner[@]}" "$pg_bin/postgres" -D "$work/data" -p "$pg_port" -k "$work" \
+    -c listen_addresses=127.0.0.1 >"$work/postgres.log" 2>&1 &
+  pg_pid=$!
+  for _ in $(seq 100); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break 2
+    kill -0 "$pg_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -INT "$pg_pid" 2>/dev/null || true
+  wait "$pg_pid" 2>/dev/null || true
+  pg_pid=
+  if [ "$try" -eq 5 ]; then
+    echo "PostgreSQL did not start:" >&2
+    cat "$work/postgres.log" >&2
+    exit 1
+  fi
+done
 psql() { "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U herald -d postgres "$@"; }
 
 # One herald-bench scenario against a fresh herald of build $1 on a fresh database: jobs/s.
@@ -56,7 +71,7 @@ run() {
   shift
   db="bench_$(date +%s%N)"
   psql -c "create database $db" >/dev/null
-  port=$((20000 + RANDOM % 40000))
+  port=$(ab_free_port)
   "$dir/tools/herald" --store-conninfo "host=127.0.0.1 port=$pg_port user=herald dbname=$db" \
     --store-node bench --data-dir "$work/herald-$db" --port "$port" --http-port 0 --workers 0 \
     --log-level warn >"$work/herald.log" 2>&1 &

@@ -237,6 +237,7 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) {
 
 Result<PgResult> PgConnection::Exec(std::string_view sql, const PgParams& params) {
   if (broken_) return Status::IOError("postgres: connection to the database lost");
+  if (!held_.empty()) return SendHeldWith(std::string(sql), params);
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats(params.size(), 1);
@@ -255,6 +256,98 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const PgParams& params
     return ErrorOf(result, statement.substr(0, statement.find_first_of(" \n")));
   }
   return PgResult(result);
+}
+
+void PgConnection::Begin() {
+  held_.clear();
+  held_.push_back(Held{"BEGIN", PgParams()});
+  begun_ = true;
+}
+
+void PgConnection::Defer(std::string_view sql, PgParams params) {
+  held_.push_back(Held{std::string(sql), std::move(params)});
+}
+
+Status PgConnection::Commit() {
+  if (broken_) return Status::IOError("postgres: connection to the database lost");
+  if (held_.size() == 1 && held_.front().sql == "BEGIN") {
+    held_.clear();  // nothing was sent: nothing to commit
+    begun_ = false;
+    return Status::Ok();
+  }
+  Status s = held_.empty() ? Run("COMMIT") : SendHeldWith("COMMIT", PgParams()).status();
+  if (!s.ok() && !broken_ && begun_) Rollback();  // a held statement failed before the COMMIT
+  begun_ = false;
+  return s;
+}
+
+void PgConnection::Rollback() {
+  const bool on_server = begun_ && !(held_.size() >= 1 && held_.front().sql == "BEGIN");
+  held_.clear();
+  begun_ = false;
+  if (on_server && !broken_) (void)Run("ROLLBACK");
+}
+
+Result<PgResult> PgConnection::SendHeldWith(const std::string& sql, const PgParams& params) {
+  std::vector<Held> held;
+  held.swap(held_);
+  auto lost = [this](std::string_view why) {
+    broken_ = true;
+    return Status::IOError("postgres: connection to the database lost (" + std::string(why) + ": " +
+                           PQerrorMessage(conn_) + ")");
+  };
+  if (PQenterPipelineMode(conn_) != 1) return lost("pipeline");
+  auto send = [this](const std::string& statement, const PgParams& p) {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats(p.size(), 1);
+    for (const std::string& v : p.values_) {
+      values.push_back(v.data());
+      lengths.push_back(static_cast<int>(v.size()));
+    }
+    return PQsendQueryParams(conn_, statement.c_str(), static_cast<int>(p.size()), p.types_.data(),
+                             values.data(), lengths.data(), formats.data(), 1) == 1;
+  };
+  for (const Held& h : held) {
+    if (!send(h.sql, h.params)) return lost("send");
+  }
+  if (!send(sql, params) || PQpipelineSync(conn_) != 1) return lost("send");
+  // One result and a null for each statement, then the sync.
+  Status first_error;
+  PGresult* last = nullptr;
+  const std::size_t statements = held.size() + 1;
+  for (std::size_t i = 0; i < statements; ++i) {
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) return lost("no answer");
+    const ExecStatusType status = PQresultStatus(result);
+    const std::string& statement = i < held.size() ? held[i].sql : sql;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      if (i + 1 == statements) {
+        last = result;
+      } else {
+        PQclear(result);
+      }
+    } else if (status == PGRES_PIPELINE_ABORTED) {
+      PQclear(result);  // after the error below
+    } else {
+      Status error = ErrorOf(result, statement.substr(0, statement.find_first_of(" \n")));
+      if (first_error.ok()) first_error = error;
+      if (broken_) return first_error;
+    }
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync != nullptr) PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1) {
+    if (last != nullptr) PQclear(last);
+    return lost("pipeline end");
+  }
+  if (!first_error.ok()) {
+    if (last != nullptr) PQclear(last);
+    return first_error;
+  }
+  return PgResult(last);
 }
 
 Status PgConnection::Run(std::string_view sql) {

@@ -88,8 +88,23 @@ class PgConnection {
 
   // One statement with parameters; rows in binary.
   Result<PgResult> Exec(std::string_view sql, const PgParams& params = PgParams());
-  // Statements without parameters, several separated by ';' allowed (migrations, BEGIN).
+  // Statements without parameters, several separated by ';' allowed (migrations).
   Status Run(std::string_view sql);
+
+  // A transaction whose statements travel together: Begin() and Defer() hold statements whose
+  // rows nobody reads (BEGIN, UPDATE, DELETE, NOTIFY); they go out in one pipeline with the
+  // next Exec, or with the COMMIT of Commit(), so that a transaction of a SELECT FOR UPDATE and
+  // its UPDATE costs two round trips, not four. An error of a held statement is the error of
+  // the Exec or Commit that sent it; the statements after it in the pipeline do not run.
+  void Begin();
+  void Defer(std::string_view sql, PgParams params);
+  // Sends what is held and COMMIT. When a held statement failed, the transaction is rolled back
+  // and its error returned; a COMMIT without an answer leaves broken() true.
+  Status Commit();
+  // Drops what is held and ends the transaction, if one was begun on the server.
+  void Rollback();
+  // Statements held and not sent yet (a connection returned with some is not used again).
+  bool holds_statements() const { return !held_.empty(); }
   // Once a statement failed because the connection or the server went away, or the server is
   // a standby: the connection is not used again.
   bool broken() const { return broken_; }
@@ -103,11 +118,21 @@ class PgConnection {
   int backend_pid() const;
 
  private:
+  struct Held {
+    std::string sql;
+    PgParams params;
+  };
+
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   Status ErrorOf(pg_result* result, std::string_view what);
+  // Sends the held statements and `sql` in one pipeline; the result of `sql`, or the first
+  // error.
+  Result<PgResult> SendHeldWith(const std::string& sql, const PgParams& params);
 
   pg_conn* conn_;
   bool broken_ = false;
+  bool begun_ = false;  // BEGIN sent (or held) and no COMMIT or ROLLBACK after it
+  std::vector<Held> held_;
 };
 
 }  // namespace herald::storage::postgres

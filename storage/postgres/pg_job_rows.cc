@@ -78,22 +78,20 @@ Result<std::vector<std::string>> InsertJobs(PgConnection* conn, const std::vecto
 Status UpdateJobs(PgConnection* conn, const std::vector<const Job*>& jobs, std::string_view node) {
   if (jobs.empty()) return Status::Ok();
   JobArrays a = ArraysOf(jobs, node);
-  HERALD_RETURN_IF_ERROR(
-      conn->Exec(
-              "UPDATE herald_jobs AS j SET state = u.state, priority = u.priority, due_ms = "
-              "u.due_ms, finished_ms = u.finished_ms, lease_node = u.lease_node, record = "
-              "u.record FROM unnest($1::bytea[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], "
-              "$6::text[], $7::bytea[]) AS u(id, state, priority, due_ms, finished_ms, "
-              "lease_node, record) WHERE j.id = u.id",
-              PgParams()
-                  .BytesArray(a.ids)
-                  .Int16Array(a.states)
-                  .Int64Array(a.priorities)
-                  .Int64Array(a.dues)
-                  .Int64Array(a.finished)
-                  .TextArray(a.leases)
-                  .BytesArray(a.records))
-          .status());
+  conn->Defer(
+      "UPDATE herald_jobs AS j SET state = u.state, priority = u.priority, due_ms = "
+      "u.due_ms, finished_ms = u.finished_ms, lease_node = u.lease_node, record = "
+      "u.record FROM unnest($1::bytea[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], "
+      "$6::text[], $7::bytea[]) AS u(id, state, priority, due_ms, finished_ms, "
+      "lease_node, record) WHERE j.id = u.id",
+      PgParams()
+          .BytesArray(a.ids)
+          .Int16Array(a.states)
+          .Int64Array(a.priorities)
+          .Int64Array(a.dues)
+          .Int64Array(a.finished)
+          .TextArray(a.leases)
+          .BytesArray(a.records));
   return NotifyWork(conn, jobs, node);
 }
 
@@ -110,17 +108,15 @@ Status NotifyWork(PgConnection* conn, const std::vector<const Job*>& jobs, std::
   for (const auto& [queue, at] : due) {
     payloads.push_back(std::string(node) + "\n" + std::string(queue) + "\n" + std::to_string(at));
   }
-  return conn
-      ->Exec("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
-             PgParams().Text(kWorkChannel).TextArray(payloads))
-      .status();
+  conn->Defer("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+              PgParams().Text(kWorkChannel).TextArray(payloads));
+  return Status::Ok();
 }
 
 Status DeleteJobs(PgConnection* conn, const std::vector<std::string>& ids) {
   if (ids.empty()) return Status::Ok();
-  return conn
-      ->Exec("DELETE FROM herald_jobs WHERE id = ANY($1::bytea[])", PgParams().BytesArray(ids))
-      .status();
+  conn->Defer("DELETE FROM herald_jobs WHERE id = ANY($1::bytea[])", PgParams().BytesArray(ids));
+  return Status::Ok();
 }
 
 }  // namespace herald::storage::postgres

@@ -27,6 +27,9 @@ Result<std::vector<Job>> JobsOf(const PgResult& rows);
 Result<std::vector<std::string>> InsertJobs(PgConnection* conn, const std::vector<const Job*>& jobs,
                                             std::string_view node);
 
+// UpdateJobs, NotifyWork and DeleteJobs hold their statement on the connection: it goes out
+// with the transaction's next statement or its COMMIT (PgConnection::Defer).
+
 // Writes `jobs` over their rows (the caller holds their row locks).
 Status UpdateJobs(PgConnection* conn, const std::vector<const Job*>& jobs, std::string_view node);
 

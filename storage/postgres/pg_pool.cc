@@ -37,7 +37,8 @@ Result<PgPool::Lease> PgPool::Acquire() {
 
 void PgPool::Return(std::unique_ptr<PgConnection> conn) {
   MutexLock lock(&mu_);
-  if (conn->broken()) {
+  // Statements held and never sent mean a transaction left half done: not used again.
+  if (conn->broken() || conn->holds_statements()) {
     --open_;
     conn.reset();
   } else {

@@ -2,113 +2,137 @@
 
 namespace herald::storage::postgres {
 
-Result<std::vector<Job>> PostgresStore::TakeRows(PgConnection& c, std::string_view queue,
-                                                 std::size_t max, std::int64_t now_ms,
-                                                 std::string_view worker) {
-  HERALD_ASSIGN_OR_RETURN(
-      PgResult rows,
-      c.Exec("SELECT id, record FROM herald_jobs WHERE queue = $1 AND state = 1 ORDER BY "
-             "priority, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
-             PgParams().Text(queue).Int64(static_cast<std::int64_t>(max))));
-  HERALD_ASSIGN_OR_RETURN(std::vector<Job> jobs, JobsOf(rows));
-  for (Job& job : jobs) TakeJob(&job, now_ms, worker);
-  HERALD_RETURN_IF_ERROR(UpdateJobs(&c, PointersTo(jobs), pg_options_.node));
-  return jobs;
-}
-
-std::vector<Result<Job>> PostgresStore::TransitionMany(std::vector<Request> requests,
-                                                       TakeAlong* take_along) {
-  std::vector<Result<Job>> results;
-  results.reserve(requests.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    results.emplace_back(Status::Internal("transition not planned"));
-  }
-  if (requests.empty()) return results;
-  std::vector<std::size_t> asked;  // requests that go to the database
+void PostgresStore::RunChangeGroup(const std::vector<JobChange*>& group) {
+  std::vector<Asked> asked;  // transitions that go to the database
   std::vector<std::string> ids;
   {
     std::unordered_set<std::string_view> seen;
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      if (!seen.insert(requests[i].id).second) {
-        results[i] = Status::InvalidArgument("job " + requests[i].id + " given twice");
-        continue;
+    for (JobChange* change : group) {
+      change->results.clear();
+      for (std::size_t i = 0; i < change->transitions.size(); ++i) {
+        const std::string& id = change->transitions[i].id;
+        if (!seen.insert(id).second) {
+          change->results.emplace_back(Status::InvalidArgument("job " + id + " given twice"));
+          continue;
+        }
+        change->results.emplace_back(Status::Internal("transition not planned"));
+        asked.push_back(Asked{change, i});
+        ids.push_back(id);
       }
-      asked.push_back(i);
-      ids.push_back(requests[i].id);
     }
   }
-  std::vector<std::size_t> written;  // requests whose job this transaction changes
+  std::unordered_set<const JobChange*> wrote;  // changes with a transition written
   bool unknown = false;
   Status s = InTransaction(
       [&](PgConnection& c) {
-        written.clear();
-        if (take_along != nullptr) take_along->taken.clear();
-        // Row locks in id order, so that two batches of the same jobs never deadlock.
-        HERALD_ASSIGN_OR_RETURN(PgResult rows,
-                                c.Exec("SELECT id, record, lease_node FROM herald_jobs WHERE id = "
-                                       "ANY($1::bytea[]) ORDER BY id FOR UPDATE",
-                                       PgParams().BytesArray(ids)));
-        HERALD_ASSIGN_OR_RETURN(std::vector<Job> found, JobsOf(rows));
-        std::unordered_map<std::string_view, Job*> by_id;
-        std::unordered_map<std::string_view, std::string_view> holder;  // active job -> its node
-        for (std::size_t k = 0; k < found.size(); ++k) {
-          by_id.emplace(found[k].id, &found[k]);
-          holder.emplace(found[k].id, rows.Bytes(static_cast<int>(k), 2));
-        }
-        std::vector<const Job*> kept;
-        std::vector<std::string> removed;
-        std::map<std::string, std::int64_t> completing;
-        for (std::size_t i : asked) {
-          Request& r = requests[i];
-          auto it = by_id.find(r.id);
-          if (it == by_id.end()) {
-            results[i] = Status::NotFound("job " + r.id + " not found");
-            continue;
-          }
-          Job& job = *it->second;
-          if (r.from && job.state != *r.from) {
-            results[i] = WrongState(job, *r.from);
-            continue;
-          }
-          if (r.from == JobState::kActive && holder[job.id] != pg_options_.node) {
-            results[i] = Status::InvalidArgument("job " + job.id + " is held by node " +
-                                                 std::string(holder[job.id]) +
-                                                 ", not by this one (" + pg_options_.node + ")");
-            continue;
-          }
-          r.edit(job);
-          if (r.remove) {
-            removed.push_back(job.id);
-          } else {
-            kept.push_back(&job);
-            if (job.state == JobState::kCompleted) ++completing[job.queue];
-          }
-          written.push_back(i);
-          results[i] = job;
-        }
-        HERALD_RETURN_IF_ERROR(UpdateJobs(&c, kept, pg_options_.node));
-        HERALD_RETURN_IF_ERROR(DeleteJobs(&c, removed));
-        if (take_along != nullptr && !written.empty()) {
-          HERALD_ASSIGN_OR_RETURN(
-              take_along->taken,
-              TakeRows(c, take_along->queue, 1, take_along->now_ms, take_along->worker));
-        }
-        for (const auto& [queue, n] : completing)
-          HERALD_RETURN_IF_ERROR(PruneCompleted(c, queue, n));
+        wrote.clear();
+        for (JobChange* change : group) change->taken = std::vector<Job>();
+        HERALD_RETURN_IF_ERROR(TransitionRows(c, asked, ids, &wrote));
+        HERALD_RETURN_IF_ERROR(TakeRows(c, group, wrote));
         return Status::Ok();
       },
       &unknown);
   NoteWrite(s);
-  if (!s.ok()) {
-    for (std::size_t i : asked) {
-      if (results[i].ok() || results[i].status().code() == Status::Code::kInternal) results[i] = s;
-    }
-    if (take_along != nullptr) {
-      if (unknown) NoteUnconfirmedTakes(take_along->taken);
-      take_along->taken.clear();
-    }
+  if (s.ok()) return;
+  for (const Asked& a : asked) {
+    Result<Job>& r = a.change->results[a.index];
+    if (r.ok() || r.status().code() == Status::Code::kInternal) r = s;
   }
-  return results;
+  for (JobChange* change : group) {
+    if (unknown && change->taken.ok()) NoteUnconfirmedTakes(*change->taken);
+    if (change->take) change->taken = s;
+  }
+}
+
+Status PostgresStore::TransitionRows(PgConnection& c, const std::vector<Asked>& asked,
+                                     const std::vector<std::string>& ids,
+                                     std::unordered_set<const JobChange*>* wrote) {
+  if (asked.empty()) return Status::Ok();
+  // Row locks in id order, so that two groups of the same jobs never deadlock.
+  HERALD_ASSIGN_OR_RETURN(PgResult rows,
+                          c.Exec("SELECT id, record, lease_node FROM herald_jobs WHERE id = "
+                                 "ANY($1::bytea[]) ORDER BY id FOR UPDATE",
+                                 PgParams().BytesArray(ids)));
+  HERALD_ASSIGN_OR_RETURN(std::vector<Job> found, JobsOf(rows));
+  std::unordered_map<std::string_view, Job*> by_id;
+  std::unordered_map<std::string_view, std::string_view> holder;  // active job -> its node
+  for (std::size_t k = 0; k < found.size(); ++k) {
+    by_id.emplace(found[k].id, &found[k]);
+    holder.emplace(found[k].id, rows.Bytes(static_cast<int>(k), 2));
+  }
+  std::vector<const Job*> kept;
+  std::vector<std::string> removed;
+  std::map<std::string, std::int64_t> completing;
+  for (const Asked& a : asked) {
+    const JobTransition& t = a.change->transitions[a.index];
+    Result<Job>& result = a.change->results[a.index];
+    auto it = by_id.find(t.id);
+    if (it == by_id.end()) {
+      result = Status::NotFound("job " + t.id + " not found");
+      continue;
+    }
+    Job& job = *it->second;
+    if (t.from && job.state != *t.from) {
+      result = WrongState(job, *t.from);
+      continue;
+    }
+    if (t.from == JobState::kActive && holder[job.id] != pg_options_.node) {
+      result = Status::InvalidArgument("job " + job.id + " is held by node " +
+                                       std::string(holder[job.id]) + ", not by this one (" +
+                                       pg_options_.node + ")");
+      continue;
+    }
+    t.edit(job);
+    if (t.remove) {
+      removed.push_back(job.id);
+    } else {
+      kept.push_back(&job);
+      if (job.state == JobState::kCompleted) ++completing[job.queue];
+    }
+    wrote->insert(a.change);
+    result = job;
+  }
+  HERALD_RETURN_IF_ERROR(UpdateJobs(&c, kept, pg_options_.node));
+  HERALD_RETURN_IF_ERROR(DeleteJobs(&c, removed));
+  for (const auto& [queue, n] : completing) HERALD_RETURN_IF_ERROR(PruneCompleted(c, queue, n));
+  return Status::Ok();
+}
+
+Status PostgresStore::TakeRows(PgConnection& c, const std::vector<JobChange*>& group,
+                               const std::unordered_set<const JobChange*>& wrote) {
+  // The takes of one queue are one statement; the jobs go to the changes in group order.
+  std::vector<std::string_view> queues;
+  std::map<std::string_view, std::vector<JobChange*>> takers;
+  for (JobChange* change : group) {
+    if (!change->take || change->take->max == 0) continue;
+    if (change->take_when == TakeWhen::kAfterAWrite && wrote.count(change) == 0) continue;
+    std::vector<JobChange*>& of_queue = takers[change->take->queue];
+    if (of_queue.empty()) queues.push_back(change->take->queue);
+    of_queue.push_back(change);
+  }
+  for (std::string_view queue : queues) {
+    const std::vector<JobChange*>& of_queue = takers[queue];
+    std::size_t wanted = 0;
+    for (const JobChange* change : of_queue) wanted += change->take->max;
+    HERALD_ASSIGN_OR_RETURN(
+        PgResult rows,
+        c.Exec("SELECT id, record FROM herald_jobs WHERE queue = $1 AND state = 1 ORDER BY "
+               "priority, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+               PgParams().Text(queue).Int64(static_cast<std::int64_t>(wanted))));
+    HERALD_ASSIGN_OR_RETURN(std::vector<Job> jobs, JobsOf(rows));
+    std::vector<const Job*> taken;
+    std::size_t next = 0;
+    for (JobChange* change : of_queue) {
+      std::vector<Job>& mine = *change->taken;
+      for (std::size_t n = 0; n < change->take->max && next < jobs.size(); ++n, ++next) {
+        TakeJob(&jobs[next], change->take->now_ms, change->take->worker);
+        mine.push_back(jobs[next]);
+      }
+      for (const Job& job : mine) taken.push_back(&job);
+    }
+    HERALD_RETURN_IF_ERROR(UpdateJobs(&c, taken, pg_options_.node));
+  }
+  return Status::Ok();
 }
 
 Status PostgresStore::PruneCompleted(PgConnection& c, const std::string& queue,
@@ -121,12 +145,11 @@ Status PostgresStore::PruneCompleted(PgConnection& c, const std::string& queue,
     if (completed > 0 && since <= prune_slack_) return Status::Ok();
     since = 0;
   }
-  return c
-      .Exec(
-          "DELETE FROM herald_jobs WHERE id IN (SELECT id FROM herald_jobs WHERE queue = $1 AND "
-          "state = 4 ORDER BY finished_ms DESC, seq DESC OFFSET $2 FOR UPDATE SKIP LOCKED)",
-          PgParams().Text(queue).Int64(pg_options_.completed_retention))
-      .status();
+  c.Defer(
+      "DELETE FROM herald_jobs WHERE id IN (SELECT id FROM herald_jobs WHERE queue = $1 AND "
+      "state = 4 ORDER BY finished_ms DESC, seq DESC OFFSET $2 FOR UPDATE SKIP LOCKED)",
+      PgParams().Text(queue).Int64(pg_options_.completed_retention));
+  return Status::Ok();
 }
 
 Result<std::uint64_t> PostgresStore::RetryAllFailed(std::string_view queue, std::int64_t /*now_ms*/,

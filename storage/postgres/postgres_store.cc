@@ -11,11 +11,10 @@ Status PostgresStore::InTransaction(const std::function<Status(PgConnection&)>& 
     Result<PgPool::Lease> lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     PgConnection& c = **lease;
-    s = c.Run("BEGIN");
-    if (!s.ok()) continue;  // a broken connection: the next try makes a new one
+    c.Begin();  // sent with the body's first statement
     s = body(c);
     if (s.ok()) {
-      s = c.Run("COMMIT");
+      s = c.Commit();  // with the statements the body held (PgConnection::Defer)
       // A COMMIT without an answer may or may not have happened: an error, never "done".
       if (!s.ok() && c.broken()) {
         if (outcome_unknown != nullptr) *outcome_unknown = true;
@@ -28,7 +27,7 @@ Status PostgresStore::InTransaction(const std::function<Status(PgConnection&)>& 
     }
     // A connection lost before COMMIT: nothing happened; the next try makes a new one.
     if (c.broken()) continue;
-    (void)c.Run("ROLLBACK");  // the body's error is the one to report
+    c.Rollback();  // the body's error is the one to report
     if (!s.IsBusy()) return s;
   }
   return s;

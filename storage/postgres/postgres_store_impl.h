@@ -1,8 +1,8 @@
 // Internal to storage/postgres. PostgresStore: the PostgreSQL backend of Store, whose contract
 // is postgres_store.h. Its definitions are in four units by what they do: postgres_store.cc
 // (open, transactions, reads), pg_store_adds.cc (grouped adds, imports), pg_store_jobs.cc
-// (takes, transitions, retention, bulk changes) and pg_store_nodes.cc (recovery, the sweep of
-// stopped nodes, unconfirmed takes, notices of other nodes' work).
+// (grouped takes and transitions, retention, bulk changes) and pg_store_nodes.cc (recovery, the
+// sweep of stopped nodes, unconfirmed takes, notices of other nodes' work).
 //
 // Thread safety: thread-safe, as Store.
 #pragma once
@@ -31,6 +31,7 @@
 #include "storage/job_rules.h"
 #include "storage/keys.h"
 #include "storage/postgres/pg_add_batcher.h"
+#include "storage/postgres/pg_change_groups.h"
 #include "storage/postgres/pg_connection.h"
 #include "storage/postgres/pg_job_rows.h"
 #include "storage/postgres/pg_node_watch.h"
@@ -48,6 +49,9 @@ inline constexpr std::string_view kStalledAtRestart = "stalled: worker lost (pro
 inline constexpr std::size_t kChunk = 1000;
 // Adds waiting for their transaction, at most; more are refused with Busy.
 inline constexpr std::size_t kMaxPendingAdds = 100000;
+// Groups of job changes (takes and transitions) in flight at once, at most: while they commit,
+// the next group gathers.
+inline constexpr std::size_t kChangeGroupsRunning = 2;
 // A transaction that meets a serialization failure or deadlock runs again, up to this often.
 inline constexpr int kTransactionTries = 3;
 
@@ -118,6 +122,9 @@ class PostgresStore final : public Store {
     options_.logger = log_;
     const std::int64_t retention = pg_options_.completed_retention;
     prune_slack_ = std::min<std::int64_t>(retention / 16, 64);
+    groups_ = std::make_unique<ChangeGroups>(
+        [this](const std::vector<JobChange*>& group) { RunChangeGroup(group); },
+        kChangeGroupsRunning, kChunk);
   }
 
   ~PostgresStore() override {
@@ -218,19 +225,11 @@ class PostgresStore final : public Store {
   Result<std::vector<Job>> TakeMany(std::string_view queue, std::size_t max, std::int64_t now_ms,
                                     std::string_view worker) override {
     HERALD_RETURN_IF_ERROR(RequireQueue(queue));
-    std::vector<Job> taken;
-    if (max == 0) return taken;
-    bool unknown = false;
-    Status s = InTransaction(
-        [&](PgConnection& c) {
-          HERALD_ASSIGN_OR_RETURN(taken, TakeRows(c, queue, max, now_ms, worker));
-          return Status::Ok();
-        },
-        &unknown);
-    NoteWrite(s);
-    if (unknown) NoteUnconfirmedTakes(taken);
-    HERALD_RETURN_IF_ERROR(s);
-    return taken;
+    if (max == 0) return std::vector<Job>();
+    JobChange change;
+    change.take = TakeAsk{std::string(queue), max, now_ms, std::string(worker)};
+    groups_->Run(&change);
+    return std::move(change.taken);
   }
 
   // ---- Transitions ----------------------------------------------------------------------
@@ -243,37 +242,42 @@ class PostgresStore final : public Store {
 
   std::vector<Result<Job>> CompleteMany(std::vector<Completion> completions,
                                         std::int64_t now_ms) override {
-    return TransitionMany(CompletionRequests(std::move(completions), now_ms), nullptr);
+    JobChange change;
+    change.transitions = CompletionTransitions(std::move(completions), now_ms);
+    groups_->Run(&change);
+    return std::move(change.results);
   }
 
   CompleteAndTakeResult CompleteAndTake(Completion done, std::string_view next_queue,
                                         std::int64_t now_ms, std::string_view worker) override {
-    CompleteAndTakeResult out{Status::Internal("not completed"), std::nullopt};
     std::vector<Completion> one;
     one.push_back(std::move(done));
-    TakeAlong take{std::string(next_queue), now_ms, std::string(worker), {}};
-    TakeAlong* along = RequireQueue(next_queue).ok() ? &take : nullptr;
-    out.completed =
-        std::move(TransitionMany(CompletionRequests(std::move(one), now_ms), along).front());
-    if (!take.taken.empty()) out.next = std::move(take.taken.front());
+    JobChange change;
+    change.transitions = CompletionTransitions(std::move(one), now_ms);
+    if (RequireQueue(next_queue).ok()) {
+      change.take = TakeAsk{std::string(next_queue), 1, now_ms, std::string(worker)};
+      change.take_when = TakeWhen::kAfterAWrite;
+    }
+    groups_->Run(&change);
+    CompleteAndTakeResult out{std::move(change.results.front()), std::nullopt};
+    if (change.taken.ok() && !change.taken->empty()) out.next = std::move(change.taken->front());
     return out;
   }
 
   Result<Job> FailRetry(std::string_view id, std::string error, std::int64_t due_ms,
                         std::int64_t now_ms) override {
     return Transition(id, JobState::kActive,
-                      [&](Job& job) { RetryJobLater(&job, std::move(error), due_ms, now_ms); });
+                      [&](Job& job) { RetryJobLater(&job, error, due_ms, now_ms); });
   }
 
   Result<Job> FailFinal(std::string_view id, std::string error, std::int64_t now_ms,
                         AttemptOutcome outcome) override {
     return Transition(id, JobState::kActive,
-                      [&](Job& job) { FailJob(&job, std::move(error), now_ms, outcome); });
+                      [&](Job& job) { FailJob(&job, error, now_ms, outcome); });
   }
 
   Result<Job> Requeue(std::string_view id, std::string reason, std::int64_t now_ms) override {
-    return Transition(id, JobState::kActive,
-                      [&](Job& job) { RequeueJob(&job, std::move(reason), now_ms); });
+    return Transition(id, JobState::kActive, [&](Job& job) { RequeueJob(&job, reason, now_ms); });
   }
 
   Result<Job> Retry(std::string_view id, std::int64_t /*now_ms*/) override {
@@ -285,10 +289,10 @@ class PostgresStore final : public Store {
   }
 
   Status Delete(std::string_view id) override {
-    std::vector<Request> one;
-    one.push_back(Request{std::string(id), std::nullopt, [](Job&) {}, true});
-    Result<Job> r = std::move(TransitionMany(std::move(one), nullptr).front());
-    return r.ok() ? Status::Ok() : r.status();
+    JobChange change;
+    change.transitions.push_back(JobTransition{.id = std::string(id), .remove = true});
+    groups_->Run(&change);
+    return change.results.front().ok() ? Status::Ok() : change.results.front().status();
   }
 
   Result<std::uint64_t> RetryAllFailed(std::string_view queue, std::int64_t now_ms,
@@ -432,20 +436,10 @@ class PostgresStore final : public Store {
   std::uint64_t MemtableBytes() const override { return 0; }
 
  private:
-  // A transition of one job, for TransitionMany: from the state `from` (any when nullopt),
-  // `edit` changes it; `remove` deletes it instead of writing it back.
-  struct Request {
-    std::string id;
-    std::optional<JobState> from;
-    std::function<void(Job&)> edit;
-    bool remove = false;
-  };
-  // The take that CompleteAndTake does in the completion's transaction.
-  struct TakeAlong {
-    std::string queue;
-    std::int64_t now_ms;
-    std::string worker;
-    std::vector<Job> taken;
+  // A change's transition, numbered across its group (RunChangeGroup).
+  struct Asked {
+    JobChange* change;
+    std::size_t index;  // into change->transitions and change->results
   };
 
   static Status NoLists() {
@@ -453,20 +447,22 @@ class PostgresStore final : public Store {
         "lists and strings are not kept by the postgres store backend (jobs and records only)");
   }
 
-  std::vector<Request> CompletionRequests(std::vector<Completion> completions,
-                                          std::int64_t now_ms) const {
-    std::vector<Request> requests;
-    requests.reserve(completions.size());
+  std::vector<JobTransition> CompletionTransitions(std::vector<Completion> completions,
+                                                   std::int64_t now_ms) const {
+    std::vector<JobTransition> transitions;
+    transitions.reserve(completions.size());
     // With a retention of 0 a completed job is not kept at all.
     const bool keep = pg_options_.completed_retention > 0;
     for (Completion& done : completions) {
-      requests.push_back(Request{std::move(done.id), JobState::kActive,
-                                 [now_ms, value = std::move(done.return_value)](Job& job) mutable {
-                                   CompleteJob(&job, now_ms, std::move(value));
-                                 },
-                                 !keep});
+      // The value is copied into the job: a transaction may run again.
+      transitions.push_back(
+          JobTransition{.id = std::move(done.id),
+                        .from = JobState::kActive,
+                        .edit = [now_ms, value = std::move(done.return_value)](
+                                    Job& job) { CompleteJob(&job, now_ms, value); },
+                        .remove = !keep});
     }
-    return requests;
+    return transitions;
   }
 
   // The sequence, and so the ids generated from it, continue above `id` when it is a decimal
@@ -474,15 +470,23 @@ class PostgresStore final : public Store {
   static Status ContinueIdsAbove(PgConnection& c, std::string_view id);
 
   Result<Job> Transition(std::string_view id, JobState from, std::function<void(Job&)> edit) {
-    std::vector<Request> one;
-    one.push_back(Request{std::string(id), from, std::move(edit), false});
-    return std::move(TransitionMany(std::move(one), nullptr).front());
+    JobChange change;
+    change.transitions.push_back(
+        JobTransition{.id = std::string(id), .from = from, .edit = std::move(edit)});
+    groups_->Run(&change);
+    return std::move(change.results.front());
   }
 
-  std::vector<Result<Job>> TransitionMany(std::vector<Request> requests, TakeAlong* take_along);
+  // ---- Grouped changes: one transaction for each group (pg_change_groups.h) ----------------
+  void RunChangeGroup(const std::vector<JobChange*>& group);
+  // The group's transitions; `wrote` gets the changes that had one written.
+  Status TransitionRows(PgConnection& c, const std::vector<Asked>& asked,
+                        const std::vector<std::string>& ids,
+                        std::unordered_set<const JobChange*>* wrote);
+  // The group's takes, after its transitions.
+  Status TakeRows(PgConnection& c, const std::vector<JobChange*>& group,
+                  const std::unordered_set<const JobChange*>& wrote);
   Status PruneCompleted(PgConnection& c, const std::string& queue, std::int64_t completed);
-  Result<std::vector<Job>> TakeRows(PgConnection& c, std::string_view queue, std::size_t max,
-                                    std::int64_t now_ms, std::string_view worker);
   // Takes whose commit went unanswered: if they happened, nobody holds the jobs (the caller
   // heard of an error). The keeper puts such jobs back once the database answers again.
   void NoteUnconfirmedTakes(const std::vector<Job>& jobs);
@@ -581,6 +585,7 @@ class PostgresStore final : public Store {
   Mutex unconfirmed_mu_;
   std::map<std::string, std::int64_t> unconfirmed_ GUARDED_BY(unconfirmed_mu_);
 
+  std::unique_ptr<ChangeGroups> groups_;
   // Last: started once everything above exists.
   std::unique_ptr<AddBatcher> batcher_;
   std::unique_ptr<NodeWatch> watch_;

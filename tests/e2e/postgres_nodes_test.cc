@@ -320,8 +320,9 @@ TEST_F(PostgresNodesTest, AcksWaitingForTheDatabaseLeaveTheIoThreadsFree) {
     workers[static_cast<std::size_t>(i)]->Append({"ACKJOB", ids[static_cast<std::size_t>(i)]});
     ASSERT_TRUE(workers[static_cast<std::size_t>(i)]->ReadReplies(0).ok());  // sent only
   }
-  // Every acknowledgement waits in the database at once...
-  ASSERT_TRUE(Eventually([&] { return server_->Psql(waiting_for_lock) == "8"; }, 20s))
+  // The acknowledgements wait in the database (grouped into the transactions that run at
+  // once, the rest waiting for the next group)...
+  ASSERT_TRUE(Eventually([&] { return server_->Psql(waiting_for_lock) != "0"; }, 20s))
       << server_->Psql(waiting_for_lock) << " waiting for the lock";
   // ...and another client is answered meanwhile.
   auto other = Connect(a);

@@ -1,13 +1,14 @@
 // The PostgreSQL backend's own behaviour, beyond the store contract (store_contract_test.cc):
-// adds grouped into shared transactions, the schema's version check, several nodes on one
-// database (who holds a job, notices of work, the sweep of a stopped node's jobs), and a
-// server that goes away and comes back. Against a real PostgreSQL of the test's own.
+// adds, takes and acknowledgements grouped into shared transactions, the schema's version check,
+// several nodes on one database (who holds a job, notices of work, the sweep of a stopped node's
+// jobs), and a server that goes away and comes back. Against a real PostgreSQL of the test's own.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,81 @@ TEST_F(PostgresStoreTest, AddsOfManyCallersShareTransactions) {
   }
   ASSERT_EQ(async_order.size(), 200u);
   for (int i = 0; i < 200; ++i) EXPECT_EQ(async_order[i], "async-" + std::to_string(i));
+}
+
+TEST_F(PostgresStoreTest, TakesAndAcknowledgementsOfManyCallersShareTransactions) {
+  auto store = Open(Options("a"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->EnsureQueue("q").ok());
+  constexpr int kJobs = 400;
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < kJobs; ++i) jobs.push_back(Payload(std::to_string(i)));
+  ASSERT_TRUE(store->AddMany("q", std::move(jobs), now_).ok());
+  const std::uint64_t writes_before = store->Writes();
+  constexpr int kThreads = 8;
+  std::mutex mu;
+  std::set<std::string> completed;
+  int twice = 0;
+  std::atomic<std::uint64_t> calls{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string worker = "w" + std::to_string(t);
+      while (true) {
+        auto taken = store->Take("q", now_, worker);
+        calls.fetch_add(1);
+        ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+        if (!taken->has_value()) return;
+        const std::string id = (*taken)->id;
+        auto done = store->Complete(id, "sent", now_);
+        calls.fetch_add(1);
+        ASSERT_TRUE(done.ok()) << done.status().ToString();
+        std::lock_guard<std::mutex> lock(mu);
+        if (!completed.insert(id).second) ++twice;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(completed.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(twice, 0);
+  auto counts = store->Counts("q");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->waiting, 0u);
+  EXPECT_EQ(counts->active, 0u);
+  EXPECT_EQ(counts->completed, static_cast<std::uint64_t>(kJobs));
+  for (const std::string& id : completed) EXPECT_EQ(store->Get(id)->return_value, "sent");
+  // Each transaction is one write: calls of different threads shared them.
+  const std::uint64_t writes = store->Writes() - writes_before;
+  EXPECT_LT(writes, calls.load()) << writes << " transactions for " << calls.load() << " calls";
+}
+
+TEST_F(PostgresStoreTest, AJobAcknowledgedByManyCallersAtOnceIsCompletedOnce) {
+  auto store = Open(Options("a"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->EnsureQueue("q").ok());
+  ASSERT_TRUE(store->Add("q", Payload("x"), now_).ok());
+  auto taken = store->Take("q", now_, "w");
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+  const std::string id = (*taken)->id;
+  constexpr int kThreads = 8;
+  std::atomic<int> ok{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto done = store->Complete(id, "by " + std::to_string(t), now_);
+      if (done.ok()) {
+        ok.fetch_add(1);
+      } else if (done.status().IsInvalidArgument()) {
+        refused.fetch_add(1);  // "is completed, not active"
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(refused.load(), kThreads - 1);
+  EXPECT_EQ(store->Get(id)->state, JobState::kCompleted);
+  EXPECT_EQ(store->Counts("q")->completed, 1u);
 }
 
 TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefused) {
