@@ -44,8 +44,8 @@ struct TakeAsk {
 };
 
 enum class TakeWhen {
-  kAlways,          // a take of its own (GETJOB)
-  kAfterAWrite,     // only when one of the change's transitions was written (CompleteAndTake)
+  kAlways,       // a take of its own (GETJOB)
+  kAfterAWrite,  // only when one of the change's transitions was written (CompleteAndTake)
 };
 
 // One caller's change: its transitions, then its take, and their outcomes.
