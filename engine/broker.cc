@@ -91,6 +91,18 @@ Result<QueueState*> Broker::EnsureQueue(std::string_view name) {
     if (QueueState* queue = FindQueueLocked(name)) return queue;
   }
   HERALD_RETURN_IF_ERROR(ValidateQueueName(name));
+  {
+    MutexLock lock(&mu_);
+    // Before Start every queue of the config and of the store comes in, whatever their number;
+    // from then on a client's new name is one more column family (EngineConfig::max_queues).
+    if (started_ && FindPolicy(config_, name) == nullptr &&
+        queues_.size() >= config_.queues.size() + config_.max_queues) {
+      return Status::InvalidArgument(
+          "too many queues: " + std::to_string(queues_.size()) + " exist and [engine] " +
+          "max_queues (" + std::to_string(config_.max_queues) + ") allows no more beyond the " +
+          "configured ones; queue " + std::string(name) + " is not made");
+    }
+  }
   HERALD_RETURN_IF_ERROR(store_->EnsureQueue(name));
   MutexLock lock(&mu_);
   if (QueueState* queue = FindQueueLocked(name)) return queue;

@@ -72,6 +72,8 @@ Status ApplyTable(const toml::table& root, const std::string& source, EngineConf
                                        100000000, &config->completed_retention));
     HERALD_RETURN_IF_ERROR(ReadTomlInt(*engine, "event_queue_capacity", source + ": engine", 1,
                                        kMaxEventQueueCapacity, &config->event_queue_capacity));
+    HERALD_RETURN_IF_ERROR(
+        ReadTomlInt(*engine, "max_queues", source + ": engine", 1, 100000, &config->max_queues));
   }
   if (const toml::node* queues_node = root.get("queues")) {
     const toml::table* queues = queues_node->as_table();

@@ -38,6 +38,11 @@ struct EngineConfig {
   std::int64_t handler_grace_ms = 5000;
   // Completed jobs kept per queue. Default: 1000.
   std::uint32_t completed_retention = 1000;
+  // Queues made on demand (a client's ADDJOB, GETJOB or EMIT naming a new one), at most; a
+  // queue beyond is refused. Queues of the config's policies and event routes are not counted
+  // against it. Each queue is a column family of the embedded store: the bound keeps a client
+  // that names queue after queue from growing memory and start-up without end.
+  std::uint32_t max_queues = 256;
   // Job events that may wait for the subscribers' thread; more are dropped and counted (see
   // JobEventBus). From 1 to 16777216. Default: 65536.
   std::uint32_t event_queue_capacity = 65536;

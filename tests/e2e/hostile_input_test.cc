@@ -183,6 +183,44 @@ TEST_F(HostileInputTest, RandomBytesAndStalledHalfCommandsHurtNoOtherClient) {
   ExpectAlive();
 }
 
+TEST_F(HostileInputTest, NewQueueNamesStopAtMaxQueuesWithAnErrorThatSaysSo) {
+  // Every new name would be a column family: a client naming queue after queue is bounded.
+  herald_.reset();
+  const std::string config = dir_.Sub("herald.toml");
+  {
+    std::ofstream out(config);
+    out << "[engine]\nmax_queues = 3\n";
+  }
+  herald_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{HERALD_BINARY, "--config", config, "--data-dir", dir_.Sub("data2"),
+                               "--port", std::to_string(port_), "--http-port",
+                               std::to_string(http_port_), "--workers", "0", "--log-level", "warn"},
+      dir_.Sub("herald2.log"));
+  ASSERT_TRUE(WaitForPort(port_, 20s)) << herald_->Output();
+  start_rss_kib_ = RssKiB(herald_->pid());
+  Raw raw(port_);
+  ASSERT_TRUE(raw.connected());
+  std::string commands;
+  for (int i = 0; i < 10; ++i)
+    commands += "GETJOB NOHANG FROM hostile-" + std::to_string(i) + "\r\n";
+  commands += "PING\r\n";
+  ASSERT_TRUE(raw.Send(commands));
+  const std::string got = raw.Read("+PONG\r\n", 30s);
+  std::size_t refused = 0;
+  for (std::size_t at = got.find("-ERR too many queues"); at != std::string::npos;
+       at = got.find("-ERR too many queues", at + 1)) {
+    ++refused;
+  }
+  EXPECT_EQ(refused, 7u) << got;
+  EXPECT_NE(got.find("max_queues (3)"), std::string::npos) << got;
+  // The queues of the config and the three made are there; the refused ones are not.
+  Raw check(port_);
+  ASSERT_TRUE(check.connected());
+  ASSERT_TRUE(check.Send("QLEN hostile-2\r\nQLEN emails\r\nADDJOB hostile-9 x\r\n"));
+  const std::string after = check.Read("too many queues", 10s);
+  EXPECT_EQ(after.rfind(":0\r\n:0\r\n-ERR too many queues", 0), 0u) << after;
+}
+
 TEST_F(HostileInputTest, AHundredThousandPipelinedCommandsAreAllAnswered) {
   Raw raw(port_);
   ASSERT_TRUE(raw.connected());

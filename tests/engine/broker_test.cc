@@ -752,5 +752,35 @@ TEST_F(BrokerConfigureTest, AQueuesPolicyIsReplacedBeforeStartOnly) {
   EXPECT_TRUE(broker_->ConfigureQueue(policy).IsInvalidArgument());
 }
 
+TEST_F(BrokerTest, QueuesMadeOnDemandStopAtTheBoundConfiguredOnesAndKnownOnesStillWork) {
+  config_.max_queues = 2;
+  ASSERT_NO_FATAL_FAILURE(CreateBroker());
+  StartBroker();
+  JobOptions options;
+  ASSERT_TRUE(broker_->Add("made-1", "{}", options).ok());
+  ASSERT_TRUE(broker_->Add("made-2", "{}", options).ok());
+  auto refused = broker_->Add("made-3", "{}", options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsInvalidArgument());
+  EXPECT_NE(refused.status().message().find("too many queues"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("max_queues (2)"), std::string::npos)
+      << refused.status().ToString();
+  // A take naming a new queue is refused the same way, and nothing of it is made.
+  auto take = broker_->Take(Request({"made-4"}, 1, 0));
+  EXPECT_TRUE(take.status().IsInvalidArgument()) << take.status().ToString();
+  const auto names = store_->ListQueues();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "made-3"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "made-4"), 0);
+  // The configured queues and those made before keep working.
+  EXPECT_TRUE(broker_->Add("emails", "{}", options).ok());
+  EXPECT_TRUE(broker_->Add("made-1", "{}", options).ok());
+  // A lower bound after a restart: every queue in the store comes back.
+  config_.max_queues = 1;
+  Reopen();
+  EXPECT_TRUE(broker_->Add("made-2", "{}", options).ok());
+  EXPECT_FALSE(broker_->Add("made-5", "{}", options).ok());
+}
+
 }  // namespace
 }  // namespace herald::engine

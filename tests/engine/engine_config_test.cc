@@ -26,6 +26,7 @@ TEST(EngineConfigTest, QueueSettingsOverrideDefaults) {
 [engine]
 shutdown_grace_ms = 2500
 event_queue_capacity = 1024
+max_queues = 12
 [queues.emails]
 attempts = 7
 backoff = "fixed"
@@ -60,6 +61,7 @@ attempts = 2
   EXPECT_FALSE(FindPolicy(config, "sms")->has_retention());
   EXPECT_EQ(config.shutdown_grace_ms, 2500);
   EXPECT_EQ(config.event_queue_capacity, 1024u);
+  EXPECT_EQ(config.max_queues, 12u);
   ASSERT_NE(FindPolicy(config, "sms"), nullptr);
   EXPECT_EQ(FindPolicy(config, "sms")->max_attempts, 2u);
 }
@@ -89,6 +91,7 @@ TEST(EngineConfigTest, BadValuesAreNamed) {
       {"[events.\"x\"]\nrequired = []\n", "queue is required"},
       {"[queues.emails\n", "test.toml:1"},
       {"[engine]\nevent_queue_capacity = 0\n", "engine.event_queue_capacity"},
+      {"[engine]\nmax_queues = 0\n", "engine.max_queues"},
   };
   for (const Case& c : cases) {
     EngineConfig config;
