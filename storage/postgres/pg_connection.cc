@@ -55,6 +55,18 @@ bool BreaksConnection(std::string_view state) {
 
 }  // namespace
 
+PgParams::Wire PgParams::ToWire() const {
+  Wire wire;
+  wire.values.reserve(values_.size());
+  wire.lengths.reserve(values_.size());
+  wire.formats.assign(values_.size(), 1);  // every value in binary
+  for (const std::string& v : values_) {
+    wire.values.push_back(v.data());
+    wire.lengths.push_back(static_cast<int>(v.size()));
+  }
+  return wire;
+}
+
 PgParams& PgParams::Add(unsigned int type, std::string value) {
   types_.push_back(type);
   values_.push_back(std::move(value));
@@ -238,19 +250,11 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) {
 Result<PgResult> PgConnection::Exec(std::string_view sql, const PgParams& params) {
   if (broken_) return Status::IOError("postgres: connection to the database lost");
   if (!held_.empty()) return SendHeldWith(std::string(sql), params);
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats(params.size(), 1);
-  values.reserve(params.size());
-  lengths.reserve(params.size());
-  for (const std::string& v : params.values_) {
-    values.push_back(v.data());
-    lengths.push_back(static_cast<int>(v.size()));
-  }
+  const PgParams::Wire wire = params.ToWire();
   std::string statement(sql);
   PGresult* result =
       PQexecParams(conn_, statement.c_str(), static_cast<int>(params.size()), params.types_.data(),
-                   values.data(), lengths.data(), formats.data(), 1);
+                   wire.values.data(), wire.lengths.data(), wire.formats.data(), 1);
   ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     return ErrorOf(result, statement.substr(0, statement.find_first_of(" \n")));
@@ -298,15 +302,9 @@ Result<PgResult> PgConnection::SendHeldWith(const std::string& sql, const PgPara
   };
   if (PQenterPipelineMode(conn_) != 1) return lost("pipeline");
   auto send = [this](const std::string& statement, const PgParams& p) {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    std::vector<int> formats(p.size(), 1);
-    for (const std::string& v : p.values_) {
-      values.push_back(v.data());
-      lengths.push_back(static_cast<int>(v.size()));
-    }
+    const PgParams::Wire wire = p.ToWire();
     return PQsendQueryParams(conn_, statement.c_str(), static_cast<int>(p.size()), p.types_.data(),
-                             values.data(), lengths.data(), formats.data(), 1) == 1;
+                             wire.values.data(), wire.lengths.data(), wire.formats.data(), 1) == 1;
   };
   for (const Held& h : held) {
     if (!send(h.sql, h.params)) return lost("send");

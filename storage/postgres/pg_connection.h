@@ -45,6 +45,14 @@ class PgParams {
 
  private:
   friend class PgConnection;
+  // The values as libpq takes them (pointers into this PgParams, which must outlive them).
+  struct Wire {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+  };
+  Wire ToWire() const;
+
   PgParams& Add(unsigned int type, std::string value);
 
   std::vector<unsigned int> types_;
