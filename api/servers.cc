@@ -59,7 +59,7 @@ Result<std::unique_ptr<Servers>> Servers::Start(engine::Broker* broker, Clock* c
   net::http::AddBulkRoutes(&p.router, &p.api);
   net::http::AddMetricsRoutes(&p.router, &p.api);
   net::http::AddDashboardRoutes(&p.router);
-  if (config.add_routes) config.add_routes(&p.router);
+  if (config.add_routes) config.add_routes(&p.router, &p.runner);
   p.router.Freeze();
 
   if (Status status = p.resp->Start(); !status.ok()) {

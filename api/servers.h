@@ -24,6 +24,10 @@ namespace spdlog {
 class logger;
 }
 
+namespace herald {
+class BackgroundRunner;
+}
+
 namespace herald::api {
 
 struct ServersConfig {
@@ -35,7 +39,8 @@ struct ServersConfig {
   bool mock_events = false;
   // More commands and routes, added before the table and the router are frozen. Default: none.
   std::function<void(net::CommandTable*)> add_commands;
-  std::function<void(net::http::Router*)> add_routes;
+  // Routes that read much run their work on `runner` (the API's background thread).
+  std::function<void(net::http::Router*, BackgroundRunner* runner)> add_routes;
   // What SHUTDOWN does. Default: nothing (SHUTDOWN is answered, the process goes on).
   std::function<void()> request_shutdown;
 };

@@ -248,7 +248,7 @@ class Broker {
   std::shared_ptr<const EventRouter> router() const {
     return router_.load(std::memory_order_acquire);
   }
-  Records& records() { return records_; }
+  StoreRecords& records() { return records_; }
   // The lists and strings of the Redis keyspace, beside the jobs.
   Keyspace& keyspace() { return keyspace_; }
   // How servers make replies wait for the writes they confirm (engine/durability.h).
@@ -361,7 +361,7 @@ class Broker {
   Clock* clock_;
   std::shared_ptr<spdlog::logger> logger_;
   std::atomic<std::shared_ptr<const EventRouter>> router_;
-  Records records_;
+  StoreRecords records_;
   Keyspace keyspace_;
   Durability durability_;
   Backups backups_;

@@ -23,24 +23,24 @@ storage::RecordTable TableOf(RecordKind kind) {
 
 }  // namespace
 
-Status Records::Put(RecordKind kind, std::string_view key, std::string_view value) {
+Status StoreRecords::Put(RecordKind kind, std::string_view key, std::string_view value) {
   return store_->PutRecord(TableOf(kind), key, value);
 }
 
-Result<std::optional<std::string>> Records::Get(RecordKind kind, std::string_view key) const {
+Result<std::optional<std::string>> StoreRecords::Get(RecordKind kind, std::string_view key) const {
   return store_->GetRecord(TableOf(kind), key);
 }
 
-Status Records::Delete(RecordKind kind, std::string_view key) {
+Status StoreRecords::Delete(RecordKind kind, std::string_view key) {
   return store_->DeleteRecord(TableOf(kind), key);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Records::Scan(
+Result<std::vector<std::pair<std::string, std::string>>> StoreRecords::Scan(
     RecordKind kind, std::string_view prefix, std::uint32_t limit, storage::ScanOrder order) const {
   return store_->ScanRecords(TableOf(kind), prefix, limit, order);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Records::ScanAfter(
+Result<std::vector<std::pair<std::string, std::string>>> StoreRecords::ScanAfter(
     RecordKind kind, std::string_view after, std::uint32_t limit) const {
   return store_->ScanRecordsAfter(TableOf(kind), after, limit);
 }

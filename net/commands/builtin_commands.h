@@ -21,6 +21,8 @@ void AddServerCommands(CommandTable* table);
 void AddBackupCommands(CommandTable* table);
 // EXPORT JOBS / RECORDS, IMPORT.
 void AddExportCommands(CommandTable* table);
+// RECORD GET / PUT / DEL / SCAN.
+void AddRecordCommands(CommandTable* table);
 // ADDJOB, GETJOB, ACKJOB, NACK, WORKING, SHOW, DELJOB, EMIT.
 void AddJobCommands(CommandTable* table);
 // QLEN, QSTAT, QPEEK, QUEUES, QSCAN, QRETRY, QPAUSE, QRESUME, QCLEAN.
@@ -37,6 +39,7 @@ inline void AddBuiltinCommands(CommandTable* table) {
   AddServerCommands(table);
   AddBackupCommands(table);
   AddExportCommands(table);
+  AddRecordCommands(table);
   AddJobCommands(table);
   AddQueueCommands(table);
   AddStringCommands(table);

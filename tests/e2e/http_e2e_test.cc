@@ -152,6 +152,32 @@ TEST_F(HttpE2eTest, MockEventsEndToEnd) {
   EXPECT_EQ(client_->Get("/queues").status, 200u);
 }
 
+// A job nothing recorded yet (its queue paused: no handler ran) is on its user's page all the
+// same, found by the user its event names; another user's page does not show it.
+TEST_F(HttpE2eTest, AUsersPageShowsTheirJobsBeforeAnyHandlerRan) {
+  Start();
+  ASSERT_EQ(client_->Post("/api/queues/emails/pause").status, 200u);
+  std::string waiting = Fire("booking-created", R"({"data":{"userId":"user_2002"}})");
+  std::string other = Fire("booking-created", R"({"data":{"userId":"user_20"}})");
+  json::value user = client_->Get("/api/users/user_2002").json();
+  ASSERT_TRUE(user.is_object()) << user;
+  EXPECT_TRUE(user.at("deliveries").as_array().empty()) << user;
+  ASSERT_EQ(user.at("jobs").as_array().size(), 1u) << user;
+  EXPECT_EQ(Str(user.at("jobs").at(0).at("id")), waiting);
+  EXPECT_EQ(user.at("jobs").at(0).at("state"), "waiting");
+  json::value nobody = client_->Get("/api/users/user_3003").json();
+  EXPECT_TRUE(nobody.at("jobs").as_array().empty()) << nobody;
+
+  // Once it ran, it is listed once: from its delivery record.
+  ASSERT_EQ(client_->Post("/api/queues/emails/resume").status, 200u);
+  ASSERT_EQ(WaitForState(waiting, "completed").at("state"), "completed");
+  ASSERT_EQ(WaitForState(other, "completed").at("state"), "completed");
+  user = client_->Get("/api/users/user_2002").json();
+  ASSERT_EQ(user.at("jobs").as_array().size(), 1u) << user;
+  EXPECT_EQ(user.at("jobs").at(0).at("state"), "completed");
+  EXPECT_EQ(user.at("deliveries").as_array().size(), 1u) << user;
+}
+
 TEST_F(HttpE2eTest, AuditAndHistorySurviveARestart) {
   Start();
   std::string booking = Fire("booking-confirmed");

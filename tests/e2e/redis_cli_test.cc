@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -153,6 +154,8 @@ TEST_F(RedisCliTest, RemoteWorkerRunsTheHandlersOverResp) {
   herald_->Signal(SIGTERM);
   herald_->Wait(20s);
   Start({"--workers", "0"});
+  // The worker keeps its records in the broker and opens no store: its --data-dir is only where
+  // its e-mail outbox would go.
   ChildProcess worker({HERALD_BINARY, "worker", "--connect", "127.0.0.1:" + std::to_string(port_),
                        "--data-dir", dir_.Sub("worker-data"), "--workers", "2"},
                       dir_.Sub("worker.log"));
@@ -163,9 +166,20 @@ TEST_F(RedisCliTest, RemoteWorkerRunsTheHandlersOverResp) {
   EXPECT_EVENTUALLY_CONTAINS("SHOW pf-9", "completed");
   // The ticket handler's return value, the ticket id, came back with ACKJOB ... RESULT.
   EXPECT_NE(Cli("SHOW pf-9").find("result\nTKT-"), std::string::npos) << Cli("SHOW pf-9");
+  // What the worker's handlers recorded is the broker's: the ticket, an in-app notification
+  // and the delivery log of an e-mail to a user who turned e-mail off.
+  EXPECT_NE(Cli("TICKETS 5").find("expired card"), std::string::npos) << Cli("TICKETS 5");
+  Cli("EMIT '{\"eventType\":\"booking.reminder\",\"eventId\":\"rm-9\",\"data\":"
+      "{\"bookingId\":\"b9\",\"userId\":\"u9\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("INBOX u9", "rm-9");
+  EXPECT_EQ(Cli("PREFS.SET u9 email off"), "OK");
+  Cli("EMIT '{\"eventType\":\"booking.created\",\"eventId\":\"bk-9\",\"data\":"
+      "{\"bookingId\":\"b9\",\"userId\":\"u9\",\"userEmail\":\"u9@example.com\"}}'");
+  EXPECT_EVENTUALLY_CONTAINS("SENT u9", "user u9 turned off email");
   worker.Signal(SIGTERM);
   EXPECT_EQ(worker.Wait(20s), 0) << worker.Output();
-  EXPECT_NE(worker.Output().find("1 completed"), std::string::npos) << worker.Output();
+  EXPECT_NE(worker.Output().find("3 completed"), std::string::npos) << worker.Output();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("worker-data") + "/CURRENT"));
 }
 
 TEST_F(RedisCliTest, ShutdownCommandStopsTheServerCleanly) {

@@ -31,7 +31,7 @@ class HandlerFixture : public ::testing::Test {
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    records_ = std::make_unique<engine::Records>(store_.get());
+    records_ = std::make_unique<engine::StoreRecords>(store_.get());
   }
 
   HandlerDeps Deps() {

@@ -69,7 +69,7 @@ class InboxTest : public HandlerFixture {
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    records_ = std::make_unique<engine::Records>(store_.get());
+    records_ = std::make_unique<engine::StoreRecords>(store_.get());
   }
 };
 

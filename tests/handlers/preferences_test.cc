@@ -64,7 +64,7 @@ TEST_F(PreferencesTest, SurvivesReopeningTheStore) {
   auto store = storage::Store::Open(options);
   ASSERT_TRUE(store.ok());
   store_ = std::move(store).value();
-  records_ = std::make_unique<engine::Records>(store_.get());
+  records_ = std::make_unique<engine::StoreRecords>(store_.get());
   EXPECT_FALSE(*Preferences(records_.get()).Enabled("user-1", Channel::kEmail));
 }
 

@@ -1,7 +1,8 @@
 // herald: the broker, with `worker` a remote worker, with `admin`, `backup`, `restore`,
 // `export`, `import`, `check` and `reload` an operator's tools. Composition root: reads the command
-// line and the configuration, opens the engine (api/), and hands over to Serve or RunWorker, which
-// run until SIGTERM/SIGINT (or SHUTDOWN).
+// line and the configuration, then opens the engine (api/) and hands over to Serve, or hands over
+// to RunWorker (which keeps its records in the broker and opens no store); both run until
+// SIGTERM/SIGINT (or SHUTDOWN).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -133,6 +134,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   spdlog::info("herald {} starting", herald::kHeraldVersion);
+  if (parsed.line.worker) {
+    int code = herald::tools::RunWorker(startup, *parsed.line.worker);
+    if (code == 0) spdlog::info("herald stopped");
+    return code;
+  }
   auto engine = OpenEngine(startup);
   if (!engine.ok()) {
     spdlog::critical("cannot open the store {}: {}", StoreName(startup.config),
@@ -140,9 +146,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  int code = parsed.line.worker
-                 ? herald::tools::RunWorker(startup, *parsed.line.worker, engine->get())
-                 : herald::tools::Serve(startup, engine->get());
+  int code = herald::tools::Serve(startup, engine->get());
   (*engine)->Close();
   engine->reset();
   if (code == 0) spdlog::info("herald stopped");

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "handlers/event.h"
 #include "net/http/api_json.h"
 #include "net/http/request_fields.h"
 
@@ -23,6 +24,11 @@ using net::http::StatusResponse;
 constexpr std::uint32_t kUserRecords = 100;
 // Tickets looked through for one user's.
 constexpr std::uint32_t kTicketsScanned = 1000;
+// Jobs looked through per queue and state for a user's jobs that left no record yet.
+constexpr std::uint32_t kUserJobsScanned = 1000;
+constexpr engine::JobState kUnrecordedStates[] = {
+    engine::JobState::kWaiting, engine::JobState::kDelayed, engine::JobState::kActive,
+    engine::JobState::kFailed};
 
 json::object FieldsJson(const Fields& fields) {
   json::object out;
@@ -79,6 +85,21 @@ HttpResponse ShowUser(NotificationQueries* queries, engine::Broker* broker, Http
   for (const std::string& id : event_ids) {
     auto job = broker->Show(id);
     if (job.ok()) jobs.push_back(net::http::JobJson(*job, net::http::kPayloadListedBytes));
+  }
+  // Jobs nothing recorded yet (not taken, or failed before a handler wrote a record): the
+  // user is named in their event.
+  for (const std::string& queue : broker->Queues()) {
+    for (engine::JobState state : kUnrecordedStates) {
+      auto page = broker->List(queue, state, "", kUserJobsScanned);
+      if (!page.ok()) return StatusResponse(page.status());
+      for (const engine::Job& job : page->jobs) {
+        if (seen.count(job.id) > 0) continue;
+        auto event = handlers::ParseEvent(job.payload);
+        if (!event.ok() || event->Field("userId") != user) continue;
+        seen.insert(job.id);
+        jobs.push_back(net::http::JobJson(job, net::http::kPayloadListedBytes));
+      }
+    }
   }
   json::object out;
   out["userId"] = user;
@@ -183,12 +204,17 @@ HttpResponse ListTickets(NotificationQueries* queries, HttpRequest& request) {
 }  // namespace
 
 void AddNotificationRoutes(net::http::Router* router, NotificationQueries* queries,
-                           engine::Broker* broker) {
+                           engine::Broker* broker, BackgroundRunner* runner) {
   using net::http::kReadOnly;
   using net::http::kWrites;
-  router->Add({"GET", "/api/users/{id}", kReadOnly, [queries, broker](HttpRequest& request) {
-                 return ShowUser(queries, broker, request);
-               }});
+  router->Add({"GET", "/api/users/{id}", kReadOnly,
+               net::http::DeferredHandler(
+                   [queries, broker, runner](HttpRequest request, net::http::Respond respond) {
+                     Status posted = runner->Post([queries, broker, request, respond]() mutable {
+                       respond(ShowUser(queries, broker, request));
+                     });
+                     if (!posted.ok()) respond(StatusResponse(posted));
+                   })});
   router->Add({"PUT", "/api/users/{id}/preferences", kWrites,
                [queries](HttpRequest& request) { return SetPreferences(queries, request); }});
   router->Add({"PUT", "/api/users/{id}/devices", kWrites,

@@ -99,8 +99,8 @@ int Serve(const Startup& startup, Engine* engine) {
                   ctx.reply().SimpleString("OK " + *reloaded);
                 }});
   };
-  servers.add_routes = [&queries, broker](net::http::Router* router) {
-    AddNotificationRoutes(router, &queries, broker);
+  servers.add_routes = [&queries, broker](net::http::Router* router, BackgroundRunner* runner) {
+    AddNotificationRoutes(router, &queries, broker, runner);
   };
   servers.request_shutdown = [] { kill(getpid(), SIGTERM); };
   // Before the workers start: the servers' counters see every job event from the first.

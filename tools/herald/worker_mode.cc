@@ -8,13 +8,14 @@
 #include <string>
 #include <thread>
 
-#include "api/engine_impl.h"
+#include "common/clock.h"
 #include "handlers/registry.h"
+#include "tools/herald/remote_records.h"
 #include "tools/herald/remote_worker.h"
 
 namespace herald::tools {
 
-int RunWorker(const Startup& startup, const WorkerFlags& flags, Engine* engine) {
+int RunWorker(const Startup& startup, const WorkerFlags& flags) {
   RemoteWorkerOptions options;
   if (Status status = ParseHostPort(flags.connect, &options.host, &options.port); !status.ok()) {
     spdlog::critical("--connect: {}", status.message());
@@ -28,9 +29,11 @@ int RunWorker(const Startup& startup, const WorkerFlags& flags, Engine* engine) 
   }
   options.lease_ms = flags.lease_ms;
 
-  // The handlers keep their records (delivery log, inbox) in this process's own store.
-  auto built = handlers::BuildHandlers(startup.handlers, &engine->impl().broker->records(),
-                                       &engine->impl().clock, startup.logger);
+  // The handlers keep their records in the broker, where its INBOX, SENT and TICKETS and the
+  // user API read them.
+  RemoteRecords records({.host = options.host, .port = options.port, .password = options.password});
+  SystemClock clock;
+  auto built = handlers::BuildHandlers(startup.handlers, &records, &clock, startup.logger);
   if (!built.ok()) {
     spdlog::critical("handlers: {}", built.status().message());
     return 1;
