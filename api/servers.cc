@@ -7,6 +7,7 @@
 #include "net/http/api_routes.h"
 #include "net/http/dashboard_routes.h"
 #include "net/http/event_stream.h"
+#include "net/http/failure_index.h"
 #include "net/http/http_server.h"
 #include "net/http/queue_activity.h"
 #include "net/http/stats_history.h"
@@ -26,6 +27,7 @@ struct Servers::Parts {
   std::unique_ptr<net::RespServer> resp;
   BackgroundRunner runner;
   std::unique_ptr<net::http::StatsHistory> history;
+  std::unique_ptr<net::http::FailureIndex> failures;
   net::http::Router router;
   net::http::ApiContext api;
   std::unique_ptr<net::http::HttpServer> http;
@@ -54,6 +56,8 @@ Result<std::unique_ptr<Servers>> Servers::Start(engine::Broker* broker, Clock* c
   p.api.mock_events = config.mock_events;
   p.api.runner = &p.runner;
   p.api.history = p.history.get();
+  p.failures = std::make_unique<net::http::FailureIndex>(broker);
+  p.api.failures = p.failures.get();
   net::http::AddQueueRoutes(&p.router, &p.api);
   net::http::AddEventRoutes(&p.router, &p.api);
   net::http::AddBulkRoutes(&p.router, &p.api);
@@ -78,9 +82,11 @@ Result<std::unique_ptr<Servers>> Servers::Start(engine::Broker* broker, Clock* c
   }
   // Last: a subscription cannot be taken back, so it is made only once nothing can fail.
   if (Status status = broker->events().Subscribe(
-          [activity = &p.activity, stream = p.event_stream.get()](const engine::JobEvent& event) {
+          [activity = &p.activity, stream = p.event_stream.get(),
+           failures = p.failures.get()](const engine::JobEvent& event) {
             activity->Record(event);
             stream->Record(event);
+            failures->Record(event);
           },
           "http");
       !status.ok()) {
@@ -88,6 +94,7 @@ Result<std::unique_ptr<Servers>> Servers::Start(engine::Broker* broker, Clock* c
     return status;
   }
   p.history->Start();
+  p.failures->Start();
   return std::unique_ptr<Servers>(new Servers(std::move(parts)));
 }
 
@@ -105,6 +112,7 @@ void Servers::Stop() {
   parts_->stopped = true;
   if (parts_->http) parts_->http->Stop();
   parts_->resp->Stop();
+  parts_->failures->Stop();
 }
 
 std::uint16_t Servers::resp_port() const { return parts_->resp->port(); }

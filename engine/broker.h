@@ -240,6 +240,9 @@ class Broker {
   Result<storage::JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                                 std::uint32_t count) const;
   std::vector<std::string> Queues() const;
+  // Whether the job events of this broker tell of every change of its jobs: false on a store
+  // other nodes change too (Store::SharedWithOtherNodes).
+  bool SeesEveryChange() const { return !store_->SharedWithOtherNodes(); }
   // Who serves `queue` now (see QueueServing). NotFound when unknown.
   Result<QueueServing> Serving(std::string_view queue) const;
   // The policy of a queue (defaults for a queue made at run time). NotFound when unknown.

@@ -60,6 +60,7 @@ class RocksStore final : public Store {
                               std::uint64_t limit, std::vector<Job>* cleaned) override;
   Result<Job> Get(std::string_view id) const override;
   Result<QueueCounts> Counts(std::string_view queue) const override;
+  bool SharedWithOtherNodes() const override { return false; }
   bool MayHaveWaiting(std::string_view queue) const override {
     Result<QueueCounts> counts = Counts(queue);
     return counts.ok() && counts->waiting > 0;

@@ -252,6 +252,9 @@ class Store {
   // store's waiting count (from memory); true where knowing costs a query as dear as the take
   // itself (postgres: the take finds out). For callers choosing which queue to take from.
   virtual bool MayHaveWaiting(std::string_view queue) const = 0;
+  // Whether other processes change these jobs too (the postgres store's other nodes), so that
+  // this process's job events do not tell of every change.
+  virtual bool SharedWithOtherNodes() const = 0;
   // Jobs in a state, in index order (waiting: take order; delayed: due order; completed and
   // failed: newest first; active: add order). cursor "" starts at the beginning; a page's
   // next_cursor (hex, opaque) continues. count is clamped to 1..10000. InvalidArgument for a

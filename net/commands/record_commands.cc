@@ -116,8 +116,9 @@ void AddRecordCommands(CommandTable* table) {
                    .arity = -2,
                    .flags = kAdmin | kWrite,
                    .group = "jobs",
-                   .summary = "The handlers' records (prefs, inbox, sent, tickets), for remote "
-                              "workers.",
+                   .summary =
+                       "The handlers' records (prefs, inbox, sent, tickets), for remote "
+                       "workers.",
                    .handler = Record};
   spec.subcommands = {{"help", 2}, {"get", 4}, {"put", 5}, {"del", 4}, {"scan", -4}};
   table->Add(std::move(spec));

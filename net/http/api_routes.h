@@ -26,6 +26,7 @@ namespace herald::net::http {
 
 struct HttpStats;
 class StatsHistory;
+class FailureIndex;
 
 struct ApiContext {
   ServerState* state = nullptr;
@@ -40,6 +41,8 @@ struct ApiContext {
   BackgroundRunner* runner = nullptr;
   // The per-minute history of GET /api/stats/history (null: 404).
   StatsHistory* history = nullptr;
+  // The failure triage kept from the job events (null: every triage walks the failed jobs).
+  FailureIndex* failures = nullptr;
 };
 
 void AddQueueRoutes(Router* router, ApiContext* api);  // and GET /api/audit

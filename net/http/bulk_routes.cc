@@ -1,6 +1,8 @@
-// Bulk actions by filter and the failure triage (api_routes.h). Both walk every job of a state
-// through the store page by page (bounded memory, no cap on the count) on the API's
-// BackgroundRunner, off the I/O threads. POST /api/backup runs on the backups' own runner.
+// Bulk actions by filter and the failure triage (api_routes.h), on the API's BackgroundRunner,
+// off the I/O threads. A bulk action, and a triage with a filter or of a queue not indexed now,
+// walks every job of the state through the store page by page (bounded memory, no cap on the
+// count); the triage of a whole queue comes from the FailureIndex. POST /api/backup runs on the
+// backups' own runner.
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "engine/backups.h"
 #include "net/http/api_json.h"
 #include "net/http/api_routes.h"
+#include "net/http/failure_index.h"
 #include "net/http/job_filter.h"
 #include "net/http/request_fields.h"
 
@@ -22,8 +25,6 @@ using engine::Job;
 using engine::JobState;
 
 constexpr std::uint32_t kPage = 500;
-// Distinct failure groups kept; the rest are counted together.
-constexpr std::size_t kMaxGroups = 10000;
 
 enum class BulkAction { kRetry, kDelete, kPromote };
 
@@ -147,63 +148,34 @@ HttpResponse RunBulk(ApiContext* api, const HttpRequest& request, BulkRequest bu
   return JsonResponse(out);
 }
 
-struct FailureGroup {
-  std::string fingerprint;
-  std::string event_type;
-  std::string pattern;
-  std::string error;  // the latest message
-  std::uint64_t count = 0;
-  std::int64_t first_seen = 0;
-  std::int64_t last_seen = 0;
-};
-
 HttpResponse Failures(ApiContext* api, const std::string& queue, const JobFilter& filter,
                       std::size_t limit) {
-  engine::Broker& broker = api->state->broker();
-  std::map<std::string, FailureGroup> groups;
-  std::uint64_t scanned = 0, matched = 0, ungrouped = 0;
-  std::string cursor;
-  do {
-    auto page = broker.List(queue, JobState::kFailed, cursor, kPage);
-    if (!page.ok()) return StatusResponse(page.status());
-    scanned += page->jobs.size();
-    for (const Job& job : page->jobs) {
-      if (!filter.Matches(job)) continue;
-      ++matched;
-      std::string fingerprint = ErrorFingerprint(job.last_error);
-      std::string event_type = EventTypeOf(job.payload);
-      std::string key = fingerprint + '\0' + event_type;
-      auto it = groups.find(key);
-      if (it == groups.end()) {
-        if (groups.size() >= kMaxGroups) {
-          ++ungrouped;
-          continue;
-        }
-        FailureGroup group;
-        group.fingerprint = fingerprint;
-        group.event_type = event_type;
-        group.pattern = ErrorPattern(job.last_error);
-        group.first_seen = job.finished_ms;
-        it = groups.emplace(std::move(key), std::move(group)).first;
+  std::optional<FailureTriage> triage;
+  if (filter.empty() && api->failures != nullptr) {
+    auto indexed = api->failures->Triage(queue, limit);
+    if (!indexed.ok()) return StatusResponse(indexed.status());
+    triage = std::move(*indexed);
+  }
+  if (!triage) {
+    // Filtered, or the queue not indexed now: every failed job, page by page.
+    engine::Broker& broker = api->state->broker();
+    FailureGrouper grouper;
+    std::uint64_t scanned = 0;
+    std::string cursor;
+    do {
+      auto page = broker.List(queue, JobState::kFailed, cursor, kPage);
+      if (!page.ok()) return StatusResponse(page.status());
+      scanned += page->jobs.size();
+      for (const Job& job : page->jobs) {
+        if (filter.Matches(job)) grouper.Add(job);
       }
-      FailureGroup& group = it->second;
-      ++group.count;
-      group.first_seen = std::min(group.first_seen, job.finished_ms);
-      if (job.finished_ms >= group.last_seen) {
-        group.last_seen = job.finished_ms;
-        group.error = job.last_error;
-      }
-    }
-    cursor = page->next_cursor;
-  } while (!cursor.empty());
-  std::vector<const FailureGroup*> sorted;
-  for (const auto& [key, group] : groups) sorted.push_back(&group);
-  std::sort(sorted.begin(), sorted.end(), [](const FailureGroup* a, const FailureGroup* b) {
-    return a->count != b->count ? a->count > b->count : a->last_seen > b->last_seen;
-  });
+      cursor = page->next_cursor;
+    } while (!cursor.empty());
+    triage = std::move(grouper).Finish(limit);
+    triage->scanned = scanned;
+  }
   json::array list;
-  for (std::size_t i = 0; i < sorted.size() && i < limit; ++i) {
-    const FailureGroup& group = *sorted[i];
+  for (const FailureGroup& group : triage->groups) {
     json::object entry;
     entry["fingerprint"] = group.fingerprint;
     entry["eventType"] = group.event_type;
@@ -217,9 +189,9 @@ HttpResponse Failures(ApiContext* api, const std::string& queue, const JobFilter
   json::object out;
   out["queue"] = queue;
   out["groups"] = std::move(list);
-  out["failed"] = matched;
-  out["scanned"] = scanned;
-  out["ungrouped"] = ungrouped;
+  out["failed"] = triage->failed;
+  out["scanned"] = triage->scanned;
+  out["ungrouped"] = triage->ungrouped;
   return JsonResponse(out);
 }
 
@@ -276,8 +248,8 @@ void AddBulkRoutes(Router* router, ApiContext* api) {
                  }
                  auto filter = FilterFromQuery(request);
                  if (!filter.ok()) return respond(StatusResponse(filter.status()));
-                 auto limit =
-                     IntQuery(request, "limit", 50, 1, static_cast<std::int64_t>(kMaxGroups));
+                 auto limit = IntQuery(request, "limit", 50, 1,
+                                       static_cast<std::int64_t>(kMaxFailureGroups));
                  if (!limit.ok()) return respond(StatusResponse(limit.status()));
                  OffThread(api, respond, [api, queue, filter = *filter, limit = *limit] {
                    return Failures(api, queue, filter, static_cast<std::size_t>(limit));

@@ -226,6 +226,7 @@ class PostgresClusters final : public Store {
   Result<Job> Get(std::string_view id) const override {
     return ById(id, [&](Store& s) { return s.Get(id); });
   }
+  bool SharedWithOtherNodes() const override { return true; }
   bool MayHaveWaiting(std::string_view queue) const override {
     return For(queue).MayHaveWaiting(queue);
   }

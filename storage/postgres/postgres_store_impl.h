@@ -315,6 +315,7 @@ class PostgresStore final : public Store {
   Result<QueueCounts> Counts(std::string_view queue) const override;
   // A count(*) per state is dearer than the take it would save.
   bool MayHaveWaiting(std::string_view /*queue*/) const override { return true; }
+  bool SharedWithOtherNodes() const override { return true; }
   Result<JobPage> List(std::string_view queue, JobState state, std::string_view cursor,
                        std::uint32_t count) const override;
   std::uint64_t recovered_active() const override { return recovered_active_; }

@@ -11,6 +11,7 @@
 #include "common/background_runner.h"
 #include "net/http/api_routes.h"
 #include "net/http/event_stream.h"
+#include "net/http/failure_index.h"
 #include "net/http/http_server.h"
 #include "net/http/queue_activity.h"
 #include "net/http/router.h"
@@ -29,13 +30,16 @@ class HttpFixture : public ServerFixture {
     activity_ = std::make_unique<QueueActivity>();
     StartServer(std::move(options));
     events_ = std::make_unique<EventStream>(broker_.get());
+    failures_ = std::make_unique<FailureIndex>(broker_.get());
     ASSERT_TRUE(broker_->events()
-                    .Subscribe([activity = activity_.get(),
-                                events = events_.get()](const engine::JobEvent& event) {
+                    .Subscribe([activity = activity_.get(), events = events_.get(),
+                                failures = failures_.get()](const engine::JobEvent& event) {
                       activity->Record(event);
                       events->Record(event);
+                      failures->Record(event);
                     })
                     .ok());
+    failures_->Start();
     StartHttp();
   }
 
@@ -47,6 +51,7 @@ class HttpFixture : public ServerFixture {
     api_.runner = runner_.get();
     history_ = std::make_unique<StatsHistory>(&broker_->records(), activity_.get(), &clock_);
     api_.history = history_.get();
+    api_.failures = failures_.get();
     AddQueueRoutes(router_.get(), &api_);
     AddEventRoutes(router_.get(), &api_);
     AddBulkRoutes(router_.get(), &api_);
@@ -79,7 +84,9 @@ class HttpFixture : public ServerFixture {
 
   void StopAll() {
     StopHttp();
+    if (failures_) failures_->Stop();
     StopServer();  // the broker (and its event bus) stops before the activity goes
+    failures_.reset();
     events_.reset();
     activity_.reset();
   }
@@ -104,6 +111,7 @@ class HttpFixture : public ServerFixture {
   ApiContext api_;
   std::unique_ptr<QueueActivity> activity_;
   std::unique_ptr<EventStream> events_;
+  std::unique_ptr<FailureIndex> failures_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<BackgroundRunner> runner_;
   std::unique_ptr<StatsHistory> history_;

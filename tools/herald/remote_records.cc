@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::uint32_t kMaxScan = 10000;
 
-std::string TableName(engine::RecordKind kind) { return std::string(engine::ExportTableName(kind)); }
+std::string TableName(engine::RecordKind kind) {
+  return std::string(engine::ExportTableName(kind));
+}
 
 // What a kind the broker does not serve over RECORD (kAdmin, the server's own records) answers.
 Status CheckServed(engine::RecordKind kind) {
@@ -111,15 +113,14 @@ Result<std::vector<std::pair<std::string, std::string>>> RemoteRecords::Scan(
     return Status::InvalidArgument("records: a remote scan reads 1 to 10000 records, not " +
                                    std::to_string(limit));
   }
-  std::vector<std::string> args = {"RECORD", "SCAN", TableName(kind), std::string(prefix),
-                                   "COUNT", std::to_string(limit)};
+  std::vector<std::string> args = {
+      "RECORD", "SCAN", TableName(kind), std::string(prefix), "COUNT", std::to_string(limit)};
   if (order == engine::ScanOrder::kNewestFirst) args.emplace_back("NEWEST");
   HERALD_ASSIGN_OR_RETURN(Reply reply, Call(args));
   std::vector<std::pair<std::string, std::string>> rows;
   rows.reserve(reply.elements.size());
   for (Reply& row : reply.elements) {
-    if (row.elements.size() != 2 || !row.elements[0].is_string() ||
-        !row.elements[1].is_string()) {
+    if (row.elements.size() != 2 || !row.elements[0].is_string() || !row.elements[1].is_string()) {
       return Status::Corruption("records: RECORD SCAN answered a row " + row.ToString());
     }
     rows.emplace_back(std::move(row.elements[0].str), std::move(row.elements[1].str));
