@@ -1,4 +1,4 @@
-// Records over an embedded store in a temporary directory: each kind is its own table (kAdmin
+// StoreRecords over an embedded store in a temporary directory: each kind is its own table (kAdmin
 // the store's meta records, apart from the store's own meta keys); Get, Put and Delete;
 // Scan by prefix in key order or reverse, with its limit; ScanAfter page by page with its
 // limit clamped; records survive a reopen; a write whose WAL sync fails returns that error.
@@ -61,7 +61,7 @@ class RecordsTest : public ::testing::Test {
     auto opened = storage::Store::Open(options_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
-    records_ = std::make_unique<Records>(store_.get());
+    records_ = std::make_unique<StoreRecords>(store_.get());
   }
 
   void Put(RecordKind kind, const std::string& key, const std::string& value) {
@@ -89,7 +89,7 @@ class RecordsTest : public ::testing::Test {
   herald::testing::TempDir dir_;
   storage::StoreOptions options_;
   std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Records> records_;  // over store_
+  std::unique_ptr<StoreRecords> records_;  // over store_
 };
 
 TEST_F(RecordsTest, GetOfAKeyNeverPutIsNoRecord) {
