@@ -220,8 +220,7 @@ Status FailureIndex::ResolveMarked(const std::string* only) {
   }
 }
 
-void FailureIndex::File(Queue& q, const std::string& queue, const std::string& id,
-                        const Job* job) {
+void FailureIndex::File(Queue& q, const std::string& queue, const std::string& id, const Job* job) {
   Remove(q, id);
   if (job == nullptr || job->state != JobState::kFailed || job->queue != queue) return;
   std::string fingerprint = ErrorFingerprint(job->last_error);

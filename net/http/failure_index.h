@@ -105,7 +105,7 @@ class FailureIndex {
   struct Group {
     std::string fingerprint, event_type, pattern;
     std::set<std::pair<std::int64_t, std::string>> jobs;  // (finished_ms, id)
-    std::string error;     // the message of `error_of`'s failure
+    std::string error;                                    // the message of `error_of`'s failure
     std::string error_of;  // the id whose message `error` is ("" = none read yet)
   };
   struct Entry {

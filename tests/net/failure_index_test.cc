@@ -65,8 +65,7 @@ class FailureIndexTest : public ServerFixture {
     EXPECT_TRUE(taken.ok());
     EXPECT_EQ(taken->size(), errors.size());
     for (std::size_t i = 0; i < taken->size(); ++i) {
-      EXPECT_TRUE(
-          broker_->Fail((*taken)[i].job.id, errors[i], engine::FailMode::kPermanent).ok());
+      EXPECT_TRUE(broker_->Fail((*taken)[i].job.id, errors[i], engine::FailMode::kPermanent).ok());
     }
     return ids;
   }
