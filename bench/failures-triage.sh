@@ -33,21 +33,29 @@ pid=$!
 for _ in $(seq 1 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "filling $failed failed jobs ..." >&2
-python3 - "$failed" >"$work/add.resp" <<'EOF'
+# The adds and the NACKs as RESP, for redis-cli --pipe.
+python3 - "$failed" "$work" <<'EOF'
 import sys
-n = int(sys.argv[1])
+n, work = int(sys.argv[1]), sys.argv[2]
 def cmd(*args):
     out = [f"*{len(args)}\r\n"]
     for a in args:
-        b = a.encode()
-        out.append(f"${len(b)}\r\n{a}\r\n")
+        out.append(f"${len(a.encode())}\r\n{a}\r\n")
     return "".join(out)
-sys.stdout.write("".join(
-    cmd("ADDJOB", "triage",
-        '{"eventType":"booking.%s","eventId":"t-%d","data":{"userId":"u-%d"}}'
-        % (("created", "confirmed")[i % 2], i, i % 1000),
-        "JOBID", f"t-{i}")
-    for i in range(n)))
+shapes = ["connect 10.0.%d.%d:25 timed out after %d ms", "mailbox user%d@example.com is full (%d, %d)",
+          "550 5.1.1 <u%d@example.com> unknown (%d %d)", "template booking_%d missing (%d, %d)"]
+with open(work + "/add.resp", "w") as add:
+    add.write("".join(
+        cmd("ADDJOB", "triage",
+            '{"eventType":"booking.%s","eventId":"t-%d","data":{"userId":"u-%d"}}'
+            % (("created", "confirmed")[i % 2], i, i % 1000),
+            "JOBID", f"t-{i}")
+        for i in range(n)))
+with open(work + "/nack.resp", "w") as nack:
+    nack.write("".join(
+        cmd("NACK", f"t-{i}", (shapes[i % 4] % (i % 5, i % 251, 1000 + i)) + f" kind {i % 5}",
+            "PERMANENT")
+        for i in range(n)))
 EOF
 redis-cli -p "$port" --pipe <"$work/add.resp" >/dev/null
 taken=0
@@ -56,21 +64,6 @@ while [ "$taken" -lt "$failed" ]; do
   [ "$got" -eq 0 ] && break
   taken=$((taken + got))
 done
-python3 - "$failed" >"$work/nack.resp" <<'EOF'
-import sys
-n = int(sys.argv[1])
-def cmd(*args):
-    out = [f"*{len(args)}\r\n"]
-    for a in args:
-        b = a.encode()
-        out.append(f"${len(b)}\r\n{a}\r\n")
-    return "".join(out)
-shapes = ["connect 10.0.%d.%d:25 timed out after %d ms", "mailbox user%d@example.com is full (%d, %d)",
-          "550 5.1.1 <u%d@example.com> unknown (%d %d)", "template booking_%d missing (%d, %d)"]
-sys.stdout.write("".join(
-    cmd("NACK", f"t-{i}", (shapes[i % 4] % (i % 5, i % 251, 1000 + i)) + f" kind {i % 5}", "PERMANENT")
-    for i in range(n)))
-EOF
 redis-cli -p "$port" --pipe <"$work/nack.resp" >/dev/null
 count=$(redis-cli -p "$port" QSTAT triage | tr '\n' ' ' | awk '{for (i = 1; i < NF; i++) if ($i == "failed") print $(i + 1)}')
 echo "failed jobs in the queue: $count" >&2
