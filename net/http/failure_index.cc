@@ -21,9 +21,19 @@ constexpr std::size_t kReadsPerPass = 2000;
 // How long Triage waits for the events published before it to be delivered.
 constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
 
-bool MayMoveFailed(JobEventType type) {
-  return type == JobEventType::kFailed || type == JobEventType::kRetried ||
-         type == JobEventType::kRemoved || type == JobEventType::kAdded;
+// Failed for good, retried, removed, or imported (an imported job may be failed already; a new
+// job never is, so the adds of the hot path mark nothing).
+bool MayMoveFailed(const engine::JobEvent& event) {
+  switch (event.type) {
+    case JobEventType::kFailed:
+    case JobEventType::kRetried:
+    case JobEventType::kRemoved:
+      return true;
+    case JobEventType::kAdded:
+      return event.detail == "imported";
+    default:
+      return false;
+  }
 }
 
 void SortGroups(std::vector<FailureGroup>* groups) {
@@ -154,7 +164,7 @@ void FailureIndex::MarkTooMany(Queue& q) {
 }
 
 void FailureIndex::Record(const engine::JobEvent& event) {
-  if (!enabled_ || !MayMoveFailed(event.type)) return;
+  if (!enabled_ || !MayMoveFailed(event)) return;
   MutexLock lock(&mu_);
   auto found = queues_.find(event.queue);
   if (found == queues_.end()) return;  // walked on its first request

@@ -5,7 +5,7 @@
 // Per queue it keeps each failed job's group and finish time. A queue is indexed by one walk
 // through its failed jobs, started in the background for every queue at Start() and for a
 // queue made later on its first request. From then on the job events keep it: an event that
-// can move a job into or out of `failed` (failed, retried, removed, added) only marks the job,
+// can move a job into or out of `failed` (failed, retried, removed, imported) only marks it,
 // and a pass on the index's own thread reads each marked job from the store and files it as the
 // store has it (failed: in its group; otherwise: out). Events during the walk are marked the
 // same way and read after it. So every entry comes from a read of the store: an event says
