@@ -283,7 +283,7 @@ void FailureIndex::CheckDropped() {
   std::vector<std::string> names;
   for (auto& [name, q] : queues_) names.push_back(name);
   for (const std::string& name : names) {
-    queues_[name] = Queue{};
+    queues_[name].state = State::kNone;  // StartWalk empties it
     StartWalk(name);
   }
 }
@@ -291,15 +291,19 @@ void FailureIndex::CheckDropped() {
 Result<std::optional<FailureTriage>> FailureIndex::Triage(const std::string& queue,
                                                           std::size_t limit) {
   if (!enabled_) return std::optional<FailureTriage>();
-  // A queue that had too many is indexed again once it is down to half as many.
-  auto counts = broker_->Counts(queue);
-  const bool few = counts.ok() && counts->failed <= max_indexed_ / 2;
-  {
+  // A queue that had too many is indexed again once it is down to half as many (the count is
+  // read only for such a queue).
+  if (StateOf(queue) == State::kTooMany) {
+    auto counts = broker_->Counts(queue);
+    if (!counts.ok() || counts->failed > max_indexed_ / 2) return std::optional<FailureTriage>();
     MutexLock lock(&mu_);
     if (auto found = queues_.find(queue);
-        few && found != queues_.end() && found->second.state == State::kTooMany) {
+        found != queues_.end() && found->second.state == State::kTooMany) {
       found->second.state = State::kNone;
     }
+  }
+  {
+    MutexLock lock(&mu_);
     CheckDropped();
     auto found = queues_.find(queue);
     if (found == queues_.end() || found->second.state == State::kNone) {
@@ -368,6 +372,12 @@ Result<std::optional<FailureTriage>> FailureIndex::Triage(const std::string& que
   SortGroups(&out.groups);
   if (out.groups.size() > limit) out.groups.resize(limit);
   return std::optional<FailureTriage>(std::move(out));
+}
+
+FailureIndex::State FailureIndex::StateOf(const std::string& queue) const {
+  MutexLock lock(&mu_);
+  auto found = queues_.find(queue);
+  return found == queues_.end() ? State::kNone : found->second.state;
 }
 
 std::uint64_t FailureIndex::indexed() const {

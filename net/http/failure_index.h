@@ -136,6 +136,7 @@ class FailureIndex {
   // Drops the queue's entries: it is walked on each request from now on.
   void MarkTooMany(Queue& q) REQUIRES(mu_);
   void Remove(Queue& queue, const std::string& id) REQUIRES(mu_);
+  State StateOf(const std::string& queue) const EXCLUDES(mu_);
   // Every queue back to unindexed when the bus dropped events since the last look.
   void CheckDropped() REQUIRES(mu_);
 

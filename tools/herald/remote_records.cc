@@ -81,10 +81,7 @@ Result<Reply> RemoteRecords::Call(const std::vector<std::string>& args) const {
 
 Status RemoteRecords::Put(engine::RecordKind kind, std::string_view key, std::string_view value) {
   HERALD_RETURN_IF_ERROR(CheckServed(kind));
-  HERALD_ASSIGN_OR_RETURN(
-      Reply reply, Call({"RECORD", "PUT", TableName(kind), std::string(key), std::string(value)}));
-  (void)reply;  // OK
-  return Status::Ok();
+  return Call({"RECORD", "PUT", TableName(kind), std::string(key), std::string(value)}).status();
 }
 
 Result<std::optional<std::string>> RemoteRecords::Get(engine::RecordKind kind,
@@ -100,9 +97,8 @@ Result<std::optional<std::string>> RemoteRecords::Get(engine::RecordKind kind,
 
 Status RemoteRecords::Delete(engine::RecordKind kind, std::string_view key) {
   HERALD_RETURN_IF_ERROR(CheckServed(kind));
-  HERALD_ASSIGN_OR_RETURN(Reply reply, Call({"RECORD", "DEL", TableName(kind), std::string(key)}));
-  (void)reply;  // 1 or 0: either way the key is gone
-  return Status::Ok();
+  // 1 or 0: either way the key is gone.
+  return Call({"RECORD", "DEL", TableName(kind), std::string(key)}).status();
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> RemoteRecords::Scan(
