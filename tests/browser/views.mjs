@@ -248,8 +248,17 @@ export async function large({binary, shots, browser}) {
       assert(ms < (process.env.HERALD_BROWSER_LARGE_BUDGET_MS ? Number(process.env.HERALD_BROWSER_LARGE_BUDGET_MS) : 1000),
              `${view} rendered in ${ms} ms`);
     }
-    // The last page of 10^5 is reached by cursor without walking them on the page.
-    assertEqual(await page.locator('tbody tr').count() > 0, true, 'rows');
+    // A later page of 10^5 is reached by its cursor (the "next" link), without walking them on
+    // the page.
+    await page.goto(`${herald.url}/queues/emails?state=failed`);
+    await page.waitForSelector('tbody tr[data-id]', {timeout: 30000});
+    const firstId = await page.locator('tbody tr[data-id]').first().getAttribute('data-id');
+    await page.click('a[rel="next"]');
+    await page.waitForURL('**cursor=**', {timeout: 30000});
+    await page.waitForSelector('tbody tr[data-id]', {timeout: 30000});
+    assertEqual(await page.locator('tbody tr[data-id]').count() > 0, true, 'rows of a later page');
+    assertEqual(await page.locator(`tbody tr[data-id="${firstId}"]`).count(), 0, 'the first page\'s first job on a later page');
+    await screenshot(page, shots, 'large-queue-later-page');
     assertNoPageErrors(page);
     await page.context().close();
   } catch (error) {
